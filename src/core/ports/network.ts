@@ -1,0 +1,63 @@
+/**
+ * The network port: one private network per sandbox. A driver gives each sandbox its own
+ * network namespace (or tap device, for a microVM driver) with a private /30, loopback up,
+ * and egress closed unless the policy opens it.
+ */
+
+/** A port or an inclusive range of ports. */
+export interface PortRange { from: number; to: number }
+
+export interface EgressRule {
+  /** IPv4 CIDR, e.g. "198.51.100.0/24" or "198.51.100.7/32". */
+  cidr: string;
+  /** Allowed destination ports; empty or absent means every port. */
+  ports?: PortRange[];
+  /** Absent means both tcp and udp. */
+  protocol?: 'tcp' | 'udp';
+}
+
+/**
+ * Egress policy. `closed` (the default) lets nothing out: not the host, not other sandboxes,
+ * not the internet. `internet` lets the sandbox reach public addresses (never private ranges,
+ * the host, or other sandboxes). `allowlist` lets it reach exactly the listed CIDRs/ports
+ * (private ranges included, other sandboxes and the host never).
+ */
+export type EgressPolicy =
+  | { mode: 'closed' }
+  | { mode: 'internet' }
+  | { mode: 'allowlist'; rules: EgressRule[] };
+
+export interface SandboxNetwork {
+  /** Pool slot, unique on this host while allocated. */
+  index: number;
+  /** Name usable with `ip netns exec`. */
+  netnsName: string;
+  /** Path of the namespace file, for an OCI spec's network namespace. */
+  netnsPath: string;
+  hostInterface: string;
+  sandboxInterface: string;
+  /** Host side address of the /30 (the sandbox's default gateway). */
+  hostAddress: string;
+  /** The sandbox's address: the host reaches the sandbox's ports here. */
+  sandboxAddress: string;
+  prefixLength: number;
+  policy: EgressPolicy;
+}
+
+export interface NetworkSweepReport { removed: string[] }
+
+export interface NetworkPort {
+  /** Allocates a slot and builds the namespace, veth pair, addresses, routes and rules. */
+  allocate(owner: string, policy: EgressPolicy): Promise<SandboxNetwork>;
+  /**
+   * Re-adds the sandbox address to the namespace's interface: runsc takes it off when it
+   * starts, so a namespace is reused (restore after a failed start) only after this.
+   */
+  reprime(net: SandboxNetwork): Promise<void>;
+  /** Replaces the egress rules of a live network. */
+  setPolicy(net: SandboxNetwork, policy: EgressPolicy): Promise<void>;
+  /** Removes everything allocate made. Idempotent: releasing twice is fine. */
+  release(net: SandboxNetwork): Promise<void>;
+  /** Lists networks this host has allocated whose owner is not in `owners`, and releases them. */
+  sweep(isLive: (owner: string) => boolean): Promise<NetworkSweepReport>;
+}

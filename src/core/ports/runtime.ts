@@ -1,0 +1,120 @@
+/**
+ * The runtime port: what the core needs from an isolation technology. gVisor implements it
+ * today; a Firecracker or QEMU driver must pass the same contract test (test/runtime/contract.ts).
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { EgressPolicy } from './network.js';
+
+/** Sandbox ids: fixed length (runsc matches ids by prefix), lower-case letters and digits. */
+export const SANDBOX_ID_PATTERN = /^[a-z0-9]{20}$/;
+
+export interface ProcessSpec {
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+export interface ResourceLimits {
+  /** Hard memory limit of the whole sandbox. */
+  memoryBytes?: number;
+  /** CPU quota in cores (0.25 = a quarter of one core). */
+  cpus?: number;
+  /** Max tasks in the sandbox's cgroup. */
+  pids?: number;
+  /** Per-process limits applied inside, so a hog gets errors instead of killing the sandbox. */
+  rlimits?: { addressSpaceBytes?: number; processes?: number; openFiles?: number };
+}
+
+export interface SandboxSpec {
+  id: string;
+  /** Absolute path of a base root filesystem; never modified: writes go to a private layer. */
+  rootfs: string;
+  process: ProcessSpec;
+  limits?: ResourceLimits;
+  egress?: EgressPolicy;
+  hostname?: string;
+  /** Bound on the captured stdout/stderr log (bytes kept). */
+  logLimitBytes?: number;
+  /** Free-form labels stored with the sandbox (owner, tenant, purpose). */
+  labels?: Record<string, string>;
+}
+
+export interface RestoreSpec {
+  id: string;
+  /** Directory written by checkpoint(). */
+  checkpointDir: string;
+  /** Overrides the checkpointed sandbox's egress policy. */
+  egress?: EgressPolicy;
+  labels?: Record<string, string>;
+  logLimitBytes?: number;
+}
+
+export type SandboxState = 'running' | 'paused' | 'stopped';
+
+export interface SandboxInfo {
+  id: string;
+  state: SandboxState;
+  /** Address on which the host reaches the sandbox's ports. */
+  address: string;
+  rootfs: string;
+  createdAt: Date;
+  labels: Record<string, string>;
+}
+
+export interface ExecOptions extends ProcessSpec {
+  /** Allocate a terminal of this size; stdout then carries the terminal's output, stderr is empty. */
+  tty?: { cols: number; rows: number };
+}
+
+export interface ExitStatus {
+  /** Exit code, or null when killed by a signal. */
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ExecHandle {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly stdin: Writable;
+  resize(cols: number, rows: number): void;
+  /** Signals the process inside (SIGTERM by default). */
+  kill(signal?: NodeJS.Signals): void;
+  readonly exit: Promise<ExitStatus>;
+}
+
+export interface RunResult extends ExitStatus { stdout: Buffer; stderr: Buffer }
+
+export interface CheckpointOptions {
+  /** Keep the sandbox running after the checkpoint (default: it stops). */
+  leaveRunning?: boolean;
+}
+
+export interface CheckpointInfo { dir: string; sizeBytes: number }
+
+export interface SandboxStats { memoryBytes: number; cpuSeconds: number }
+
+export interface SweepReport { sandboxes: string[]; other: string[] }
+
+export interface SandboxRuntime {
+  readonly name: string;
+  create(spec: SandboxSpec): Promise<SandboxInfo>;
+  exec(id: string, opts: ExecOptions): Promise<ExecHandle>;
+  /** Runs a command to completion and collects its output (bounded by timeoutMs). */
+  run(id: string, opts: ExecOptions & { input?: string | Buffer; timeoutMs?: number }): Promise<RunResult>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  checkpoint(id: string, dir: string, opts?: CheckpointOptions): Promise<CheckpointInfo>;
+  restore(spec: RestoreSpec): Promise<SandboxInfo>;
+  destroy(id: string): Promise<void>;
+  get(id: string): Promise<SandboxInfo | undefined>;
+  list(): Promise<SandboxInfo[]>;
+  stats(id: string): Promise<SandboxStats>;
+  /** The bounded stdout/stderr log of the sandbox's main process. */
+  logs(id: string): Promise<Buffer>;
+  /** Removes every sandbox (and its resources) this runtime made that `keep` does not name. */
+  sweep(keep: (id: string) => boolean): Promise<SweepReport>;
+  /** Stops background work; leaves sandboxes running. */
+  close(): Promise<void>;
+}

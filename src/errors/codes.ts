@@ -1,0 +1,86 @@
+/**
+ * The one registry of Cubby's stable error codes. Codes never change meaning once released;
+ * front doors map each kind onto their own wire errors (HTTP status, AWS exception name, E2B code).
+ */
+export type ErrorKind =
+  | 'validation'   // the caller sent something wrong
+  | 'not_found'    // the thing does not exist (or is not visible to this tenant)
+  | 'conflict'     // the thing exists but is in the wrong state
+  | 'unauthorized' // no or bad credentials
+  | 'forbidden'    // credentials fine, action not allowed
+  | 'throttled'    // too many requests or sandboxes right now; retry later
+  | 'quota'        // a configured limit was reached
+  | 'unavailable'  // a dependency (runtime, network, disk) failed; may succeed on retry
+  | 'internal';    // a bug
+
+export const ERROR_CODES = {
+  // generic
+  CUBBY_VALIDATION: 'validation',
+  CUBBY_INTERNAL: 'internal',
+  CUBBY_TIMEOUT: 'unavailable',
+  // runtime port
+  RUNTIME_ROOTFS_MISSING: 'validation',
+  RUNTIME_DUPLICATE_ID: 'conflict',
+  RUNTIME_BAD_ID: 'validation',
+  RUNTIME_NOT_FOUND: 'not_found',
+  RUNTIME_BAD_STATE: 'conflict',
+  RUNTIME_CHECKPOINT_MISSING: 'not_found',
+  RUNTIME_CHECKPOINT_CORRUPT: 'validation',
+  RUNTIME_CHECKPOINT_FAILED: 'unavailable',
+  RUNTIME_RESTORE_FAILED: 'unavailable',
+  RUNTIME_START_FAILED: 'unavailable',
+  RUNTIME_EXEC_FAILED: 'unavailable',
+  RUNTIME_COMMAND_FAILED: 'unavailable',
+  RUNTIME_DISK_FULL: 'unavailable',
+  // network port
+  NETWORK_POOL_EXHAUSTED: 'quota',
+  NETWORK_SETUP_FAILED: 'unavailable',
+  NETWORK_BAD_POLICY: 'validation',
+  // images
+  IMAGE_NOT_FOUND: 'not_found',
+  IMAGE_VERSION_NOT_FOUND: 'not_found',
+  IMAGE_EXISTS: 'conflict',
+  IMAGE_IN_USE: 'conflict',
+  IMAGE_NOT_READY: 'conflict',
+  IMAGE_BASE_NOT_FOUND: 'not_found',
+  IMAGE_BASE_BUILD_FAILED: 'unavailable',
+  ARTIFACT_INVALID: 'validation',
+  ARTIFACT_TOO_LARGE: 'validation',
+  ARTIFACT_UNSAFE_PATH: 'validation',
+  ARTIFACT_FETCH_FAILED: 'validation',
+  DOCKERFILE_MISSING: 'validation',
+  DOCKERFILE_INVALID: 'validation',
+  DOCKERFILE_FROM_MISMATCH: 'validation',
+  BUILD_FAILED: 'unavailable',
+  APP_NOT_READY: 'unavailable',
+  VALIDATE_FAILED: 'unavailable',
+  HOOK_FAILED: 'unavailable',
+  // microVM lifecycle
+  MICROVM_NOT_FOUND: 'not_found',
+  MICROVM_BAD_STATE: 'conflict',
+  MICROVM_RESUME_FAILED: 'unavailable',
+  MICROVM_SUSPEND_FAILED: 'unavailable',
+  MICROVM_LIMIT: 'throttled',
+  // tenants, auth, tokens
+  TENANT_NOT_FOUND: 'not_found',
+  TENANT_EXISTS: 'conflict',
+  KEY_NOT_FOUND: 'not_found',
+  AUTH_MISSING: 'unauthorized',
+  AUTH_BAD_SIGNATURE: 'unauthorized',
+  AUTH_UNKNOWN_KEY: 'unauthorized',
+  AUTH_EXPIRED: 'unauthorized',
+  AUTH_REPLAYED: 'unauthorized',
+  TOKEN_INVALID: 'unauthorized',
+  TOKEN_EXPIRED: 'unauthorized',
+  TOKEN_PORT_DENIED: 'forbidden',
+  THROTTLED: 'throttled',
+  // store
+  STORE_CONFLICT: 'conflict',
+  STORE_MIGRATION_FAILED: 'internal',
+} as const satisfies Record<string, ErrorKind>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function kindOf(code: ErrorCode): ErrorKind {
+  return ERROR_CODES[code];
+}

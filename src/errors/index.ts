@@ -1,0 +1,2 @@
+export { ERROR_CODES, kindOf, type ErrorCode, type ErrorKind } from './codes.js';
+export { CubbyError, isCubbyError, asCubbyError } from './cubby-error.js';
