@@ -36,9 +36,11 @@ export const ERROR_CODES = {
   NETWORK_POOL_EXHAUSTED: 'quota',
   NETWORK_SETUP_FAILED: 'unavailable',
   NETWORK_BAD_POLICY: 'validation',
+  NETWORK_TEARDOWN_FAILED: 'unavailable',
   // images
   IMAGE_NOT_FOUND: 'not_found',
   IMAGE_VERSION_NOT_FOUND: 'not_found',
+  IMAGE_BUILD_NOT_FOUND: 'not_found',
   IMAGE_EXISTS: 'conflict',
   IMAGE_IN_USE: 'conflict',
   IMAGE_NOT_READY: 'conflict',
@@ -70,13 +72,30 @@ export const ERROR_CODES = {
   AUTH_UNKNOWN_KEY: 'unauthorized',
   AUTH_EXPIRED: 'unauthorized',
   AUTH_REPLAYED: 'unauthorized',
+  AUTH_MALFORMED: 'unauthorized',
   TOKEN_INVALID: 'unauthorized',
   TOKEN_EXPIRED: 'unauthorized',
   TOKEN_PORT_DENIED: 'forbidden',
   THROTTLED: 'throttled',
+  TOKEN_KEYS_CORRUPT: 'internal',
+  // front doors (HTTP APIs)
+  API_UNKNOWN_OPERATION: 'not_found',
+  API_BODY_TOO_LARGE: 'validation',
+  API_UNSUPPORTED_MEDIA_TYPE: 'validation',
+  // endpoint gateway
+  GATEWAY_UNKNOWN_HOST: 'not_found',
+  GATEWAY_BAD_PORT: 'validation',
+  GATEWAY_TARGET_SUSPENDED: 'conflict',
+  GATEWAY_UPSTREAM_UNREACHABLE: 'unavailable',
+  GATEWAY_SHELL_FAILED: 'unavailable',
   // store
   STORE_CONFLICT: 'conflict',
   STORE_MIGRATION_FAILED: 'internal',
+  STORE_BUSY: 'unavailable',               // the database stayed locked past the busy timeout
+  STORE_CLOSED: 'unavailable',
+  STORE_MASTER_KEY_INVALID: 'internal',    // master.key unreadable, malformed or too permissive
+  STORE_SECRET_UNREADABLE: 'internal',     // a stored secret does not decrypt with the master key
+  IDEMPOTENCY_MISMATCH: 'conflict',        // client token reused with a different request
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -42,6 +42,11 @@ export interface SandboxNetwork {
   sandboxAddress: string;
   prefixLength: number;
   policy: EgressPolicy;
+  /**
+   * Who allocated it (allocate's `owner`). release() leaves the slot alone when it now belongs
+   * to another owner, so a late second release cannot tear down a reused slot.
+   */
+  owner?: string;
 }
 
 export interface NetworkSweepReport { removed: string[] }
@@ -58,6 +63,10 @@ export interface NetworkPort {
   setPolicy(net: SandboxNetwork, policy: EgressPolicy): Promise<void>;
   /** Removes everything allocate made. Idempotent: releasing twice is fine. */
   release(net: SandboxNetwork): Promise<void>;
-  /** Lists networks this host has allocated whose owner is not in `owners`, and releases them. */
+  /**
+   * Releases networks this host allocated whose owner is not live, when the process that
+   * allocated them is gone or is this one (another running process's networks are its own), and
+   * removes leftover namespaces, veths and rules that no slot holds. Returns the names removed.
+   */
   sweep(isLive: (owner: string) => boolean): Promise<NetworkSweepReport>;
 }

@@ -107,6 +107,8 @@ export interface SandboxRuntime {
   resume(id: string): Promise<void>;
   checkpoint(id: string, dir: string, opts?: CheckpointOptions): Promise<CheckpointInfo>;
   restore(spec: RestoreSpec): Promise<SandboxInfo>;
+  /** Checks a checkpoint directory without restoring it (RUNTIME_CHECKPOINT_MISSING / _CORRUPT). */
+  inspectCheckpoint(dir: string): Promise<CheckpointInfo>;
   destroy(id: string): Promise<void>;
   get(id: string): Promise<SandboxInfo | undefined>;
   list(): Promise<SandboxInfo[]>;

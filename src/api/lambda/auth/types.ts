@@ -1,0 +1,16 @@
+import type { Tenant } from '../../../core/model.js';
+
+/** Finds the secret and owner of an access key; undefined for an unknown or revoked key. */
+export type LookupKey = (accessKeyId: string) => Promise<{ secretAccessKey: string; tenant: Tenant } | undefined>;
+
+/** A request as received, in the parts Signature Version 4 covers. */
+export interface ReceivedRequest {
+  method: string;
+  /** The path exactly as sent (still percent-encoded), without the query. */
+  rawPath: string;
+  /** Decoded query parameters; a repeated key gives an array. */
+  query: Record<string, string | string[]>;
+  /** Node's lower-cased headers. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+}

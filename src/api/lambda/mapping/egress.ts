@@ -1,0 +1,86 @@
+/**
+ * egressNetworkConnectors (strings) <-> the core's EgressPolicy. Cubby's connector names:
+ *   (none, or an empty list)        egress closed: nothing leaves the microVM
+ *   internet                        public internet (also AWS's INTERNET_EGRESS connector,
+ *                                   arn:aws:lambda:<region>:aws:network-connector:aws-network-connector:INTERNET_EGRESS)
+ *   allow:<cidr>                    the IPv4 CIDR (a bare address means /32), every port
+ *   allow:<cidr>:<port>             ... one destination port
+ *   allow:<cidr>:<from>-<to>        ... an inclusive port range
+ * Each name may also be given as an ARN ending in `:network-connector:<name>` or
+ * `:network-connector/<name>`. Several allow entries make one allowlist; `internet` cannot be
+ * combined with allow entries (the core has no "internet plus private ranges" policy).
+ */
+import type { EgressPolicy, EgressRule } from '../../../core/ports/network.js';
+import { CubbyError } from '../../../errors/index.js';
+
+const CONNECTOR_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:(?:\d{12}|aws):network-connector[:/](.+)$/;
+const INTERNET_NAMES = new Set(['internet', 'INTERNET_EGRESS', 'aws-network-connector:INTERNET_EGRESS']);
+
+function invalid(connector: string, why: string): CubbyError {
+  return new CubbyError('CUBBY_VALIDATION', `egressNetworkConnectors: '${connector}' ${why}`);
+}
+
+function connectorName(connector: string): string {
+  if (!connector.startsWith('arn:')) return connector;
+  const m = CONNECTOR_ARN.exec(connector);
+  if (!m?.[1]) throw invalid(connector, 'is not a network connector ARN (...:network-connector:<name>).');
+  return m[1];
+}
+
+/** Parses an IPv4 CIDR and returns it with the host bits cleared, e.g. "10.1.2.3/8" -> "10.0.0.0/8". */
+export function normalizeCidr(text: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = m[5] === undefined ? 32 : Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const addr = octets.reduce((a, o) => (a * 256) + o, 0);
+  const size = 2 ** (32 - prefix);
+  const net = addr - (addr % size);
+  const parts = [24, 16, 8, 0].map((shift) => Math.floor(net / 2 ** shift) % 256);
+  return `${parts.join('.')}/${prefix}`;
+}
+
+function parsePorts(connector: string, text: string): { from: number; to: number } {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const from = Number(m?.[1]);
+  const to = m?.[2] === undefined ? from : Number(m[2]);
+  if (!m || from < 1 || to > 65535 || from > to) {
+    throw invalid(connector, 'has a bad port: use <port> or <from>-<to> within 1-65535.');
+  }
+  return { from, to };
+}
+
+function parseAllow(connector: string, spec: string): EgressRule {
+  // The CIDR has no ':' so the first ':' (if any) starts the ports.
+  const colon = spec.indexOf(':');
+  const cidrText = colon < 0 ? spec : spec.slice(0, colon);
+  const cidr = normalizeCidr(cidrText);
+  if (!cidr) throw invalid(connector, `has a bad IPv4 CIDR '${cidrText}'.`);
+  return colon < 0 ? { cidr } : { cidr, ports: [parsePorts(connector, spec.slice(colon + 1))] };
+}
+
+export function connectorsToEgress(connectors: readonly string[]): EgressPolicy {
+  let internet = false;
+  const rules: EgressRule[] = [];
+  for (const connector of connectors) {
+    const name = connectorName(connector);
+    if (INTERNET_NAMES.has(name)) internet = true;
+    else if (name.startsWith('allow:')) rules.push(parseAllow(connector, name.slice('allow:'.length)));
+    else throw invalid(connector, "is not a Cubby egress connector: use 'internet' or 'allow:<cidr>[:<port>|:<from>-<to>]'.");
+  }
+  if (internet && rules.length > 0) {
+    throw new CubbyError('CUBBY_VALIDATION', "egressNetworkConnectors: 'internet' cannot be combined with allow: entries.");
+  }
+  if (internet) return { mode: 'internet' };
+  return rules.length > 0 ? { mode: 'allowlist', rules } : { mode: 'closed' };
+}
+
+/** The canonical connector names of a policy (used when the request's own strings are not at hand). */
+export function egressToConnectors(policy: EgressPolicy): string[] {
+  if (policy.mode === 'closed') return [];
+  if (policy.mode === 'internet') return ['internet'];
+  return policy.rules.flatMap((r) => (r.ports && r.ports.length > 0
+    ? r.ports.map((p) => `allow:${r.cidr}:${p.from === p.to ? p.from : `${p.from}-${p.to}`}`)
+    : [`allow:${r.cidr}`]));
+}

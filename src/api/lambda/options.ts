@@ -1,0 +1,24 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { CoreServices } from '../../core/services.js';
+import type { LookupKey } from './auth/types.js';
+
+export interface LambdaApiOptions {
+  core: CoreServices;
+  /** Finds an access key's secret and tenant (the store provides it). */
+  lookupKey: LookupKey;
+  /** Region in every ARN this API issues and accepts; default `local`. */
+  region?: string;
+  /** The URL of a microVM's endpoint, e.g. `http://<id>.<domain>:<gatewayPort>`. */
+  endpointFor(microvmId: string): string;
+  /** Largest request body in bytes; default 1 MiB. A larger one is a ValidationException. */
+  bodyLimit?: number;
+  /** A pino/Fastify logger, or true/false for Fastify's default logger on/off (default off). */
+  logger?: FastifyBaseLogger | boolean;
+  /** How many request signatures to remember against replay; default 100 000. */
+  replayCacheSize?: number;
+  /** The clock signature dates are checked against (tests); default Date.now. */
+  now?: () => number;
+}
+
+export const DEFAULT_REGION = 'local';
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;

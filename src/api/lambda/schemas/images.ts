@@ -1,0 +1,55 @@
+/** Requests of the image operations: create, update, delete, get, list. */
+import { z } from 'zod';
+import {
+  ClientToken, Connectors, EnvironmentVariables, Hooks, ImageIdentifier, Logging, RoleArn, Tags, int, nonBlank, pageQuery,
+} from './common.js';
+
+export const CodeArtifact = z.strictObject({
+  uri: z.string().min(1).max(2048)
+    .regex(/^(file|https?|s3|cubby-upload):\/\/\S+$/, 'must be a file://, http(s)://, s3:// or cubby-upload:// URI'),
+});
+
+/** Cubby sizes a microVM between 512 MiB / 0.25 vCPU and 8 GiB / 4 vCPU (the model's baselines). */
+export const MIN_MEMORY_MIB = 512;
+export const MAX_MEMORY_MIB = 8192;
+export const Resources = z.array(z.strictObject({ minimumMemoryInMiB: int(MIN_MEMORY_MIB, MAX_MEMORY_MIB) })).min(1).max(10);
+
+export const CpuConfigurations = z.array(z.strictObject({ architecture: z.enum(['ARM_64', 'X86_64']) })).max(10);
+export const OsCapabilities = z.array(z.enum(['ALL'])).max(10);
+
+/** The members CreateMicrovmImage and UpdateMicrovmImage share: one version's settings. */
+const versionSettings = {
+  baseImageArn: nonBlank(1, 2048),
+  baseImageVersion: nonBlank(1, 2048).optional(),
+  // Required in the model, optional in AWS's guide ("the build role is optional"): Cubby has no IAM.
+  buildRoleArn: RoleArn.optional(),
+  description: z.string().max(256).optional(),
+  codeArtifact: CodeArtifact,
+  logging: Logging.optional(),
+  egressNetworkConnectors: Connectors.optional(),
+  cpuConfigurations: CpuConfigurations.optional(),
+  resources: Resources.optional(),
+  additionalOsCapabilities: OsCapabilities.optional(),
+  hooks: Hooks.optional(),
+  environmentVariables: EnvironmentVariables.optional(),
+  clientToken: ClientToken.optional(),
+};
+
+export const CreateMicrovmImageBody = z.strictObject({
+  ...versionSettings,
+  name: z.string().min(1).max(64).regex(/^[a-zA-Z0-9_-]+$/, 'must match [a-zA-Z0-9-_]+'),
+  tags: Tags.optional(),
+});
+export type CreateMicrovmImageBody = z.infer<typeof CreateMicrovmImageBody>;
+
+export const UpdateMicrovmImageBody = z.strictObject(versionSettings);
+export type VersionSettingsBody = z.infer<typeof UpdateMicrovmImageBody>;
+
+export const ImagePath = z.strictObject({ imageIdentifier: ImageIdentifier });
+
+export const ListMicrovmImagesQuery = z.strictObject({
+  ...pageQuery,
+  nameFilter: nonBlank(1, 2048).optional(),
+});
+
+export const Empty = z.strictObject({});

@@ -1,0 +1,92 @@
+/**
+ * The Lambda MicroVMs API (version 2025-09-09) as a Fastify app over the core. Every request is
+ * authenticated with Signature Version 4 before its handler runs; bodies are collected as bytes
+ * (the signature covers them) and parsed as JSON by the handlers.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { CubbyError, asCubbyError } from '../../errors/index.js';
+import { LambdaArns } from './arn.js';
+import { SigV4Authenticator } from './auth/sigv4-authenticator.js';
+import { sendError } from './errors.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
+import { splitTarget } from './request-parts.js';
+import type { RequestContext, RouteDeps } from './routes/deps.js';
+import { registerImageBuildRoutes } from './routes/image-builds.js';
+import { registerImageVersionRoutes } from './routes/image-versions.js';
+import { registerImageRoutes } from './routes/images.js';
+import { registerManagedImageRoutes } from './routes/managed-images.js';
+import { registerMicrovmRoutes } from './routes/microvms.js';
+import { registerTagRoutes } from './routes/tags.js';
+import { registerTokenRoutes } from './routes/tokens.js';
+
+/** Tag ARNs may be 10 000 characters (find-my-way's default limit for a path parameter is 100). */
+const MAX_PARAM_LENGTH = 10_240;
+
+/** Errors Fastify raises itself (body too large, bad content length, ...) in Cubby terms. */
+function fromFastifyError(err: FastifyError): CubbyError {
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new CubbyError('API_BODY_TOO_LARGE', 'Request body is larger than this server accepts.');
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new CubbyError('CUBBY_VALIDATION', err.message);
+  return asCubbyError(err);
+}
+
+export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
+  const logger = opts.logger;
+  const app = Fastify({
+    ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    maxParamLength: MAX_PARAM_LENGTH,
+    genReqId: () => randomUUID(),
+  });
+  const authenticator = new SigV4Authenticator({
+    lookupKey: opts.lookupKey,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.replayCacheSize !== undefined ? { replayCacheSize: opts.replayCacheSize } : {}),
+  });
+  const contexts = new WeakMap<FastifyRequest, RequestContext>();
+
+  // Bodies stay bytes: the signature covers them exactly, and handlers parse JSON themselves.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-amzn-RequestId', req.id);
+  });
+  app.addHook('preHandler', async (req) => {
+    const { rawPath, query } = splitTarget(req.url);
+    const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const caller = await authenticator.authenticate({ method: req.method, rawPath, query, headers: req.headers, body });
+    contexts.set(req, { caller, query });
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const cubby = err instanceof CubbyError ? err : fromFastifyError(err as FastifyError);
+    if (cubby.kind === 'internal' || cubby.kind === 'unavailable') req.log.error({ err }, 'request failed');
+    return sendError(reply, cubby);
+  });
+  app.setNotFoundHandler((req, reply) => sendError(reply, new CubbyError(
+    'API_UNKNOWN_OPERATION', `No Lambda MicroVMs operation is ${req.method} ${splitTarget(req.url).rawPath}.`,
+  )));
+
+  const deps: RouteDeps = {
+    core: opts.core,
+    arns: new LambdaArns(opts.region ?? DEFAULT_REGION),
+    endpointFor: opts.endpointFor,
+    context(req) {
+      const ctx = contexts.get(req);
+      if (!ctx) throw new CubbyError('CUBBY_INTERNAL', 'request reached a handler without authentication');
+      return ctx;
+    },
+  };
+  registerImageRoutes(app, deps);
+  registerImageVersionRoutes(app, deps);
+  registerImageBuildRoutes(app, deps);
+  registerManagedImageRoutes(app, deps);
+  registerMicrovmRoutes(app, deps);
+  registerTokenRoutes(app, deps);
+  registerTagRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,93 @@
+/**
+ * Start-up reconciliation: makes the store agree with the sandboxes that really exist after a
+ * daemon restart (or crash at any lifecycle step). Running sandboxes are re-adopted, vanished
+ * ones are marked with a reason, half-done steps are finished or undone, suspended sessions are
+ * kept as long as their checkpoint is intact, and sandboxes nobody owns are swept.
+ */
+import type { Microvm } from '../model.js';
+import type { Store } from '../ports/store.js';
+import type { SandboxRuntime } from '../ports/runtime.js';
+import type { DiskPort } from '../ports/disk.js';
+import type { Logger } from '../ports/observer.js';
+import type { MicrovmManager } from './manager.js';
+import { FROM } from './state-machine.js';
+
+export interface ReconcileReport { adopted: string[]; suspended: string[]; terminated: string[]; swept: string[] }
+
+export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk: DiskPort; manager: MicrovmManager; log: Logger }): Promise<ReconcileReport> {
+  const report: ReconcileReport = { adopted: [], suspended: [], terminated: [], swept: [] };
+  const { store, runtime, manager } = d;
+  const live = await store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING']);
+  const keep = new Set<string>();
+
+  const sandboxState = async (id: string) => (await runtime.get(id))?.state;
+  const checkpointOk = async (dir: string | undefined) => {
+    if (!dir) return false;
+    try { await runtime.inspectCheckpoint(dir); return true; } catch { return false; }
+  };
+  const lost = async (m: Microvm, reason: string) => {
+    await runtime.destroy(m.id).catch(() => undefined);
+    await d.disk.remove(d.disk.join(manager.checkpointDir(m.id, 'current'), '..')).catch(() => undefined);
+    await manager.transition(m.id, [m.state], { state: 'TERMINATED', stateReason: reason, terminatedAt: new Date(), checkpointPath: null });
+    report.terminated.push(m.id);
+  };
+
+  for (const m of live) {
+    await manager.withLock(m.id, async () => {
+      const st = await sandboxState(m.id);
+      const current = manager.checkpointDir(m.id, 'current');
+      const next = manager.checkpointDir(m.id, 'next');
+      switch (m.state) {
+        case 'RUNNING':
+          if (st === 'running') { keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
+          else if (st === 'paused') { await runtime.resume(m.id); keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
+          else await lost(m, 'the sandbox vanished while the daemon was down (its memory state is lost)');
+          break;
+        case 'SUSPENDING':
+          // Crashed mid-suspend: a complete new checkpoint wins; else the sandbox goes on running.
+          if (await checkpointOk(next)) {
+            await d.disk.replace(next, current);
+            await runtime.destroy(m.id).catch(() => undefined);
+            await manager.transition(m.id, FROM.suspendDone, { state: 'SUSPENDED', checkpointPath: current, suspendedAt: new Date(), stateReason: 'suspend completed after a daemon restart' });
+            report.suspended.push(m.id);
+          } else if (st === 'running' || st === 'paused') {
+            await d.disk.remove(next);
+            if (st === 'paused') await runtime.resume(m.id);
+            await manager.transition(m.id, FROM.suspendDone, { state: 'RUNNING', stateReason: 'suspend interrupted by a daemon restart; still running' });
+            keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id);
+          } else {
+            await lost(m, 'the sandbox vanished during suspend and no complete checkpoint was written');
+          }
+          break;
+        case 'PENDING':
+          if (m.checkpointPath && await checkpointOk(m.checkpointPath)) {
+            // Crashed mid-resume: the checkpoint is intact, so the session goes back to SUSPENDED.
+            await runtime.destroy(m.id).catch(() => undefined);
+            await manager.transition(m.id, FROM.resumeDone, { state: 'SUSPENDED', stateReason: 'resume interrupted by a daemon restart' });
+            report.suspended.push(m.id);
+          } else {
+            await lost(m, 'launch interrupted by a daemon restart');
+          }
+          break;
+        case 'SUSPENDED':
+          if (await checkpointOk(m.checkpointPath)) { report.suspended.push(m.id); await runtime.destroy(m.id).catch(() => undefined); }
+          else {
+            // Keep the record (and whatever is left of the checkpoint) so the owner sees why; resume will say so too.
+            await store.updateMicrovm(m.id, { stateReason: 'its checkpoint is missing or damaged; resume will fail' });
+            report.suspended.push(m.id);
+          }
+          break;
+        case 'TERMINATING':
+          await manager.doTerminate(m.id, m.stateReason ?? 'terminated');
+          report.terminated.push(m.id);
+          break;
+        default:
+          break;
+      }
+    });
+  }
+  const swept = await runtime.sweep((id) => keep.has(id));
+  report.swept.push(...swept.sandboxes, ...swept.other);
+  d.log.info({ ...report }, 'reconciled microVMs with the runtime');
+  return report;
+}

@@ -1,0 +1,91 @@
+/**
+ * The policy clock: suspends idle microVMs, terminates those suspended too long or past their
+ * maximum duration, and forgets old TERMINATED records. Deadlines are computed from stored
+ * times, so they hold across daemon restarts.
+ */
+import type { Microvm } from '../model.js';
+import type { Store } from '../ports/store.js';
+import type { Logger } from '../ports/observer.js';
+import type { MicrovmManager } from './manager.js';
+
+export interface SchedulerConfig {
+  tickMs: number;
+  /** How long TERMINATED records stay queryable. */
+  terminatedRetentionMs: number;
+}
+
+export class PolicyScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly busy = new Set<string>();
+  private lastGc = 0;
+  private ticking = false;
+
+  constructor(private readonly d: { store: Store; manager: MicrovmManager; log: Logger; now?: () => Date; config: SchedulerConfig }) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), this.d.config.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private now(): number { return (this.d.now?.() ?? new Date()).getTime(); }
+
+  /** One pass over every live microVM. Exposed for tests. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const m of await this.d.store.listMicrovmsByState(['RUNNING', 'SUSPENDED'])) this.check(m);
+      if (this.now() - this.lastGc > 60_000) {
+        this.lastGc = this.now();
+        await this.gc();
+      }
+    } catch (e) {
+      this.d.log.error({ err: String(e) }, 'policy tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private check(m: Microvm): void {
+    const mgr = this.d.manager;
+    const expired = () => this.now() - m.startedAt.getTime() >= m.maximumDurationSeconds * 1000;
+    if (expired()) return this.act(m, expired, () => mgr.doTerminate(m.id, `maximum duration of ${m.maximumDurationSeconds} s reached`));
+    const p = m.idlePolicy;
+    if (!p) return;
+    const idle = () => mgr.activity.idleMs(m.id) >= p.maxIdleDurationSeconds * 1000;
+    if (m.state === 'RUNNING' && idle()) {
+      if (p.suspendedDurationSeconds === 0) return this.act(m, idle, () => mgr.doTerminate(m.id, `idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
+      return this.act(m, idle, () => mgr.doSuspend(m.id, `idle for ${p.maxIdleDurationSeconds} s`));
+    }
+    const suspendedTooLong = () => Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
+    if (m.state === 'SUSPENDED' && suspendedTooLong()) {
+      return this.act(m, suspendedTooLong, () => mgr.doTerminate(m.id, `suspended for ${p.suspendedDurationSeconds} s`));
+    }
+  }
+
+  /**
+   * Runs one policy action per microVM at a time, under its lifecycle lock, and only if the
+   * microVM is still in the same state and the action still due (a request may have arrived).
+   */
+  private act(m: Microvm, stillDue: () => boolean, fn: () => Promise<unknown>): void {
+    if (this.busy.has(m.id)) return;
+    this.busy.add(m.id);
+    void this.d.manager.withLock(m.id, async () => {
+      const cur = await this.d.store.getMicrovmAny(m.id);
+      if (!cur || cur.state !== m.state || !stillDue()) return;
+      await fn();
+    }).catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
+      .finally(() => this.busy.delete(m.id));
+  }
+
+  private async gc(): Promise<void> {
+    const cutoff = this.now() - this.d.config.terminatedRetentionMs;
+    for (const m of await this.d.store.listMicrovmsByState(['TERMINATED'])) {
+      if ((m.terminatedAt?.getTime() ?? 0) < cutoff) await this.d.store.deleteMicrovm(m.id).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The images ports: managed base images (root filesystems Cubby builds and caches on the host),
+ * code artifacts (a zip with a Dockerfile at its root) and the image builder that runs such a
+ * Dockerfile on a managed base and hands back a plain rootfs directory plus the image config.
+ */
+
+export type ManagedImageStatus = 'AVAILABLE' | 'DEPRECATED';
+
+/** One managed base image in the catalog: its current recipe version. */
+export interface ManagedImageDef {
+  name: string;
+  /** "major.minor" of the current recipe; older versions on disk are DEPRECATED. */
+  version: string;
+  description: string;
+  /** Debian packages the recipe asks for (on top of a minimal system). */
+  packages: string[];
+}
+
+/** One built version of a managed image, as stored in its manifest.json. */
+export interface ManagedImageInfo {
+  name: string;
+  version: string;
+  status: ManagedImageStatus;
+  /** ISO-8601 time the build completed. */
+  createdAt: string;
+  sizeBytes: number;
+  /** Installed Debian packages, "name=version". */
+  packages: string[];
+  /** Absolute path of the root filesystem directory (never modify it). */
+  rootfs: string;
+}
+
+export interface BaseImageProgress {
+  /** waiting | debootstrap | derive | install | configure | cleanup | finalize | done | cached */
+  phase: string;
+  /** One line of a child command's output, when there is one. */
+  line?: string;
+}
+
+export type BaseImageProgressFn = (p: BaseImageProgress) => void;
+
+export interface ManagedImageStore {
+  catalog(): ManagedImageDef[];
+  /** Every version built on this host, any status. */
+  list(): Promise<ManagedImageInfo[]>;
+  /** Returns the image, building it first (once per host, whatever the number of callers). */
+  ensure(name: string, version?: string, onProgress?: BaseImageProgressFn): Promise<ManagedImageInfo>;
+  /** Returns a built image; IMAGE_BASE_NOT_FOUND when it is not built or not in the catalog. */
+  resolve(name: string, version?: string): Promise<ManagedImageInfo>;
+}
+
+/**
+ * Where a code artifact comes from: a URI string (`file:///abs/path.zip`, `http(s)://...`) or the
+ * uploaded bytes themselves.
+ */
+export type ArtifactSource = string | Uint8Array;
+
+export interface UnpackedArtifact {
+  /** The directory the artifact was extracted into (the build context). */
+  dir: string;
+  /** Absolute path of the Dockerfile at its root. */
+  dockerfile: string;
+  files: number;
+  /** Bytes actually written. */
+  bytes: number;
+}
+
+export interface ArtifactUnpacker {
+  /** Extracts into `targetDir` (created; must not exist or be empty). On failure nothing remains. */
+  unpack(source: ArtifactSource, targetDir: string): Promise<UnpackedArtifact>;
+}
+
+export interface ImageConfig {
+  entrypoint: string[];
+  cmd: string[];
+  env: Record<string, string>;
+  workdir: string;
+  user?: string;
+  exposedPorts: number[];
+}
+
+export interface BuildRequest {
+  /** The build context: an unpacked artifact with its Dockerfile at the root. */
+  contextDir: string;
+  /** The managed base the caller asked for; the Dockerfile's FROM must name it. */
+  base: { name: string; version?: string };
+  /** Where the built root filesystem is written; must not exist yet. */
+  outputDir: string;
+  /** Network for RUN steps: none (default) or the host's (only if the image's egress allows it). */
+  network?: 'none' | 'host';
+  /** Whole-build time limit (default 15 minutes). */
+  timeoutMs?: number;
+  /** Memory limit of each RUN step. */
+  memoryBytes?: number;
+  buildArgs?: Record<string, string>;
+  /** Called with each line of the build log as it is produced. */
+  onLog?: (line: string) => void;
+}
+
+export interface BuiltImage {
+  rootfs: string;
+  config: ImageConfig;
+  base: { name: string; version: string };
+  sizeBytes: number;
+  /** The full build log. */
+  log: string;
+  durationMs: number;
+}
+
+export interface ImageBuilder {
+  /** Builds; on failure throws (BUILD_FAILED with the log in details) and leaves nothing behind. */
+  build(req: BuildRequest): Promise<BuiltImage>;
+}

@@ -1,0 +1,90 @@
+/**
+ * What the core offers the front doors. Every call is made on behalf of one tenant (the
+ * caller's identity, already authenticated by the front door); a resource of another tenant
+ * is reported as not found, never as forbidden, so tenants cannot learn what others have.
+ */
+import type {
+  Image, ImageBuild, ImageSettings, ImageVersion, IdlePolicy, Microvm, Page, PageRequest, ResourceKind, Tenant,
+} from './model.js';
+import type { EgressPolicy, PortRange } from './ports/network.js';
+
+export interface Caller { tenant: Tenant }
+
+export interface ManagedImageInfo {
+  name: string;
+  versions: Array<{ version: string; status: 'AVAILABLE' | 'DEPRECATED'; createdAt: Date; updatedAt?: Date }>;
+  createdAt: Date;
+  updatedAt?: Date;
+}
+
+export interface CreateImageInput {
+  name: string;
+  settings: ImageSettings;
+  tags?: Record<string, string>;
+  /** Idempotency: the same token with the same input returns the first result. */
+  clientToken?: string;
+}
+
+export interface ImagesService {
+  /** Creates the image and its first version (1.0), and starts the build in the background. */
+  create(caller: Caller, input: CreateImageInput): Promise<{ image: Image; version: ImageVersion }>;
+  /** Adds a new version (minor + 1) built with the new settings. */
+  update(caller: Caller, name: string, settings: ImageSettings, clientToken?: string): Promise<{ image: Image; version: ImageVersion }>;
+  /** Deletes an image and all its versions; refused (IMAGE_IN_USE) while microVMs use it. */
+  delete(caller: Caller, name: string): Promise<Image>;
+  get(caller: Caller, name: string): Promise<Image>;
+  list(caller: Caller, page: PageRequest & { nameFilter?: string }): Promise<Page<Image>>;
+  getVersion(caller: Caller, name: string, version: string): Promise<ImageVersion>;
+  listVersions(caller: Caller, name: string, page: PageRequest): Promise<Page<ImageVersion>>;
+  setVersionStatus(caller: Caller, name: string, version: string, status: 'ACTIVE' | 'INACTIVE'): Promise<ImageVersion>;
+  deleteVersion(caller: Caller, name: string, version: string): Promise<ImageVersion>;
+  getBuild(caller: Caller, name: string, version: string, buildId: string): Promise<ImageBuild>;
+  listBuilds(caller: Caller, name: string, version: string, page: PageRequest): Promise<Page<ImageBuild>>;
+  buildLog(caller: Caller, name: string, version: string, buildId?: string): Promise<string>;
+  listManaged(page: PageRequest): Promise<Page<ManagedImageInfo>>;
+  getManaged(name: string): Promise<ManagedImageInfo>;
+}
+
+export interface RunMicrovmInput {
+  image: string;
+  version?: string;
+  idlePolicy?: IdlePolicy;
+  maximumDurationSeconds?: number;
+  runHookPayload?: string;
+  egress?: EgressPolicy;
+  extra?: Record<string, unknown>;
+  clientToken?: string;
+}
+
+export interface MicrovmsService {
+  /** Launches from the version's snapshot; resolves once the run hook answered (state RUNNING). */
+  run(caller: Caller, input: RunMicrovmInput): Promise<Microvm>;
+  get(caller: Caller, id: string): Promise<Microvm>;
+  list(caller: Caller, page: PageRequest & { image?: string; version?: string; states?: string[] }): Promise<Page<Microvm>>;
+  /** RUNNING -> SUSPENDING -> SUSPENDED; anything else is MICROVM_BAD_STATE (conflict). */
+  suspend(caller: Caller, id: string): Promise<Microvm>;
+  /** SUSPENDED -> RUNNING (after the resume hook); anything else is MICROVM_BAD_STATE. */
+  resume(caller: Caller, id: string): Promise<Microvm>;
+  terminate(caller: Caller, id: string): Promise<Microvm>;
+  logs(caller: Caller, id: string): Promise<Buffer>;
+}
+
+export interface TokensService {
+  /** A token for the microVM's endpoint, valid for 1-60 minutes on the given ports. */
+  createAuthToken(caller: Caller, id: string, minutes: number, ports: PortRange[] | 'all'): Promise<{ token: string; expiresAt: Date }>;
+  createShellToken(caller: Caller, id: string, minutes: number): Promise<{ token: string; expiresAt: Date }>;
+}
+
+export interface TagsService {
+  tag(caller: Caller, kind: ResourceKind, id: string, tags: Record<string, string>): Promise<void>;
+  untag(caller: Caller, kind: ResourceKind, id: string, keys: string[]): Promise<void>;
+  list(caller: Caller, kind: ResourceKind, id: string): Promise<Record<string, string>>;
+}
+
+/** Everything a front door may call. */
+export interface CoreServices {
+  images: ImagesService;
+  microvms: MicrovmsService;
+  tokens: TokensService;
+  tags: TagsService;
+}

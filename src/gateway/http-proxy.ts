@@ -1,0 +1,69 @@
+/**
+ * Plain HTTP forwarding: bodies stream both ways through pipes (backpressure, no buffering),
+ * response headers go out at once so SSE and chunked streams flow event by event.
+ */
+import { request, type Agent, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { sendHttpError } from './error-response.js';
+import { clientResponseHeaders } from './forward-headers.js';
+import type { RouteForm } from './route.js';
+import { armConnectTimeout, upstreamError } from './upstream-errors.js';
+
+export interface HttpForward {
+  address: string;
+  port: number;
+  agent: Agent;
+  headers: OutgoingHttpHeaders;
+  form: RouteForm;
+  connectTimeoutMs: number;
+}
+
+// Safe to send twice: a pooled connection the app had already closed is retried once.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpForward): void {
+  const bodiless = req.headers['transfer-encoding'] === undefined &&
+    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+  const retriable = bodiless && IDEMPOTENT.has(req.method ?? '');
+
+  const attempt = (mayRetry: boolean): void => {
+    const up = request({
+      host: f.address,
+      port: f.port,
+      method: req.method,
+      path: req.url,
+      headers: f.headers,
+      agent: f.agent,
+    });
+    armConnectTimeout(up, f.connectTimeoutMs);
+    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+
+    up.on('response', (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct));
+      res.flushHeaders();
+      ures.pipe(res, { end: false });
+      ures.on('end', () => {
+        if (ures.rawTrailers.length > 0) res.addTrailers(ures.trailers as Record<string, string>);
+        res.end();
+      });
+      // The app died mid-response: the client must see a broken stream, not a clean end.
+      ures.on('close', () => { if (!ures.complete) res.destroy(); });
+    });
+
+    up.on('error', (err) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (mayRetry && up.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+        attempt(false);
+        return;
+      }
+      req.unpipe(up);
+      sendHttpError(res, upstreamError(err, f.port), f.form);
+    });
+
+    if (bodiless) up.end();
+    else req.pipe(up);
+  };
+  attempt(retriable);
+}

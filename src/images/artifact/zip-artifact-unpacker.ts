@@ -1,0 +1,24 @@
+/** The artifact port's adapter: a zip (uploaded, local or over http) unpacked as a build context. */
+import type { ArtifactSource, ArtifactUnpacker, UnpackedArtifact } from '../../core/ports/images.js';
+import { extractZip } from './extract-zip.js';
+import { DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits } from './limits.js';
+import { loadArchive, type SourcePolicy } from './load-archive.js';
+
+export interface ZipArtifactUnpackerOptions extends SourcePolicy {
+  limits?: Partial<ArtifactLimits>;
+}
+
+export class ZipArtifactUnpacker implements ArtifactUnpacker {
+  readonly limits: ArtifactLimits;
+  private readonly policy: SourcePolicy;
+
+  constructor(opts: ZipArtifactUnpackerOptions = {}) {
+    this.limits = { ...DEFAULT_ARTIFACT_LIMITS, ...opts.limits };
+    this.policy = { ...(opts.fileRoots ? { fileRoots: opts.fileRoots } : {}), ...(opts.allowUrl ? { allowUrl: opts.allowUrl } : {}) };
+  }
+
+  async unpack(source: ArtifactSource, targetDir: string): Promise<UnpackedArtifact> {
+    const archive = await loadArchive(source, this.limits, this.policy);
+    return extractZip(archive, targetDir, this.limits);
+  }
+}

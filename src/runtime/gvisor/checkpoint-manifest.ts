@@ -1,0 +1,86 @@
+/**
+ * What Cubby writes beside runsc's image files in a checkpoint directory: the sandbox's spec
+ * (restore must use the same rootfs, overlay, platform and network mode) and the size and
+ * digest of every file, so a truncated or corrupted checkpoint is refused before runsc sees it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CubbyError } from '../../errors/index.js';
+import type { ProcessSpec, ResourceLimits } from '../../core/ports/runtime.js';
+import type { EgressPolicy } from '../../core/ports/network.js';
+
+export const MANIFEST = 'cubby-checkpoint.json';
+
+export interface CheckpointManifest {
+  format: 1;
+  runtime: 'gvisor';
+  platform: string;
+  overlay: string;
+  rootfs: string;
+  process: ProcessSpec;
+  limits?: ResourceLimits;
+  hostname?: string;
+  egress: EgressPolicy;
+  labels: Record<string, string>;
+  createdAt: string;
+  files: Record<string, { size: number; sha256: string }>;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export async function describeFiles(dir: string): Promise<CheckpointManifest['files']> {
+  const files: CheckpointManifest['files'] = {};
+  for (const name of await fs.readdir(dir)) {
+    if (name === MANIFEST) continue;
+    const p = path.join(dir, name);
+    const st = await fs.stat(p);
+    if (!st.isFile()) continue;
+    files[name] = { size: st.size, sha256: await sha256File(p) };
+  }
+  return files;
+}
+
+export async function writeManifest(dir: string, m: Omit<CheckpointManifest, 'files'>): Promise<CheckpointManifest> {
+  const full: CheckpointManifest = { ...m, files: await describeFiles(dir) };
+  const tmp = path.join(dir, `${MANIFEST}.tmp`);
+  await fs.writeFile(tmp, JSON.stringify(full, null, 2), { mode: 0o600 });
+  await fs.rename(tmp, path.join(dir, MANIFEST));
+  return full;
+}
+
+/**
+ * Reads and checks a checkpoint. `full` re-hashes every file; otherwise sizes are checked and
+ * only the small state file is hashed (restore latency matters; memory pages are large).
+ */
+export async function readManifest(dir: string, opts: { full?: boolean } = {}): Promise<CheckpointManifest> {
+  const raw = await fs.readFile(path.join(dir, MANIFEST), 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', `no checkpoint at ${dir}`);
+    throw e;
+  });
+  let m: CheckpointManifest;
+  try {
+    m = JSON.parse(raw) as CheckpointManifest;
+  } catch {
+    throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint manifest in ${dir} is not valid JSON`);
+  }
+  if (m.format !== 1 || m.runtime !== 'gvisor' || !m.files || !m.files['checkpoint.img']) {
+    throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint in ${dir} is not a gVisor checkpoint this version understands`);
+  }
+  for (const [name, want] of Object.entries(m.files)) {
+    const p = path.join(dir, name);
+    const st = await fs.stat(p).catch(() => undefined);
+    if (!st) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} is missing`);
+    if (st.size !== want.size) {
+      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} has ${st.size} bytes, expected ${want.size} (truncated or overwritten)`);
+    }
+    if (opts.full || name === 'checkpoint.img') {
+      if ((await sha256File(p)) !== want.sha256) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
+    }
+  }
+  return m;
+}

@@ -1,0 +1,1 @@
+export { GvisorRuntime, newSandboxId, type GvisorRuntimeOptions } from './runtime.js';

@@ -1,0 +1,345 @@
+/**
+ * The gVisor implementation of the runtime port. Each sandbox: a runsc container with the
+ * sandbox's own network stack in a private netns (from the network port), the base rootfs
+ * read-only under a private overlay (kept in sandbox memory, so it is saved with checkpoints),
+ * cgroup limits, rlimits, and a bounded log.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type {
+  CheckpointInfo, CheckpointOptions, ExecHandle, ExecOptions, RestoreSpec, RunResult, SandboxInfo, SandboxRuntime,
+  SandboxSpec, SandboxState, SandboxStats, SweepReport,
+} from '../../core/ports/runtime.js';
+import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
+import type { NetworkPort } from '../../core/ports/network.js';
+import { CubbyError, asCubbyError } from '../../errors/index.js';
+import { tail } from '../../util/command.js';
+import { BoundedLog } from './bounded-log.js';
+import { readManifest, writeManifest } from './checkpoint-manifest.js';
+import { startExec } from './exec.js';
+import { buildOciSpec } from './oci-spec.js';
+import { Runsc } from './runsc.js';
+import { SandboxDirs, type SandboxRecord } from './sandbox-record.js';
+import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { collect } from '../../util/streams.js';
+
+export interface GvisorRuntimeOptions {
+  /** Directory for runsc state, bundles, logs. One runtime instance owns it. */
+  stateDir: string;
+  network: NetworkPort;
+  runscBinary?: string;
+  platform?: 'systrap' | 'ptrace';
+  /** Default bound of each sandbox's captured output. */
+  logLimitBytes?: number;
+  startTimeoutMs?: number;
+  /** How often logs are trimmed to their bound. */
+  logTrimIntervalMs?: number;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+export class GvisorRuntime implements SandboxRuntime {
+  readonly name = 'gvisor';
+  private readonly runsc: Runsc;
+  private readonly dirs: SandboxDirs;
+  private readonly locks = new KeyedMutex();
+  /** Network owners are `<tag>:<id>`: the tag tells this runtime's sandboxes from others' on the host. */
+  private readonly tag: string;
+  private readonly trimTimer: NodeJS.Timeout;
+  private execCounter = 0;
+
+  constructor(private readonly opts: GvisorRuntimeOptions) {
+    this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
+    this.runsc = new Runsc({
+      binary: opts.runscBinary ?? 'runsc',
+      root: path.join(opts.stateDir, 'runsc'),
+      platform: opts.platform ?? 'systrap',
+      overlay: 'root:memory',
+    });
+    this.dirs = new SandboxDirs(path.join(opts.stateDir, 'sandboxes'));
+    this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
+    this.trimTimer.unref();
+  }
+
+  private owner(id: string): string { return `${this.tag}:${id}`; }
+  private cgroupPath(id: string): string { return `/cubby/${this.tag}/${id}`; }
+  private log(rec: Pick<SandboxRecord, 'id' | 'logLimitBytes'>): BoundedLog { return new BoundedLog(this.dirs.dir(rec.id), rec.logLimitBytes); }
+
+  async create(spec: SandboxSpec): Promise<SandboxInfo> {
+    checkId(spec.id);
+    if (!spec.process?.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'process.args must name a program');
+    await checkRootfs(spec.rootfs);
+    return this.locks.run(spec.id, async () => {
+      await this.claim(spec.id);
+      const rec: SandboxRecord = {
+        id: spec.id, rootfs: spec.rootfs, process: spec.process, limits: spec.limits, hostname: spec.hostname,
+        egress: spec.egress ?? { mode: 'closed' }, labels: spec.labels ?? {},
+        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20, createdAt: new Date().toISOString(),
+      };
+      return this.boot(rec, ['run', '-detach'], 'RUNTIME_START_FAILED');
+    });
+  }
+
+  async restore(spec: RestoreSpec): Promise<SandboxInfo> {
+    checkId(spec.id);
+    const m = await readManifest(spec.checkpointDir);
+    if (m.platform !== this.runsc.opts.platform || m.overlay !== this.runsc.opts.overlay) {
+      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint was made with platform ${m.platform}/overlay ${m.overlay}; this runtime uses ${this.runsc.opts.platform}/${this.runsc.opts.overlay}`);
+    }
+    await checkRootfs(m.rootfs);
+    return this.locks.run(spec.id, async () => {
+      await this.claim(spec.id);
+      const rec: SandboxRecord = {
+        id: spec.id, rootfs: m.rootfs, process: m.process, limits: m.limits, hostname: m.hostname,
+        egress: spec.egress ?? m.egress, labels: { ...m.labels, ...(spec.labels ?? {}) },
+        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20, createdAt: new Date().toISOString(),
+        restoredFrom: path.resolve(spec.checkpointDir),
+      };
+      return this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
+    });
+  }
+
+  async inspectCheckpoint(dir: string): Promise<CheckpointInfo> {
+    await readManifest(dir);
+    return { dir: path.resolve(dir), sizeBytes: await dirSize(dir) };
+  }
+
+  private async claim(id: string): Promise<void> {
+    try {
+      await this.dirs.claim(id);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CubbyError('RUNTIME_DUPLICATE_ID', `a sandbox with id ${id} already exists`);
+      throw e;
+    }
+  }
+
+  /** Network, bundle, then runsc run/restore; on any failure everything made so far is undone. */
+  private async boot(rec: SandboxRecord, verb: string[], failCode: 'RUNTIME_START_FAILED' | 'RUNTIME_RESTORE_FAILED'): Promise<SandboxInfo> {
+    try {
+      await this.dirs.write(rec);
+      rec.network = await this.opts.network.allocate(this.owner(rec.id), rec.egress);
+      await this.dirs.write(rec);
+      const config = buildOciSpec({
+        rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname,
+        netnsPath: rec.network.netnsPath, cgroupsPath: this.cgroupPath(rec.id),
+      });
+      await fs.writeFile(path.join(this.dirs.bundle(rec.id), 'config.json'), JSON.stringify(config), { mode: 0o600 });
+      const log = this.log(rec);
+      const fh = await log.open();
+      let result: { code: number | null };
+      try {
+        result = await this.runsc.startDetached([...verb, `-bundle=${this.dirs.bundle(rec.id)}`, rec.id], fh.fd, this.opts.startTimeoutMs ?? 60_000);
+      } finally {
+        await fh.close();
+      }
+      if (result.code !== 0) {
+        const out = (await log.read()).toString('utf8');
+        throw new CubbyError(failCode, `runsc ${verb[0]} failed (exit ${result.code}): ${tail(out, 1500)}`);
+      }
+      return this.info(rec, 'running');
+    } catch (e) {
+      await this.teardown(rec.id, rec).catch(() => undefined);
+      throw asCubbyError(e, failCode);
+    }
+  }
+
+  async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
+    await this.mustBeRunning(id, 'exec in');
+    if (!opts.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'exec needs a program');
+    return startExec(
+      { binary: this.runsc.opts.binary, root: this.runsc.opts.root, id, workDir: this.dirs.execDir(id, ++this.execCounter) },
+      opts,
+    );
+  }
+
+  async run(id: string, opts: ExecOptions & { input?: string | Buffer; timeoutMs?: number }): Promise<RunResult> {
+    const h = await this.exec(id, opts);
+    h.stdin.end(opts.input ?? '');
+    const timer = opts.timeoutMs ? setTimeout(() => h.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    try {
+      const [stdout, stderr, status] = await Promise.all([collect(h.stdout), collect(h.stderr), h.exit]);
+      return { ...status, stdout, stderr };
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.mustBeRunning(id, 'pause');
+      await this.runsc.call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`);
+    });
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      const s = await this.stateOf(id);
+      if (s !== 'paused') throw new CubbyError('RUNTIME_BAD_STATE', `sandbox ${id} is ${s ?? 'gone'}, not paused`);
+      await this.runsc.call(['resume', id], 'RUNTIME_COMMAND_FAILED', `resume ${id}`);
+    });
+  }
+
+  async checkpoint(id: string, dir: string, opts: CheckpointOptions = {}): Promise<CheckpointInfo> {
+    return this.locks.run(id, async () => {
+      const rec = await this.mustBeRunning(id, 'checkpoint');
+      const target = path.resolve(dir);
+      await fs.mkdir(target, { recursive: true, mode: 0o700 });
+      if ((await fs.readdir(target)).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${target} is not empty`);
+      const args = ['checkpoint', `-image-path=${target}`, '-compression=none'];
+      if (opts.leaveRunning) args.push('-leave-running');
+      try {
+        await this.runsc.call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000);
+        await writeManifest(target, {
+          format: 1, runtime: 'gvisor', platform: this.runsc.opts.platform, overlay: this.runsc.opts.overlay,
+          rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname, egress: rec.egress,
+          labels: rec.labels, createdAt: new Date().toISOString(),
+        });
+      } catch (e) {
+        // Never leave a half-written checkpoint that a later restore could mistake for a good one.
+        for (const f of await fs.readdir(target).catch(() => [])) await fs.rm(path.join(target, f), { force: true, recursive: true });
+        const err = asCubbyError(e, 'RUNTIME_CHECKPOINT_FAILED');
+        if (/no space left|ENOSPC|disk quota/i.test(err.message)) throw new CubbyError('RUNTIME_DISK_FULL', `checkpoint of ${id} failed: disk full`, { cause: e });
+        throw err;
+      }
+      return { dir: target, sizeBytes: await dirSize(target) };
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    checkId(id);
+    await this.locks.run(id, async () => {
+      const rec = await this.dirs.read(id);
+      const st = await this.runsc.state(id);
+      if (!rec && !st) throw new CubbyError('RUNTIME_NOT_FOUND', `no sandbox ${id}`);
+      await this.teardown(id, rec);
+    });
+  }
+
+  /** Releases everything a sandbox may hold; safe on partial state and when repeated. */
+  private async teardown(id: string, rec: SandboxRecord | undefined): Promise<void> {
+    const errors: string[] = [];
+    await this.runsc.delete(id).catch((e: Error) => errors.push(e.message));
+    if (rec?.network) await this.opts.network.release(rec.network).catch((e: Error) => errors.push(e.message));
+    await removeCgroups(this.cgroupPath(id));
+    await this.dirs.remove(id).catch((e: Error) => errors.push(e.message));
+    if (errors.length) throw new CubbyError('RUNTIME_COMMAND_FAILED', `destroy ${id}: ${errors.join('; ')}`);
+  }
+
+  async get(id: string): Promise<SandboxInfo | undefined> {
+    if (!SANDBOX_ID_PATTERN.test(id)) return undefined;
+    const rec = await this.dirs.read(id);
+    if (!rec?.network) return undefined;
+    return this.info(rec, (await this.stateOf(id)) ?? 'stopped');
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    const states = new Map((await this.runsc.list()).map((s) => [s.id, s.status]));
+    const out: SandboxInfo[] = [];
+    for (const id of await this.dirs.ids()) {
+      const rec = await this.dirs.read(id);
+      if (rec?.network) out.push(this.info(rec, mapState(states.get(id))));
+    }
+    return out;
+  }
+
+  async stats(id: string): Promise<SandboxStats> {
+    await this.mustBeRunning(id, 'read stats of');
+    const cg = this.cgroupPath(id);
+    const mem = await fs.readFile(path.join(CGROUP_ROOT, 'memory', cg, 'memory.usage_in_bytes'), 'utf8').catch(() => '0');
+    const cpu = await fs.readFile(path.join(CGROUP_ROOT, 'cpuacct', cg, 'cpuacct.usage'), 'utf8').catch(() => '0');
+    return { memoryBytes: Number(mem.trim()), cpuSeconds: Number(cpu.trim()) / 1e9 };
+  }
+
+  async logs(id: string): Promise<Buffer> {
+    const rec = await this.dirs.read(id);
+    if (!rec) throw new CubbyError('RUNTIME_NOT_FOUND', `no sandbox ${id}`);
+    return this.log(rec).read();
+  }
+
+  async sweep(keep: (id: string) => boolean): Promise<SweepReport> {
+    const report: SweepReport = { sandboxes: [], other: [] };
+    const ids = new Set([...(await this.dirs.ids()), ...(await this.runsc.list()).map((s) => s.id)]);
+    for (const id of ids) {
+      if (keep(id)) continue;
+      await this.locks.run(id, async () => {
+        await this.teardown(id, await this.dirs.read(id)).catch(() => undefined);
+      });
+      report.sandboxes.push(id);
+    }
+    await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
+    const prefix = `${this.tag}:`;
+    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || keep(owner.slice(prefix.length)));
+    report.other.push(...net.removed);
+    return report;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.trimTimer);
+    // The per-runtime cgroup parent goes once it is empty (rmdir refuses while sandboxes remain).
+    await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
+  }
+
+  private async trimLogs(): Promise<void> {
+    for (const id of await this.dirs.ids()) {
+      const rec = await this.dirs.read(id);
+      if (rec) await this.log(rec).trim().catch(() => undefined);
+    }
+  }
+
+  private async stateOf(id: string): Promise<SandboxState | undefined> {
+    const s = await this.runsc.state(id);
+    return s ? mapState(s.status) : undefined;
+  }
+
+  private async mustBeRunning(id: string, what: string): Promise<SandboxRecord> {
+    checkId(id);
+    const rec = await this.dirs.read(id);
+    if (!rec) throw new CubbyError('RUNTIME_NOT_FOUND', `cannot ${what} sandbox ${id}: it does not exist (destroyed or never created)`);
+    const s = await this.stateOf(id);
+    if (s !== 'running' && !(s === 'paused' && what === 'checkpoint')) {
+      throw new CubbyError('RUNTIME_BAD_STATE', `cannot ${what} sandbox ${id}: it is ${s ?? 'not running'}`);
+    }
+    return rec;
+  }
+
+  private info(rec: SandboxRecord, state: SandboxState): SandboxInfo {
+    return {
+      id: rec.id, state, address: rec.network?.sandboxAddress ?? '', rootfs: rec.rootfs,
+      createdAt: new Date(rec.createdAt), labels: rec.labels,
+    };
+  }
+}
+
+function mapState(status: string | undefined): SandboxState {
+  if (status === 'running' || status === 'created') return 'running';
+  if (status === 'paused') return 'paused';
+  return 'stopped';
+}
+
+function checkId(id: string): void {
+  if (typeof id !== 'string' || !SANDBOX_ID_PATTERN.test(id)) {
+    throw new CubbyError('RUNTIME_BAD_ID', `sandbox id must match ${SANDBOX_ID_PATTERN} (fixed length: runsc matches ids by prefix)`);
+  }
+}
+
+async function checkRootfs(rootfs: string): Promise<void> {
+  const st = await fs.stat(path.join(rootfs, 'bin')).catch(() => undefined);
+  if (!path.isAbsolute(rootfs) || !st) throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${rootfs} does not exist or is not a root filesystem`);
+}
+
+async function removeCgroups(cg: string): Promise<void> {
+  for (const ctrl of await fs.readdir(CGROUP_ROOT).catch(() => [] as string[])) {
+    await fs.rmdir(path.join(CGROUP_ROOT, ctrl, cg)).catch(() => undefined);
+  }
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await fs.readdir(dir)) total += (await fs.stat(path.join(dir, f))).size;
+  return total;
+}
+
+/** A fresh sandbox id: the same form as a microVM id. */
+export { newMicrovmId as newSandboxId } from '../../core/ids.js';
+

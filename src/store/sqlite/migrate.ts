@@ -1,0 +1,42 @@
+/**
+ * Applies the schema steps not yet recorded in schema_migrations, all in one IMMEDIATE
+ * transaction: a crash (or a failing step) leaves the previous schema intact, and two processes
+ * opening the file at once do not both migrate (the second waits, then finds nothing to do).
+ */
+import type Database from 'better-sqlite3';
+import { CubbyError } from '../../errors/index.js';
+import type { Migration } from './migrations.js';
+
+export interface MigrateReport { applied: number[]; current: number }
+
+export function migrate(db: Database.Database, steps: readonly Migration[], now: () => Date = () => new Date()): MigrateReport {
+  const ids = steps.map((s) => s.id);
+  if (ids.some((id, i) => !Number.isInteger(id) || id !== i + 1)) {
+    throw new CubbyError('STORE_MIGRATION_FAILED', 'migration steps must be numbered 1, 2, 3, ... in order');
+  }
+  const run = db.transaction((): MigrateReport => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const done = new Set((db.prepare('SELECT id FROM schema_migrations').all() as Array<{ id: number }>).map((r) => r.id));
+    const unknown = [...done].filter((id) => !ids.includes(id));
+    if (unknown.length > 0) {
+      throw new CubbyError('STORE_MIGRATION_FAILED',
+        `database schema is newer than this program (unknown steps ${unknown.join(', ')}): upgrade Cubby`);
+    }
+    const applied: number[] = [];
+    const record = db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+    for (const step of steps) {
+      if (done.has(step.id)) continue;
+      db.exec(step.sql);
+      record.run(step.id, step.name, now().getTime());
+      applied.push(step.id);
+    }
+    return { applied, current: steps.length };
+  });
+  try {
+    return run.immediate();
+  } catch (e) {
+    if (e instanceof CubbyError) throw e;
+    throw new CubbyError('STORE_MIGRATION_FAILED', `schema migration failed: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The store on an embedded SQLite file. Statements run synchronously (better-sqlite3); the port's
+ * Promises are resolved at once unless a transaction is open, in which case callers wait at the
+ * gate. Inside a transaction's callback, calls on the store itself join the transaction (tracked
+ * with AsyncLocalStorage) instead of waiting for it to end, which would never happen.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type Database from 'better-sqlite3';
+import type { IdempotencyKey, IdempotentResult, Store, StoreOps } from '../../core/ports/store.js';
+import { CubbyError } from '../../errors/index.js';
+import { runIdempotent } from '../idempotent.js';
+import { loadOrCreateMasterKey } from '../master-key.js';
+import { SecretBox } from '../secret-box.js';
+import { buildOps } from './build-ops.js';
+import type { Row } from './codec.js';
+import type { Ctx, SyncOps } from './context.js';
+import { mapSqliteError, openDatabase } from './database.js';
+import { Gate } from './gate.js';
+import { idempotencyOps } from './idempotency-ops.js';
+import { imageOps } from './image-ops.js';
+import type { MigrateReport } from './migrate.js';
+import { microvmOps } from './microvm-ops.js';
+import { tagOps } from './tag-ops.js';
+import { tenantOps } from './tenant-ops.js';
+import { versionOps } from './version-ops.js';
+
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface SqliteStoreOptions {
+  /** Holds cubby.db (and master.key unless masterKey is given). Created 0700 if missing. */
+  dataDir: string;
+  /** 32 bytes; default: `<dataDir>/master.key`, created on first use. */
+  masterKey?: Buffer;
+  /** How long a writer waits for another connection's write lock (default 5000 ms). */
+  busyTimeoutMs?: number;
+  /** FULL (default) makes each commit durable across power loss; NORMAL only across process crashes. */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** The clock used for created/updated times and idempotency expiry (tests move it). */
+  now?: () => Date;
+  idempotencyTtlMs?: number;
+}
+
+export interface SqliteStore extends Store {
+  /** Path of the database file. */
+  readonly file: string;
+  /** What opening did to the schema. */
+  readonly schema: MigrateReport;
+}
+
+interface TxScope { active: boolean; view: StoreOps }
+
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
+  const now = opts.now ?? (() => new Date());
+  const { db, file, schema } = openDatabase({
+    dataDir: opts.dataDir, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, synchronous: opts.synchronous ?? 'FULL', now,
+  });
+
+  const statements = new Map<string, Database.Statement<unknown[], Row>>();
+  let box = opts.masterKey ? new SecretBox(opts.masterKey) : undefined;
+  const ctx: Ctx = {
+    db,
+    now,
+    q(sql) {
+      let st = statements.get(sql);
+      if (!st) { st = db.prepare<unknown[], Row>(sql); statements.set(sql, st); }
+      return st;
+    },
+    write: (fn) => db.transaction(fn).immediate(),
+    secrets: () => (box ??= new SecretBox(loadOrCreateMasterKey(opts.dataDir))),
+    idempotencyTtlMs: opts.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS,
+  };
+  const ops: SyncOps = {
+    ...tenantOps(ctx), ...imageOps(ctx), ...versionOps(ctx), ...buildOps(ctx),
+    ...microvmOps(ctx), ...tagOps(ctx), ...idempotencyOps(ctx),
+  };
+  const names = Object.keys(ops) as Array<keyof SyncOps>;
+
+  const gate = new Gate();
+  const scopes = new AsyncLocalStorage<TxScope>();
+  let closed = false;
+
+  const runNow = (name: keyof SyncOps, args: unknown[]): unknown => {
+    if (closed) throw new CubbyError('STORE_CLOSED', 'the store is closed');
+    try {
+      return (ops[name] as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      throw mapSqliteError(e);
+    }
+  };
+
+  const exclusive = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+    await gate.acquire();
+    try { return await fn(); } finally { gate.release(); }
+  };
+
+  function view(call: (name: keyof SyncOps, args: unknown[]) => Promise<unknown>): StoreOps {
+    return Object.fromEntries(names.map((n) => [n, (...args: unknown[]) => call(n, args)])) as unknown as StoreOps;
+  }
+
+  // The store's own methods: join an open transaction of this async context, else wait for the gate.
+  const direct = view(async (name, args) => {
+    if (scopes.getStore()?.active || !gate.held) return runNow(name, args);
+    return exclusive(() => runNow(name, args));
+  });
+
+  async function tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
+    const outer = scopes.getStore();
+    if (outer?.active) return fn(outer.view);
+    return exclusive(async () => {
+      if (closed) throw new CubbyError('STORE_CLOSED', 'the store is closed');
+      const scope: TxScope = { active: true, view: direct };
+      scope.view = view(async (name, args) => {
+        if (!scope.active) throw new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`);
+        return runNow(name, args);
+      });
+      try {
+        try { db.exec('BEGIN IMMEDIATE'); } catch (e) { throw mapSqliteError(e); }
+        try {
+          const result = await scopes.run(scope, () => fn(scope.view));
+          db.exec('COMMIT');
+          return result;
+        } catch (e) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw mapSqliteError(e);
+        }
+      } finally {
+        scope.active = false;
+      }
+    });
+  }
+
+  return {
+    ...direct,
+    file,
+    schema,
+    tx,
+    idempotent: (key: IdempotencyKey, requestHash: string, create: (t: StoreOps) => Promise<string>): Promise<IdempotentResult> =>
+      runIdempotent({ tx }, key, requestHash, create),
+    async close() {
+      if (scopes.getStore()?.active) throw new CubbyError('CUBBY_INTERNAL', 'store.close called inside a transaction');
+      await exclusive(() => {
+        if (closed) return;
+        closed = true;
+        db.close();
+      });
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/** `node listener.js HOST PORT...`: answers every connection with a banner; prints "ready". */
+import { createServer } from 'node:net';
+
+const [host, ...ports] = process.argv.slice(2);
+await Promise.all(ports.map((p) => new Promise<void>((resolve, reject) => {
+  const srv = createServer((s) => { s.on('error', () => {}); s.end('cubby-listener\n'); });
+  srv.on('error', reject);
+  srv.listen(Number(p), host, () => resolve());
+})));
+process.stdout.write('ready\n');

@@ -1,0 +1,41 @@
+/** Runs the runtime contract against the gVisor driver with real runsc sandboxes. */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GvisorRuntime } from '../../src/runtime/gvisor/index.js';
+import { createLinuxNetwork } from '../../src/network/linux/index.js';
+import { runRuntimeContract } from './contract.js';
+import { testRootfs } from '../support/rootfs.js';
+
+runRuntimeContract('gvisor', async () => {
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-gvisor-'));
+  const rootfs = await testRootfs();
+  const network = await createLinuxNetwork();
+  const open = () => new GvisorRuntime({ stateDir, network });
+  const runtime = open();
+  return {
+    runtime, rootfs, stateDirs: [stateDir],
+    reopen: async () => open(),
+    async createFromDoomedProcess(spec) {
+      const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'doomed-owner.js');
+      const child = spawn(process.execPath, [helper, stateDir, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const id = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /created (\w+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        });
+        child.on('exit', (c) => reject(new Error(`owner exited early (${c})`)));
+      });
+      child.kill('SIGKILL');
+      return id;
+    },
+    async close() {
+      await runtime.close();
+      await fs.rm(stateDir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,28 @@
+/**
+ * The store contract: every implementation of the store port (SQLite today, PostgreSQL later)
+ * must pass it. An implementation's runner calls runStoreContract with a factory of fresh stores.
+ */
+import { describe } from 'node:test';
+import { imageTests } from './contract/images.js';
+import { microvmTests } from './contract/microvms.js';
+import { paginationTests } from './contract/pagination.js';
+import { scopingTests } from './contract/scoping.js';
+import { idempotencyTests, tagTests } from './contract/tags-idempotency.js';
+import { tenantTests } from './contract/tenants.js';
+import { transactionTests } from './contract/transactions.js';
+import type { MakeStore } from './contract/harness.js';
+
+export type { MakeStore, StoreHarness } from './contract/harness.js';
+
+export function runStoreContract(name: string, makeStore: MakeStore): void {
+  describe(`store contract: ${name}`, () => {
+    tenantTests(makeStore);
+    scopingTests(makeStore);
+    paginationTests(makeStore);
+    imageTests(makeStore);
+    microvmTests(makeStore);
+    tagTests(makeStore);
+    idempotencyTests(makeStore);
+    transactionTests(makeStore);
+  });
+}
