@@ -39,7 +39,9 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
 
     up.on('response', (ures) => {
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct));
-      res.flushHeaders();
+      // A stream (SSE, chunked) gets its headers at once, before any event; a sized body sends
+      // them with its first bytes instead, one packet fewer.
+      if (ures.headers['content-length'] === undefined) res.flushHeaders();
       ures.pipe(res, { end: false });
       ures.on('end', () => {
         if (ures.rawTrailers.length > 0) res.addTrailers(ures.trailers as Record<string, string>);

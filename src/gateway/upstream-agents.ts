@@ -22,7 +22,9 @@ export class UpstreamAgents {
     if (pool && pool.address === address) return pool.agent;
     pool?.agent.destroy();
     // `timeout` only closes pooled idle sockets (Node destroys free sockets on timeout).
-    const agent = new Agent({ keepAlive: true, maxSockets: this.opts.maxSockets, timeout: this.opts.idleTimeoutMs });
+    const agent = new Agent({
+      keepAlive: true, noDelay: true, maxSockets: this.opts.maxSockets, timeout: this.opts.idleTimeoutMs,
+    });
     this.pools.set(microvmId, { address, agent });
     return agent;
   }

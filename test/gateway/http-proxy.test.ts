@@ -5,7 +5,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
 import { KeyRing } from '../../src/gateway/key-ring.js';
+import { promGatewayMetrics } from '../../src/gateway/metrics.js';
 import { MemoryTokenKeyStore } from '../../src/gateway/token-key-store.js';
 import { TokenService } from '../../src/gateway/tokens.js';
 import { call } from './support/client.js';
@@ -41,6 +43,7 @@ test('missing, expired, tampered and other-microVM tokens get 401 and never reac
   const foreignRing = await KeyRing.open({ store: new MemoryTokenKeyStore() });
   const foreign = new TokenService(foreignRing).mint('vm1', 't1', 'all', 5, 'endpoint').token;
   r.targets.add('vm2');
+  r.targets.add('vm3', { tenantId: 't2' });
   const cases: Array<[string, string | undefined, string]> = [
     ['missing', undefined, 'vm1'],
     ['expired', expired, 'vm1'],
@@ -48,6 +51,7 @@ test('missing, expired, tampered and other-microVM tokens get 401 and never reac
     ['signed by another key', foreign, 'vm1'],
     ['for another microVM', good, 'vm2'],
     ['shell token on the endpoint', r.token({ kind: 'shell' }), 'vm1'],
+    ["minted for another tenant than the microVM's", r.token({ id: 'vm3' }), 'vm3'],
     // A bad token learns nothing: a microVM that does not exist answers exactly the same.
     ['for a microVM that does not exist', good, 'nosuchvm'],
     ['missing, microVM does not exist', undefined, 'nosuchvm'],
@@ -186,4 +190,17 @@ test('E2B host names <port>-<id>.<domain> and E2b-Sandbox-* headers route to tha
   assert.equal(refused.json().code, 401);
   assert.equal((await call(r.port, { host: DOMAIN, headers: { 'e2b-sandbox-id': 'vm1' } })).status, 400, 'port header required');
   assert.equal((await call(r.port, { host: DOMAIN })).status, 404, 'bare domain without headers');
+});
+
+test('metrics count answers by status and observe the added latency', async (t) => {
+  const registry = new Registry();
+  const r = await rig(t, { metrics: promGatewayMetrics(registry) });
+  await call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } });
+  await call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } });
+  await call(r.port, { host: r.host() });
+  await new Promise((res) => setTimeout(res, 20)); // counters move when the response closes
+  const text = await registry.metrics();
+  assert.match(text, /cubby_gateway_requests_total\{kind="http",status="200"\} 2/);
+  assert.match(text, /cubby_gateway_requests_total\{kind="http",status="401"\} 1/);
+  assert.match(text, /cubby_gateway_added_latency_seconds_count 2/);
 });

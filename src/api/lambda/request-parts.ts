@@ -41,6 +41,15 @@ function isJsonType(contentType: string | undefined): boolean {
   return essence === 'application/json' || essence === '' || /^application\/[a-z0-9.+-]*json$/.test(essence);
 }
 
+/**
+ * No member of this API is called __proto__; refusing it outright keeps such a key from being
+ * silently dropped (or, anywhere an object is built by assignment, from replacing a prototype).
+ */
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new CubbyError('CUBBY_VALIDATION', "Request body has a member named '__proto__'.");
+  return value;
+}
+
 /** The body as a JSON object; an empty body is `{}` (the client sends none for bodiless POSTs). */
 export function jsonBody(raw: unknown, contentType: string | undefined): unknown {
   if (raw === undefined || raw === null) return {};
@@ -51,8 +60,9 @@ export function jsonBody(raw: unknown, contentType: string | undefined): unknown
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
+    parsed = JSON.parse(raw.toString('utf8'), refusePrototypeKeys);
+  } catch (e) {
+    if (e instanceof CubbyError) throw e;
     throw new CubbyError('CUBBY_VALIDATION', 'Request body is not valid JSON.');
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {

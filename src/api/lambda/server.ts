@@ -38,7 +38,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
   const app = Fastify({
     ...(typeof logger === 'object' ? { loggerInstance: logger } : { logger: logger ?? false }),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: () => randomUUID(),
   });
   const authenticator = new SigV4Authenticator({

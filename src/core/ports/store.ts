@@ -190,8 +190,10 @@ export interface IdempotentResult { resultRef: string; replayed: boolean }
 export interface Store extends StoreOps {
   /**
    * Runs fn atomically: every call made through `t` commits together or not at all (fn throwing
-   * rolls back and rethrows). Keep fn to store calls: other writers wait while it runs. Calls made
-   * on the store itself from inside fn join the transaction; `tx` inside fn joins it too.
+   * rolls back and rethrows). Keep fn short and to store calls: other writers wait while it runs.
+   * Store calls made from fn's async context while it runs (on the store itself, or a nested
+   * `tx`/`idempotent`) join the transaction; start background work after tx has returned. `t` is
+   * dead once the transaction ended (calls on it fail).
    */
   tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T>;
   /**

@@ -3,9 +3,9 @@
  * before anything is written, sizes are counted on the bytes actually written, files are created
  * with O_EXCL|O_NOFOLLOW, and on any failure the whole target directory is removed.
  */
-import { constants, promises as fs, createWriteStream } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { UnpackedArtifact } from '../../core/ports/images.js';
@@ -102,8 +102,11 @@ async function writeEntry(
       `artifact entry "${rel}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}x (limit ${limits.maxEntryRatio}x): refusing a likely zip bomb`);
   }
   await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o755 });
-  const handle = await fs.open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode(entry));
   const input = await openEntry(zip, entry);
+  // yauzl's inner streams may still report an error after the pipeline has failed and let go.
+  input.on('error', () => undefined);
+  const handle = await fs.open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode(entry))
+    .catch((e: unknown) => { input.destroy(); throw e; });
   // Counted as written: a header that lies about sizes cannot get more than the limits through.
   let written = 0;
   const counter = new Transform({
@@ -114,12 +117,13 @@ async function writeEntry(
       cb(null, chunk);
     },
   });
-  await pipeline(input, counter, createWriteStream('', { fd: handle.fd, autoClose: false })).finally(() => handle.close());
+  // The write stream owns the handle and closes it, on success and on error alike.
+  await pipeline(input, counter, handle.createWriteStream());
   totals.bytes += written;
   totals.files++;
 }
 
-function openEntry(zip: ZipFile, entry: Entry): Promise<NodeJS.ReadableStream> {
+function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(mapZipError(err ?? new Error('no stream'))) : resolve(stream)));
   });

@@ -24,7 +24,7 @@ async function must(what: string, cmd: string, args: string[], opts: StepOptions
     const tailText = r.output.trim().split('\n').slice(-15).join('\n');
     throw new CubbyError('IMAGE_BASE_BUILD_FAILED', `${what} failed (exit ${r.code ?? r.signal}):\n${tailText}`);
   }
-  return r.output;
+  return r.stdout;
 }
 
 function inChroot(rootfs: string, script: string, opts: StepOptions): Promise<string> {

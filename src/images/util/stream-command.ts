@@ -1,7 +1,15 @@
 /** Runs a long host command (debootstrap, buildah) streaming its output line by line. */
 import { spawn } from 'node:child_process';
 
-export interface StreamResult { code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; output: string }
+export interface StreamResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** stdout and stderr interleaved (bounded). */
+  output: string;
+  /** stdout alone (bounded), for commands whose answer is their stdout. */
+  stdout: string;
+}
 
 export interface StreamOptions {
   env?: NodeJS.ProcessEnv;
@@ -22,6 +30,7 @@ export function streamCommand(cmd: string, args: readonly string[], opts: Stream
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
+    let stdout = '';
     let timedOut = false;
     const partial = { stdout: '', stderr: '' };
     const feed = (which: 'stdout' | 'stderr', chunk: string, flush = false): void => {
@@ -31,9 +40,11 @@ export function streamCommand(cmd: string, args: readonly string[], opts: Stream
       for (const l of lines) {
         if (flush && l === '') continue;
         output += l + '\n';
+        if (which === 'stdout') stdout += l + '\n';
         opts.onLine?.(l);
       }
       if (output.length > max) output = output.slice(output.length - max);
+      if (stdout.length > max) stdout = stdout.slice(stdout.length - max);
     };
     child.stdout.setEncoding('utf8').on('data', (d: string) => feed('stdout', d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => feed('stderr', d));
@@ -47,7 +58,7 @@ export function streamCommand(cmd: string, args: readonly string[], opts: Stream
       feed('stdout', '', true);
       feed('stderr', '', true);
       if (timedOut) output += `[timed out after ${opts.timeoutMs} ms]\n`;
-      resolve({ code, signal, timedOut, output });
+      resolve({ code, signal, timedOut, output, stdout });
     });
   });
 }

@@ -134,9 +134,17 @@ export class LinuxNetwork implements NetworkPort {
     const removed = new Set<string>();
     // Anti-spoofing entries as they are, so a slot's are removed whatever pool made them.
     const sources = new Map((await listSlotResources()).map((r) => [r.index, r.sourceAddresses]));
+    const failures: CubbyError[] = [];
     const reap = async (index: number, marker: string | null, recorded?: string): Promise<void> => {
       if (marker === null) return;
-      await this.teardown(index, this.knownAddresses(index, recorded, ...(sources.get(index) ?? [])));
+      try {
+        await this.teardown(index, this.knownAddresses(index, recorded, ...(sources.get(index) ?? [])));
+      } catch (e) {
+        // Hand the slot back as it was, so a later sweep tries again.
+        await this.slots.abortReap(index, marker);
+        failures.push(asCubbyError(e, 'NETWORK_TEARDOWN_FAILED'));
+        return;
+      }
       await this.slots.endReap(marker);
       removed.add(netnsName(index));
     };
@@ -166,9 +174,17 @@ export class LinuxNetwork implements NetworkPort {
       try {
         await this.teardown(orphan.index, this.knownAddresses(orphan.index, ...orphan.sourceAddresses));
         removed.add(netnsName(orphan.index));
+      } catch (e) {
+        failures.push(asCubbyError(e, 'NETWORK_TEARDOWN_FAILED'));
       } finally {
         await this.slots.free(orphan.index);
       }
+    }
+    // Everything else was still swept; the first failure is reported with what was removed.
+    const first = failures[0];
+    if (first) {
+      throw new CubbyError('NETWORK_TEARDOWN_FAILED', `sweep: ${failures.length} network(s) not removed: ${first.message}`,
+        { details: { removed: [...removed], failures: failures.map((f) => f.message) }, cause: first });
     }
     return { removed: [...removed] };
   }

@@ -1,4 +1,30 @@
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+
+const found = new Map<string, string>();
+
+/**
+ * Absolute path of a system tool: PATH first, then the sbin directories, which a daemon's PATH
+ * often lacks although ip, nft and sysctl live there. The bare name when nowhere (spawn then
+ * reports it).
+ */
+export function toolPath(name: string): string {
+  const cached = found.get(name);
+  if (cached !== undefined) return cached;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      found.set(name, candidate);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return name;
+}
 
 /** What a finished command left: its exit code (127 if it could not start, -1 if killed on timeout). */
 export interface ExecResult {
@@ -14,10 +40,10 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
-/** Runs a command without a shell and collects its output; never rejects. */
+/** Runs a command (found with toolPath) without a shell and collects its output; never rejects. */
 export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(toolPath(cmd), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;

@@ -3,7 +3,7 @@ import { LinuxNetwork, type LinuxNetworkOptions } from './driver.js';
 
 export { LinuxNetwork, DEFAULT_STATE_DIR, type LinuxNetworkOptions } from './driver.js';
 export { DEFAULT_POOL_CIDR } from './pool.js';
-export { exec, describeFailure, type ExecResult, type ExecOptions } from './exec.js';
+export { exec, describeFailure, toolPath, type ExecResult, type ExecOptions } from './exec.js';
 
 /** The Linux network driver, with the host prepared (nft tables, ip_forward, slot directory). */
 export async function createLinuxNetwork(opts: LinuxNetworkOptions = {}): Promise<NetworkPort> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { CubbyError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
-import { describeFailure, exec } from './exec.js';
+import { describeFailure, exec, toolPath } from './exec.js';
 import { hostIf, netnsName, netnsPath, sandboxIf } from './naming.js';
 import type { SlotAddresses } from './pool.js';
 
@@ -25,7 +25,7 @@ export async function createLinks(index: number, a: SlotAddresses): Promise<void
   // a kernel without IPv6 has no such keys, which is just as good.
   await ip(['-batch', '-'], [
     `netns add ${ns}`,
-    `netns exec ${ns} sysctl -q -e -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`,
+    `netns exec ${ns} ${toolPath('sysctl')} -q -e -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`,
     `link add ${hostIf(index)} type veth peer name ${sandboxIf(index)} netns ${ns}`,
     `addr add ${a.hostAddress}/${a.prefixLength} dev ${hostIf(index)}`,
     `link set ${hostIf(index)} up`,

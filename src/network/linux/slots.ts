@@ -175,12 +175,18 @@ export class SlotStore {
     if (from.expected !== undefined) {
       const now = parseRecord(await readFile(markerPath, 'utf8').catch(() => ''));
       if (!sameRecord(now, from.expected)) {
-        await link(markerPath, this.path(index)).catch(() => {});
-        await unlink(markerPath).catch(() => {});
+        await this.abortReap(index, marker);
         return null;
       }
     }
     return marker;
+  }
+
+  /** Gives a slot being reaped back to its old record (the reap failed; a later sweep retries). */
+  async abortReap(index: number, marker: string): Promise<void> {
+    const markerPath = join(this.dir, marker);
+    await link(markerPath, this.path(index)).catch(() => {});
+    await unlink(markerPath).catch(() => {});
   }
 
   async endReap(marker: string): Promise<void> {

@@ -24,8 +24,12 @@ export interface CheckpointManifest {
   egress: EgressPolicy;
   labels: Record<string, string>;
   createdAt: string;
-  files: Record<string, { size: number; sha256: string }>;
+  /** sha256 is absent while a large file's digest is still being computed in the background. */
+  files: Record<string, { size: number; sha256?: string }>;
 }
+
+/** Files hashed in the background after a checkpoint returns (large: hashing them would add tens of ms per 20 MB). */
+const DEFERRED = /^pages\.img$/;
 
 export async function sha256File(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -33,24 +37,45 @@ export async function sha256File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-export async function describeFiles(dir: string): Promise<CheckpointManifest['files']> {
+export async function describeFiles(dir: string, deferLarge: boolean): Promise<CheckpointManifest['files']> {
   const files: CheckpointManifest['files'] = {};
   for (const name of await fs.readdir(dir)) {
-    if (name === MANIFEST) continue;
+    if (name === MANIFEST || name.startsWith(`${MANIFEST}.`)) continue;
     const p = path.join(dir, name);
     const st = await fs.stat(p);
     if (!st.isFile()) continue;
-    files[name] = { size: st.size, sha256: await sha256File(p) };
+    files[name] = deferLarge && DEFERRED.test(name) ? { size: st.size } : { size: st.size, sha256: await sha256File(p) };
   }
   return files;
 }
 
-export async function writeManifest(dir: string, m: Omit<CheckpointManifest, 'files'>): Promise<CheckpointManifest> {
-  const full: CheckpointManifest = { ...m, files: await describeFiles(dir) };
-  const tmp = path.join(dir, `${MANIFEST}.tmp`);
-  await fs.writeFile(tmp, JSON.stringify(full, null, 2), { mode: 0o600 });
+async function save(dir: string, m: CheckpointManifest): Promise<void> {
+  const tmp = path.join(dir, `${MANIFEST}.${process.pid}.${Date.now()}.tmp`);
+  await fs.writeFile(tmp, JSON.stringify(m, null, 2), { mode: 0o600 });
   await fs.rename(tmp, path.join(dir, MANIFEST));
+}
+
+/**
+ * Writes the manifest with sizes and the digests of the small files now; the memory pages'
+ * digest follows in the background (completeDigests), off the suspend path.
+ */
+export async function writeManifest(dir: string, m: Omit<CheckpointManifest, 'files'>): Promise<CheckpointManifest> {
+  const full: CheckpointManifest = { ...m, files: await describeFiles(dir, true) };
+  await save(dir, full);
   return full;
+}
+
+/** Adds the deferred digests; quiet if the checkpoint was removed meanwhile. */
+export async function completeDigests(dir: string): Promise<void> {
+  try {
+    const m = JSON.parse(await fs.readFile(path.join(dir, MANIFEST), 'utf8')) as CheckpointManifest;
+    for (const [name, f] of Object.entries(m.files)) {
+      if (!f.sha256) f.sha256 = await sha256File(path.join(dir, name));
+    }
+    await save(dir, m);
+  } catch {
+    /* removed (e.g. resumed and deleted) before we got to it */
+  }
 }
 
 /**
@@ -78,7 +103,7 @@ export async function readManifest(dir: string, opts: { full?: boolean } = {}): 
     if (st.size !== want.size) {
       throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} has ${st.size} bytes, expected ${want.size} (truncated or overwritten)`);
     }
-    if (opts.full || name === 'checkpoint.img') {
+    if (want.sha256 && (opts.full || !DEFERRED.test(name))) {
       if ((await sha256File(p)) !== want.sha256) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
     }
   }

@@ -29,10 +29,17 @@ async function signalInside(ctx: ExecContext, pidFile: string, signal: NodeJS.Si
 
 export async function startExec(ctx: ExecContext, opts: ExecOptions): Promise<ExecHandle> {
   await fs.mkdir(ctx.workDir, { recursive: true, mode: 0o700 });
-  const specFile = path.join(ctx.workDir, 'process.json');
   const pidFile = path.join(ctx.workDir, 'pid');
-  await fs.writeFile(specFile, JSON.stringify(processSpec(opts, undefined, Boolean(opts.tty))), { mode: 0o600 });
-  const args = [`--root=${ctx.root}`, 'exec', `-internal-pid-file=${pidFile}`, `-process=${specFile}`, ctx.id];
+  const args = [`--root=${ctx.root}`, 'exec', `-internal-pid-file=${pidFile}`];
+  if (opts.tty) {
+    // A terminal needs a process spec (terminal: true); plain commands go as flags (one file less).
+    const specFile = path.join(ctx.workDir, 'process.json');
+    await fs.writeFile(specFile, JSON.stringify(processSpec(opts, undefined, true)), { mode: 0o600 });
+    args.push(`-process=${specFile}`, ctx.id);
+  } else {
+    const p = processSpec(opts, undefined, false) as { env: string[]; cwd: string; user: { uid: number; gid: number } };
+    args.push(`-cwd=${p.cwd}`, `-user=${p.user.uid}:${p.user.gid}`, ...p.env.map((e) => `-env=${e}`), ctx.id, ...opts.args);
+  }
   const cleanup = () => fs.rm(ctx.workDir, { recursive: true, force: true });
   return opts.tty ? ptyExec(ctx, args, opts.tty, pidFile, cleanup) : pipeExec(ctx, args, pidFile, cleanup);
 }

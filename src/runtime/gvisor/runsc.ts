@@ -8,6 +8,8 @@ export interface RunscOptions {
   root: string;
   platform: string;
   overlay: string;
+  /** When set, runsc writes debug logs here (CUBBY_RUNSC_DEBUG_DIR): for diagnosing runsc itself. */
+  debugDir?: string;
 }
 
 export interface RunscState { id: string; pid: number; status: string }
@@ -18,7 +20,8 @@ export class Runsc {
   /** Flags every runsc invocation that touches a sandbox must share (restore needs the same). */
   globalFlags(): string[] {
     const o = this.opts;
-    return [`--root=${o.root}`, `--platform=${o.platform}`, '--network=sandbox', '--net-disconnect-ok', `--overlay2=${o.overlay}`];
+    const debug = o.debugDir ? ['--debug', `--debug-log=${o.debugDir}/`] : [];
+    return [`--root=${o.root}`, `--platform=${o.platform}`, '--network=sandbox', '--net-disconnect-ok', `--overlay2=${o.overlay}`, ...debug];
   }
 
   async call(args: string[], code: ErrorCode, what: string, timeoutMs = 60_000): Promise<CommandResult> {

@@ -16,7 +16,7 @@ import type { NetworkPort } from '../../core/ports/network.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
-import { readManifest, writeManifest } from './checkpoint-manifest.js';
+import { completeDigests, readManifest, writeManifest } from './checkpoint-manifest.js';
 import { startExec } from './exec.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
@@ -48,6 +48,8 @@ export class GvisorRuntime implements SandboxRuntime {
   private readonly tag: string;
   private readonly trimTimer: NodeJS.Timeout;
   private execCounter = 0;
+  /** Live exec sessions per sandbox: their stdio are host pipes, which a checkpoint cannot carry. */
+  private readonly execs = new Map<string, Set<ExecHandle>>();
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -56,6 +58,7 @@ export class GvisorRuntime implements SandboxRuntime {
       root: path.join(opts.stateDir, 'runsc'),
       platform: opts.platform ?? 'systrap',
       overlay: 'root:memory',
+      debugDir: process.env.CUBBY_RUNSC_DEBUG_DIR,
     });
     this.dirs = new SandboxDirs(path.join(opts.stateDir, 'sandboxes'));
     this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
@@ -101,7 +104,7 @@ export class GvisorRuntime implements SandboxRuntime {
   }
 
   async inspectCheckpoint(dir: string): Promise<CheckpointInfo> {
-    await readManifest(dir);
+    await readManifest(dir, { full: true });
     return { dir: path.resolve(dir), sizeBytes: await dirSize(dir) };
   }
 
@@ -117,7 +120,8 @@ export class GvisorRuntime implements SandboxRuntime {
   /** Network, bundle, then runsc run/restore; on any failure everything made so far is undone. */
   private async boot(rec: SandboxRecord, verb: string[], failCode: 'RUNTIME_START_FAILED' | 'RUNTIME_RESTORE_FAILED'): Promise<SandboxInfo> {
     try {
-      await this.dirs.write(rec);
+      // The record is written once the network exists; a crash before that leaves only a slot
+      // owned by `<tag>:<id>`, which the sweep releases because no record keeps it.
       rec.network = await this.opts.network.allocate(this.owner(rec.id), rec.egress);
       await this.dirs.write(rec);
       const config = buildOciSpec({
@@ -145,12 +149,31 @@ export class GvisorRuntime implements SandboxRuntime {
   }
 
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
-    await this.mustBeRunning(id, 'exec in');
+    // No `runsc state` round trip here (it costs as much as the exec): a sandbox that is not
+    // running makes runsc exec fail, and that failure is reported as the exec's error.
+    checkId(id);
+    if (!(await this.dirs.exists(id))) throw new CubbyError('RUNTIME_NOT_FOUND', `cannot exec in sandbox ${id}: it does not exist (destroyed or never created)`);
     if (!opts.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'exec needs a program');
-    return startExec(
+    const h = await startExec(
       { binary: this.runsc.opts.binary, root: this.runsc.opts.root, id, workDir: this.dirs.execDir(id, ++this.execCounter) },
       opts,
     );
+    const live = this.execs.get(id) ?? new Set<ExecHandle>();
+    this.execs.set(id, live);
+    live.add(h);
+    void h.exit.finally(() => { live.delete(h); if (live.size === 0 && this.execs.get(id) === live) this.execs.delete(id); });
+    return h;
+  }
+
+  /**
+   * Ends the sandbox's exec sessions. gVisor cannot restore a process whose stdio are host
+   * pipes (the restore fails outright), so a checkpoint first ends them: commands and shells
+   * are transient; the sandbox's own processes are what a checkpoint keeps.
+   */
+  private async endExecs(id: string): Promise<void> {
+    const live = [...(this.execs.get(id) ?? [])];
+    for (const h of live) h.kill('SIGKILL');
+    await Promise.race([Promise.all(live.map((h) => h.exit)), new Promise((r) => setTimeout(r, 5000))]);
   }
 
   async run(id: string, opts: ExecOptions & { input?: string | Buffer; timeoutMs?: number }): Promise<RunResult> {
@@ -186,6 +209,7 @@ export class GvisorRuntime implements SandboxRuntime {
       const target = path.resolve(dir);
       await fs.mkdir(target, { recursive: true, mode: 0o700 });
       if ((await fs.readdir(target)).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${target} is not empty`);
+      await this.endExecs(id);
       const args = ['checkpoint', `-image-path=${target}`, '-compression=none'];
       if (opts.leaveRunning) args.push('-leave-running');
       try {
@@ -202,6 +226,7 @@ export class GvisorRuntime implements SandboxRuntime {
         if (/no space left|ENOSPC|disk quota/i.test(err.message)) throw new CubbyError('RUNTIME_DISK_FULL', `checkpoint of ${id} failed: disk full`, { cause: e });
         throw err;
       }
+      void completeDigests(target);
       return { dir: target, sizeBytes: await dirSize(target) };
     });
   }

@@ -47,6 +47,10 @@ export class SandboxDirs {
     }
   }
 
+  async exists(id: string): Promise<boolean> {
+    return fs.access(this.meta(id)).then(() => true, () => false);
+  }
+
   async ids(): Promise<string[]> {
     return fs.readdir(this.root).catch(() => []);
   }

@@ -16,9 +16,18 @@ export interface Field<T> {
   optional?: boolean;
 }
 
+/**
+ * Where each member of T lives. Every member must be listed, and `optional: true` exactly for
+ * optional members: a member added to the model fails the build here until it has a column.
+ */
+export type Layout<T> = {
+  [K in keyof T]-?: { column: string; type: ColumnType } & (undefined extends T[K] ? { optional: true } : { optional?: false });
+};
+
 export interface Codec<T> { fields: readonly Field<T>[]; byKey: ReadonlyMap<string, Field<T>> }
 
-export function codec<T>(fields: readonly Field<T>[]): Codec<T> {
+export function codec<T>(layout: Layout<T>): Codec<T> {
+  const fields = Object.entries(layout).map(([key, spec]) => ({ key, ...(spec as object) }) as Field<T>);
   return { fields, byKey: new Map(fields.map((f) => [f.key, f])) };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Opening `<dataDir>/cubby.db`: WAL (readers never block the writer, and the daemon and the
- * operator CLI can share the file), a busy timeout (a writer waits for the other process's
- * write instead of failing), foreign keys on, then the schema migrations.
+ * operator CLI can share the file), foreign keys on, then the schema migrations. SQLite's own
+ * busy timeout (which sleeps inside the call, freezing the event loop) only covers the
+ * migrations; afterwards it is 0 and the store waits for another writer asynchronously.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,7 @@ export function openDatabase(opts: OpenDatabaseOptions): { db: Database.Database
     db.pragma(`synchronous = ${opts.synchronous}`);
     db.pragma('foreign_keys = ON');
     const schema = migrate(db, opts.migrations ?? MIGRATIONS, opts.now);
+    db.pragma('busy_timeout = 0');
     return { db, file, schema };
   } catch (e) {
     db.close();
@@ -41,6 +43,7 @@ export function openDatabase(opts: OpenDatabaseOptions): { db: Database.Database
 
 /** SQLite's errors as CubbyErrors: a lock held too long is worth retrying, anything else is a bug. */
 export function mapSqliteError(e: unknown): unknown {
+  if (e instanceof CubbyError) return e;
   if (!(e instanceof Database.SqliteError)) return e;
   if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED')) {
     return new CubbyError('STORE_BUSY', 'the database is busy (locked by another writer); retry', { cause: e });

@@ -2,6 +2,7 @@
  * Applies the schema steps not yet recorded in schema_migrations, all in one IMMEDIATE
  * transaction: a crash (or a failing step) leaves the previous schema intact, and two processes
  * opening the file at once do not both migrate (the second waits, then finds nothing to do).
+ * A schema with steps this program does not know (a newer Cubby wrote it) is refused.
  */
 import type Database from 'better-sqlite3';
 import { CubbyError } from '../../errors/index.js';
@@ -14,15 +15,20 @@ export function migrate(db: Database.Database, steps: readonly Migration[], now:
   if (ids.some((id, i) => !Number.isInteger(id) || id !== i + 1)) {
     throw new CubbyError('STORE_MIGRATION_FAILED', 'migration steps must be numbered 1, 2, 3, ... in order');
   }
-  const run = db.transaction((): MigrateReport => {
-    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
-    const done = new Set((db.prepare('SELECT id FROM schema_migrations').all() as Array<{ id: number }>).map((r) => r.id));
+  const read = (): Set<number> => {
+    const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+    const done = new Set(exists ? (db.prepare('SELECT id FROM schema_migrations').all() as Array<{ id: number }>).map((r) => r.id) : []);
     const unknown = [...done].filter((id) => !ids.includes(id));
     if (unknown.length > 0) {
       throw new CubbyError('STORE_MIGRATION_FAILED',
         `database schema is newer than this program (unknown steps ${unknown.join(', ')}): upgrade Cubby`);
     }
+    return done;
+  };
+  const run = db.transaction((): MigrateReport => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const done = read(); // again, under the lock: another process may have just migrated
     const applied: number[] = [];
     const record = db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
     for (const step of steps) {
@@ -34,6 +40,9 @@ export function migrate(db: Database.Database, steps: readonly Migration[], now:
     return { applied, current: steps.length };
   });
   try {
+    // Up to date (the usual case): no write lock taken, so opening never waits for another writer.
+    const done = read();
+    if (ids.every((id) => done.has(id))) return { applied: [], current: steps.length };
     return run.immediate();
   } catch (e) {
     if (e instanceof CubbyError) throw e;

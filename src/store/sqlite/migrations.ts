@@ -12,21 +12,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'initial schema',
     sql: `
 CREATE TABLE tenants (
-  id          TEXT PRIMARY KEY,
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  id          TEXT NOT NULL UNIQUE,
   name        TEXT NOT NULL UNIQUE,
   account_id  TEXT NOT NULL UNIQUE,
   created_at  INTEGER NOT NULL
 );
 
 CREATE TABLE access_keys (
-  access_key_id  TEXT PRIMARY KEY,
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  access_key_id  TEXT NOT NULL UNIQUE,
   tenant_id      TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
   secret_sealed  TEXT NOT NULL,
   status         TEXT NOT NULL CHECK (status IN ('ACTIVE', 'REVOKED')),
   created_at     INTEGER NOT NULL,
   revoked_at     INTEGER
 );
-CREATE INDEX access_keys_by_tenant ON access_keys (tenant_id, created_at);
+CREATE INDEX access_keys_by_tenant ON access_keys (tenant_id, seq);
 
 CREATE TABLE images (
   seq                    INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -130,5 +132,10 @@ CREATE TABLE idempotency (
 );
 CREATE INDEX idempotency_by_age ON idempotency (created_at);
 `,
+  },
+  {
+    id: 2,
+    name: 'microvm state change time',
+    sql: 'ALTER TABLE microvms ADD COLUMN state_changed_at INTEGER;',
   },
 ];

@@ -3,11 +3,15 @@
  * Promises are resolved at once unless a transaction is open, in which case callers wait at the
  * gate. Inside a transaction's callback, calls on the store itself join the transaction (tracked
  * with AsyncLocalStorage) instead of waiting for it to end, which would never happen.
+ * When another connection (the operator CLI) holds the write lock, a call fails at once with
+ * SQLITE_BUSY before changing anything, and is retried after a growing pause until busyTimeoutMs:
+ * the event loop keeps running meanwhile, so the daemon keeps serving and a second handle in the
+ * same process cannot deadlock with the first.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import type { IdempotencyKey, IdempotentResult, Store, StoreOps } from '../../core/ports/store.js';
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError, isCubbyError } from '../../errors/index.js';
 import { runIdempotent } from '../idempotent.js';
 import { loadOrCreateMasterKey } from '../master-key.js';
 import { SecretBox } from '../secret-box.js';
@@ -47,7 +51,7 @@ export interface SqliteStore extends Store {
   readonly schema: MigrateReport;
 }
 
-interface TxScope { active: boolean; view: StoreOps }
+interface TxScope { active: boolean }
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   const now = opts.now ?? (() => new Date());
@@ -88,6 +92,20 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     }
   };
 
+  const busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+  /** Retries fn while the database is locked by another connection, up to the busy timeout. */
+  async function patiently<T>(fn: () => Promise<T> | T): Promise<T> {
+    const deadline = Date.now() + busyTimeoutMs;
+    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isCubbyError(e, 'STORE_BUSY') || Date.now() + pause > deadline) throw e;
+      }
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+
   const exclusive = async <T>(fn: () => Promise<T> | T): Promise<T> => {
     await gate.acquire();
     try { return await fn(); } finally { gate.release(); }
@@ -98,25 +116,29 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   }
 
   // The store's own methods: join an open transaction of this async context, else wait for the gate.
+  // Inside a transaction the write lock is already ours: no retry there.
   const direct = view(async (name, args) => {
-    if (scopes.getStore()?.active || !gate.held) return runNow(name, args);
-    return exclusive(() => runNow(name, args));
+    if (scopes.getStore()?.active) return runNow(name, args);
+    return patiently(() => (gate.held ? exclusive(() => runNow(name, args)) : runNow(name, args)));
   });
 
   async function tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
-    const outer = scopes.getStore();
-    if (outer?.active) return fn(outer.view);
+    // Nested: run in the enclosing transaction. `direct` rather than the enclosing handle, so work
+    // that outlives the enclosing transaction falls back to ordinary calls instead of failing.
+    if (scopes.getStore()?.active) return fn(direct);
     return exclusive(async () => {
       if (closed) throw new CubbyError('STORE_CLOSED', 'the store is closed');
-      const scope: TxScope = { active: true, view: direct };
-      scope.view = view(async (name, args) => {
+      const scope: TxScope = { active: true };
+      const handle = view(async (name, args) => {
         if (!scope.active) throw new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`);
         return runNow(name, args);
       });
       try {
-        try { db.exec('BEGIN IMMEDIATE'); } catch (e) { throw mapSqliteError(e); }
+        await patiently(() => {
+          try { db.exec('BEGIN IMMEDIATE'); } catch (e) { throw mapSqliteError(e); }
+        });
         try {
-          const result = await scopes.run(scope, () => fn(scope.view));
+          const result = await scopes.run(scope, () => fn(handle));
           db.exec('COMMIT');
           return result;
         } catch (e) {

@@ -49,7 +49,7 @@ export function tenantOps(ctx: Ctx): TenantOps {
     getTenant: (id) => tenant(ctx.q('SELECT * FROM tenants WHERE id = ?').get(id)),
     getTenantByName: (name) => tenant(ctx.q('SELECT * FROM tenants WHERE name = ?').get(name)),
     getTenantByAccountId: (accountId) => tenant(ctx.q('SELECT * FROM tenants WHERE account_id = ?').get(accountId)),
-    listTenants: () => ctx.q('SELECT * FROM tenants ORDER BY created_at, id').all().map((r) => fromRow(TENANT, r)),
+    listTenants: () => ctx.q('SELECT * FROM tenants ORDER BY seq').all().map((r) => fromRow(TENANT, r)),
 
     createKey(tenantId) {
       const box = ctx.secrets();
@@ -79,7 +79,7 @@ export function tenantOps(ctx: Ctx): TenantOps {
       return { key: info, tenant: t, secret: ctx.secrets().open(r.secret_sealed as string, info.accessKeyId) };
     },
     listKeys: (tenantId) =>
-      ctx.q('SELECT * FROM access_keys WHERE tenant_id = ? ORDER BY created_at, access_key_id').all(tenantId).map(key),
+      ctx.q('SELECT * FROM access_keys WHERE tenant_id = ? ORDER BY seq').all(tenantId).map(key),
     revokeKey(accessKeyId, tenantId) {
       return ctx.write(() => {
         const r = ctx.q('SELECT * FROM access_keys WHERE access_key_id = ?').get(accessKeyId);

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { EgressPolicy, SandboxNetwork } from '../../../src/core/ports/network.js';
 import { LinuxNetwork } from '../../../src/network/linux/index.js';
-import { type PeerNetns, type Stoppable, type Target, createPeerNetns, key, probe, randomPort, run, startListener } from './helpers/fixtures.js';
+import { type PeerNetns, type Stoppable, type Target, createPeerNetns, key, probe, probeReport, randomPort, run, startListener } from './helpers/fixtures.js';
 
 const OPTS = { timeout: 60_000 };
 const driver = new LinuxNetwork();
@@ -95,6 +95,14 @@ test('allowlist may open private ranges, never the host or other sandboxes', OPT
 
 test('internet reaches public addresses only', OPTS, async () => {
   await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.pubB(), true], [T.priv(), false], ...hostAndSandboxes()]);
+});
+
+test('egress leaving the host is masqueraded to the host\'s address on that link', OPTS, async () => {
+  await driver.setPolicy(a, { mode: 'internet' });
+  const report = await probeReport(a.netnsName, [T.pubA()]);
+  assert.deepEqual(report.results, { [key(T.pubA())]: 'open' });
+  // The sandbox's own address (10.213.x) would show without the NAT.
+  assert.equal(report.seenAs[key(T.pubA())], pub.hostAddress);
 });
 
 test('setPolicy switches a live network both ways', OPTS, async () => {

@@ -58,9 +58,12 @@ export function microvmTests(make: MakeStore): void {
   test('microVMs: transition is a compare-and-set on state', async (t) => {
     const { store } = await fresh(t, make);
     const { microvm } = await seed(store, 'acme');
-    const running = await store.transitionMicrovm(microvm.id, ['PENDING'], { state: 'RUNNING', stateReason: 'run hook answered' });
+    const changedAt = new Date('2025-06-01T12:00:05.007Z');
+    const running = await store.transitionMicrovm(microvm.id, ['PENDING'],
+      { state: 'RUNNING', stateReason: 'run hook answered', stateChangedAt: changedAt });
     assert.equal(running.state, 'RUNNING');
     assert.equal(running.stateReason, 'run hook answered');
+    assert.deepEqual(running.stateChangedAt, changedAt);
     assert.ok(running.updatedAt.getTime() >= microvm.updatedAt.getTime());
 
     await assert.rejects(store.transitionMicrovm(microvm.id, ['PENDING', 'SUSPENDED'], { state: 'RUNNING' }), (e: unknown) => {
@@ -82,6 +85,7 @@ export function microvmTests(make: MakeStore): void {
     assert.deepEqual(suspended.suspendedAt, at);
     assert.equal(suspended.checkpointPath, '/ck/1');
     assert.equal(suspended.stateReason, undefined);
+    assert.deepEqual(suspended.stateChangedAt, changedAt, 'members the patch does not name are kept');
     assert.deepEqual((await store.listMicrovmsByState(['SUSPENDED'])).map((m) => m.id), [microvm.id]);
     assert.deepEqual(await store.listMicrovmsByState(['RUNNING']), []);
   });
@@ -112,6 +116,7 @@ export function microvmTests(make: MakeStore): void {
           other.tx((tx) => tx.transitionMicrovm(m.id, ['PENDING'], { state: 'SUSPENDING' })),
         ]);
         assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one winner across handles');
+        for (const r of results) if (r.status === 'rejected') assert.ok(isCubbyError(r.reason, 'MICROVM_BAD_STATE'), String(r.reason));
       }
     } finally {
       await other.close();

@@ -1,6 +1,7 @@
 /** Contract: transactions, closing, and data surviving a reopen. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { Store } from '../../../src/core/ports/store.js';
 import { imageInput, seed } from './fixtures.js';
 import { fresh, type MakeStore, rejectsWith } from './harness.js';
 
@@ -40,13 +41,13 @@ export function transactionTests(make: MakeStore): void {
   test('tx: others never see uncommitted writes; calls on the store inside fn join it', async (t) => {
     const { store } = await fresh(t, make);
     const tn = await store.createTenant('acme');
-    let outside: Promise<unknown> | undefined;
+    // A promise continuation keeps the context it was attached in: this read runs as a concurrent
+    // request would, outside the transaction, once the transaction has written.
+    let written!: () => void;
+    const outside = new Promise<void>((r) => { written = r; }).then(() => store.getImageByName(tn.id, 'ghost'));
     await assert.rejects(store.tx(async (tx) => {
       await tx.insertImage(imageInput(tn.id, 'ghost'));
-      // Started from a context outside the transaction (a timer), as a concurrent request would be.
-      outside = new Promise((resolve, reject) => {
-        setImmediate(() => { store.getImageByName(tn.id, 'ghost').then(resolve, reject); });
-      });
+      written();
       await new Promise((r) => setTimeout(r, 20));
       throw new Error('abort');
     }), /abort/);
@@ -77,9 +78,10 @@ export function transactionTests(make: MakeStore): void {
     await h.store.close();
     await rejectsWith(h.store.getTenant(seeded.tenant.id), 'STORE_CLOSED');
     await rejectsWith(h.store.tx(async () => undefined), 'STORE_CLOSED');
-    if (!h.reopen) return;
+    const reopen = h.reopen;
+    if (!reopen) return;
     for (let i = 0; i < 2; i++) {
-      const s = await h.reopen();
+      const s: Store = await reopen();
       try {
         assert.deepEqual(await s.getTenant(seeded.tenant.id), seeded.tenant);
         assert.deepEqual(await s.getImage(seeded.tenant.id, seeded.image.id), seeded.image);

@@ -14,7 +14,8 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
   return res.stdout;
 }
 
-export const randomPort = (): number => randomInt(20_000, 60_000);
+// Below the ephemeral range (32768+), so no outgoing connection on the host holds it.
+export const randomPort = (): number => randomInt(20_000, 32_000);
 
 /** A namespace joined to the host by a /30 veth: an outside host only the test talks to. */
 export interface PeerNetns {
@@ -105,10 +106,22 @@ export async function startListener(ns: string | null, host: string, ports: numb
 
 export interface Target { host: string; port: number; localAddress?: string }
 
-/** Connects from inside `ns` (a stand-in for the sandbox) to each target; "open" or why not. */
-export async function probe(ns: string | null, targets: Target[]): Promise<Record<string, string>> {
+export interface ProbeReport {
+  /** Per target: "open", "timeout" (dropped) or the connect error code. */
+  results: Record<string, string>;
+  /** Per open target: the source address its listener saw. */
+  seenAs: Record<string, string>;
+}
+
+/** Connects from inside `ns` (a stand-in for the sandbox) to each target at once. */
+export async function probeReport(ns: string | null, targets: Target[]): Promise<ProbeReport> {
   const [cmd, args] = inNetns(ns, [process.execPath, here('./probe.js'), JSON.stringify(targets), '1000']);
-  return JSON.parse(await run(cmd, args)) as Record<string, string>;
+  return JSON.parse(await run(cmd, args)) as ProbeReport;
+}
+
+/** Per target: "open" or why not. */
+export async function probe(ns: string | null, targets: Target[]): Promise<Record<string, string>> {
+  return (await probeReport(ns, targets)).results;
 }
 
 export const key = (t: Target): string => `${t.localAddress ? `${t.localAddress}>` : ''}${t.host}:${t.port}`;

@@ -1,0 +1,71 @@
+/**
+ * The floor: the same work done with raw commands (ip for the netns and veth, runsc run /
+ * exec / checkpoint / restore with the same flags and spec), no Cubby code in the path.
+ * Uses its own /30s from 10.215.0.0/16 and its own runsc root.
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { buildOciSpec } from '../../src/runtime/gvisor/oci-spec.js';
+import type { ProcessSpec } from '../../src/core/ports/runtime.js';
+
+function sh(cmd: string, args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${err}`))));
+    if (input) c.stdin?.end(input);
+  });
+}
+
+export class RawRunsc {
+  private n = 0;
+  readonly flags: string[];
+  constructor(readonly dir: string, readonly rootfs: string) {
+    this.flags = [`--root=${path.join(dir, 'root')}`, '--platform=systrap', '--network=sandbox', '--net-disconnect-ok', '--overlay2=root:memory'];
+  }
+
+  address(idx: number): string { return `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + 2}`; }
+
+  /** netns + veth + addresses, as few commands as possible. */
+  async netns(): Promise<{ ns: string; idx: number }> {
+    const idx = ++this.n + (process.pid % 200) * 100;
+    const ns = `rawb${idx}`;
+    const a = (k: number) => `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + k}`;
+    await sh('ip', ['netns', 'add', ns]);
+    await sh('ip', ['-batch', '-'], `link add rbh${idx} type veth peer name rbs${idx} netns ${ns}\naddr add ${a(1)}/30 dev rbh${idx}\nlink set rbh${idx} up\n`);
+    await sh('ip', ['-n', ns, '-batch', '-'], `addr add ${a(2)}/30 dev rbs${idx}\nlink set rbs${idx} up\nlink set lo up\nroute add default via ${a(1)}\n`);
+    return { ns, idx };
+  }
+
+  async bundle(id: string, ns: string, proc: ProcessSpec): Promise<string> {
+    const b = path.join(this.dir, 'bundles', id);
+    await fs.mkdir(b, { recursive: true });
+    const spec = buildOciSpec({ rootfs: this.rootfs, process: proc, netnsPath: `/var/run/netns/${ns}`, cgroupsPath: `/cubby-raw/${id}` });
+    await fs.writeFile(path.join(b, 'config.json'), JSON.stringify(spec));
+    return b;
+  }
+
+  private detached(args: string[]): Promise<void> {
+    const cmd = ['runsc', ...this.flags, ...args].join(' ');
+    return sh('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${cmd} >/dev/null 2>&1`]);
+  }
+
+  run(id: string, bundle: string): Promise<void> { return this.detached(['run', '-detach', `-bundle=${bundle}`, id]); }
+  restore(id: string, bundle: string, image: string): Promise<void> { return this.detached(['restore', '-detach', `-image-path=${image}`, `-bundle=${bundle}`, id]); }
+  exec(id: string, args: string[]): Promise<void> { return sh('runsc', [this.flags[0] ?? '', 'exec', id, ...args]); }
+  checkpoint(id: string, image: string): Promise<void> { return sh('runsc', [...this.flags, 'checkpoint', `-image-path=${image}`, '-compression=none', id]); }
+
+  async destroy(id: string, ns: string, idx: number): Promise<void> {
+    await sh('runsc', [this.flags[0] ?? '', 'delete', '-force', id]).catch(() => undefined);
+    await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
+    await sh('ip', ['link', 'del', `rbh${idx}`]).catch(() => undefined);
+    for (const c of ['memory', 'cpu', 'cpuacct', 'pids']) await fs.rmdir(`/sys/fs/cgroup/${c}/cubby-raw/${id}`).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    for (const c of ['memory', 'cpu', 'cpuacct', 'pids']) await fs.rmdir(`/sys/fs/cgroup/${c}/cubby-raw`).catch(() => undefined);
+    await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * A small in-memory CoreServices for the Lambda API's tests. It stands in for the real core
+ * (src/core, written in parallel) until that is wired; it keeps the behaviour the front door
+ * relies on: tenant scoping (another tenant's resource is not found), image versions that
+ * "build" at once, microVM states with conflicts on bad transitions (resume of a RUNNING one),
+ * clientToken idempotency, tags, and offset pagination with opaque tokens.
+ */
+import type { CoreServices } from '../../../../src/core/services.js';
+import { memoryImages } from './memory-images.js';
+import { memoryMicrovms, memoryTags, memoryTokens } from './memory-microvms.js';
+import { managedImages, type MemoryState } from './memory-store.js';
+
+export { FAILING_ARTIFACT_MARK } from './memory-images.js';
+
+export interface MemoryCore extends CoreServices { state: MemoryState }
+
+export function createMemoryCore(): MemoryCore {
+  const state: MemoryState = {
+    images: [], versions: [], builds: [], microvms: [], tags: new Map(), idempotency: new Map(),
+    managed: managedImages(), calls: [],
+  };
+  return {
+    state,
+    images: memoryImages(state),
+    microvms: memoryMicrovms(state),
+    tokens: memoryTokens(state),
+    tags: memoryTags(state),
+  };
+}

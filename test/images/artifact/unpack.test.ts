@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { ZipArtifactUnpacker } from '../../../src/images/artifact/zip-artifact-unpacker.js';
+import { isCubbyError, type ErrorCode } from '../../../src/errors/index.js';
+import { makeZip, type ZipEntrySpec } from '../../support/zip-writer.js';
+
+const DOCKERFILE: ZipEntrySpec = { name: 'Dockerfile', data: 'FROM debian-12-python\nCMD ["python3","/app/app.py"]\n' };
+
+async function sandboxDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-unpack-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Unpacks into <parent>/target and checks the failure code and that nothing at all remains. */
+async function expectRefused(t: Parameters<typeof sandboxDir>[0], entries: ZipEntrySpec[], code: ErrorCode,
+  unpacker = new ZipArtifactUnpacker(), outside: string[] = []): Promise<void> {
+  const parent = await sandboxDir(t);
+  await assert.rejects(unpacker.unpack(makeZip(entries), path.join(parent, 'target')), (e: unknown) => {
+    assert.ok(isCubbyError(e, code), `expected ${code}, got ${String(e)}`);
+    return true;
+  });
+  assert.deepEqual(await fs.readdir(parent), [], 'nothing may remain next to or inside the target');
+  for (const p of outside) await assert.rejects(fs.lstat(p), 'nothing may be written outside');
+}
+
+test('a good artifact unpacks with its files, directories and exec bits', async (t) => {
+  const parent = await sandboxDir(t);
+  const target = path.join(parent, 'ctx');
+  const r = await new ZipArtifactUnpacker().unpack(makeZip([
+    DOCKERFILE,
+    { name: 'app/' },
+    { name: 'app/app.py', data: 'print("hi")\n' },
+    { name: 'app/run.sh', data: '#!/bin/sh\n', mode: 0o104755, method: 'store' },
+    { name: './data/./x.txt', data: 'x' },
+  ]), target);
+  assert.equal(r.dir, target);
+  assert.equal(r.dockerfile, path.join(target, 'Dockerfile'));
+  assert.equal(r.files, 4);
+  assert.equal(await fs.readFile(path.join(target, 'app/app.py'), 'utf8'), 'print("hi")\n');
+  assert.equal(await fs.readFile(path.join(target, 'data/x.txt'), 'utf8'), 'x');
+  assert.equal((await fs.stat(path.join(target, 'app/run.sh'))).mode & 0o7777, 0o755, 'exec kept, setuid dropped');
+  assert.equal((await fs.stat(path.join(target, 'app/app.py'))).mode & 0o7777, 0o644);
+});
+
+test('path traversal with .. is refused', async (t) => {
+  const marker = `cubby-escape-${randomBytes(4).toString('hex')}`;
+  await expectRefused(t, [DOCKERFILE, { name: `../${marker}`, data: 'x' }], 'ARTIFACT_UNSAFE_PATH');
+  await expectRefused(t, [DOCKERFILE, { name: `a/../../${marker}`, data: 'x' }], 'ARTIFACT_UNSAFE_PATH');
+});
+
+test('absolute paths are refused and nothing is written there', async (t) => {
+  const abs = path.join(os.tmpdir(), `cubby-abs-${randomBytes(4).toString('hex')}`);
+  await expectRefused(t, [DOCKERFILE, { name: abs, data: 'x' }], 'ARTIFACT_UNSAFE_PATH', undefined, [abs]);
+  await expectRefused(t, [DOCKERFILE, { name: '/etc/cubby-evil', data: 'x' }], 'ARTIFACT_UNSAFE_PATH', undefined, ['/etc/cubby-evil']);
+});
+
+test('symlinks are refused, pointing out or in, and what came before is removed', async (t) => {
+  await expectRefused(t, [DOCKERFILE, { name: 'link', data: '/etc/passwd', mode: 0o120777 }], 'ARTIFACT_UNSAFE_PATH');
+  // A link to a directory outside, then a file written "through" it: refused at the link.
+  const out = await sandboxDir(t);
+  await expectRefused(t, [DOCKERFILE, { name: 'up', data: out, mode: 0o120777 }, { name: 'up/evil', data: 'x' }],
+    'ARTIFACT_UNSAFE_PATH', undefined, [path.join(out, 'evil')]);
+  await expectRefused(t, [DOCKERFILE, { name: 'inner', data: 'Dockerfile', mode: 0o120777 }], 'ARTIFACT_UNSAFE_PATH');
+});
+
+test('device and fifo entries are refused', async (t) => {
+  await expectRefused(t, [DOCKERFILE, { name: 'dev', mode: 0o020644 }], 'ARTIFACT_UNSAFE_PATH');
+  await expectRefused(t, [DOCKERFILE, { name: 'fifo', mode: 0o010644 }], 'ARTIFACT_UNSAFE_PATH');
+});
+
+test('duplicate and case-colliding names are refused', async (t) => {
+  await expectRefused(t, [DOCKERFILE, { name: 'a.txt', data: '1' }, { name: 'a.txt', data: '2' }], 'ARTIFACT_UNSAFE_PATH');
+  await expectRefused(t, [DOCKERFILE, { name: 'app/A.py', data: '1' }, { name: 'app/a.PY', data: '2' }], 'ARTIFACT_UNSAFE_PATH');
+});
+
+test('a zip bomb is refused by its ratio, and a lying header by the bytes actually written', async (t) => {
+  const zeros = Buffer.alloc(32 * 1024 * 1024);
+  await expectRefused(t, [DOCKERFILE, { name: 'bomb.bin', data: zeros }], 'ARTIFACT_TOO_LARGE');
+  // The header says 100 bytes; the stream holds 32 MiB.
+  await expectRefused(t, [DOCKERFILE, { name: 'liar.bin', data: zeros, declaredSize: 100 }], 'ARTIFACT_TOO_LARGE');
+  // Under the ratio, over the total: random data does not compress.
+  const small = new ZipArtifactUnpacker({ limits: { maxTotalBytes: 1024 * 1024 } });
+  const chunk = (): Buffer => randomBytes(400 * 1024);
+  await expectRefused(t, [DOCKERFILE, { name: 'a', data: chunk() }, { name: 'b', data: chunk() }, { name: 'c', data: chunk() }],
+    'ARTIFACT_TOO_LARGE', small);
+});
+
+test('too many entries are refused', async (t) => {
+  const entries: ZipEntrySpec[] = [DOCKERFILE];
+  for (let i = 0; i < 20; i++) entries.push({ name: `f${i}`, data: String(i) });
+  await expectRefused(t, entries, 'ARTIFACT_TOO_LARGE', new ZipArtifactUnpacker({ limits: { maxEntries: 10 } }));
+});
+
+test('an artifact without a Dockerfile at its root is DOCKERFILE_MISSING', async (t) => {
+  await expectRefused(t, [{ name: 'app.py', data: 'x' }], 'DOCKERFILE_MISSING');
+  await expectRefused(t, [{ name: 'sub/Dockerfile', data: 'FROM x' }], 'DOCKERFILE_MISSING');
+  await expectRefused(t, [{ name: 'Dockerfile/' }, { name: 'Dockerfile/x', data: 'x' }], 'DOCKERFILE_MISSING');
+});
+
+test('bytes that are not a zip are ARTIFACT_INVALID', async (t) => {
+  const parent = await sandboxDir(t);
+  await assert.rejects(new ZipArtifactUnpacker().unpack(Buffer.from('not a zip at all'), path.join(parent, 't')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+  assert.deepEqual(await fs.readdir(parent), []);
+});
+
+test('a non-empty target directory is refused and left alone', async (t) => {
+  const parent = await sandboxDir(t);
+  await fs.writeFile(path.join(parent, 'keep'), 'x');
+  await assert.rejects(new ZipArtifactUnpacker().unpack(makeZip([DOCKERFILE]), parent), (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'));
+  assert.deepEqual(await fs.readdir(parent), ['keep']);
+});
+
+test('file:// artifacts are read, missing ones are ARTIFACT_FETCH_FAILED, roots are enforced', async (t) => {
+  const dir = await sandboxDir(t);
+  const zip = path.join(dir, 'a.zip');
+  await fs.writeFile(zip, makeZip([DOCKERFILE]));
+  const r = await new ZipArtifactUnpacker().unpack(pathToFileURL(zip).href, path.join(dir, 'ctx'));
+  assert.equal(r.files, 1);
+  await assert.rejects(new ZipArtifactUnpacker().unpack(pathToFileURL(path.join(dir, 'nope.zip')).href, path.join(dir, 'c2')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).unpack(pathToFileURL(zip).href, path.join(dir, 'c3')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(new ZipArtifactUnpacker().unpack('ftp://example.invalid/a.zip', path.join(dir, 'c4')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+  await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).unpack(pathToFileURL(zip).href, path.join(dir, 'c5')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
+  assert.deepEqual((await fs.readdir(dir)).sort(), ['a.zip', 'ctx']);
+});
