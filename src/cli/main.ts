@@ -1,3 +1,25 @@
 #!/usr/bin/env node
-// Placeholder entry point until the CLI lands; replaced by the real command tree.
-console.log('cubby: CLI not wired yet');
+/** The `cubby` command line: operator commands, the daemon, and a terminal mirror of the API. */
+import { Command } from 'commander';
+import { registerServe } from './commands/serve.js';
+import { registerOperator } from './commands/operator.js';
+import { registerImages } from './commands/images.js';
+import { registerMicrovms } from './commands/microvms.js';
+import { isCubbyError } from '../errors/index.js';
+
+const program = new Command('cubby')
+  .description('Isolated, stateful sandboxes: build from a Dockerfile, launch from a snapshot, suspend when idle.')
+  .showHelpAfterError();
+registerServe(program);
+registerOperator(program);
+registerImages(program);
+registerMicrovms(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const err = e as { name?: string; message?: string; $metadata?: unknown };
+  if (isCubbyError(e)) process.stderr.write(`cubby: ${e.code}: ${e.message}\n`);
+  else if (err.$metadata) process.stderr.write(`cubby: ${err.name}: ${err.message}\n`);
+  else if (err && typeof err === 'object' && 'code' in err && err.code === 'ECONNREFUSED') process.stderr.write('cubby: the daemon is not reachable (is `./cubby serve` running? set AWS_ENDPOINT_URL)\n');
+  else process.stderr.write(`cubby: ${err?.message ?? String(e)}\n`);
+  process.exit(1);
+});

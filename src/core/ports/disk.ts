@@ -9,4 +9,8 @@ export interface DiskPort {
   size(path: string): Promise<number>;
   ensureDir(path: string): Promise<void>;
   join(...parts: string[]): string;
+  /** Appends text to a file (created 0600 with its directory). */
+  append(path: string, text: string): Promise<void>;
+  /** Reads a text file; undefined when absent. */
+  read(path: string): Promise<string | undefined>;
 }

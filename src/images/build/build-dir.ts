@@ -51,10 +51,30 @@ function kill(pid: number): void {
   try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
 }
 
+/** Kills buildah with its whole process group (its per-step subprocess holds the sandboxes' zombies). */
+async function killGroupOf(pid: number): Promise<void> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  if (pgrp > 1 && pgrp !== process.pid) {
+    try { process.kill(-pgrp, 'SIGKILL'); } catch { /* gone */ }
+  }
+  kill(pid);
+}
+
+/** runsc leaves a sandbox's cgroups behind when its delete fails; they are empty by now. */
+async function removeCgroups(ids: string[]): Promise<void> {
+  const controllers = await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[]);
+  for (const id of ids) {
+    for (const c of [...controllers.map((x) => path.join('/sys/fs/cgroup', x, id)), path.join('/sys/fs/cgroup', id)]) {
+      await fs.rmdir(c).catch(() => undefined);
+    }
+  }
+}
+
 export async function removeBuildDir(dir: string, runsc: string): Promise<void> {
   const stateDir = path.join(dir, 'runsc');
   // A buildah still running here lost its owner (a crashed process): stop it first.
-  for (const p of await processesUnder(dir)) if (path.basename(p.argv[0] ?? '') === 'buildah') kill(p.pid);
+  for (const p of await processesUnder(dir)) if (path.basename(p.argv[0] ?? '') === 'buildah') await killGroupOf(p.pid);
   // Sandboxes still running belong to a killed build (timeout): stop them now.
   for (const s of await sandboxes(runsc, stateDir)) if (s.status !== 'stopped') await forceDelete(runsc, stateDir, s.id);
   // Deferred deletes (see runsc-wrapper.ts) end about a second after buildah's exit.
@@ -63,6 +83,8 @@ export async function removeBuildDir(dir: string, runsc: string): Promise<void> 
   for (let i = 0; i < 75 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 200));
   for (const s of await sandboxes(runsc, stateDir)) await forceDelete(runsc, stateDir, s.id);
   for (const p of await processesUnder(dir)) kill(p.pid);
+  const created = await fs.readFile(path.join(dir, 'containers'), 'utf8').catch(() => '');
+  await removeCgroups(created.split('\n').filter((id) => /^[\w.-]+$/.test(id)));
   for (const m of await mountsUnder(dir)) await runCommand('umount', ['-l', m], { timeoutMs: 10_000 }).catch(() => undefined);
   await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }

@@ -89,6 +89,7 @@ export class BuildahBuilder implements ImageBuilder {
       const wrapper = path.join(buildDir, 'runsc-wrapper');
       await writeRunscWrapper(wrapper, {
         runsc: this.runsc, stateDir: path.join(buildDir, 'runsc'), network: req.network ?? 'none', logFile: path.join(buildDir, 'runsc.log'), pidFile: path.join(buildDir, 'deferred-deletes'),
+        containersFile: path.join(buildDir, 'containers'),
       });
       const rewritten = path.join(buildDir, 'Dockerfile');
       await fs.writeFile(rewritten, rewriteFrom(dockerfile, summary.from, baseRef));

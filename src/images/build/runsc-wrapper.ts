@@ -22,6 +22,8 @@ export interface WrapperSpec {
   logFile: string;
   /** Pids of deferred deletes, one per line, for the builder to wait on. */
   pidFile: string;
+  /** Ids of the containers created, one per line, for the builder's cleanup. */
+  containersFile: string;
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -42,6 +44,10 @@ if [ "\${1:-}" = delete ]; then
     exec ${q(spec.runsc)} ${flags} "$@" ) </dev/null >>${q(spec.logFile)} 2>&1 &
   echo $! >>${q(spec.pidFile)}
   exit 0
+fi
+if [ "\${1:-}" = create ]; then
+  for id; do :; done
+  echo "$id" >>${q(spec.containersFile)}
 fi
 exec ${q(spec.runsc)} ${flags} "$@"
 `;

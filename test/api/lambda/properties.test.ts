@@ -94,17 +94,29 @@ test('CreateMicrovmImage, RunMicrovm, CreateMicrovmAuthToken, TagResource: rando
   const h = await startHarness();
   t.after(() => h.close());
   const id = await withApp(h);
-  const targets: Array<[string, fc.Arbitrary<unknown>]> = [
-    ['/2025-09-09/microvm-images', imageBody],
-    ['/2025-09-09/microvms', runBody],
-    [`/2025-09-09/microvms/${id}/auth-token`, tokenBody],
-    [`/2017-03-31/tags/${encodeURIComponent('arn:aws:lambda:local:111111111111:microvm-image:app')}`, fc.record({ Tags: maybe(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })) }, { requiredKeys: [] })],
-    ['/2025-09-09/microvm-images/app/versions/1.0', fc.record({ status: maybe(fc.constantFrom('ACTIVE', 'INACTIVE', 'ON')) }, { requiredKeys: [] })],
+  const tag = fc.stringMatching(/^[a-z0-9 ._:/=+@-]{1,10}$/);
+  // Per target: near-valid bodies (random members broken), and surely valid ones, so the run
+  // reaches the handlers as well as the validation.
+  const targets: Array<[string, string, fc.Arbitrary<unknown>, fc.Arbitrary<unknown>]> = [
+    ['POST', '/2025-09-09/microvm-images', imageBody, fc.record({
+      name: fc.uuid().map((u) => `n-${u}`), baseImageArn: fc.constant(MANAGED_PYTHON_ARN), codeArtifact: fc.constant({ uri: 'file:///a.zip' }),
+      resources: fc.array(fc.record({ minimumMemoryInMiB: fc.integer({ min: 512, max: 8192 }) }), { minLength: 1, maxLength: 2 }),
+    }, { requiredKeys: ['name', 'baseImageArn', 'codeArtifact'] })],
+    ['POST', '/2025-09-09/microvms', runBody, fc.record({ imageIdentifier: fc.constant('app'), maximumDurationInSeconds: fc.integer({ min: 1, max: 28_800 }) }, { requiredKeys: ['imageIdentifier'] })],
+    ['POST', `/2025-09-09/microvms/${id}/auth-token`, tokenBody, fc.record({ expirationInMinutes: fc.integer({ min: 1, max: 60 }), allowedPorts: fc.array(fc.record({ port: fc.integer({ min: 1, max: 65_535 }) }), { minLength: 1, maxLength: 3 }) })],
+    ['POST', `/2017-03-31/tags/${encodeURIComponent('arn:aws:lambda:local:111111111111:microvm-image:app')}`,
+      fc.record({ Tags: maybe(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 })) }, { requiredKeys: [] }),
+      fc.record({ Tags: fc.dictionary(tag.filter((k) => !k.startsWith('aws:')), tag, { maxKeys: 3 }) })],
+    ['PATCH', '/2025-09-09/microvm-images/app/versions/1.0', fc.record({ status: maybe(fc.constantFrom('ACTIVE', 'INACTIVE', 'ON')) }, { requiredKeys: [] }),
+      fc.record({ status: fc.constant('ACTIVE') })],
   ];
-  for (const [path, shaped] of targets) {
-    const method = path.endsWith('/versions/1.0') ? 'PATCH' : 'POST';
+  for (const [method, path, shaped, valid] of targets) {
     const seen = new Set<number>();
-    await fc.assert(fc.asyncProperty(fc.oneof({ weight: 3, arbitrary: shaped.map((b) => JSON.stringify(b)) }, { weight: 1, arbitrary: anyBody }), async (body) => {
+    await fc.assert(fc.asyncProperty(fc.oneof(
+      { weight: 3, arbitrary: shaped.map((b) => JSON.stringify(b)) },
+      { weight: 1, arbitrary: valid.map((b) => JSON.stringify(b)) },
+      { weight: 1, arbitrary: anyBody },
+    ), async (body) => {
       const req = await signed(h.port, KEY_A, { method, path, body, headers: { 'x-test-nonce': randomUUID() } });
       const r = await send(h.port, req);
       assertWellFormed(r, body);

@@ -39,7 +39,7 @@ async function prepare(t: Ctx, entries: ZipEntrySpec[]): Promise<{ ctx: string; 
   return { ctx, out: path.join(work, 'rootfs'), work };
 }
 
-/** Sandboxes, mounts and build dirs of this builder's store that outlive a build. */
+/** Sandboxes, cgroups, mounts and build dirs of this builder's store that outlive a build. */
 async function leftovers(): Promise<string[]> {
   const items: string[] = [];
   for (const d of await fs.readdir(BUILDS).catch(() => [] as string[])) items.push(`build-dir:${d}`);
@@ -47,6 +47,12 @@ async function leftovers(): Promise<string[]> {
   for (const l of mounts.split('\n')) if (l.includes(BUILDS)) items.push(`mount:${l.split(' ')[4]}`);
   const ps = await runCommand('ps', ['-eo', 'pid,args'], { timeoutMs: 10_000 });
   for (const l of ps.stdout.split('\n')) if (l.includes(BUILDS)) items.push(`process:${l.trim()}`);
+  // runsc names a step's cgroups after buildah's container id.
+  for (const c of await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+    for (const d of await fs.readdir(path.join('/sys/fs/cgroup', c)).catch(() => [] as string[])) {
+      if (d.startsWith('buildah-')) items.push(`cgroup:${c}/${d}`);
+    }
+  }
   return items;
 }
 

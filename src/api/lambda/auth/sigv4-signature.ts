@@ -36,7 +36,6 @@ function checkPayloadHash(req: ReceivedRequest, auth: ParsedAuthorization): void
 export async function computeSignature(
   req: ReceivedRequest, auth: ParsedAuthorization, secretAccessKey: string, signingDate: Date,
 ): Promise<{ signature: string; signedHeaders: string }> {
-  checkPayloadHash(req, auth);
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
     const value = headerValue(req.headers, name);
@@ -45,6 +44,7 @@ export async function computeSignature(
     }
     headers[name] = value;
   }
+  checkPayloadHash(req, auth);
   const signer = new SignatureV4({
     credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
     region: auth.region,

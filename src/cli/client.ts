@@ -1,0 +1,17 @@
+/**
+ * The CLI's API client: the official Lambda MicroVMs client, signed with the caller's access
+ * key from the standard AWS variables or profile (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+ * AWS_PROFILE), region AWS_REGION (default local), endpoint AWS_ENDPOINT_URL (default the
+ * local daemon).
+ */
+import { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8470';
+
+export function apiClient(opts: { endpoint?: string; region?: string } = {}): LambdaMicrovmsClient {
+  return new LambdaMicrovmsClient({
+    endpoint: opts.endpoint ?? process.env.AWS_ENDPOINT_URL_LAMBDA_MICROVMS ?? process.env.AWS_ENDPOINT_URL ?? DEFAULT_ENDPOINT,
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'local',
+    maxAttempts: 2,
+  });
+}

@@ -1,0 +1,146 @@
+/** `cubby image ...`: images through the signed API (the same calls the AWS client makes). */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import {
+  CreateMicrovmImageCommand, DeleteMicrovmImageCommand, GetMicrovmImageCommand, GetMicrovmImageVersionCommand,
+  ListManagedMicrovmImagesCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand, ListMicrovmImagesCommand,
+  UpdateMicrovmImageCommand, type CreateMicrovmImageRequest,
+} from '@aws-sdk/client-lambda-microvms';
+import { apiClient } from '../client.js';
+import { print, progress, progressDone } from '../output.js';
+import { zipDirectory } from '../zip-dir.js';
+import { cubbyExtension } from '../extension.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface CreateOpts {
+  from?: string; zip?: string; uri?: string; base: string; memory?: string; hooks?: string; hookPort?: string;
+  env?: string[]; egress?: string[]; description?: string; wait: boolean; json?: boolean; timeout: string;
+}
+
+async function artifactUri(o: CreateOpts): Promise<{ uri: string; cleanup: () => Promise<void> }> {
+  if (o.uri) return { uri: o.uri, cleanup: async () => undefined };
+  if (o.zip) return { uri: `file://${path.resolve(o.zip)}`, cleanup: async () => undefined };
+  if (!o.from) throw new Error('give --from DIR, --zip FILE or --uri URI');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-artifact-'));
+  const zip = path.join(dir, `${randomBytes(6).toString('hex')}.zip`);
+  const n = await zipDirectory(path.resolve(o.from), zip);
+  progressDone(`zipped ${n} files from ${o.from}`);
+  return { uri: `file://${zip}`, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, 'name'> {
+  const hooksOn = new Set((o.hooks ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  const state = (h: string) => (hooksOn.has(h) ? 'ENABLED' as const : 'DISABLED' as const);
+  const env = Object.fromEntries((o.env ?? []).map((kv) => {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new Error(`--env ${kv}: expected KEY=VALUE`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  return {
+    baseImageArn: o.base,
+    buildRoleArn: 'arn:aws:iam::000000000000:role/cubby-build',
+    description: o.description,
+    codeArtifact: { uri },
+    environmentVariables: env,
+    egressNetworkConnectors: o.egress,
+    resources: o.memory ? [{ minimumMemoryInMiB: Number(o.memory) }] : undefined,
+    hooks: hooksOn.size ? {
+      port: o.hookPort ? Number(o.hookPort) : 9000,
+      microvmHooks: { run: state('run'), resume: state('resume'), suspend: state('suspend'), terminate: state('terminate') },
+      microvmImageHooks: { ready: state('ready'), validate: state('validate') },
+    } : undefined,
+  };
+}
+
+async function waitForVersion(name: string, version: string, timeoutS: number, json?: boolean): Promise<boolean> {
+  const client = apiClient();
+  const deadline = Date.now() + timeoutS * 1000;
+  let last = '';
+  while (Date.now() < deadline) {
+    const v = await client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: name, imageVersion: version }));
+    if (!json && v.state !== last) progress(`image ${name} ${version}: ${v.state}`);
+    last = v.state ?? '';
+    if (v.state === 'SUCCESSFUL' || v.state === 'FAILED') {
+      if (!json) progressDone(`image ${name} ${version}: ${v.state}${v.stateReason ? ` (${v.stateReason})` : ''}`);
+      return v.state === 'SUCCESSFUL';
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  progressDone(`image ${name} ${version}: still ${last} after ${timeoutS} s`);
+  return false;
+}
+
+export function registerImages(program: Command): void {
+  const image = program.command('image').description('build and manage images (Dockerfile -> snapshot)');
+  const createLike = (cmd: Command) => cmd
+    .option('--from <dir>', 'a directory with a Dockerfile at its root (zipped for you)')
+    .option('--zip <file>', 'a zip with a Dockerfile at its root')
+    .option('--uri <uri>', 'a code artifact URI (file:///abs.zip or http(s)://...)')
+    .option('--base <image>', 'managed base image', 'debian-12-python')
+    .option('--memory <MiB>', 'baseline memory')
+    .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
+    .option('--hook-port <port>', 'port the hooks listen on', '9000')
+    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
+    .option('--egress <connector>', 'egress: internet, allow:<cidr>[:<ports>] (repeatable; default closed)', collect)
+    .option('--description <text>')
+    .option('--no-wait', 'return once the build has started')
+    .option('--timeout <seconds>', 'how long to wait for the build', '1800')
+    .option('--json', 'machine-readable output');
+
+  createLike(image.command('create <name>').description('create an image and build its first version'))
+    .action(async (name: string, o: CreateOpts) => {
+      const { uri, cleanup } = await artifactUri(o);
+      try {
+        const r = await apiClient().send(new CreateMicrovmImageCommand({ name, ...settings(o, uri) }));
+        if (o.wait && !(await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json))) process.exitCode = 1;
+        print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state: r.state }, o);
+      } finally {
+        if (o.wait) await cleanup();
+      }
+    });
+  createLike(image.command('update <name>').description('build a new version of an image'))
+    .action(async (name: string, o: CreateOpts) => {
+      const { uri, cleanup } = await artifactUri(o);
+      try {
+        const r = await apiClient().send(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, uri) }));
+        if (o.wait && !(await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json))) process.exitCode = 1;
+        print({ name: r.name, imageVersion: r.imageVersion, state: r.state }, o);
+      } finally {
+        if (o.wait) await cleanup();
+      }
+    });
+  image.command('list').description('list your images').option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const r = await apiClient().send(new ListMicrovmImagesCommand({}));
+      print((r.items ?? []).map((i) => ({ name: i.name, state: i.state, latest: i.latestActiveImageVersion, failed: i.latestFailedImageVersion, createdAt: i.createdAt })), o);
+    });
+  image.command('show <name>').option('--json')
+    .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new GetMicrovmImageCommand({ imageIdentifier: name })), o));
+  image.command('versions <name>').option('--json')
+    .action(async (name: string, o: { json?: boolean }) => {
+      const r = await apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name }));
+      print((r.items ?? []).map((v) => ({ version: v.imageVersion, state: v.state, status: v.status, reason: v.stateReason, createdAt: v.createdAt })), o);
+    });
+  image.command('builds <name> <version>').option('--json')
+    .action(async (name: string, version: string, o: { json?: boolean }) => {
+      const r = await apiClient().send(new ListMicrovmImageBuildsCommand({ imageIdentifier: name, imageVersion: version }));
+      print((r.items ?? []).map((b) => ({ buildId: b.buildId, state: b.buildState, reason: b.stateReason, createdAt: b.createdAt })), o);
+    });
+  image.command('logs <name> [version]').description('the build log of a version (default: the latest)')
+    .action(async (name: string, version: string | undefined) => {
+      const v = version ?? (await apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, maxResults: 100 }))).items?.at(-1)?.imageVersion;
+      if (!v) throw new Error(`image ${name} has no versions`);
+      process.stdout.write(await cubbyExtension('GET', `/cubby/v1/images/${encodeURIComponent(name)}/versions/${encodeURIComponent(v)}/log`));
+    });
+  image.command('delete <name>').option('--json')
+    .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new DeleteMicrovmImageCommand({ imageIdentifier: name })), o));
+  image.command('base').description('list managed base images').option('--json')
+    .action(async (o: { json?: boolean }) => {
+      const r = await apiClient().send(new ListManagedMicrovmImagesCommand({}));
+      print((r.items ?? []).map((i) => ({ imageArn: i.imageArn, createdAt: i.createdAt })), o);
+    });
+}

@@ -1,0 +1,43 @@
+/** `cubby serve`: the daemon in the foreground (base images first, then API and gateway). */
+import type { Command } from 'commander';
+import { daemonConfig } from '../../daemon/config.js';
+import { startDaemon } from '../../daemon/daemon.js';
+import { ManagedImages } from '../../images/index.js';
+import { progress, progressDone } from '../output.js';
+
+export function registerServe(program: Command): void {
+  program.command('serve')
+    .description('run the Cubby daemon in the foreground (API, endpoint gateway, lifecycle)')
+    .option('--data-dir <dir>', 'state directory (store, snapshots, checkpoints)')
+    .option('--cache-dir <dir>', 'shared cache of managed base images and build storage')
+    .option('--api <host:port>', 'Lambda MicroVMs API listen address', '127.0.0.1:8470')
+    .option('--gateway <host:port>', 'endpoint gateway listen address', '127.0.0.1:8480')
+    .option('--domain <domain>', 'endpoints are http://<microvmId>.<domain>:<gatewayPort>', 'microvm.localhost')
+    .option('--region <region>', 'region in ARNs', 'local')
+    .option('--warm-pool <n>', 'pre-restored sandboxes kept per image version', (v) => Number(v))
+    .option('--max-active <n>', 'most microVMs holding a sandbox at once', (v) => Number(v))
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (o: Record<string, string | number | undefined>) => {
+      const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
+      const managed = new ManagedImages({ cacheDir: config.cacheDir });
+      for (const def of managed.catalog()) {
+        const t0 = Date.now();
+        const img = await managed.ensure(def.name, undefined, (p) => {
+          if (p.phase === 'cached') return;
+          progress(`base image ${def.name}: ${p.phase}${p.line ? `: ${p.line.slice(0, 100)}` : ''}`);
+        });
+        progressDone(`base image ${img.name} ${img.version} ready (${Math.round(img.sizeBytes / 1e6)} MB${Date.now() - t0 > 2000 ? `, built in ${Math.round((Date.now() - t0) / 1000)} s` : ''})`);
+      }
+      const daemon = await startDaemon(config);
+      process.stderr.write(`cubby: API ${daemon.apiUrl}  endpoints http://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`);
+      let stopping = false;
+      const stop = (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        daemon.log.info({ signal: sig }, 'shutting down; microVMs keep running and are re-adopted on the next start');
+        void daemon.stop().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,183 @@
+/**
+ * Building one image version: unpack the artifact, build the Dockerfile on the managed base,
+ * start the result, wait until the app is ready, snapshot it, optionally validate a test
+ * microVM restored from that snapshot, and only then mark the version SUCCESSFUL. Any failure
+ * marks it FAILED with the reason and the log, and leaves no sandbox or half-written files.
+ */
+import type { ImageBuild, ImageVersion } from '../model.js';
+import type { Store } from '../ports/store.js';
+import type { SandboxRuntime } from '../ports/runtime.js';
+import type { HooksPort } from '../ports/hooks.js';
+import type { DiskPort } from '../ports/disk.js';
+import type { ArtifactUnpacker, ImageBuilder, ImageConfig, ManagedImageStore } from '../ports/images.js';
+import type { Logger } from '../ports/observer.js';
+import { asCubbyError, CubbyError } from '../../errors/index.js';
+import { hookTimeoutMs } from '../hooks.js';
+import { newMicrovmId } from '../ids.js';
+
+export interface PipelineDeps {
+  store: Store;
+  runtime: SandboxRuntime;
+  hooks: HooksPort;
+  disk: DiskPort;
+  managed: ManagedImageStore;
+  unpacker: ArtifactUnpacker;
+  builder: ImageBuilder;
+  log: Logger;
+  /** <dataDir>/images: one directory per image version. */
+  imagesRoot: string;
+  /** Waiting for an app without a ready hook to accept connections. */
+  defaultReadySeconds?: number;
+}
+
+export function versionDir(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, imageId: string, version: string): string {
+  return d.disk.join(d.imagesRoot, imageId, version);
+}
+
+export function buildLogPath(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, b: Pick<ImageBuild, 'imageId' | 'version' | 'id'>): string {
+  return d.disk.join(d.imagesRoot, b.imageId, b.version, `build-${b.id}.log`);
+}
+
+/** Parses a Dockerfile USER: numeric uid[:gid] or root; names need /etc/passwd, which the builder resolves. */
+function userIds(user: string | undefined): { uid: number; gid: number } {
+  if (!user || user === 'root') return { uid: 0, gid: 0 };
+  const [u, g] = user.split(':');
+  const uid = Number(u);
+  if (!Number.isInteger(uid)) throw new CubbyError('DOCKERFILE_INVALID', `USER ${user}: give a numeric uid (names are not resolved yet)`);
+  return { uid, gid: g !== undefined && Number.isInteger(Number(g)) ? Number(g) : uid };
+}
+
+function appPort(config: ImageConfig): number {
+  return config.exposedPorts[0] ?? 8080;
+}
+
+export class BuildPipeline {
+  constructor(private readonly d: PipelineDeps) {}
+
+  async run(version: ImageVersion, build: ImageBuild): Promise<void> {
+    const d = this.d;
+    const dir = versionDir(d, version.imageId, version.version);
+    const logPath = buildLogPath(d, build);
+    const log = (line: string) => void d.disk.append(logPath, `${new Date().toISOString()} ${line}\n`).catch(() => undefined);
+    const tenantId = version.tenantId;
+    let sandboxId: string | undefined;
+    const started = Date.now();
+    try {
+      await d.store.updateBuild(tenantId, build.id, { state: 'IN_PROGRESS', logPath });
+      await d.store.updateVersion(tenantId, version.imageId, version.version, { state: 'IN_PROGRESS' });
+      await d.disk.remove(dir);
+      await d.disk.ensureDir(dir);
+      const s = version.settings;
+      log(`building ${version.version} on ${s.baseImage}${s.baseImageVersion ? ':' + s.baseImageVersion : ''}`);
+
+      log('preparing the managed base image');
+      await d.managed.ensure(s.baseImage, s.baseImageVersion, (p) => { if (p.line) log(`[base] ${p.line}`); });
+
+      log(`unpacking ${s.codeArtifactUri}`);
+      const ctx = await d.unpacker.unpack(s.codeArtifactUri, d.disk.join(dir, 'context'));
+      log(`unpacked ${ctx.files} files, ${ctx.bytes} bytes`);
+
+      const built = await d.builder.build({
+        contextDir: ctx.dir, base: { name: s.baseImage, version: s.baseImageVersion }, outputDir: d.disk.join(dir, 'rootfs'),
+        network: s.egress.mode === 'internet' ? 'host' : 'none', memoryBytes: s.memoryMiB * 1024 * 1024,
+        onLog: (line) => log(`[build] ${line}`),
+      });
+      await d.disk.remove(ctx.dir);
+      log(`built rootfs (${built.sizeBytes} bytes) in ${built.durationMs} ms`);
+
+      const args = [...built.config.entrypoint, ...built.config.cmd];
+      if (args.length === 0) throw new CubbyError('DOCKERFILE_INVALID', 'the Dockerfile sets neither ENTRYPOINT nor CMD: there is no app to start');
+      const { uid, gid } = userIds(built.config.user);
+      sandboxId = newMicrovmId();
+      log(`starting the app: ${JSON.stringify(args)}`);
+      const sb = await d.runtime.create({
+        id: sandboxId, rootfs: built.rootfs,
+        process: { args, env: { ...built.config.env, ...s.environment }, cwd: built.config.workdir || '/', uid, gid },
+        limits: { memoryBytes: s.memoryMiB * 1024 * 1024, cpus: s.vcpus, pids: 4096 },
+        egress: s.egress, labels: { purpose: 'image-build', image: version.imageId, version: version.version },
+      });
+      await this.waitReady(sb.address, version, built.config, log);
+
+      log('snapshotting the running app');
+      const snapshot = d.disk.join(dir, 'snapshot');
+      const ck = await d.runtime.checkpoint(sandboxId, snapshot);
+      await d.runtime.destroy(sandboxId);
+      sandboxId = undefined;
+      log(`snapshot written: ${ck.sizeBytes} bytes`);
+
+      if (s.hooks.enabled.validate) await this.validate(snapshot, version, log);
+
+      await d.store.tx(async (t) => {
+        await t.updateBuild(tenantId, build.id, {
+          state: 'SUCCESSFUL', stateReason: null, memorySnapshotBytes: ck.sizeBytes, diskSnapshotBytes: built.sizeBytes, codeInstallBytes: ctx.bytes,
+        });
+        await t.updateVersion(tenantId, version.imageId, version.version, {
+          state: 'SUCCESSFUL', stateReason: null, rootfsPath: built.rootfs, snapshotPath: snapshot,
+        });
+        const img = await t.getImage(tenantId, version.imageId);
+        if (img) await t.updateImage(tenantId, img.id, { state: img.state === 'CREATING' ? 'CREATED' : 'UPDATED', latestActiveVersion: version.version });
+      });
+      log(`version ${version.version} SUCCESSFUL in ${Date.now() - started} ms`);
+    } catch (e) {
+      const err = asCubbyError(e, 'BUILD_FAILED');
+      log(`FAILED: ${err.message}`);
+      if (sandboxId) {
+        const out = await d.runtime.logs(sandboxId).catch(() => Buffer.alloc(0));
+        if (out.length) log(`app output (last ${Math.min(out.length, 4096)} bytes):\n${out.subarray(-4096).toString('utf8')}`);
+        await d.runtime.destroy(sandboxId).catch(() => undefined);
+      }
+      // Keep the log; drop everything else the build wrote.
+      for (const sub of ['context', 'rootfs', 'snapshot']) await d.disk.remove(d.disk.join(dir, sub)).catch(() => undefined);
+      await d.store.tx(async (t) => {
+        await t.updateBuild(tenantId, build.id, { state: 'FAILED', stateReason: err.message });
+        await t.updateVersion(tenantId, version.imageId, version.version, { state: 'FAILED', stateReason: err.message });
+        const img = await t.getImage(tenantId, version.imageId);
+        if (img) {
+          const state = img.state === 'CREATING' ? 'CREATE_FAILED' : img.state === 'UPDATING' ? 'UPDATE_FAILED' : img.state;
+          await t.updateImage(tenantId, img.id, { state, latestFailedVersion: version.version });
+        }
+      }).catch((se: unknown) => d.log.error({ err: String(se) }, 'could not record a failed build'));
+      d.log.warn({ image: version.imageId, version: version.version, err: err.message }, 'image build failed');
+    }
+  }
+
+  private async waitReady(address: string, version: ImageVersion, config: ImageConfig, log: (l: string) => void): Promise<void> {
+    const h = version.settings.hooks;
+    const port = appPort(config);
+    if (h.enabled.ready) {
+      log(`waiting for the ready hook on port ${h.port}`);
+      try {
+        await this.d.hooks.call({ address, port: h.port, hook: 'ready', timeoutMs: hookTimeoutMs(h, 'ready') });
+      } catch (e) {
+        throw new CubbyError('APP_NOT_READY', `the app never got ready: ${(e as Error).message}`, { cause: e });
+      }
+      // Touch the app port too, when something listens there: a snapshot of a listener that has
+      // served a connection restores reliably.
+      await this.d.hooks.waitForPort(address, port, 2000).catch(() => undefined);
+    } else {
+      const seconds = this.d.defaultReadySeconds ?? 30;
+      log(`no ready hook: waiting until port ${port} accepts connections (${seconds} s)`);
+      try {
+        await this.d.hooks.waitForPort(address, port, seconds * 1000);
+      } catch (e) {
+        throw new CubbyError('APP_NOT_READY', `the app never got ready: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    log('the app is ready');
+  }
+
+  private async validate(snapshot: string, version: ImageVersion, log: (l: string) => void): Promise<void> {
+    const h = version.settings.hooks;
+    const id = newMicrovmId();
+    log('validating: restoring a test microVM from the snapshot');
+    const sb = await this.d.runtime.restore({ id, checkpointDir: snapshot, labels: { purpose: 'image-validate' } });
+    try {
+      await this.d.hooks.call({ address: sb.address, port: h.port, hook: 'validate', timeoutMs: hookTimeoutMs(h, 'validate') });
+      log('validate hook answered 200');
+    } catch (e) {
+      throw new CubbyError('VALIDATE_FAILED', `validation failed: ${(e as Error).message}`, { cause: e });
+    } finally {
+      await this.d.runtime.destroy(id).catch(() => undefined);
+    }
+  }
+}

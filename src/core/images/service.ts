@@ -1,0 +1,244 @@
+/**
+ * Images, versions and builds on behalf of tenants. Creating or updating an image records a
+ * PENDING version and build at once and builds in the background (BuildPipeline); a version
+ * that running microVMs use cannot be deleted, and a new version never touches older ones.
+ */
+import { createHash } from 'node:crypto';
+import type { Image, ImageBuild, ImageSettings, ImageVersion, Page, PageRequest } from '../model.js';
+import type { Caller, CreateImageInput, ImagesService, ManagedImageInfo } from '../services.js';
+import type { Store, StoreOps } from '../ports/store.js';
+import type { ManagedImageStore } from '../ports/images.js';
+import type { Logger } from '../ports/observer.js';
+import type { DiskPort } from '../ports/disk.js';
+import { CubbyError } from '../../errors/index.js';
+import { Semaphore } from '../../util/semaphore.js';
+import { buildLogPath, versionDir, type BuildPipeline } from './pipeline.js';
+import type { Launcher } from '../launch/launcher.js';
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/;
+const LIVE = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'] as const;
+
+export interface ImagesDeps {
+  store: Store;
+  managed: ManagedImageStore;
+  pipeline: BuildPipeline;
+  launcher: Launcher;
+  disk: DiskPort;
+  imagesRoot: string;
+  log: Logger;
+  /** Builds at once (each runs buildah and a sandbox). */
+  buildConcurrency?: number;
+}
+
+function hashOf(x: unknown): string {
+  return createHash('sha256').update(JSON.stringify(x)).digest('hex');
+}
+
+export class ImagesServiceImpl implements ImagesService {
+  private readonly builds: Semaphore;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly d: ImagesDeps) {
+    this.builds = new Semaphore(d.buildConcurrency ?? 1);
+  }
+
+  private checkSettings(s: ImageSettings): void {
+    if (!this.d.managed.catalog().some((m) => m.name === s.baseImage)) {
+      throw new CubbyError('IMAGE_BASE_NOT_FOUND', `base image ${s.baseImage} is not a managed image (have: ${this.d.managed.catalog().map((m) => m.name).join(', ')})`);
+    }
+  }
+
+  private async image(caller: Caller, name: string): Promise<Image> {
+    const img = await this.d.store.getImageByName(caller.tenant.id, name);
+    if (!img || img.state === 'DELETED') throw new CubbyError('IMAGE_NOT_FOUND', `image ${name} not found`);
+    return img;
+  }
+
+  /** Records a PENDING version + build (in the caller's transaction) and returns them. */
+  private async addVersion(t: StoreOps, img: Image, settings: ImageSettings): Promise<{ version: ImageVersion; build: ImageBuild }> {
+    const version = await t.insertVersion({ imageId: img.id, tenantId: img.tenantId, state: 'PENDING', status: 'ACTIVE', settings });
+    const build = await t.insertBuild({ imageId: img.id, tenantId: img.tenantId, version: version.version, state: 'PENDING' });
+    return { version, build };
+  }
+
+  private startBuild(version: ImageVersion, build: ImageBuild): void {
+    const p = this.builds.run(() => this.d.pipeline.run(version, build)).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+  }
+
+  async create(caller: Caller, input: CreateImageInput): Promise<{ image: Image; version: ImageVersion }> {
+    if (!NAME.test(input.name)) throw new CubbyError('CUBBY_VALIDATION', 'image name must be 1-64 letters, digits, - or _, starting with a letter or digit');
+    this.checkSettings(input.settings);
+    const tenantId = caller.tenant.id;
+    let made: { version: ImageVersion; build: ImageBuild } | undefined;
+    const create = async (t: StoreOps): Promise<string> => {
+      const img = await t.insertImage({ tenantId, name: input.name, state: 'CREATING' });
+      made = await this.addVersion(t, img, input.settings);
+      if (input.tags && Object.keys(input.tags).length) await t.setTags(tenantId, 'image', img.id, input.tags);
+      return img.id;
+    };
+    let imageId: string;
+    if (input.clientToken) {
+      const r = await this.d.store.idempotent({ tenantId, operation: 'CreateMicrovmImage', clientToken: input.clientToken },
+        hashOf({ ...input, clientToken: undefined }), create);
+      imageId = r.resultRef;
+    } else {
+      imageId = await this.d.store.tx(create);
+    }
+    if (made) this.startBuild(made.version, made.build);
+    const image = await this.d.store.getImage(tenantId, imageId);
+    if (!image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${input.name} not found`);
+    const version = made?.version ?? (await this.d.store.listVersions(tenantId, imageId, { maxResults: 1 })).items[0];
+    if (!version) throw new CubbyError('CUBBY_INTERNAL', 'image without a version');
+    return { image, version };
+  }
+
+  async update(caller: Caller, name: string, settings: ImageSettings, clientToken?: string): Promise<{ image: Image; version: ImageVersion }> {
+    this.checkSettings(settings);
+    const tenantId = caller.tenant.id;
+    const img = await this.image(caller, name);
+    if (img.state === 'DELETING') throw new CubbyError('MICROVM_BAD_STATE', `image ${name} is being deleted`);
+    let made: { version: ImageVersion; build: ImageBuild } | undefined;
+    const update = async (t: StoreOps): Promise<string> => {
+      made = await this.addVersion(t, img, settings);
+      await t.updateImage(tenantId, img.id, { state: 'UPDATING' });
+      return `${img.id}@${made.version.version}`;
+    };
+    let ref: string;
+    if (clientToken) {
+      ref = (await this.d.store.idempotent({ tenantId, operation: 'UpdateMicrovmImage', clientToken }, hashOf({ name, settings }), update)).resultRef;
+    } else {
+      ref = await this.d.store.tx(update);
+    }
+    if (made) this.startBuild(made.version, made.build);
+    const v = ref.split('@')[1] ?? '';
+    const version = await this.d.store.getVersion(tenantId, img.id, v);
+    const image = await this.d.store.getImage(tenantId, img.id);
+    if (!version || !image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${name} not found`);
+    return { image, version };
+  }
+
+  private async refuseIfInUse(tenantId: string, imageId: string, version: string | undefined, what: string): Promise<void> {
+    const n = await this.d.store.countMicrovms({ tenantId, imageId, version, states: [...LIVE] });
+    if (n > 0) throw new CubbyError('IMAGE_IN_USE', `${what} is used by ${n} microVM(s); terminate them first`);
+  }
+
+  async delete(caller: Caller, name: string): Promise<Image> {
+    const img = await this.image(caller, name);
+    await this.refuseIfInUse(caller.tenant.id, img.id, undefined, `image ${name}`);
+    const building = (await this.d.store.listVersions(caller.tenant.id, img.id, { maxResults: 100 })).items
+      .some((v) => v.state === 'PENDING' || v.state === 'IN_PROGRESS');
+    if (building) throw new CubbyError('IMAGE_IN_USE', `image ${name} has a build in progress; delete it when the build ends`);
+    await this.d.store.updateImage(caller.tenant.id, img.id, { state: 'DELETING' });
+    await this.d.launcher.drop(img.id);
+    await this.d.disk.remove(this.d.disk.join(this.d.imagesRoot, img.id));
+    await this.d.store.deleteImage(caller.tenant.id, img.id);
+    return { ...img, state: 'DELETED', updatedAt: new Date() };
+  }
+
+  get(caller: Caller, name: string): Promise<Image> {
+    return this.image(caller, name);
+  }
+
+  list(caller: Caller, page: PageRequest & { nameFilter?: string }): Promise<Page<Image>> {
+    return this.d.store.listImages(caller.tenant.id, page);
+  }
+
+  async getVersion(caller: Caller, name: string, version: string): Promise<ImageVersion> {
+    const img = await this.image(caller, name);
+    const v = await this.d.store.getVersion(caller.tenant.id, img.id, version);
+    if (!v) throw new CubbyError('IMAGE_VERSION_NOT_FOUND', `image ${name} has no version ${version}`);
+    return v;
+  }
+
+  async listVersions(caller: Caller, name: string, page: PageRequest): Promise<Page<ImageVersion>> {
+    const img = await this.image(caller, name);
+    return this.d.store.listVersions(caller.tenant.id, img.id, page);
+  }
+
+  async setVersionStatus(caller: Caller, name: string, version: string, status: 'ACTIVE' | 'INACTIVE'): Promise<ImageVersion> {
+    const v = await this.getVersion(caller, name, version);
+    const out = await this.d.store.updateVersion(caller.tenant.id, v.imageId, version, { status });
+    if (status === 'INACTIVE') await this.d.launcher.drop(v.imageId, version);
+    const latest = await this.d.store.findLatestVersion(caller.tenant.id, v.imageId, { states: ['SUCCESSFUL'], status: 'ACTIVE' });
+    await this.d.store.updateImage(caller.tenant.id, v.imageId, { latestActiveVersion: latest?.version ?? null });
+    return out;
+  }
+
+  async deleteVersion(caller: Caller, name: string, version: string): Promise<ImageVersion> {
+    const v = await this.getVersion(caller, name, version);
+    if (v.state === 'PENDING' || v.state === 'IN_PROGRESS') throw new CubbyError('IMAGE_IN_USE', `version ${version} of ${name} is still building`);
+    await this.refuseIfInUse(caller.tenant.id, v.imageId, version, `version ${version} of image ${name}`);
+    await this.d.launcher.drop(v.imageId, version);
+    await this.d.disk.remove(versionDir(this.d, v.imageId, version));
+    await this.d.store.deleteVersion(caller.tenant.id, v.imageId, version);
+    const latest = await this.d.store.findLatestVersion(caller.tenant.id, v.imageId, { states: ['SUCCESSFUL'], status: 'ACTIVE' });
+    await this.d.store.updateImage(caller.tenant.id, v.imageId, { latestActiveVersion: latest?.version ?? null });
+    return { ...v, state: 'DELETED', updatedAt: new Date() };
+  }
+
+  async getBuild(caller: Caller, name: string, version: string, buildId: string): Promise<ImageBuild> {
+    const v = await this.getVersion(caller, name, version);
+    const b = await this.d.store.getBuild(caller.tenant.id, buildId);
+    if (!b || b.imageId !== v.imageId || b.version !== version) throw new CubbyError('IMAGE_BUILD_NOT_FOUND', `build ${buildId} not found`);
+    return b;
+  }
+
+  async listBuilds(caller: Caller, name: string, version: string, page: PageRequest): Promise<Page<ImageBuild>> {
+    const v = await this.getVersion(caller, name, version);
+    return this.d.store.listBuilds(caller.tenant.id, v.imageId, version, page);
+  }
+
+  async buildLog(caller: Caller, name: string, version: string, buildId?: string): Promise<string> {
+    const v = await this.getVersion(caller, name, version);
+    const b = buildId ? await this.getBuild(caller, name, version, buildId)
+      : (await this.d.store.listBuilds(caller.tenant.id, v.imageId, version, { maxResults: 100 })).items.at(-1);
+    if (!b) throw new CubbyError('IMAGE_BUILD_NOT_FOUND', `version ${version} of ${name} has no build`);
+    return (await this.d.disk.read(b.logPath ?? buildLogPath(this.d, b))) ?? '';
+  }
+
+  async listManaged(page: PageRequest): Promise<Page<ManagedImageInfo>> {
+    const all = await this.managedInfos();
+    const start = page.nextToken ? Number(Buffer.from(page.nextToken, 'base64url').toString()) : 0;
+    if (!Number.isInteger(start) || start < 0 || start > all.length) throw new CubbyError('CUBBY_VALIDATION', 'invalid nextToken');
+    const n = page.maxResults ?? 50;
+    const items = all.slice(start, start + n);
+    return { items, nextToken: start + n < all.length ? Buffer.from(String(start + n)).toString('base64url') : undefined };
+  }
+
+  async getManaged(name: string): Promise<ManagedImageInfo> {
+    const m = (await this.managedInfos()).find((x) => x.name === name);
+    if (!m) throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name} not found`);
+    return m;
+  }
+
+  /** The catalog, with the versions built on this host (a catalog entry not yet built is listed with none). */
+  private async managedInfos(): Promise<ManagedImageInfo[]> {
+    const built = await this.d.managed.list();
+    return this.d.managed.catalog().map((def) => {
+      const versions = built.filter((b) => b.name === def.name)
+        .map((b) => ({ version: b.version, status: b.status, createdAt: new Date(b.createdAt) }));
+      const first = versions.map((v) => v.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
+      return { name: def.name, versions, createdAt: first ?? new Date(0) };
+    });
+  }
+
+  /** Builds interrupted by a daemon restart are marked FAILED (the owner can update the image again). */
+  async reconcile(): Promise<void> {
+    for (const b of await this.d.store.listBuildsByState(['PENDING', 'IN_PROGRESS'])) {
+      const reason = 'build interrupted by a daemon restart; update the image to build again';
+      await this.d.store.updateBuild(b.tenantId, b.id, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
+      await this.d.store.updateVersion(b.tenantId, b.imageId, b.version, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
+      const img = await this.d.store.getImage(b.tenantId, b.imageId);
+      if (img) {
+        const state = img.state === 'CREATING' ? 'CREATE_FAILED' : img.state === 'UPDATING' ? 'UPDATE_FAILED' : img.state;
+        await this.d.store.updateImage(b.tenantId, img.id, { state, latestFailedVersion: b.version }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Waits for running builds (shutdown, tests). */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+}

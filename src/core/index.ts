@@ -1,0 +1,100 @@
+/**
+ * The core, assembled from its ports: the services front doors call, plus the lifecycle
+ * machinery (manager, policy scheduler, launcher, build pipeline) the daemon starts and stops.
+ */
+import type { CoreServices } from './services.js';
+import type { Store } from './ports/store.js';
+import type { SandboxRuntime } from './ports/runtime.js';
+import type { HooksPort } from './ports/hooks.js';
+import type { DiskPort } from './ports/disk.js';
+import type { TokenIssuer } from './ports/tokens.js';
+import type { ArtifactUnpacker, ImageBuilder, ManagedImageStore } from './ports/images.js';
+import type { CoreObserver, Logger } from './ports/observer.js';
+import { MicrovmManager } from './microvms/manager.js';
+import { PolicyScheduler } from './microvms/scheduler.js';
+import { reconcile, type ReconcileReport } from './microvms/reconcile.js';
+import { Launcher } from './launch/launcher.js';
+import { BuildPipeline } from './images/pipeline.js';
+import { ImagesServiceImpl } from './images/service.js';
+import { TokensServiceImpl } from './access/tokens-service.js';
+import { TagsServiceImpl } from './access/tags-service.js';
+
+export interface CoreConfig {
+  dataDir: string;
+  warmPoolSize: number;
+  maxActiveMicrovms: number;
+  defaultMaximumDurationSeconds: number;
+  policyTickMs: number;
+  terminatedRetentionMs: number;
+  buildConcurrency: number;
+}
+
+export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'dataDir'> = {
+  warmPoolSize: 1,
+  maxActiveMicrovms: 200,
+  defaultMaximumDurationSeconds: 28_800,
+  policyTickMs: 200,
+  terminatedRetentionMs: 24 * 3600 * 1000,
+  buildConcurrency: 1,
+};
+
+export interface CoreDeps {
+  store: Store;
+  runtime: SandboxRuntime;
+  hooks: HooksPort;
+  disk: DiskPort;
+  tokens: TokenIssuer;
+  managed: ManagedImageStore;
+  unpacker: ArtifactUnpacker;
+  builder: ImageBuilder;
+  log: Logger;
+  observer?: CoreObserver;
+  config: CoreConfig;
+}
+
+export interface Core {
+  services: CoreServices;
+  manager: MicrovmManager;
+  launcher: Launcher;
+  images: ImagesServiceImpl;
+  scheduler: PolicyScheduler;
+  /** Reconciles with the runtime, then starts the policy clock. */
+  start(): Promise<ReconcileReport>;
+  /** Stops the clock, waits for builds, destroys warm-pool sandboxes; microVMs keep running. */
+  stop(): Promise<void>;
+}
+
+export function createCore(d: CoreDeps): Core {
+  const c = d.config;
+  const imagesRoot = d.disk.join(c.dataDir, 'images');
+  const launcher = new Launcher({ runtime: d.runtime, hooks: d.hooks, log: d.log, poolSize: c.warmPoolSize });
+  const manager = new MicrovmManager({
+    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer,
+    config: { checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'), maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
+  });
+  const scheduler = new PolicyScheduler({ store: d.store, manager, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
+  const pipeline = new BuildPipeline({
+    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, managed: d.managed, unpacker: d.unpacker,
+    builder: d.builder, log: d.log, imagesRoot,
+  });
+  const images = new ImagesServiceImpl({
+    store: d.store, managed: d.managed, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency,
+  });
+  const services: CoreServices = {
+    images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store),
+  };
+  return {
+    services, manager, launcher, images, scheduler,
+    async start() {
+      await images.reconcile();
+      const report = await reconcile({ store: d.store, runtime: d.runtime, disk: d.disk, manager, log: d.log });
+      scheduler.start();
+      return report;
+    },
+    async stop() {
+      scheduler.stop();
+      await images.drain();
+      await launcher.close();
+    },
+  };
+}

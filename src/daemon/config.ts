@@ -1,0 +1,45 @@
+/** Daemon settings: command-line flags over environment over defaults. */
+import path from 'node:path';
+import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../core/index.js';
+
+export interface DaemonConfig {
+  dataDir: string;
+  cacheDir: string;
+  api: { host: string; port: number };
+  gateway: { host: string; port: number };
+  /** Endpoints are http://<microvmId>.<domain>:<gatewayPort>. */
+  domain: string;
+  region: string;
+  logLevel: string;
+  core: CoreConfig;
+}
+
+export const DEFAULT_DATA_DIR = process.env.CUBBY_DATA_DIR || '/var/lib/cubby';
+
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  const host = i > 0 ? s.slice(0, i).replace(/^\[|\]$/g, '') : '127.0.0.1';
+  const port = Number(i >= 0 ? s.slice(i + 1) : s);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what}: expected HOST:PORT, got ${s}`);
+  return { host, port };
+}
+
+export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number }>): DaemonConfig {
+  const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
+  const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
+  return {
+    dataDir,
+    cacheDir: path.resolve(o.cacheDir ?? process.env.CUBBY_CACHE_DIR ?? '/var/cache/cubby'),
+    api: parseHostPort(o.api ?? process.env.CUBBY_API ?? '127.0.0.1:8470', '--api'),
+    gateway,
+    // *.localhost resolves to loopback in browsers and curl, so endpoints work with no DNS set-up.
+    domain: o.domain ?? process.env.CUBBY_DOMAIN ?? 'microvm.localhost',
+    region: o.region ?? process.env.AWS_REGION ?? 'local',
+    logLevel: o.logLevel ?? process.env.CUBBY_LOG_LEVEL ?? 'info',
+    core: {
+      ...DEFAULT_CORE_CONFIG, dataDir,
+      ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),
+      ...(o.maxActive !== undefined ? { maxActiveMicrovms: o.maxActive } : {}),
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The composition root: opens the store, network, runtime and image adapters, assembles the
+ * core, reconciles, and serves the Lambda MicroVMs API and the endpoint gateway.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { createCore, type Core } from '../core/index.js';
+import { openSqliteStore } from '../store/sqlite/index.js';
+import { createLinuxNetwork } from '../network/linux/index.js';
+import { GvisorRuntime } from '../runtime/gvisor/index.js';
+import { HttpHooks } from '../hooks/http-hooks.js';
+import { nodeDisk } from '../adapters/node-disk.js';
+import { BuildahBuilder, ManagedImages, ZipArtifactUnpacker } from '../images/index.js';
+import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics, type Gateway } from '../gateway/index.js';
+import { createLambdaApi } from '../api/lambda/index.js';
+import type { Store } from '../core/ports/store.js';
+import type { FastifyInstance } from 'fastify';
+import { CoreGatewayTargets } from './gateway-targets.js';
+import { createMetrics } from './metrics.js';
+import type { DaemonConfig } from './config.js';
+
+export interface Daemon {
+  config: DaemonConfig;
+  core: Core;
+  store: Store;
+  apiUrl: string;
+  gatewayUrl: string;
+  gatewayPort: number;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } = {}): Promise<Daemon> {
+  const log = opts.log ?? pino({ level: config.logLevel, redact: ['*.secretAccessKey', '*.secret', '*.token', 'headers.authorization'] });
+  await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore({ dataDir: config.dataDir });
+  const closers: Array<() => Promise<void> | void> = [() => store.close()];
+  try {
+    const network = await createLinuxNetwork();
+    const runtime = new GvisorRuntime({ stateDir: path.join(config.dataDir, 'runtime'), network });
+    closers.unshift(() => runtime.close());
+    const managed = new ManagedImages({ cacheDir: config.cacheDir });
+    const tokenService = await openTokenService({ store: new FileTokenKeyStore(path.join(config.dataDir, 'token-keys.json')) });
+    closers.unshift(() => tokenService.close());
+    const { registry, observer } = createMetrics(store);
+
+    let targets: CoreGatewayTargets | undefined;
+    let gateway: Gateway | undefined;
+    const core: Core = createCore({
+      store, runtime, hooks: new HttpHooks(), disk: nodeDisk, managed,
+      unpacker: new ZipArtifactUnpacker(), builder: new BuildahBuilder({ images: managed, cacheDir: config.cacheDir }),
+      tokens: { mint: async (r) => tokenService.tokens.mint(r.microvmId, r.tenantId, r.ports, r.minutes, r.kind) },
+      log,
+      observer: {
+        ...observer,
+        stateChanged(e) {
+          observer.stateChanged?.(e);
+          // A suspended or terminated microVM's pooled connections and cached address are stale.
+          if (e.from === 'RUNNING') { targets?.forget(e.microvmId); gateway?.evict(e.microvmId); }
+        },
+      },
+      config: config.core,
+    });
+    const report = await core.start();
+    closers.unshift(() => core.stop());
+    log.info({ adopted: report.adopted.length, suspended: report.suspended.length, terminated: report.terminated.length, swept: report.swept.length }, 'core started');
+
+    targets = new CoreGatewayTargets({ store, runtime, manager: core.manager });
+    gateway = createGateway({ targets, tokens: tokenService.tokens, domain: config.domain, logger: log, metrics: promGatewayMetrics(registry) });
+    const gw = await gateway.listen(config.gateway.host, config.gateway.port);
+    const g = gateway;
+    closers.unshift(() => g.close());
+    const endpointFor = (id: string) => `http://${id}.${config.domain}:${gw.port}`;
+
+    const api: FastifyInstance = createLambdaApi({
+      core: core.services, region: config.region, endpointFor, logger: log,
+      lookupKey: async (id) => {
+        const k = await store.getKeyForAuth(id);
+        return k ? { secretAccessKey: k.secret, tenant: k.tenant } : undefined;
+      },
+    });
+    // Operators scrape this from the host; the API listens on loopback by default.
+    api.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    await api.listen({ host: config.api.host, port: config.api.port });
+    closers.unshift(() => api.close());
+    const apiPort = (api.server.address() as { port: number }).port;
+    const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${apiPort}`;
+    log.info({ api: apiUrl, gateway: `http://*.${config.domain}:${gw.port}`, dataDir: config.dataDir }, 'cubby is serving');
+    return {
+      config, core, store, apiUrl, gatewayUrl: `http://127.0.0.1:${gw.port}`, gatewayPort: gw.port, log,
+      async stop() {
+        for (const c of closers) await Promise.resolve(c()).catch((e: unknown) => log.warn({ err: String(e) }, 'shutdown step failed'));
+      },
+    };
+  } catch (e) {
+    for (const c of closers) await Promise.resolve(c()).catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,56 @@
+/** The gateway's view of microVMs, served by the core (store + lifecycle manager + runtime). */
+import type { GatewayTargets, ShellProcess, TargetInfo } from '../gateway/index.js';
+import type { Store } from '../core/ports/store.js';
+import type { SandboxRuntime } from '../core/ports/runtime.js';
+import type { MicrovmManager } from '../core/microvms/manager.js';
+import { CubbyError } from '../errors/index.js';
+
+export class CoreGatewayTargets implements GatewayTargets {
+  /** Sandbox addresses, cached: resolving one costs a runsc round trip. */
+  private readonly addresses = new Map<string, string>();
+
+  constructor(private readonly d: { store: Store; runtime: SandboxRuntime; manager: MicrovmManager }) {}
+
+  forget(id: string): void {
+    this.addresses.delete(id);
+  }
+
+  private async address(id: string): Promise<string> {
+    const known = this.addresses.get(id);
+    if (known) return known;
+    const s = await this.d.runtime.get(id);
+    if (!s?.address) return '';
+    this.addresses.set(id, s.address);
+    return s.address;
+  }
+
+  async resolve(id: string): Promise<TargetInfo | undefined> {
+    const m = await this.d.store.getMicrovmAny(id);
+    if (!m) return undefined;
+    return {
+      address: m.state === 'RUNNING' ? await this.address(id) : '',
+      state: m.state,
+      autoResume: Boolean(m.idlePolicy?.autoResumeEnabled),
+      tenantId: m.tenantId,
+    };
+  }
+
+  async ensureRunning(id: string): Promise<{ address: string }> {
+    this.forget(id);
+    await this.d.manager.ensureRunning(id);
+    const address = await this.address(id);
+    if (!address) throw new CubbyError('MICROVM_RESUME_FAILED', `microVM ${id} has no running sandbox`);
+    return { address };
+  }
+
+  activity(id: string, kind: 'request-start' | 'request-end' | 'ws-open' | 'ws-close'): void {
+    this.d.manager.activity.record(id, kind);
+  }
+
+  async openShell(id: string, size: { cols: number; rows: number }): Promise<ShellProcess> {
+    return this.d.runtime.exec(id, {
+      args: ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'],
+      env: { TERM: 'xterm-256color', HOME: '/root' }, cwd: '/root', tty: size,
+    });
+  }
+}
