@@ -13,7 +13,7 @@ import { HttpHooks } from '../hooks/http-hooks.js';
 import { nodeDisk } from '../adapters/node-disk.js';
 import { BuildahBuilder, ManagedImages, ZipArtifactUnpacker } from '../images/index.js';
 import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics, type Gateway } from '../gateway/index.js';
-import { createLambdaApi } from '../api/lambda/index.js';
+import { createLambdaApi, publicRoute } from '../api/lambda/index.js';
 import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
@@ -81,7 +81,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       },
     });
     // Operators scrape this from the host; the API listens on loopback by default.
-    api.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    api.get('/metrics', publicRoute, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
     await api.listen({ host: config.api.host, port: config.api.port });
     closers.unshift(() => api.close());
     const apiPort = (api.server.address() as { port: number }).port;

@@ -92,7 +92,7 @@ export class LambdaArns {
     return id;
   }
 
-  /** What a tagging ARN names: an image (by name) or a microVM (by id). */
+  /** What a tagging ARN names, as the core's TagsService takes it: an image by name, a microVM by id. */
   taggable(caller: Caller, resource: string): { kind: ResourceKind; key: string } {
     const arn = this.parse(resource);
     if (!arn) throw invalid(`Resource '${resource}' must be an ARN.`);

@@ -1,5 +1,5 @@
 /** Cubby's Lambda MicroVMs front door (API version 2025-09-09). */
-export { createLambdaApi } from './server.js';
+export { createLambdaApi, publicRoute } from './server.js';
 export { DEFAULT_BODY_LIMIT, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
 export type { LookupKey } from './auth/types.js';
 export { LambdaArns, MANAGED_ACCOUNT } from './arn.js';

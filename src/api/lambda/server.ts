@@ -20,6 +20,16 @@ import { registerMicrovmRoutes } from './routes/microvms.js';
 import { registerTagRoutes } from './routes/tags.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 
+/**
+ * Route options for a route the host adds to this app that must answer without a signature
+ * (e.g. `app.get('/metrics', publicRoute, handler)`); every other route requires SigV4.
+ */
+export const publicRoute = { config: { cubbyPublic: true } } as const;
+
+function isPublic(req: FastifyRequest): boolean {
+  return (req.routeOptions.config as { cubbyPublic?: boolean } | undefined)?.cubbyPublic === true;
+}
+
 /** Tag ARNs may be 10 000 characters (find-my-way's default limit for a path parameter is 100). */
 const MAX_PARAM_LENGTH = 10_240;
 
@@ -56,6 +66,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     reply.header('x-amzn-RequestId', req.id);
   });
   app.addHook('preHandler', async (req) => {
+    if (isPublic(req)) return;
     const { rawPath, query } = splitTarget(req.url);
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
     const caller = await authenticator.authenticate({ method: req.method, rawPath, query, headers: req.headers, body });

@@ -1,6 +1,7 @@
 /**
  * The error map, seen from the official client: each Cubby error kind arrives as the exception
- * class (or AWS error name) with the status the model declares; bugs are masked.
+ * class (or AWS error name) with the status the model declares; bugs are masked. Also: which
+ * routes need a signature.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -10,6 +11,8 @@ import {
   ServiceQuotaExceededException, ThrottlingException,
 } from '@aws-sdk/client-lambda-microvms';
 import { CubbyError, type ErrorCode } from '../../../src/errors/index.js';
+import { createLambdaApi, publicRoute } from '../../../src/api/lambda/index.js';
+import { createMemoryCore } from './support/memory-core.js';
 import { startHarness } from './support/harness.js';
 
 test('each error kind reaches the client as its exception, with the modeled status', async (t) => {
@@ -43,4 +46,15 @@ test('each error kind reaches the client as its exception, with the modeled stat
   assert.ok(unavailable instanceof ServiceException);
   assert.equal(unavailable.Type, 'Service');
   assert.equal(unavailable.$fault, 'server');
+});
+
+test('routes the host adds need a signature unless registered with publicRoute', async (t) => {
+  const app = createLambdaApi({ core: createMemoryCore(), lookupKey: async () => undefined, endpointFor: (id) => id });
+  t.after(() => app.close());
+  app.get('/metrics', publicRoute, async () => 'up 1\n');
+  app.get('/private', async () => 'secret');
+  const open = await app.inject({ method: 'GET', url: '/metrics' });
+  assert.deepEqual([open.statusCode, open.body], [200, 'up 1\n']);
+  const closed = await app.inject({ method: 'GET', url: '/private' });
+  assert.deepEqual([closed.statusCode, closed.headers['x-amzn-errortype']], [403, 'MissingAuthenticationTokenException']);
 });

@@ -135,7 +135,7 @@ test('well-formed RunMicrovm bodies always succeed, and what runs is what was as
     imageIdentifier: fc.constant('app'),
     maximumDurationInSeconds: fc.integer({ min: 1, max: 28_800 }),
     idlePolicy: fc.record({
-      maxIdleDurationSeconds: fc.integer({ min: 60, max: 86_400 }),
+      maxIdleDurationSeconds: fc.integer({ min: 1, max: 86_400 }),
       suspendedDurationSeconds: fc.integer({ min: 0, max: 86_400 }),
       autoResumeEnabled: fc.boolean(),
     }),

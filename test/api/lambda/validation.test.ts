@@ -80,7 +80,7 @@ test('RunMicrovm: idle policy, duration, payload size and image identifiers are 
   const before = h.core.state.calls.length;
   const idle = { maxIdleDurationSeconds: 60, suspendedDurationSeconds: 0, autoResumeEnabled: true };
   const cases: Array<[unknown, RegExp]> = [
-    [{ imageIdentifier: 'app', idlePolicy: { ...idle, maxIdleDurationSeconds: 59 } }, /idlePolicy\.maxIdleDurationSeconds/],
+    [{ imageIdentifier: 'app', idlePolicy: { ...idle, maxIdleDurationSeconds: 0 } }, /idlePolicy\.maxIdleDurationSeconds/],
     [{ imageIdentifier: 'app', idlePolicy: { ...idle, suspendedDurationSeconds: -1 } }, /suspendedDurationSeconds/],
     [{ imageIdentifier: 'app', idlePolicy: { maxIdleDurationSeconds: 60 } }, /autoResumeEnabled/],
     [{ imageIdentifier: 'app', idlePolicy: { ...idle, autoResumeEnabled: 'yes' } }, /autoResumeEnabled/],

@@ -22,7 +22,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
     if (body.tags !== undefined) input.tags = body.tags;
     if (body.clientToken !== undefined) input.clientToken = body.clientToken;
     const { image, version } = await core.images.create(caller, input);
-    const tags = await core.tags.list(caller, 'image', image.id);
+    const tags = await core.tags.list(caller, 'image', image.name);
     reply.code(201);
     return { ...imageWithVersionToWire(image, version, arns.image(caller.tenant.accountId, image.name), arns), tags };
   });
@@ -48,7 +48,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
     const { caller } = deps.context(req);
     const { imageIdentifier } = parseInput(ImagePath, req.params, 'path');
     const image = await core.images.get(caller, arns.imageName(caller, imageIdentifier));
-    const tags = await core.tags.list(caller, 'image', image.id);
+    const tags = await core.tags.list(caller, 'image', image.name);
     return {
       ...imageSummaryToWire(image, arns.image(caller.tenant.accountId, image.name)),
       updatedAt: optionalEpochSeconds(image.updatedAt),

@@ -1,7 +1,7 @@
 /**
  * TagResource, UntagResource, ListTags. These paths sit under /2017-03-31/tags/{Resource} (the
- * Lambda tagging API's), not under /2025-09-09. The core tags by record id, so an image ARN is
- * first resolved to the caller's image (which also makes another tenant's image not found).
+ * Lambda tagging API's), not under /2025-09-09. The core tags images by name and microVMs by id,
+ * within the caller's tenant (so another tenant's resource is not found).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ResourceKind } from '../../../core/model.js';
@@ -15,25 +15,24 @@ const PATH = '/2017-03-31/tags/:Resource';
 export function registerTagRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { core, arns } = deps;
 
-  async function target(req: FastifyRequest): Promise<{ kind: ResourceKind; id: string }> {
+  function target(req: FastifyRequest): { kind: ResourceKind; id: string } {
     const { caller } = deps.context(req);
     const { Resource } = parseInput(ResourcePath, req.params, 'path');
     const { kind, key } = arns.taggable(caller, Resource);
-    if (kind === 'image') return { kind, id: (await core.images.get(caller, key)).id };
     return { kind, id: key };
   }
 
   app.get(PATH, async (req) => {
     const { caller, query } = deps.context(req);
     parseInput(Empty, query, 'query');
-    const { kind, id } = await target(req);
+    const { kind, id } = target(req);
     return { Tags: await core.tags.list(caller, kind, id) };
   });
 
   app.post(PATH, async (req, reply) => {
     const { caller } = deps.context(req);
     const { Tags } = parseInput(TagResourceBody, bodyOf(req), 'body');
-    const { kind, id } = await target(req);
+    const { kind, id } = target(req);
     await core.tags.tag(caller, kind, id, Tags);
     return reply.code(204).send();
   });
@@ -41,7 +40,7 @@ export function registerTagRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.delete(PATH, async (req, reply) => {
     const { caller, query } = deps.context(req);
     const { tagKeys } = parseInput(UntagResourceQuery, query, 'query');
-    const { kind, id } = await target(req);
+    const { kind, id } = target(req);
     await core.tags.untag(caller, kind, id, tagKeys);
     return reply.code(204).send();
   });

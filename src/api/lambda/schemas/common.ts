@@ -67,7 +67,8 @@ export const Logging = z.strictObject({
 export type WireLogging = z.infer<typeof Logging>;
 
 export const IdlePolicy = z.strictObject({
-  maxIdleDurationSeconds: int(60, INT32_MAX),
+  // AWS documents no minimum here; Cubby allows short idle times (aggressive density, tests).
+  maxIdleDurationSeconds: int(1, INT32_MAX),
   suspendedDurationSeconds: int(0, INT32_MAX),
   autoResumeEnabled: z.boolean(),
 });

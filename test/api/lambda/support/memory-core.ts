@@ -3,7 +3,8 @@
  * (src/core, written in parallel) until that is wired; it keeps the behaviour the front door
  * relies on: tenant scoping (another tenant's resource is not found), image versions that
  * "build" at once, microVM states with conflicts on bad transitions (resume of a RUNNING one),
- * clientToken idempotency, tags, and offset pagination with opaque tokens.
+ * clientToken idempotency, tags (images by name, microVMs by id, as the real TagsService), and
+ * offset pagination with opaque tokens.
  */
 import type { CoreServices } from '../../../../src/core/services.js';
 import { memoryImages } from './memory-images.js';

@@ -119,11 +119,14 @@ export function memoryTokens(state: MemoryState): TokensService {
 }
 
 export function memoryTags(state: MemoryState): TagsService {
+  /** Like the real core: images by name, microVMs by id; the stored key uses the record id. */
   const check = (caller: Caller, kind: ResourceKind, id: string) => {
-    const exists = kind === 'image'
-      ? state.images.some((i) => i.tenantId === caller.tenant.id && i.id === id)
-      : state.microvms.some((m) => m.tenantId === caller.tenant.id && m.id === id);
-    if (!exists) throw kind === 'image' ? new CubbyError('IMAGE_NOT_FOUND', `Image '${id}' not found.`) : notFound(id);
+    if (kind === 'image') {
+      const image = state.images.find((i) => i.tenantId === caller.tenant.id && i.name === id);
+      if (!image) throw new CubbyError('IMAGE_NOT_FOUND', `Image '${id}' not found.`);
+      return tagKey(caller.tenant.id, kind, image.id);
+    }
+    if (!state.microvms.some((m) => m.tenantId === caller.tenant.id && m.id === id)) throw notFound(id);
     return tagKey(caller.tenant.id, kind, id);
   };
   return {

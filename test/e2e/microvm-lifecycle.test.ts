@@ -1,0 +1,175 @@
+/**
+ * End to end, with real parts only (runsc sandboxes, buildah, SQLite, the official AWS client
+ * over real sockets, the gateway): build an image from a zipped Dockerfile, launch microVMs from
+ * its snapshot, suspend and resume them by hand and by policy, reach them through the gateway,
+ * restart the daemon under them, terminate them, and check nothing leaks.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateMicrovmImageCommand, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
+  TerminateMicrovmCommand, ConflictException, type LambdaMicrovmsClient,
+} from '@aws-sdk/client-lambda-microvms';
+import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { assertNoLeaks, hostResources } from '../support/leaks.js';
+import { endpointToken, waitForState, waitForVersion } from './support.js';
+
+const HOOKS = {
+  port: 9000,
+  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
+  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
+} as const;
+
+describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
+  let d: TestDaemon;
+  let client: LambdaMicrovmsClient;
+  let tmp: string;
+  let baseline: Set<string>;
+  const image = 'counter';
+
+  async function state(id: string): Promise<Record<string, unknown>> {
+    const r = await viaGateway(d, id, '/state', { token: await endpointToken(client, id) });
+    assert.equal(r.status, 200, r.body);
+    return JSON.parse(r.body) as Record<string, unknown>;
+  }
+  async function bump(id: string, token?: string): Promise<number> {
+    const r = await viaGateway(d, id, '/', { token: token ?? await endpointToken(client, id) });
+    assert.equal(r.status, 200, r.body);
+    return (JSON.parse(r.body) as { count: number }).count;
+  }
+  async function run(extra: Record<string, unknown> = {}) {
+    return client.send(new RunMicrovmCommand({ imageIdentifier: image, runHookPayload: 'hello', ...extra }));
+  }
+
+  before(async () => {
+    baseline = await hostResources();
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-art-'));
+    d = await startTestDaemon();
+    client = (await d.tenant('lifecycle')).client;
+    const created = await client.send(new CreateMicrovmImageCommand({
+      name: image, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
+      environmentVariables: { MODE: 'test' },
+    }));
+    assert.equal(created.imageVersion, '1.0');
+    const v = await waitForVersion(client, image, '1.0');
+    assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+  });
+
+  after(async () => {
+    await d?.destroy();
+    await fs.rm(tmp, { recursive: true, force: true });
+    await assertNoLeaks(baseline, [], 10_000);
+  });
+
+  test('launches resume from the snapshot: the app was started and initialised before, state is per launch', async () => {
+    const t0 = Date.now();
+    const [a, b, c] = await Promise.all([run({ runHookPayload: 'pa' }), run({ runHookPayload: 'pb' }), run({ runHookPayload: 'pc' })]);
+    assert.ok(a && b && c);
+    for (const m of [a, b, c]) assert.equal(m.state, 'RUNNING');
+    const sa = await state(a.microvmId ?? '');
+    const sb = await state(b.microvmId ?? '');
+    assert.equal(sa.ready, true, 'initialised during the build, before the snapshot');
+    assert.ok(Number(sa.startedAt) * 1000 < t0, 'the app process started before any launch (it was restored, not booted)');
+    assert.equal(sa.initToken, sb.initToken, 'state made before the snapshot is shared by every launch');
+    assert.equal(sa.ballast, 2 * 1024 * 1024);
+    assert.equal(sa.run, a.microvmId, 'the run hook got the microVM id');
+    assert.equal(sa.payload, 'pa', 'and the caller payload');
+    assert.notEqual(sa.seed, sb.seed, 'the run hook reseeded randomness per launch');
+    assert.notEqual(sa.random, sb.random);
+    assert.equal(await bump(a.microvmId ?? ''), 1);
+    assert.equal(await bump(a.microvmId ?? ''), 2);
+    assert.equal(await bump(b.microvmId ?? ''), 1, 'each launch has its own memory');
+    for (const m of [a, b, c]) await client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId }));
+  });
+
+  test('20 suspend/resume cycles keep memory and processes exactly; resume of a RUNNING one is a conflict', async () => {
+    const m = await run();
+    const id = m.microvmId ?? '';
+    await assert.rejects(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })), ConflictException);
+    let count = 0;
+    for (let i = 0; i < 20; i++) {
+      count = await bump(id);
+      await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
+      await waitForState(client, id, ['SUSPENDED']);
+      await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
+      await waitForState(client, id, ['RUNNING']);
+    }
+    assert.equal(count, 20);
+    assert.equal(await bump(id), 21);
+    const s = await state(id);
+    assert.equal(s.resumes, 20, 'the resume hook ran on every resume');
+    assert.equal(s.suspends, 20, 'the suspend hook ran before every suspend');
+    await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
+    await waitForState(client, id, ['TERMINATED']);
+  });
+
+  test('idle policy: suspends within a second of maxIdle; traffic auto-resumes it with exactly one resume', async () => {
+    const m = await run({ idlePolicy: { maxIdleDurationSeconds: 2, suspendedDurationSeconds: 600, autoResumeEnabled: true } });
+    const id = m.microvmId ?? '';
+    const token = await endpointToken(client, id);
+    assert.equal(await bump(id, token), 1);
+    const idleFrom = Date.now();
+    await waitForState(client, id, ['SUSPENDED'], 10_000);
+    const took = Date.now() - idleFrom;
+    assert.ok(took >= 1900 && took <= 3500, `suspended ${took} ms after the last request (policy: 2 s)`);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => viaGateway(d, id, '/', { token })));
+    for (const r of answers) assert.equal(r.status, 200, r.body);
+    const counts = answers.map((r) => (JSON.parse(r.body) as { count: number }).count).sort((x, y) => x - y);
+    assert.deepEqual(counts, [2, 3, 4, 5, 6, 7, 8, 9], 'every held request was served once, by the same resumed process');
+    assert.equal((await state(id)).resumes, 1, 'concurrent requests triggered exactly one resume');
+    await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
+  });
+
+  test('suspendedDuration 0 terminates instead of suspending; maximum duration terminates', async () => {
+    const a = await run({ idlePolicy: { maxIdleDurationSeconds: 1, suspendedDurationSeconds: 0, autoResumeEnabled: true } });
+    const b = await run({ maximumDurationInSeconds: 2 });
+    const ta = await waitForState(client, a.microvmId ?? '', ['TERMINATED'], 10_000);
+    assert.match(ta.stateReason ?? '', /idle/);
+    const tb = await waitForState(client, b.microvmId ?? '', ['TERMINATED'], 10_000);
+    assert.match(tb.stateReason ?? '', /maximum duration/);
+  });
+
+  test('the gateway refuses missing, foreign and port-less tokens before the app sees them', async () => {
+    const [a, b] = await Promise.all([run(), run()]);
+    const ida = a.microvmId ?? '';
+    const idb = b.microvmId ?? '';
+    assert.equal((await viaGateway(d, ida, '/')).status, 401);
+    assert.equal((await viaGateway(d, ida, '/', { token: await endpointToken(client, idb) })).status, 401, 'a token for B does not open A');
+    assert.equal((await viaGateway(d, ida, '/', { token: await endpointToken(client, ida, [9000]) })).status, 403, 'port 8080 not allowed');
+    assert.equal((await viaGateway(d, ida, '/state', { token: await endpointToken(client, ida, [9000, 8080]), port: 8080 })).status, 200);
+    assert.equal((await state(ida)).count, 0, 'refused requests never reached the app');
+    const sse = await viaGateway(d, ida, '/sse', { token: await endpointToken(client, ida) });
+    assert.equal(sse.body, 'data: 0\n\ndata: 1\n\ndata: 2\n\n');
+    for (const id of [ida, idb]) await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
+  });
+
+  test('a daemon restart loses no session: running ones are re-adopted, suspended ones resume', async () => {
+    const [a, b] = await Promise.all([run(), run()]);
+    const ida = a.microvmId ?? '';
+    const idb = b.microvmId ?? '';
+    await bump(ida); await bump(ida);
+    await bump(idb);
+    await client.send(new SuspendMicrovmCommand({ microvmIdentifier: idb }));
+    await waitForState(client, idb, ['SUSPENDED']);
+    d = await d.restart();
+    client = (await d.tenant('after-restart')).client;
+    // The new tenant cannot see the old one's microVMs: reach them through the store's owner.
+    const owner = await d.store.getMicrovmAny(ida);
+    assert.equal(owner?.state, 'RUNNING');
+    assert.equal((await d.store.getMicrovmAny(idb))?.state, 'SUSPENDED');
+    const tenant = await d.store.getTenant(owner?.tenantId ?? '');
+    assert.ok(tenant);
+    const caller = { tenant };
+    const tok = await d.core.services.tokens.createAuthToken(caller, ida, 5, 'all');
+    const r = await viaGateway(d, ida, '/', { token: tok.token });
+    assert.equal(JSON.parse(r.body).count, 3, 'the re-adopted microVM kept its memory');
+    await d.core.services.microvms.resume(caller, idb);
+    const tb = await d.core.services.tokens.createAuthToken(caller, idb, 5, 'all');
+    assert.equal(JSON.parse((await viaGateway(d, idb, '/', { token: tb.token })).body).count, 2);
+    for (const id of [ida, idb]) await d.core.services.microvms.terminate(caller, id);
+  });
+});
