@@ -153,14 +153,16 @@ export class MicrovmManager implements MicrovmsService {
       paused = true;
       const ck = await this.d.runtime.checkpoint(id, next, { leaveRunning: true });
       await this.d.disk.replace(next, current);
-      await this.d.runtime.destroy(id);
       this.activity.forget(id);
       const now = this.now();
+      // The session is safe on disk from here: record SUSPENDED, then release the sandbox (runsc
+      // takes over a second to reap a sandbox) while still holding the microVM's lock.
       const done = await this.transition(id, FROM.suspendDone, {
         state: 'SUSPENDED', stateReason: reason, checkpointPath: current, suspendedAt: now,
         runningSeconds: m.runningSeconds + this.secondsIn(m, now),
       });
       this.d.observer?.suspended?.({ microvmId: id, tenantId: m.tenantId, ms: Date.now() - started, bytes: ck.sizeBytes });
+      await this.d.runtime.destroy(id).catch((e: unknown) => this.d.log.warn({ microvmId: id, err: String(e) }, 'releasing a suspended sandbox failed; the sweep will retry'));
       return done;
     } catch (e) {
       const err = asCubbyError(e, 'MICROVM_SUSPEND_FAILED');
@@ -195,6 +197,8 @@ export class MicrovmManager implements MicrovmsService {
     const suspendedFor = this.secondsIn(m, now0);
     try {
       if (!m.checkpointPath) throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', 'no checkpoint recorded');
+      // A sandbox left over from a suspend whose release failed would block the id.
+      if (await this.d.runtime.get(id)) await this.d.runtime.destroy(id).catch(() => undefined);
       const s = await this.d.runtime.restore({ id, checkpointDir: m.checkpointPath, egress: m.egress });
       try {
         const target = await resolveLaunchTarget(this.d.store, m.tenantId, undefined, m.imageVersion, m.imageId).catch(() => undefined);
