@@ -1,13 +1,25 @@
 /**
  * `./cubby bench`: every benchmark, printed as medians beside raw runsc doing the same work.
- * CUBBY_BENCH_REPS sets repetitions (default 7); CUBBY_BENCH_ONLY=runtime,launch,... picks some.
+ * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density picks some (default: all).
+ * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12).
  */
 import { runtimeBench } from './runtime.bench.js';
+import { launchBench } from './launch.bench.js';
+import { closeBenchFixture } from './support/cubby-fixture.js';
 import { testRootfs } from '../test/support/rootfs.js';
 
-const reps = Number(process.env.CUBBY_BENCH_REPS ?? 7);
-const only = new Set((process.env.CUBBY_BENCH_ONLY ?? 'runtime').split(','));
+const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density'];
+const repsEnv = process.env.CUBBY_BENCH_REPS ? Number(process.env.CUBBY_BENCH_REPS) : undefined;
+const only = new Set((process.env.CUBBY_BENCH_ONLY || ALL.join(',')).split(',').map((s) => s.trim()));
+for (const name of only) if (!ALL.includes(name)) throw new Error(`unknown benchmark ${name}; choose from ${ALL.join(', ')}`);
 
+const started = performance.now();
 const rootfs = await testRootfs();
-console.log(`# Cubby benchmarks (${new Date().toISOString()}, ${reps} repetitions, rootfs ${rootfs})`);
-if (only.has('runtime')) await runtimeBench(rootfs, reps);
+console.log(`# Cubby benchmarks (${new Date().toISOString()}, rootfs ${rootfs}${repsEnv ? `, ${repsEnv} repetitions` : ''})`);
+try {
+  if (only.has('runtime')) await runtimeBench(rootfs, repsEnv ?? 7);
+  if (only.has('launch')) await launchBench(repsEnv ?? 20);
+} finally {
+  await closeBenchFixture();
+}
+console.log(`\n(all benchmarks took ${((performance.now() - started) / 1000).toFixed(0)} s)`);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildOciSpec } from '../../src/runtime/gvisor/oci-spec.js';
-import type { ProcessSpec } from '../../src/core/ports/runtime.js';
+import type { ProcessSpec, ResourceLimits } from '../../src/core/ports/runtime.js';
 
 function sh(cmd: string, args: string[], input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -30,7 +30,8 @@ export class RawRunsc {
 
   /** netns + veth + addresses, as few commands as possible. */
   async netns(): Promise<{ ns: string; idx: number }> {
-    const idx = ++this.n + (process.pid % 200) * 100;
+    // Per process a block of 1024 slots; 16384 slots in all keep the third octet within 0-255.
+    const idx = (process.pid % 16) * 1024 + (++this.n % 1024);
     const ns = `rawb${idx}`;
     const a = (k: number) => `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + k}`;
     await sh('ip', ['netns', 'add', ns]);
@@ -39,10 +40,11 @@ export class RawRunsc {
     return { ns, idx };
   }
 
-  async bundle(id: string, ns: string, proc: ProcessSpec): Promise<string> {
+  /** `limits`/`hostname`: as the checkpoint was made with, when restoring one of Cubby's. */
+  async bundle(id: string, ns: string, proc: ProcessSpec, extra: { limits?: ResourceLimits; hostname?: string } = {}): Promise<string> {
     const b = path.join(this.dir, 'bundles', id);
     await fs.mkdir(b, { recursive: true });
-    const spec = buildOciSpec({ rootfs: this.rootfs, process: proc, netnsPath: `/var/run/netns/${ns}`, cgroupsPath: `/cubby-raw/${id}` });
+    const spec = buildOciSpec({ rootfs: this.rootfs, process: proc, ...extra, netnsPath: `/var/run/netns/${ns}`, cgroupsPath: `/cubby-raw/${id}` });
     await fs.writeFile(path.join(b, 'config.json'), JSON.stringify(spec));
     return b;
   }

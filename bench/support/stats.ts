@@ -28,3 +28,16 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const v = await fn();
   return [performance.now() - t0, v];
 }
+
+/** One line per goal: met, or missed and by how much. `raw` given: the goal is a p50 ratio. */
+export function printGoal(what: string, cubby: number[], raw: number[] | undefined, limit: number, unit = 'ms'): void {
+  const c = median(cubby);
+  if (raw) {
+    const ratio = c / median(raw);
+    const verdict = ratio <= limit ? 'met' : `MISSED by ${((ratio / limit - 1) * 100).toFixed(0)}% (${(c - limit * median(raw)).toFixed(1)} ${unit} over)`;
+    console.log(`- goal ${what} <= ${limit}x raw: ${ratio.toFixed(2)}x -> ${verdict}`);
+  } else {
+    const verdict = c < limit ? 'met' : `MISSED by ${(c - limit).toFixed(1)} ${unit}`;
+    console.log(`- goal ${what} < ${limit} ${unit}: ${c.toFixed(1)} ${unit} -> ${verdict}`);
+  }
+}

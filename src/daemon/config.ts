@@ -11,6 +11,10 @@ export interface DaemonConfig {
   domain: string;
   region: string;
   logLevel: string;
+  /** Directories `file://` code artifacts may come from; empty = file:// refused (uploads still work). */
+  artifactRoots: string[];
+  /** Hosts http(s) artifacts may come from even when private (loopback and private ranges are refused otherwise). */
+  artifactAllowHosts: string[];
   core: CoreConfig;
 }
 
@@ -24,7 +28,9 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host, port };
 }
 
-export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number }>): DaemonConfig {
+const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+
+export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string }>): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
   return {
@@ -36,6 +42,8 @@ export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api
     domain: o.domain ?? process.env.CUBBY_DOMAIN ?? 'microvm.localhost',
     region: o.region ?? process.env.AWS_REGION ?? 'local',
     logLevel: o.logLevel ?? process.env.CUBBY_LOG_LEVEL ?? 'info',
+    artifactRoots: list(o.artifactRoots ?? process.env.CUBBY_ARTIFACT_ROOTS).map((r) => path.resolve(r)),
+    artifactAllowHosts: list(o.artifactAllowHosts ?? process.env.CUBBY_ARTIFACT_ALLOW_HOSTS),
     core: {
       ...DEFAULT_CORE_CONFIG, dataDir,
       ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),

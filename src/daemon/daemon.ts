@@ -11,7 +11,7 @@ import { createLinuxNetwork } from '../network/linux/index.js';
 import { GvisorRuntime } from '../runtime/gvisor/index.js';
 import { HttpHooks } from '../hooks/http-hooks.js';
 import { nodeDisk } from '../adapters/node-disk.js';
-import { BuildahBuilder, ManagedImages, ZipArtifactUnpacker } from '../images/index.js';
+import { BuildahBuilder, ManagedImages, TenantArtifacts } from '../images/index.js';
 import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics, type Gateway } from '../gateway/index.js';
 import { createLambdaApi, publicRoute } from '../api/lambda/index.js';
 import type { Store } from '../core/ports/store.js';
@@ -49,7 +49,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     let gateway: Gateway | undefined;
     const core: Core = createCore({
       store, runtime, hooks: new HttpHooks(), disk: nodeDisk, managed,
-      unpacker: new ZipArtifactUnpacker(), builder: new BuildahBuilder({ images: managed, cacheDir: config.cacheDir }),
+      unpacker: new TenantArtifacts({ artifactsDir: path.join(config.dataDir, 'artifacts'), fileRoots: config.artifactRoots, allowHosts: config.artifactAllowHosts }), builder: new BuildahBuilder({ images: managed, cacheDir: config.cacheDir }),
       tokens: { mint: async (r) => tokenService.tokens.mint(r.microvmId, r.tenantId, r.ports, r.minutes, r.kind) },
       log,
       observer: {
@@ -75,6 +75,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
 
     const api: FastifyInstance = createLambdaApi({
       core: core.services, region: config.region, endpointFor, logger: log,
+      artifactsDir: path.join(config.dataDir, 'artifacts'),
       lookupKey: async (id) => {
         const k = await store.getKeyForAuth(id);
         return k ? { secretAccessKey: k.secret, tenant: k.tenant } : undefined;

@@ -7,3 +7,4 @@ export { analyzeDockerfile, type DockerfileSummary, type FromClause } from './do
 export { checkFrom, rewriteFrom, type BaseRef } from './dockerfile/base-from.js';
 export { BuildahBuilder, type BuildahBuilderOptions } from './build/buildah-builder.js';
 export { baseImageRef } from './build/base-import.js';
+export { TenantArtifacts, UPLOAD_SCHEME, type TenantArtifactsOptions } from './artifact/tenant-artifacts.js';

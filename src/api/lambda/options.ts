@@ -18,7 +18,15 @@ export interface LambdaApiOptions {
   replayCacheSize?: number;
   /** The clock signature dates are checked against (tests); default Date.now. */
   now?: () => number;
+  /**
+   * Where PUT /cubby/v1/artifacts stores uploads, as <artifactsDir>/<tenantId>/<id>.zip (the
+   * daemon's <dataDir>/artifacts); without it that route does not exist.
+   */
+  artifactsDir?: string;
+  /** Largest artifact upload in bytes; default 256 MiB. */
+  maxArtifactBytes?: number;
 }
 
 export const DEFAULT_REGION = 'local';
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export { DEFAULT_MAX_ARTIFACT_BYTES } from './artifact-store.js';

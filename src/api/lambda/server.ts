@@ -9,9 +9,10 @@ import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { LambdaArns } from './arn.js';
 import { SigV4Authenticator } from './auth/sigv4-authenticator.js';
 import { sendError } from './errors.js';
-import { DEFAULT_BODY_LIMIT, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
 import { splitTarget } from './request-parts.js';
 import type { RequestContext, RouteDeps } from './routes/deps.js';
+import { registerCubbyExtensionRoutes } from './routes/cubby-extensions.js';
 import { registerImageBuildRoutes } from './routes/image-builds.js';
 import { registerImageVersionRoutes } from './routes/image-versions.js';
 import { registerImageRoutes } from './routes/images.js';
@@ -28,6 +29,12 @@ export const publicRoute = { config: { cubbyPublic: true } } as const;
 
 function isPublic(req: FastifyRequest): boolean {
   return (req.routeOptions.config as { cubbyPublic?: boolean } | undefined)?.cubbyPublic === true;
+}
+
+/** An upload route left its body unread (see routes/cubby-extensions.ts); it checks the hash itself. */
+function isStreamed(req: FastifyRequest): boolean {
+  return (req.routeOptions.config as { cubbyStreamedBody?: boolean } | undefined)?.cubbyStreamedBody === true
+    && !Buffer.isBuffer(req.body);
 }
 
 /** Tag ARNs may be 10 000 characters (find-my-way's default limit for a path parameter is 100). */
@@ -69,7 +76,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     if (isPublic(req)) return;
     const { rawPath, query } = splitTarget(req.url);
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-    const caller = await authenticator.authenticate({ method: req.method, rawPath, query, headers: req.headers, body });
+    const caller = await authenticator.authenticate({ method: req.method, rawPath, query, headers: req.headers, body, streamedBody: isStreamed(req) });
     contexts.set(req, { caller, query });
   });
 
@@ -99,5 +106,9 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
   registerMicrovmRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerTagRoutes(app, deps);
+  registerCubbyExtensionRoutes(app, deps, {
+    ...(opts.artifactsDir !== undefined ? { artifactsDir: opts.artifactsDir } : {}),
+    maxArtifactBytes: opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,
+  });
   return app;
 }

@@ -1,5 +1,4 @@
 /** `cubby image ...`: images through the signed API (the same calls the AWS client makes). */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +11,7 @@ import {
 import { apiClient } from '../client.js';
 import { print, progress, progressDone } from '../output.js';
 import { zipDirectory } from '../zip-dir.js';
-import { cubbyExtension } from '../extension.js';
+import { cubbyExtension, uploadArtifact } from '../extension.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -21,15 +20,21 @@ interface CreateOpts {
   env?: string[]; egress?: string[]; description?: string; wait: boolean; json?: boolean; timeout: string;
 }
 
-async function artifactUri(o: CreateOpts): Promise<{ uri: string; cleanup: () => Promise<void> }> {
-  if (o.uri) return { uri: o.uri, cleanup: async () => undefined };
-  if (o.zip) return { uri: `file://${path.resolve(o.zip)}`, cleanup: async () => undefined };
+/** --uri passes through; --zip and --from (zipped here) are uploaded to the daemon first. */
+async function artifactUri(o: CreateOpts): Promise<string> {
+  if (o.uri) return o.uri;
+  if (o.zip) return uploadArtifact(path.resolve(o.zip));
   if (!o.from) throw new Error('give --from DIR, --zip FILE or --uri URI');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-artifact-'));
-  const zip = path.join(dir, `${randomBytes(6).toString('hex')}.zip`);
-  const n = await zipDirectory(path.resolve(o.from), zip);
-  progressDone(`zipped ${n} files from ${o.from}`);
-  return { uri: `file://${zip}`, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+  try {
+    const zip = path.join(dir, 'artifact.zip');
+    const n = await zipDirectory(path.resolve(o.from), zip);
+    const uri = await uploadArtifact(zip);
+    if (!o.json) progressDone(`uploaded ${n} files from ${o.from}`);
+    return uri;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, 'name'> {
@@ -56,7 +61,8 @@ function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, '
   };
 }
 
-async function waitForVersion(name: string, version: string, timeoutS: number, json?: boolean): Promise<boolean> {
+/** The version's final state (SUCCESSFUL or FAILED), or its state when the wait timed out. */
+async function waitForVersion(name: string, version: string, timeoutS: number, json?: boolean): Promise<string> {
   const client = apiClient();
   const deadline = Date.now() + timeoutS * 1000;
   let last = '';
@@ -66,12 +72,12 @@ async function waitForVersion(name: string, version: string, timeoutS: number, j
     last = v.state ?? '';
     if (v.state === 'SUCCESSFUL' || v.state === 'FAILED') {
       if (!json) progressDone(`image ${name} ${version}: ${v.state}${v.stateReason ? ` (${v.stateReason})` : ''}`);
-      return v.state === 'SUCCESSFUL';
+      return v.state;
     }
     await new Promise((r) => setTimeout(r, 1000));
   }
   progressDone(`image ${name} ${version}: still ${last} after ${timeoutS} s`);
-  return false;
+  return last;
 }
 
 export function registerImages(program: Command): void {
@@ -79,7 +85,7 @@ export function registerImages(program: Command): void {
   const createLike = (cmd: Command) => cmd
     .option('--from <dir>', 'a directory with a Dockerfile at its root (zipped for you)')
     .option('--zip <file>', 'a zip with a Dockerfile at its root')
-    .option('--uri <uri>', 'a code artifact URI (file:///abs.zip or http(s)://...)')
+    .option('--uri <uri>', 'a code artifact URI, passed as is (cubby-artifact://<id>, http(s)://..., or file:///abs.zip under the daemon\'s --artifact-roots)')
     .option('--base <image>', 'managed base image', 'debian-12-python')
     .option('--memory <MiB>', 'baseline memory')
     .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
@@ -93,25 +99,17 @@ export function registerImages(program: Command): void {
 
   createLike(image.command('create <name>').description('create an image and build its first version'))
     .action(async (name: string, o: CreateOpts) => {
-      const { uri, cleanup } = await artifactUri(o);
-      try {
-        const r = await apiClient().send(new CreateMicrovmImageCommand({ name, ...settings(o, uri) }));
-        if (o.wait && !(await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json))) process.exitCode = 1;
-        print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state: r.state }, o);
-      } finally {
-        if (o.wait) await cleanup();
-      }
+      const r = await apiClient().send(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }));
+      const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json) : r.state;
+      if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
+      print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state }, o);
     });
   createLike(image.command('update <name>').description('build a new version of an image'))
     .action(async (name: string, o: CreateOpts) => {
-      const { uri, cleanup } = await artifactUri(o);
-      try {
-        const r = await apiClient().send(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, uri) }));
-        if (o.wait && !(await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json))) process.exitCode = 1;
-        print({ name: r.name, imageVersion: r.imageVersion, state: r.state }, o);
-      } finally {
-        if (o.wait) await cleanup();
-      }
+      const r = await apiClient().send(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }));
+      const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json) : r.state;
+      if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
+      print({ name: r.name, imageVersion: r.imageVersion, state }, o);
     });
   image.command('list').description('list your images').option('--json')
     .action(async (o: { json?: boolean }) => {

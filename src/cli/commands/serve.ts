@@ -17,6 +17,8 @@ export function registerServe(program: Command): void {
     .option('--warm-pool <n>', 'pre-restored sandboxes kept per image version', (v) => Number(v))
     .option('--max-active <n>', 'most microVMs holding a sandbox at once', (v) => Number(v))
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--artifact-roots <dirs>', 'comma-separated directories file:// code artifacts may come from (default: none; uploads always work)')
+    .option('--artifact-allow-hosts <hosts>', 'comma-separated private hosts http(s) artifacts may come from')
     .action(async (o: Record<string, string | number | undefined>) => {
       const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
       const managed = new ManagedImages({ cacheDir: config.cacheDir });

@@ -74,12 +74,14 @@ export class BuildPipeline {
       await d.managed.ensure(s.baseImage, s.baseImageVersion, (p) => { if (p.line) log(`[base] ${p.line}`); });
 
       log(`unpacking ${s.codeArtifactUri}`);
-      const ctx = await d.unpacker.unpack(s.codeArtifactUri, d.disk.join(dir, 'context'));
+      const ctx = await d.unpacker.unpack(s.codeArtifactUri, d.disk.join(dir, 'context'), { tenantId });
       log(`unpacked ${ctx.files} files, ${ctx.bytes} bytes`);
 
       const built = await d.builder.build({
         contextDir: ctx.dir, base: { name: s.baseImage, version: s.baseImageVersion }, outputDir: d.disk.join(dir, 'rootfs'),
-        network: s.egress.mode === 'internet' ? 'host' : 'none', memoryBytes: s.memoryMiB * 1024 * 1024,
+        // RUN steps get no network: `host` would expose the host's loopback (the daemon's own
+        // ports) to the user's build code. Dependencies come in through the artifact.
+        network: 'none', memoryBytes: s.memoryMiB * 1024 * 1024,
         onLog: (line) => log(`[build] ${line}`),
       });
       await d.disk.remove(ctx.dir);

@@ -66,8 +66,12 @@ export interface UnpackedArtifact {
 }
 
 export interface ArtifactUnpacker {
-  /** Extracts into `targetDir` (created; must not exist or be empty). On failure nothing remains. */
-  unpack(source: ArtifactSource, targetDir: string): Promise<UnpackedArtifact>;
+  /**
+   * Extracts into `targetDir` (created; must not exist or be empty). On failure nothing remains.
+   * `owner` is the tenant on whose behalf it runs: uploads (`cubby-artifact://<id>`) resolve
+   * within that tenant's own artifacts only.
+   */
+  unpack(source: ArtifactSource, targetDir: string, owner?: { tenantId: string }): Promise<UnpackedArtifact>;
 }
 
 export interface ImageConfig {

@@ -33,7 +33,9 @@ export async function loadArchive(source: ArtifactSource, limits: ArtifactLimits
 }
 
 async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {
-  const file = path.resolve(fileURLToPath(url));
+  // Resolve links first: a link under an allowed root must not lead outside it.
+  const given = path.resolve(fileURLToPath(url));
+  const file = await fs.realpath(given).catch(() => given);
   if (policy.fileRoots && !policy.fileRoots.some((r) => file.startsWith(path.resolve(r) + path.sep))) {
     throw new CubbyError('ARTIFACT_FETCH_FAILED', `artifact ${file} is outside the allowed directories`);
   }

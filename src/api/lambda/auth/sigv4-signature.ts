@@ -26,8 +26,14 @@ export function sha256Hex(body: Buffer | undefined): string {
  * really has that hash (an unsigned payload is refused: this API always signs bodies).
  */
 function checkPayloadHash(req: ReceivedRequest, auth: ParsedAuthorization): void {
-  if (!auth.signedHeaders.includes(CONTENT_SHA256)) return;
   const claimed = headerValue(req.headers, CONTENT_SHA256);
+  if (req.streamedBody) {
+    if (!auth.signedHeaders.includes(CONTENT_SHA256) || !/^[0-9a-f]{64}$/i.test(claimed ?? '')) {
+      throw new CubbyError('AUTH_MALFORMED', "An upload must sign 'x-amz-content-sha256' with the hex SHA-256 of its body.");
+    }
+    return;
+  }
+  if (!auth.signedHeaders.includes(CONTENT_SHA256)) return;
   if (claimed !== sha256Hex(req.body)) {
     throw new CubbyError('AUTH_BAD_SIGNATURE', 'The provided x-amz-content-sha256 header does not match what was computed.');
   }

@@ -13,4 +13,9 @@ export interface ReceivedRequest {
   /** Node's lower-cased headers. */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | undefined;
+  /**
+   * The route reads the body itself after authentication (a large upload): the signed
+   * x-amz-content-sha256 stands for the body here, and the route must check the bytes against it.
+   */
+  streamedBody?: boolean;
 }

@@ -6,7 +6,7 @@ import {
 
 export const CodeArtifact = z.strictObject({
   uri: z.string().min(1).max(2048)
-    .regex(/^(file|https?|s3|cubby-upload):\/\/\S+$/, 'must be a file://, http(s)://, s3:// or cubby-upload:// URI'),
+    .regex(/^(file|https?|s3|cubby-artifact):\/\/\S+$/, 'must be a file://, http(s)://, s3:// or cubby-artifact:// URI'),
 });
 
 /** Cubby sizes a microVM between 512 MiB / 0.25 vCPU and 8 GiB / 4 vCPU (the model's baselines). */

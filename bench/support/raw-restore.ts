@@ -1,0 +1,52 @@
+/**
+ * The floor for launch and resume: raw runsc restores one of Cubby's checkpoints (with the
+ * spec it was made with) into a fresh netns, until the app's first HTTP 200 on :8080.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { newSandboxId } from '../../src/runtime/gvisor/index.js';
+import { MANIFEST, type CheckpointManifest } from '../../src/runtime/gvisor/checkpoint-manifest.js';
+import { RawRunsc } from './raw-runsc.js';
+import { untilOk } from './http-probe.js';
+
+export interface RawClone { id: string; ns: string; idx: number; address: string }
+
+export class RawRestorer {
+  private readonly clones = new Set<RawClone>();
+  private constructor(readonly raw: RawRunsc, private readonly m: CheckpointManifest) {}
+
+  /** `checkpointDir`: any checkpoint of the image (they share rootfs and spec). */
+  static async open(workDir: string, checkpointDir: string): Promise<RawRestorer> {
+    const m = JSON.parse(await fs.readFile(path.join(checkpointDir, MANIFEST), 'utf8')) as CheckpointManifest;
+    return new RawRestorer(new RawRunsc(workDir, m.rootfs), m);
+  }
+
+  /** netns + bundle + runsc restore + first 200 on :8080; the clone stays until destroy(). */
+  async restore(checkpointDir: string): Promise<{ ms: number; restoreMs: number; clone: RawClone }> {
+    const t0 = performance.now();
+    const id = newSandboxId();
+    const { ns, idx } = await this.raw.netns();
+    const clone = { id, ns, idx, address: this.raw.address(idx) };
+    this.clones.add(clone);
+    await this.raw.restore(id, await this.raw.bundle(id, ns, this.m.process, { limits: this.m.limits, hostname: this.m.hostname }), checkpointDir);
+    const restoreMs = performance.now() - t0;
+    await untilOk({ host: clone.address, port: 8080, path: '/state' });
+    return { ms: performance.now() - t0, restoreMs, clone };
+  }
+
+  /** Raw checkpoint of a clone (its sandbox stops), like a suspend. */
+  async checkpoint(c: RawClone, dir: string): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+    await this.raw.checkpoint(c.id, dir);
+  }
+
+  async destroy(c: RawClone): Promise<void> {
+    this.clones.delete(c);
+    await this.raw.destroy(c.id, c.ns, c.idx);
+  }
+
+  async close(): Promise<void> {
+    for (const c of [...this.clones]) await this.destroy(c);
+    await this.raw.close();
+  }
+}
