@@ -8,6 +8,8 @@ import { launchBench } from './launch.bench.js';
 import { closeBenchFixture } from './support/cubby-fixture.js';
 import { testRootfs } from '../test/support/rootfs.js';
 
+// The SDK's Node 20 end-of-support notice would sit in the middle of the printed tables.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density'];
 const repsEnv = process.env.CUBBY_BENCH_REPS ? Number(process.env.CUBBY_BENCH_REPS) : undefined;
 const only = new Set((process.env.CUBBY_BENCH_ONLY || ALL.join(',')).split(',').map((s) => s.trim()));

@@ -94,9 +94,12 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
       return (await d.core.services.tokens.createAuthToken(caller, id, 30, [{ from: 8080, to: 8080 }])).token;
     },
     async address(id) {
-      const s = await runtime.get(id);
-      if (!s?.address) throw new Error(`microVM ${id} has no running sandbox`);
-      return s.address;
+      // Read from the runtime's sandbox record, not runtime.get (a runsc round trip that would
+      // also count in the gateway's address-lookup timing).
+      const meta = path.join(d.config.dataDir, 'runtime', 'sandboxes', id, 'meta.json');
+      const rec = JSON.parse(await fs.readFile(meta, 'utf8')) as { network?: { sandboxAddress?: string } };
+      if (!rec.network?.sandboxAddress) throw new Error(`microVM ${id} has no running sandbox`);
+      return rec.network.sandboxAddress;
     },
     async stop() {
       for (const id of launched) {

@@ -45,8 +45,8 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     closers.unshift(() => tokenService.close());
     const { registry, observer } = createMetrics(store);
 
-    let targets: CoreGatewayTargets | undefined;
-    let gateway: Gateway | undefined;
+    // Made after the core (they need it), but the core's observer reaches them.
+    const late: { targets?: CoreGatewayTargets; gateway?: Gateway } = {};
     const core: Core = createCore({
       store, runtime, hooks: new HttpHooks(), disk: nodeDisk, managed,
       unpacker: new TenantArtifacts({ artifactsDir: path.join(config.dataDir, 'artifacts'), fileRoots: config.artifactRoots, allowHosts: config.artifactAllowHosts }), builder: new BuildahBuilder({ images: managed, cacheDir: config.cacheDir }),
@@ -57,7 +57,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         stateChanged(e) {
           observer.stateChanged?.(e);
           // A suspended or terminated microVM's pooled connections and cached address are stale.
-          if (e.from === 'RUNNING') { targets?.forget(e.microvmId); gateway?.evict(e.microvmId); }
+          if (e.from === 'RUNNING') { late.targets?.forget(e.microvmId); late.gateway?.evict(e.microvmId); }
         },
       },
       config: config.core,
@@ -66,11 +66,12 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     closers.unshift(() => core.stop());
     log.info({ adopted: report.adopted.length, suspended: report.suspended.length, terminated: report.terminated.length, swept: report.swept.length }, 'core started');
 
-    targets = new CoreGatewayTargets({ store, runtime, manager: core.manager });
-    gateway = createGateway({ targets, tokens: tokenService.tokens, domain: config.domain, logger: log, metrics: promGatewayMetrics(registry) });
+    const targets = new CoreGatewayTargets({ store, runtime, manager: core.manager });
+    const gateway = createGateway({ targets, tokens: tokenService.tokens, domain: config.domain, logger: log, metrics: promGatewayMetrics(registry) });
+    late.targets = targets;
+    late.gateway = gateway;
     const gw = await gateway.listen(config.gateway.host, config.gateway.port);
-    const g = gateway;
-    closers.unshift(() => g.close());
+    closers.unshift(() => gateway.close());
     const endpointFor = (id: string) => `http://${id}.${config.domain}:${gw.port}`;
 
     const api: FastifyInstance = createLambdaApi({

@@ -219,7 +219,12 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
         const hostPort = (listener.address() as net.AddressInfo).port;
         const closed = await rt.create(spec());
         const allow = await rt.create(spec({ egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] } }));
+        const internet = await rt.create(spec({ egress: { mode: 'internet' } }));
         try {
+          await waitForHttp(`http://${internet.address}:8080/peek`);
+          assert.equal(await canConnect(rt, internet.id, host.address, host.ports[1]), true, 'internet: a public address is reachable');
+          assert.equal(await canConnect(rt, internet.id, hostAddressOf(internet.address), hostPort), false, 'internet: the host stays closed');
+          assert.equal(await canConnect(rt, internet.id, closed.address, 8080), false, 'internet: other sandboxes stay closed');
           await waitForHttp(`http://${closed.address}:8080/peek`);
           assert.equal(await canConnect(rt, closed.id, host.address, host.ports[0]), false, 'closed: test host unreachable');
           assert.equal(await canConnect(rt, closed.id, hostAddressOf(closed.address), hostPort), false, 'closed: host services unreachable');
@@ -231,6 +236,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
         } finally {
           await rt.destroy(closed.id);
           await rt.destroy(allow.id);
+          await rt.destroy(internet.id);
           listener.close();
         }
       });
@@ -251,6 +257,18 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
       await fh.truncate(Math.floor((await fh.stat()).size / 2));
       await fh.close();
       await expectCode(rt.restore({ id: newSandboxId(), checkpointDir: ck }), 'RUNTIME_CHECKPOINT_CORRUPT');
+      // Same size, different bytes: caught by the digest, not by the size check.
+      const s2 = await rt.create(spec({ process: { args: ['sleep', '1000'] } }));
+      const ck2 = path.join(tmp, 'ck-flipped');
+      await rt.checkpoint(s2.id, ck2);
+      await rt.destroy(s2.id);
+      const img = path.join(ck2, 'checkpoint.img');
+      const bytes = await fs.readFile(img);
+      const mid = Math.floor(bytes.length / 2);
+      bytes[mid] = (bytes[mid] ?? 0) ^ 0xff;
+      await fs.writeFile(img, bytes);
+      await expectCode(rt.restore({ id: newSandboxId(), checkpointDir: ck2 }), 'RUNTIME_CHECKPOINT_CORRUPT');
+      await expectCode(rt.inspectCheckpoint(ck2), 'RUNTIME_CHECKPOINT_CORRUPT');
       await expectCode(rt.exec(s.id, { args: ['true'] }), 'RUNTIME_NOT_FOUND');
       await expectCode(rt.pause(s.id), 'RUNTIME_NOT_FOUND');
       await assertNoLeaks(before, fx.stateDirs);

@@ -1,0 +1,99 @@
+/**
+ * Resume figures (issue: lifecycle): a SUSPENDED microVM with an auto-resuming idle policy,
+ * timed from a gateway request's start to its 200, beside raw runsc restoring the same
+ * checkpoint into a fresh netns until its first answer. Suspend is timed beside raw runsc
+ * checkpointing (and deleting) a sandbox of the same app.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SuspendMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
+import { benchDaemon, type BenchDaemon } from './support/cubby-fixture.js';
+import { gatewayProbe, untilOk } from './support/http-probe.js';
+import { Phases } from './support/phases.js';
+import { RawRestorer } from './support/raw-restore.js';
+import { printGoal, printTable, timed, type Row } from './support/stats.js';
+import { waitForState } from '../test/e2e/support.js';
+import { nodeDisk } from '../src/adapters/node-disk.js';
+
+const STEPS = [
+  'ensureRunning (whole resume, under the lock)', 'runtime.restore (network + manifest + runsc)', 'network.allocate (netns, veth, nft)',
+  'runsc restore -detach', 'hook resume', 'disk.remove (old checkpoint)', 'runtime.get (gateway address lookup: runsc state)',
+] as const;
+
+function timeResumeSteps(b: BenchDaemon): Phases {
+  const p = new Phases();
+  p.wrap(b.d.core.manager, 'ensureRunning', STEPS[0]);
+  p.wrap(b.runtime, 'restore', STEPS[1]);
+  p.wrap(b.network, 'allocate', STEPS[2]);
+  p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', STEPS[3]);
+  p.wrap(b.hooks, 'call', (c) => `hook ${(c as { hook: string }).hook}`);
+  p.wrap(nodeDisk, 'remove', STEPS[5]);
+  p.wrap(b.runtime, 'get', STEPS[6]);
+  return p;
+}
+
+export async function resumeBench(reps = 12): Promise<Row[]> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-bench-resume-'));
+  const rows = {
+    resume: { metric: 'auto-resume: gateway request start -> 200 (raw: restore of the same checkpoint -> first 200)', cubby: [] as number[], raw: [] as number[], goal: '<= 1.15x raw, p50 < 600 ms' },
+    suspend: { metric: 'SuspendMicrovm call -> SUSPENDED, sandbox released (raw: runsc checkpoint + delete)', cubby: [] as number[], raw: [] as number[] },
+    ckpt: { metric: 'checkpoint size', cubby: [] as number[], raw: [] as number[], unit: 'MiB' },
+  };
+  const steps: Row[] = [];
+  let raw: RawRestorer | undefined;
+  let b: BenchDaemon | undefined;
+  let phases: Phases | undefined;
+  try {
+    b = await benchDaemon(0);
+    raw = await RawRestorer.open(path.join(work, 'raw'), b.version.snapshotPath ?? '');
+    const id = await b.run({ idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true } });
+    const token = await b.token(id);
+    const probe = gatewayProbe(b.d.gatewayPort, b.d.config.domain, id, token, '/');
+    await untilOk(probe);
+    for (let i = -1; i < reps; i++) { // round -1 is untimed: caches and code paths warm
+      await untilOk(probe); // the app's memory changes between suspends
+      const [tSuspend] = await timed(() => b!.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
+      await waitForState(b.client, id, ['SUSPENDED']);
+      const ck = (await b.d.store.getMicrovmAny(id))?.checkpointPath;
+      if (!ck) throw new Error('suspended microVM has no checkpoint');
+      const ckBytes = (await b.runtime.inspectCheckpoint(ck)).sizeBytes;
+      // Raw first: Cubby's resume deletes the checkpoint once the microVM runs again.
+      const r = await raw.restore(ck);
+      const rawCk = path.join(work, `raw-ck-${i}`);
+      const [tRawSuspend] = await timed(async () => { await raw!.checkpoint(r.clone, rawCk); await raw!.destroy(r.clone); });
+      const rawBytes = await dirBytes(rawCk);
+      await fs.rm(rawCk, { recursive: true, force: true });
+      await new Promise((res) => setTimeout(res, 200));
+      if (i === 0 && !phases) phases = timeResumeSteps(b);
+      const tResume = await untilOk(probe);
+      if (i < 0) continue;
+      rows.resume.cubby.push(tResume);
+      rows.resume.raw.push(r.ms);
+      rows.suspend.cubby.push(tSuspend);
+      rows.suspend.raw.push(tRawSuspend);
+      rows.ckpt.cubby.push(ckBytes / 2 ** 20);
+      rows.ckpt.raw.push(rawBytes / 2 ** 20);
+    }
+    for (const name of STEPS) steps.push({ metric: name, cubby: phases?.get(name) ?? [] });
+    steps.push({ metric: 'hook suspend (inside SuspendMicrovm)', cubby: phases?.get('hook suspend') ?? [] });
+    steps.splice(5, 0, { metric: 'hook resume', cubby: phases?.get('hook resume') ?? [] });
+  } finally {
+    phases?.restore();
+    await b?.stop().catch((e: unknown) => console.error('bench daemon stop failed', e));
+    await raw?.close();
+    await fs.rm(work, { recursive: true, force: true });
+  }
+  const out = Object.values(rows);
+  printTable('Resume (suspended microVM, auto-resume on a gateway request) vs raw runsc restore of the same checkpoint', out);
+  printTable('Resume, where the time goes (each step once per resume)', steps.filter((s) => s.metric !== 'hook resume' || s.cubby.length));
+  printGoal('auto-resume to first 200', rows.resume.cubby, rows.resume.raw, 1.15);
+  printGoal('auto-resume to first 200 p50', rows.resume.cubby, undefined, 600);
+  return [...out, ...steps];
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await fs.readdir(dir)) total += (await fs.stat(path.join(dir, f))).size;
+  return total;
+}

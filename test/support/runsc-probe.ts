@@ -1,0 +1,55 @@
+/**
+ * What the host sees of a daemon's sandboxes, read straight from runsc and the runtime's
+ * records (not through Cubby), so tests can check Cubby's view against the truth and hit the
+ * real processes from outside.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { runCommand } from '../../src/util/command.js';
+
+export interface RunscEntry { id: string; pid: number; status: string }
+
+export function runscRoot(dataDir: string): string {
+  return path.join(dataDir, 'runtime', 'runsc');
+}
+
+/** `runsc list` of the daemon's runtime root. */
+export async function runscList(dataDir: string): Promise<RunscEntry[]> {
+  const r = await runCommand('runsc', [`--root=${runscRoot(dataDir)}`, 'list', '-format=json'], { timeoutMs: 15_000 });
+  if (r.code !== 0) return [];
+  const parsed = JSON.parse(r.stdout || '[]') as Array<{ id: string; pid: number; status: string }> | null;
+  return (parsed ?? []).map((e) => ({ id: e.id, pid: e.pid, status: e.status }));
+}
+
+/** The host pid of a sandbox (runsc's sandbox process), or undefined when runsc knows none. */
+export async function sandboxPid(dataDir: string, id: string): Promise<number | undefined> {
+  const e = (await runscList(dataDir)).find((x) => x.id === id);
+  return e && e.pid > 0 ? e.pid : undefined;
+}
+
+/** Host pids of every process whose command line names the sandbox id (sentry, gofer, ...). */
+export async function sandboxHostPids(id: string): Promise<number[]> {
+  const r = await runCommand('pgrep', ['-f', id], { timeoutMs: 10_000 });
+  return r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** The sandbox's network as the runtime recorded it (addresses of its /30). */
+export async function sandboxNetwork(dataDir: string, id: string): Promise<{ hostAddress: string; sandboxAddress: string } | undefined> {
+  try {
+    const rec = JSON.parse(await fs.readFile(path.join(dataDir, 'runtime', 'sandboxes', id, 'meta.json'), 'utf8')) as {
+      network?: { hostAddress: string; sandboxAddress: string };
+    };
+    return rec.network;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
