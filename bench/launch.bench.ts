@@ -10,7 +10,7 @@ import path from 'node:path';
 import { TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
 import { benchDaemon, type BenchDaemon } from './support/cubby-fixture.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
-import { Phases } from './support/phases.js';
+import { Phases, byCaller } from './support/phases.js';
 import { RawRestorer } from './support/raw-restore.js';
 import { printGoal, printTable, timed, type Row } from './support/stats.js';
 
@@ -24,7 +24,7 @@ function timeLaunchSteps(b: BenchDaemon): Phases {
   p.wrap(b.network, 'allocate', 'network.allocate (netns, veth, nft)');
   p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', 'runsc restore -detach');
   p.wrap(b.hooks, 'call', (c) => `hook ${(c as { hook: string }).hook}`);
-  p.wrap(b.runtime, 'get', 'runtime.get (gateway address lookup: runsc state)');
+  p.wrap(b.runtime, 'get', byCaller('runtime.get', { CoreGatewayTargets: 'gateway address lookup', doTerminate: 'terminate hook address' }));
   return p;
 }
 
@@ -100,7 +100,7 @@ export async function launchBench(reps = 20): Promise<Row[]> {
         await raw.destroy(r.clone);
       }
     }
-    for (const name of ['core run (lease + restore + run hook + store)', 'runtime.restore (network + manifest + runsc)', 'network.allocate (netns, veth, nft)', 'runsc restore -detach', 'hook run', 'runtime.get (gateway address lookup: runsc state)']) {
+    for (const name of ['core run (lease + restore + run hook + store)', 'runtime.restore (network + manifest + runsc)', 'network.allocate (netns, veth, nft)', 'runsc restore -detach', 'hook run', 'runtime.get (gateway address lookup)']) {
       steps.push({ metric: name, cubby: phases.get(name) });
     }
     phases.restore();

@@ -1,10 +1,14 @@
 /**
  * `./cubby bench`: every benchmark, printed as medians beside raw runsc doing the same work.
  * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density picks some (default: all).
- * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12).
+ * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12);
+ * CUBBY_BENCH_DENSITY sets how many idle microVMs the density benchmark holds (default 10).
  */
 import { runtimeBench } from './runtime.bench.js';
 import { launchBench } from './launch.bench.js';
+import { resumeBench } from './resume.bench.js';
+import { gatewayBench } from './gateway.bench.js';
+import { densityBench } from './density.bench.js';
 import { closeBenchFixture } from './support/cubby-fixture.js';
 import { testRootfs } from '../test/support/rootfs.js';
 
@@ -21,6 +25,9 @@ console.log(`# Cubby benchmarks (${new Date().toISOString()}, rootfs ${rootfs}${
 try {
   if (only.has('runtime')) await runtimeBench(rootfs, repsEnv ?? 7);
   if (only.has('launch')) await launchBench(repsEnv ?? 20);
+  if (only.has('resume')) await resumeBench(repsEnv ?? 12);
+  if (only.has('gateway')) await gatewayBench();
+  if (only.has('density')) await densityBench(Number(process.env.CUBBY_BENCH_DENSITY ?? 10));
 } finally {
   await closeBenchFixture();
 }

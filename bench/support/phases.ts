@@ -45,3 +45,16 @@ export class Phases {
     this.undo.length = 0;
   }
 }
+
+/** A label naming who made the call: of `callers` (function names), the innermost on the stack. */
+export function byCaller(base: string, callers: Record<string, string>): () => string {
+  return () => {
+    const stack = new Error().stack ?? '';
+    let best: { at: number; name: string } | undefined;
+    for (const [fn, name] of Object.entries(callers)) {
+      const at = stack.indexOf(fn);
+      if (at >= 0 && (!best || at < best.at)) best = { at, name };
+    }
+    return `${base} (${best?.name ?? 'other'})`;
+  };
+}

@@ -41,3 +41,10 @@ export function printGoal(what: string, cubby: number[], raw: number[] | undefin
     console.log(`- goal ${what} < ${limit} ${unit}: ${c.toFixed(1)} ${unit} -> ${verdict}`);
   }
 }
+
+/** A goal that the p50 ratio cubby/raw stays at or above `min` (throughput). */
+export function printGoalMinRatio(what: string, cubby: number[], raw: number[], min: number): void {
+  const ratio = median(cubby) / median(raw);
+  const verdict = ratio >= min ? 'met' : `MISSED by ${((1 - ratio / min) * 100).toFixed(0)}%`;
+  console.log(`- goal ${what} >= ${min}x raw: ${ratio.toFixed(2)}x -> ${verdict}`);
+}

@@ -18,6 +18,8 @@ import { BuildPipeline } from './images/pipeline.js';
 import { ImagesServiceImpl } from './images/service.js';
 import { TokensServiceImpl } from './access/tokens-service.js';
 import { TagsServiceImpl } from './access/tags-service.js';
+import { UsageServiceImpl } from './usage/service.js';
+import type { UsagePrices } from './usage/types.js';
 
 export interface CoreConfig {
   dataDir: string;
@@ -27,6 +29,8 @@ export interface CoreConfig {
   policyTickMs: number;
   terminatedRetentionMs: number;
   buildConcurrency: number;
+  /** Prices of the usage cost estimate (absent: the illustrative defaults of usage/prices.ts). */
+  usagePrices?: Partial<UsagePrices>;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'dataDir'> = {
@@ -82,6 +86,10 @@ export function createCore(d: CoreDeps): Core {
   });
   const services: CoreServices = {
     images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store),
+    usage: new UsageServiceImpl({
+      store: d.store, runtime: d.runtime, disk: d.disk, checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'),
+      ...(c.usagePrices ? { prices: c.usagePrices } : {}),
+    }),
   };
   return {
     services, manager, launcher, images, scheduler,

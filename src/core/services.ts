@@ -7,6 +7,7 @@ import type {
   Image, ImageBuild, ImageSettings, ImageVersion, IdlePolicy, Microvm, Page, PageRequest, ResourceKind, Tenant,
 } from './model.js';
 import type { EgressPolicy, PortRange } from './ports/network.js';
+import type { MicrovmStats, UsageQuery, UsageReport } from './usage/types.js';
 
 export interface Caller { tenant: Tenant }
 
@@ -81,10 +82,18 @@ export interface TagsService {
   list(caller: Caller, kind: ResourceKind, id: string): Promise<Record<string, string>>;
 }
 
+export interface UsageService {
+  /** The caller's microVMs overlapping the window, with seconds, sizes, totals and a cost estimate. */
+  report(caller: Caller, query?: UsageQuery): Promise<UsageReport>;
+  /** Host resources a RUNNING microVM uses right now; MICROVM_BAD_STATE otherwise. */
+  stats(caller: Caller, id: string): Promise<MicrovmStats>;
+}
+
 /** Everything a front door may call. */
 export interface CoreServices {
   images: ImagesService;
   microvms: MicrovmsService;
   tokens: TokensService;
   tags: TagsService;
+  usage: UsageService;
 }

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
 import {
   CreateMicrovmImageCommand, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
   TerminateMicrovmCommand, ConflictException, type LambdaMicrovmsClient,
@@ -47,7 +48,7 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
   before(async () => {
     baseline = await hostResources();
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-art-'));
-    d = await startTestDaemon();
+    d = await startTestDaemon({ warmPool: 1 });
     client = (await d.tenant('lifecycle')).client;
     const created = await client.send(new CreateMicrovmImageCommand({
       name: image, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
@@ -69,6 +70,7 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     const t0 = Date.now();
     const [a, b, c] = await Promise.all([run({ runHookPayload: 'pa' }), run({ runHookPayload: 'pb' }), run({ runHookPayload: 'pc' })]);
     assert.ok(a && b && c);
+    assert.equal(new Set([a.microvmId, b.microvmId, c.microvmId]).size, 3, 'three microVMs, whether from the warm pool or restored on demand');
     for (const m of [a, b, c]) assert.equal(m.state, 'RUNNING');
     const sa = await state(a.microvmId ?? '');
     const sb = await state(b.microvmId ?? '');
@@ -86,25 +88,51 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     for (const m of [a, b, c]) await client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId }));
   });
 
-  test('20 suspend/resume cycles keep memory and processes exactly; resume of a RUNNING one is a conflict', async () => {
-    const m = await run();
+  test('20 suspend/resume cycles, manual and automatic, keep memory and processes exactly', async () => {
+    const m = await run({ idlePolicy: { maxIdleDurationSeconds: 1, suspendedDurationSeconds: 600, autoResumeEnabled: true } });
     const id = m.microvmId ?? '';
-    await assert.rejects(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })), ConflictException);
+    await assert.rejects(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })), ConflictException, 'resume of a RUNNING microVM is a conflict');
+    const token = await endpointToken(client, id);
     let count = 0;
     for (let i = 0; i < 20; i++) {
-      count = await bump(id);
-      await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
-      await waitForState(client, id, ['SUSPENDED']);
-      await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-      await waitForState(client, id, ['RUNNING']);
+      // A request resumes it if suspended (automatic resume); every other cycle resumes by API first.
+      if (i % 4 === 3) {
+        await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
+        await waitForState(client, id, ['RUNNING']);
+      }
+      count = await bump(id, token);
+      assert.equal(count, i + 1, `cycle ${i}: the counter continues`);
+      if (i % 2 === 0) {
+        await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));  // manual suspend
+      }
+      await waitForState(client, id, ['SUSPENDED'], 10_000);                    // odd cycles: the idle policy
     }
-    assert.equal(count, 20);
-    assert.equal(await bump(id), 21);
+    assert.equal(await bump(id, token), 21);
     const s = await state(id);
     assert.equal(s.resumes, 20, 'the resume hook ran on every resume');
     assert.equal(s.suspends, 20, 'the suspend hook ran before every suspend');
+    await assert.rejects(client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))
+      .then(() => client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))), ConflictException, 'suspend of a SUSPENDED microVM is a conflict');
     await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
     await waitForState(client, id, ['TERMINATED']);
+  });
+
+  test('WebSockets pass through the gateway to the app', async () => {
+    const m = await run();
+    const id = m.microvmId ?? '';
+    const token = await endpointToken(client, id);
+    const ws = new WebSocket(`ws://127.0.0.1:${d.gatewayPort}/ws`, [`lambda-microvms.authentication.${token}`, 'lambda-microvms.port.8080'], {
+      headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` },
+    });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const echoes: string[] = [];
+    ws.on('message', (data) => echoes.push(String(data)));
+    for (const msg of ['one', 'two', 'x'.repeat(5000)]) ws.send(msg);
+    const deadline = Date.now() + 10_000;
+    while (echoes.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(echoes, ['one', 'two', 'x'.repeat(5000)]);
+    ws.close();
+    await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
   });
 
   test('idle policy: suspends within a second of maxIdle; traffic auto-resumes it with exactly one resume', async () => {

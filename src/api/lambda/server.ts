@@ -13,6 +13,7 @@ import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_REGION, type La
 import { splitTarget } from './request-parts.js';
 import type { RequestContext, RouteDeps } from './routes/deps.js';
 import { registerCubbyExtensionRoutes } from './routes/cubby-extensions.js';
+import { registerCubbyUsageRoutes } from './routes/cubby-usage.js';
 import { registerImageBuildRoutes } from './routes/image-builds.js';
 import { registerImageVersionRoutes } from './routes/image-versions.js';
 import { registerImageRoutes } from './routes/images.js';
@@ -106,6 +107,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
   registerMicrovmRoutes(app, deps);
   registerTokenRoutes(app, deps);
   registerTagRoutes(app, deps);
+  registerCubbyUsageRoutes(app, deps);
   registerCubbyExtensionRoutes(app, deps, {
     ...(opts.artifactsDir !== undefined ? { artifactsDir: opts.artifactsDir } : {}),
     maxArtifactBytes: opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,

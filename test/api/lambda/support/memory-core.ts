@@ -10,6 +10,7 @@ import type { CoreServices } from '../../../../src/core/services.js';
 import { memoryImages } from './memory-images.js';
 import { memoryMicrovms, memoryTags, memoryTokens } from './memory-microvms.js';
 import { managedImages, type MemoryState } from './memory-store.js';
+import { CubbyError } from '../../../../src/errors/index.js';
 
 export { FAILING_ARTIFACT_MARK } from './memory-images.js';
 
@@ -26,5 +27,10 @@ export function createMemoryCore(): MemoryCore {
     microvms: memoryMicrovms(state),
     tokens: memoryTokens(state),
     tags: memoryTags(state),
+    // Usage metering needs the real core (tested in test/core/usage and test/validate).
+    usage: {
+      report: async () => { throw new CubbyError('CUBBY_INTERNAL', 'usage is not kept by the in-memory core'); },
+      stats: async () => { throw new CubbyError('CUBBY_INTERNAL', 'usage is not kept by the in-memory core'); },
+    },
   };
 }
