@@ -65,7 +65,7 @@ export async function signedCall(
   });
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.request(url, { method, headers: signed.headers as Record<string, string> }, (res) => {
+    const req = lib.request(url, { method, headers: signed.headers as Record<string, string>, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));

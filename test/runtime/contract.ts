@@ -170,7 +170,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
       const s = await rt.create(spec());
       await rt.run(s.id, { args: ['true'] });
       await rt.destroy(s.id);
-      await assertNoLeaks(before, fx.stateDirs);
+      await assertNoLeaks(before, fx.stateDirs, 5000, { ignorePooled: true });
       await expectCode(rt.exec(s.id, { args: ['true'] }), 'RUNTIME_NOT_FOUND');
       await expectCode(rt.destroy(s.id), 'RUNTIME_NOT_FOUND');
     });
@@ -186,7 +186,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
       } finally {
         await again.close();
       }
-      await assertNoLeaks(before, fx.stateDirs);
+      await assertNoLeaks(before, fx.stateDirs, 5000, { ignorePooled: true });
     });
 
     test('limits: a memory hog and a fork bomb get errors; the sandbox survives', async () => {
@@ -271,7 +271,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
       await expectCode(rt.inspectCheckpoint(ck2), 'RUNTIME_CHECKPOINT_CORRUPT');
       await expectCode(rt.exec(s.id, { args: ['true'] }), 'RUNTIME_NOT_FOUND');
       await expectCode(rt.pause(s.id), 'RUNTIME_NOT_FOUND');
-      await assertNoLeaks(before, fx.stateDirs);
+      await assertNoLeaks(before, fx.stateDirs, 5000, { ignorePooled: true });
     });
 
     test('stdout and stderr are captured to a bounded log', async () => {

@@ -50,13 +50,32 @@ export async function hostResources(stateDirs: string[] = []): Promise<Set<strin
   return new Set(items);
 }
 
-/** Fails listing whatever appeared since `before` and is still there (waits out runsc's lag). */
-export async function assertNoLeaks(before: Set<string>, stateDirs: string[] = [], waitMs = 5000): Promise<void> {
+/** Slot indexes held by a runtime's network pool (ready networks no sandbox has taken yet). */
+async function pooledSlots(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const f of await fs.readdir('/run/cubby/net/slots').catch(() => [] as string[])) {
+    const owner = await fs.readFile(`/run/cubby/net/slots/${f}`, 'utf8').then((t) => (JSON.parse(t) as { owner?: string }).owner ?? '', () => '');
+    if (/^\d+$/.test(f) && owner.includes(':pool-')) out.add(f);
+  }
+  return out;
+}
+
+function slotOf(item: string): string | undefined {
+  return /(?:cubby-|cbh|cbs|sbx|slot:)(\d+)$/.exec(item)?.[1];
+}
+
+/**
+ * Fails listing whatever appeared since `before` and is still there (waits out runsc's lag).
+ * `ignorePooled` leaves out networks a live runtime keeps ready in its pool (a pool refills
+ * with new slots while a test runs); a check after the runtime closed must not ignore them.
+ */
+export async function assertNoLeaks(before: Set<string>, stateDirs: string[] = [], waitMs = 5000, opts: { ignorePooled?: boolean } = {}): Promise<void> {
   const deadline = Date.now() + waitMs;
   let leaked: string[] = [];
   do {
     const now = await hostResources(stateDirs);
-    leaked = [...now].filter((x) => !before.has(x));
+    const pooled = opts.ignorePooled ? await pooledSlots() : new Set<string>();
+    leaked = [...now].filter((x) => !before.has(x) && !pooled.has(slotOf(x) ?? '-'));
     if (leaked.length === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   } while (Date.now() < deadline);

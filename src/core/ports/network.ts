@@ -59,6 +59,11 @@ export interface NetworkPort {
    * starts, so a namespace is reused (restore after a failed start) only after this.
    */
   reprime(net: SandboxNetwork): Promise<void>;
+  /**
+   * Hands a live network to a new owner (a pre-allocated network taken by a sandbox): the
+   * sweep then judges it by that owner. Throws NETWORK_SETUP_FAILED if it is not held as given.
+   */
+  adopt(net: SandboxNetwork, owner: string): Promise<SandboxNetwork>;
   /** Replaces the egress rules of a live network. */
   setPolicy(net: SandboxNetwork, policy: EgressPolicy): Promise<void>;
   /** Removes everything allocate made. Idempotent: releasing twice is fine. */

@@ -95,6 +95,17 @@ export class LinuxNetwork implements NetworkPort {
     await primeInside(net.index, { hostAddress: net.hostAddress, sandboxAddress: net.sandboxAddress, prefixLength: 30 });
   }
 
+  async adopt(net: SandboxNetwork, owner: string): Promise<SandboxNetwork> {
+    if (typeof owner !== 'string' || owner.length === 0) throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
+    await this.init();
+    const rec = await this.slots.read(net.index);
+    if (!rec || (net.owner !== undefined && rec.owner !== net.owner)) {
+      throw new CubbyError('NETWORK_SETUP_FAILED', `${net.netnsName} is not held by ${net.owner ?? 'its owner'}`);
+    }
+    await this.slots.rewrite(net.index, { ...rec, owner });
+    return { ...net, owner };
+  }
+
   async setPolicy(net: SandboxNetwork, policy: EgressPolicy): Promise<void> {
     const normalized = normalizePolicy(policy);
     await this.init();

@@ -1,4 +1,4 @@
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ProcessIdentity, selfIdentity } from './process-identity.js';
 
@@ -118,6 +118,13 @@ export class SlotStore {
       if (isErrno(e, 'ENOENT')) return undefined;
       throw e;
     }
+  }
+
+  /** Rewrites a held slot's record in place (atomic rename over the slot file). */
+  async rewrite(index: number, record: SlotRecord): Promise<void> {
+    const tmp = join(this.dir, `.${index}.${process.pid}.tmp`);
+    await writeFile(tmp, JSON.stringify(record), { mode: 0o600 });
+    await rename(tmp, this.path(index));
   }
 
   async free(index: number): Promise<void> {

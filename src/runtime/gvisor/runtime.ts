@@ -12,7 +12,7 @@ import type {
   SandboxSpec, SandboxState, SandboxStats, SweepReport,
 } from '../../core/ports/runtime.js';
 import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
-import type { NetworkPort } from '../../core/ports/network.js';
+import type { EgressPolicy, NetworkPort, SandboxNetwork } from '../../core/ports/network.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
@@ -35,6 +35,8 @@ export interface GvisorRuntimeOptions {
   startTimeoutMs?: number;
   /** How often logs are trimmed to their bound. */
   logTrimIntervalMs?: number;
+  /** Networks kept ready (netns, veth, rules) so create and restore skip building one. Default 2. */
+  networkPoolSize?: number;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -50,6 +52,11 @@ export class GvisorRuntime implements SandboxRuntime {
   private execCounter = 0;
   /** Live exec sessions per sandbox: their stdio are host pipes, which a checkpoint cannot carry. */
   private readonly execs = new Map<string, Set<ExecHandle>>();
+  /** Ready networks (closed egress) owned by `<tag>:pool-<n>` until a sandbox adopts one. */
+  private readonly netPool: SandboxNetwork[] = [];
+  private netFilling = 0;
+  private netPoolSeq = 0;
+  private closed = false;
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -108,6 +115,37 @@ export class GvisorRuntime implements SandboxRuntime {
     return { dir: path.resolve(dir), sizeBytes: await dirSize(dir) };
   }
 
+  /** A network for a new sandbox: a pooled one when there is one (adopted, policy applied), else a fresh one. */
+  private async network(id: string, egress: EgressPolicy): Promise<SandboxNetwork> {
+    const pooled = this.netPool.shift();
+    this.refillNetworks();
+    if (pooled) {
+      try {
+        const net = await this.opts.network.adopt(pooled, this.owner(id));
+        if (egress.mode !== 'closed') await this.opts.network.setPolicy(net, egress);
+        return net;
+      } catch {
+        await this.opts.network.release(pooled).catch(() => undefined);
+      }
+    }
+    return this.opts.network.allocate(this.owner(id), egress);
+  }
+
+  private refillNetworks(): void {
+    const want = this.opts.networkPoolSize ?? 2;
+    while (!this.closed && this.netPool.length + this.netFilling < want) {
+      this.netFilling++;
+      void this.opts.network.allocate(`${this.tag}:pool-${process.pid}-${++this.netPoolSeq}`, { mode: 'closed' }).then(
+        async (net) => {
+          this.netFilling--;
+          if (this.closed) await this.opts.network.release(net).catch(() => undefined);
+          else this.netPool.push(net);
+        },
+        () => { this.netFilling--; /* the next create allocates directly; a later take retries the pool */ },
+      );
+    }
+  }
+
   private async claim(id: string): Promise<void> {
     try {
       await this.dirs.claim(id);
@@ -122,7 +160,7 @@ export class GvisorRuntime implements SandboxRuntime {
     try {
       // The record is written once the network exists; a crash before that leaves only a slot
       // owned by `<tag>:<id>`, which the sweep releases because no record keeps it.
-      rec.network = await this.opts.network.allocate(this.owner(rec.id), rec.egress);
+      rec.network = await this.network(rec.id, rec.egress);
       await this.dirs.write(rec);
       const config = buildOciSpec({
         rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname,
@@ -294,13 +332,18 @@ export class GvisorRuntime implements SandboxRuntime {
     }
     await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
     const prefix = `${this.tag}:`;
-    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || keep(owner.slice(prefix.length)));
+    const pooled = new Set(this.netPool.map((n) => n.owner));
+    const poolPrefix = `${prefix}pool-${process.pid}-`;
+    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || pooled.has(owner)
+      || owner.startsWith(poolPrefix) || keep(owner.slice(prefix.length)));
     report.other.push(...net.removed);
     return report;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.trimTimer);
+    await Promise.all(this.netPool.splice(0).map((n) => this.opts.network.release(n).catch(() => undefined)));
     // The per-runtime cgroup parent goes once it is empty (rmdir refuses while sandboxes remain).
     await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
   }

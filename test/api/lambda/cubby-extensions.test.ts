@@ -44,6 +44,17 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Headers of a PUT /cubby/v1/artifacts signed by tenant A for `body`; without a length, it goes chunked. */
+async function uploadHeaders(port: number, body: Buffer, withLength: boolean): Promise<Record<string, string>> {
+  const signer = new SignatureV4({ credentials: KEY_A, region: 'local', service: 'lambda', sha256: Sha256 });
+  const headers: Record<string, string> = {
+    host: `127.0.0.1:${port}`, 'content-type': 'application/zip', 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+    ...(withLength ? { 'content-length': String(body.length) } : { 'transfer-encoding': 'chunked' }),
+  };
+  const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port, path: '/cubby/v1/artifacts', query: {}, headers });
+  return signed.headers as Record<string, string>;
+}
+
 async function rejectsWith(p: Promise<unknown>, name: string, status: number): Promise<void> {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof ExtensionError, String(e));
@@ -85,19 +96,17 @@ test('uploads are refused, leaving nothing behind: unsigned, too large, body not
     throw new ExtensionError(r.status, r.body);
   }), 'ValidationException', 400);
   // Signed for one body, sent with another of the same length.
-  const good = await zipLike(tmp, 1000, 'good.zip');
-  const creds = { accessKeyId: KEY_A.accessKeyId, secretAccessKey: KEY_A.secretAccessKey };
-  const signer = new SignatureV4({ credentials: creds, region: 'local', service: 'lambda', sha256: Sha256 });
-  const bytes = await fs.readFile(good);
-  const signedReq = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: h.port, path: '/cubby/v1/artifacts', query: {},
-    headers: { host: `127.0.0.1:${h.port}`, 'content-type': 'application/zip', 'content-length': String(bytes.length), 'x-amz-content-sha256': createHash('sha256').update(bytes).digest('hex') },
-  });
+  const bytes = await fs.readFile(await zipLike(tmp, 1000, 'good.zip'));
   const tampered = Buffer.from(bytes);
   tampered[500] = 1;
-  const r = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: signedReq.headers as Record<string, string>, body: tampered });
+  const r = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: await uploadHeaders(h.port, bytes, true), body: tampered });
   assert.equal(r.status, 403, r.text);
   assert.equal(r.headers['x-amzn-errortype'], 'InvalidSignatureException');
+  // Chunked, so the size is only known once the limit is passed mid-stream.
+  const big = await fs.readFile(await zipLike(tmp, LIMIT + 10, 'big2.zip'));
+  const chunked = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: await uploadHeaders(h.port, big, false), body: big });
+  assert.equal(chunked.status, 400, chunked.text);
+  assert.equal(chunked.json?.cubbyCode, 'API_BODY_TOO_LARGE');
   assert.deepEqual(await filesUnder(dir), []);
 });
 
@@ -105,13 +114,9 @@ test('an upload is written to disk as it arrives, not collected in memory first'
   const { h, dir } = await setUp(t);
   const body = Buffer.alloc(3 * 1024 * 1024, 1);
   Buffer.from([0x50, 0x4b, 0x03, 0x04]).copy(body);
-  const signer = new SignatureV4({ credentials: KEY_A, region: 'local', service: 'lambda', sha256: Sha256 });
-  const signedReq = await signer.sign({
-    method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port: h.port, path: '/cubby/v1/artifacts', query: {},
-    headers: { host: `127.0.0.1:${h.port}`, 'content-type': 'application/zip', 'content-length': String(body.length), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
-  });
+  const headers = await uploadHeaders(h.port, body, true);
   const answer = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: h.port, method: 'PUT', path: '/cubby/v1/artifacts', headers: signedReq.headers as Record<string, string>, agent: false }, (res) => {
+    const req = request({ host: '127.0.0.1', port: h.port, method: 'PUT', path: '/cubby/v1/artifacts', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));

@@ -63,6 +63,10 @@ export function registerCubbyExtensionRoutes(app: FastifyInstance, deps: RouteDe
   // Encapsulated so that only this route sees zip bodies as an unread stream.
   void app.register(async (scope) => {
     scope.addContentTypeParser([...ZIP_TYPES], (_req, _payload, done) => done(null, undefined));
+    // Refused before its body was read (auth, size): drop the connection rather than wait it out.
+    scope.addHook('onSend', async (req, reply) => {
+      if (!req.raw.complete) reply.header('connection', 'close');
+    });
     scope.put(`${BASE}/artifacts`, streamedBodyRoute, async (req, reply) => {
       const { caller, query } = deps.context(req);
       parseInput(Empty, query, 'query');

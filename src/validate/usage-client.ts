@@ -1,0 +1,19 @@
+/** The usage extension routes as the CLI reads them (signed like every API call). */
+import { cubbyExtension } from '../cli/extension.js';
+import type { MicrovmStats, UsageReport } from '../core/usage/types.js';
+
+/** A JSON round trip turns Dates into ISO strings. */
+export type Wire<T> = T extends Date ? string : T extends Array<infer U> ? Array<Wire<U>> : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+
+export interface UsageRequest { from?: string; to?: string; prices?: string }
+
+export async function fetchUsage(q: UsageRequest = {}): Promise<Wire<UsageReport>> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v) params.set(k, v);
+  const qs = params.toString();
+  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/usage${qs ? `?${qs}` : ''}`)) as Wire<UsageReport>;
+}
+
+export async function fetchStats(id: string): Promise<Wire<MicrovmStats>> {
+  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/microvms/${encodeURIComponent(id)}/stats`)) as Wire<MicrovmStats>;
+}
