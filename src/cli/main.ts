@@ -5,6 +5,8 @@ import { registerServe } from './commands/serve.js';
 import { registerOperator } from './commands/operator.js';
 import { registerImages } from './commands/images.js';
 import { registerMicrovms } from './commands/microvms.js';
+import { registerUsage } from './commands/usage.js';
+import { registerValidate } from './commands/validate.js';
 import { isCubbyError } from '../errors/index.js';
 
 const program = new Command('cubby')
@@ -14,6 +16,8 @@ registerServe(program);
 registerOperator(program);
 registerImages(program);
 registerMicrovms(program);
+registerUsage(program);
+registerValidate(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { name?: string; message?: string; $metadata?: unknown };

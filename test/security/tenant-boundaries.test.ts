@@ -133,7 +133,10 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
       'timeout 120 grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -e "$A" -e "$H" / ; echo "grep-exit:$?"',
       'timeout 60 find / \\( -path /proc -o -path /sys \\) -prune -o \\( -name "$NA" -o -name "$NH" \\) -print 2>/dev/null; echo "find-exit:$?"',
     ].join('\n');
-    const [inA1, inA2, inB1] = await Promise.all([sh(a1, search, 150_000), sh(a2, search, 150_000), sh(b1, search, 150_000)]);
+    // A1 (the control) searches only where it wrote; A2 and B1 search their whole filesystem.
+    const [inA1, inA2, inB1] = await Promise.all([
+      sh(a1, search.replace(/ \/ ;/, ' /root /tmp /app /etc ;'), 150_000), sh(a2, search, 150_000), sh(b1, search, 150_000),
+    ]);
     const hits = (r: ShellResult) => r.output.split('\n').filter((l) => l.startsWith('/')).sort();
     const exits = (r: ShellResult) => r.output.split('\n').filter((l) => /-exit:/.test(l));
     for (const r of [inA1, inA2, inB1]) {
@@ -180,8 +183,8 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
 
     const ownView = await processProbe(target(), a1.id, await tokenOf(a1), []);
     assert.ok(Object.values(ownView.visible).some((c) => c.includes(mark)), 'control: A1 sees its own marked process');
-    for (const vm of [a2, b1]) {
-      const p = await processProbe(target(), vm.id, await tokenOf(vm), hostPids);
+    const probes = await Promise.all([a2, b1].map(async (vm) => ({ vm, p: await processProbe(target(), vm.id, await tokenOf(vm), hostPids) })));
+    for (const { vm, p } of probes) {
       const cmds = Object.values(p.visible);
       assert.ok(cmds.some((c) => c.includes('/app/app.py')), `control: ${vm.id} sees its own app`);
       assert.ok(cmds.length <= 8, `${vm.id} sees ${cmds.length} processes:\n${cmds.join('\n')}`);
@@ -202,10 +205,10 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
   });
 
   test("network: no sandbox reaches another sandbox's ports, the API, the gateway or any host service", async () => {
-    const [na1, na2, nb1] = [await netOf(a1), await netOf(a2), await netOf(b1)];
+    const [na1, na2, nb1] = await Promise.all([netOf(a1), netOf(a2), netOf(b1)]);
     const apiPort = Number(new URL(d.apiUrl).port);
     const ports = [apiPort, d.gatewayPort, hostPort];
-    for (const [vm, self, others] of [[b1, nb1, [na1, na2]], [a2, na2, [na1, nb1]]] as const) {
+    await Promise.all(([[b1, nb1, [na1, na2]], [a2, na2, [na1, nb1]]] as const).map(async ([vm, self, others]) => {
       const targets: Array<[string, number]> = [
         ['127.0.0.1', 8080], [self.address, 8080], // controls: its own app answers
         ...others.flatMap((o) => [[o.address, 8080], [o.address, 9000], ...ports.map((p) => [o.gateway, p])] as Array<[string, number]>),
@@ -218,7 +221,7 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
       const controls = new Set(['127.0.0.1:8080', `${self.address}:8080`]);
       const reached = Object.entries(r).filter(([k, v]) => open(v) && !controls.has(k));
       assert.deepEqual(reached, [], `${vm.id} reached what it must not`);
-    }
+    }));
     assert.deepEqual(hostHits, [], 'the host service saw a connection from a sandbox');
     // Control for the host service: it is reachable on the host side address from the host itself.
     await new Promise<void>((resolve, reject) => net.connect(hostPort, na1.gateway, function (this: net.Socket) { this.destroy(); resolve(); }).on('error', reject));
@@ -229,16 +232,18 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     await withTestHost(async (h) => {
       const e = await launch(A, { egressNetworkConnectors: [`allow:${h.address}/32:${h.ports[0]}`] });
       try {
-        const ne = await netOf(e);
-        const r = await connectProbe(target(), e.id, await tokenOf(e), [
-          [h.address, h.ports[0]], [h.address, h.ports[1]], [(await netOf(a1)).address, 8080], [ne.gateway, hostPort],
+        const [ne] = await Promise.all([netOf(e), netOf(a1)]);
+        const [r, closed] = await Promise.all([
+          connectProbe(target(), e.id, await tokenOf(e), [
+            [h.address, h.ports[0]], [h.address, h.ports[1]], [(await netOf(a1)).address, 8080], [ne.gateway, hostPort],
+          ]),
+          connectProbe(target(), b1.id, await tokenOf(b1), [[h.address, h.ports[0]], [h.address, h.ports[1]]]),
         ]);
         assert.equal(r[`${h.address}:${h.ports[0]}`]?.outcome, 'open', JSON.stringify(r));
         assert.equal(r[`${h.address}:${h.ports[0]}`]?.banner, 'test-host');
         for (const k of [`${h.address}:${h.ports[1]}`, `${(await netOf(a1)).address}:8080`, `${ne.gateway}:${hostPort}`]) {
           assert.notEqual(r[k]?.outcome, 'open', `the allowlisted microVM reached ${k}`);
         }
-        const closed = await connectProbe(target(), b1.id, await tokenOf(b1), [[h.address, h.ports[0]], [h.address, h.ports[1]]]);
         for (const [k, v] of Object.entries(closed)) assert.notEqual(v.outcome, 'open', `B1 (no egress) reached ${k}`);
         assert.deepEqual(hostHits, []);
       } finally {

@@ -38,12 +38,12 @@ export function buildLogPath(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, b: Pi
   return d.disk.join(d.imagesRoot, b.imageId, b.version, `build-${b.id}.log`);
 }
 
-/** Parses a Dockerfile USER: numeric uid[:gid] or root; names need /etc/passwd, which the builder resolves. */
+/** The builder resolves a Dockerfile USER to "uid:gid" against the image's own /etc/passwd. */
 function userIds(user: string | undefined): { uid: number; gid: number } {
-  if (!user || user === 'root') return { uid: 0, gid: 0 };
+  if (!user) return { uid: 0, gid: 0 };
   const [u, g] = user.split(':');
   const uid = Number(u);
-  if (!Number.isInteger(uid)) throw new CubbyError('DOCKERFILE_INVALID', `USER ${user}: give a numeric uid (names are not resolved yet)`);
+  if (!Number.isInteger(uid)) throw new CubbyError('DOCKERFILE_INVALID', `USER ${user} could not be resolved to a numeric uid`);
   return { uid, gid: g !== undefined && Number.isInteger(Number(g)) ? Number(g) : uid };
 }
 

@@ -23,6 +23,7 @@ import { importBase } from './base-import.js';
 import { buildLayout, buildahRunner, sharedLayout, type BuildahRunner } from './buildah-storage.js';
 import { createBuildDir, removeBuildDir, sweepBuildDirs } from './build-dir.js';
 import { exportRootfs, readImageConfig } from './export-image.js';
+import { resolveUser } from './resolve-user.js';
 import { writeRunscWrapper } from './runsc-wrapper.js';
 
 export interface BuildahBuilderOptions {
@@ -112,6 +113,7 @@ export class BuildahBuilder implements ImageBuilder {
       }
       await exportRootfs(this.buildah, layout, outRef, outputDir);
       const config = await readImageConfig(this.buildah, layout, outRef);
+      if (config.user) config.user = await resolveUser(outputDir, config.user);
       const sizeBytes = await dirSize(outputDir);
       log(`[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms`);
       return {
