@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
-import { benchDaemon, type BenchDaemon } from './support/cubby-fixture.js';
+import { benchDaemon, UNTHROTTLED, type BenchDaemon } from './support/cubby-fixture.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
 import { Phases, byCaller } from './support/phases.js';
 import { RawRestorer } from './support/raw-restore.js';
@@ -33,8 +33,8 @@ async function terminate(b: BenchDaemon, ids: string[]): Promise<void> {
 }
 
 /** One launch: RunMicrovm, then the first 200 through `first` and after it through the other path. */
-async function launchOnce(b: BenchDaemon, first: 'gateway' | 'direct'): Promise<{ id: string; run: number; gateway: number; direct: number }> {
-  const [run, id] = await timed(() => b.run());
+async function launchOnce(b: BenchDaemon, first: 'gateway' | 'direct', image?: string): Promise<{ id: string; run: number; gateway: number; direct: number }> {
+  const [run, id] = await timed(() => b.run(image ? { imageIdentifier: image } : {}));
   // Token and address are looked up outside the timed path (a client would hold the token already).
   const token = await b.token(id);
   const address = await b.address(id);
@@ -67,9 +67,11 @@ export async function launchBench(reps = 20): Promise<Row[]> {
     warm: { metric: 'warm pool (refilled): RunMicrovm start -> first 200 via gateway', cubby: [] as number[], raw: [] as number[], goal: 'p50 < 100 ms' },
     warmRun: { metric: 'warm pool (refilled): RunMicrovm call -> RUNNING', cubby: [] as number[] },
     burst: { metric: 'warm pool, 5 back-to-back: RunMicrovm start -> first 200 via gateway', cubby: [] as number[], raw: [] as number[] },
+    fast: { metric: `cold, ${UNTHROTTLED.name} image (4 vCPU quota, never throttled): RunMicrovm start -> first 200 via gateway`, cubby: [] as number[], raw: [] as number[] },
   };
   const steps: Row[] = [];
   let raw: RawRestorer | undefined;
+  let rawFast: RawRestorer | undefined;
   let b: BenchDaemon | undefined;
   let warmHits = 0;
   let burstHits = 0;
@@ -77,10 +79,12 @@ export async function launchBench(reps = 20): Promise<Row[]> {
     // ---- warm pool off
     b = await benchDaemon(0);
     const snapshot = b.version.snapshotPath ?? '';
+    const fastSnapshot = (await b.image(UNTHROTTLED.name, UNTHROTTLED.memoryMiB)).snapshotPath ?? '';
     raw = await RawRestorer.open(path.join(work, 'raw'), snapshot);
+    rawFast = await RawRestorer.open(path.join(work, 'raw-fast'), fastSnapshot);
     // Untimed first round: page cache and code paths warm for both sides.
-    await terminate(b, [(await launchOnce(b, 'gateway')).id]);
-    { const r = await raw.restore(snapshot); await raw.destroy(r.clone); }
+    await terminate(b, [(await launchOnce(b, 'gateway')).id, (await launchOnce(b, 'gateway', UNTHROTTLED.name)).id]);
+    for (const [r, s] of [[raw, snapshot], [rawFast, fastSnapshot]] as const) { const c = await r.restore(s); await r.destroy(c.clone); }
     const phases = timeLaunchSteps(b);
     const directReps = Math.max(2, Math.ceil(reps / 2));
     for (let i = 0; i < reps + directReps; i++) {
@@ -104,6 +108,15 @@ export async function launchBench(reps = 20): Promise<Row[]> {
       steps.push({ metric: name, cubby: phases.get(name) });
     }
     phases.restore();
+    // The same launch without CPU throttling: how much of it is the 0.25-vCPU quota.
+    for (let i = 0; i < directReps; i++) {
+      const l = await launchOnce(b, 'gateway', UNTHROTTLED.name);
+      rows.fast.cubby.push(l.run + l.gateway);
+      await terminate(b, [l.id]);
+      const r = await rawFast.restore(fastSnapshot);
+      rows.fast.raw.push(r.ms);
+      await rawFast.destroy(r.clone);
+    }
     await b.stop();
     b = undefined;
 
@@ -137,6 +150,7 @@ export async function launchBench(reps = 20): Promise<Row[]> {
   } finally {
     await b?.stop().catch((e: unknown) => console.error('bench daemon stop failed', e));
     await raw?.close();
+    await rawFast?.close();
     await fs.rm(work, { recursive: true, force: true });
   }
   const out = Object.values(rows);

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SuspendMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
-import { benchDaemon, type BenchDaemon } from './support/cubby-fixture.js';
+import { benchDaemon, IMAGE, UNTHROTTLED, type BenchDaemon } from './support/cubby-fixture.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
 import { Phases, byCaller } from './support/phases.js';
 import { RawRestorer } from './support/raw-restore.js';
@@ -34,28 +34,23 @@ function timeResumeSteps(b: BenchDaemon): Phases {
   return p;
 }
 
-export async function resumeBench(reps = 12): Promise<Row[]> {
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-bench-resume-'));
-  const rows = {
-    resume: { metric: 'auto-resume: gateway request start -> 200 (raw: restore of the same checkpoint -> first 200)', cubby: [] as number[], raw: [] as number[], goal: '<= 1.15x raw, p50 < 600 ms' },
-    suspend: { metric: 'SuspendMicrovm call -> SUSPENDED, sandbox released (raw: runsc checkpoint + delete)', cubby: [] as number[], raw: [] as number[] },
-    ckpt: { metric: 'checkpoint size', cubby: [] as number[], raw: [] as number[], unit: 'MiB' },
-  };
-  const steps: Row[] = [];
-  let raw: RawRestorer | undefined;
-  let b: BenchDaemon | undefined;
-  let phases: Phases | undefined;
+interface Rounds { resume: number[]; rawResume: number[]; suspend: number[]; rawSuspend: number[]; ck: number[]; rawCk: number[] }
+
+/**
+ * Suspend, raw-restore the checkpoint (timed, then checkpointed and deleted), then the gateway
+ * request that auto-resumes the microVM (timed). Round -1 is untimed: caches and code warm.
+ */
+async function rounds(b: BenchDaemon, work: string, image: string, reps: number, onFirst?: () => void): Promise<Rounds> {
+  const out: Rounds = { resume: [], rawResume: [], suspend: [], rawSuspend: [], ck: [], rawCk: [] };
+  const v = await b.image(image, 0);
+  const raw = await RawRestorer.open(path.join(work, `raw-${image}`), v.snapshotPath ?? '');
   try {
-    b = await benchDaemon(0);
-    raw = await RawRestorer.open(path.join(work, 'raw'), b.version.snapshotPath ?? '');
-    const id = await b.run({ idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true } });
-    const token = await b.token(id);
-    const probe = gatewayProbe(b.d.gatewayPort, b.d.config.domain, id, token, '/');
-    await untilOk(probe);
-    for (let i = -1; i < reps; i++) { // round -1 is untimed: caches and code paths warm
-      if (i === 0) phases = timeResumeSteps(b);
+    const id = await b.run({ imageIdentifier: image, idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true } });
+    const probe = gatewayProbe(b.d.gatewayPort, b.d.config.domain, id, await b.token(id), '/');
+    for (let i = -1; i < reps; i++) {
+      if (i === 0) onFirst?.();
       await untilOk(probe); // the app's memory changes between suspends
-      const [tSuspend] = await timed(() => b!.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
+      const [tSuspend] = await timed(() => b.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
       await waitForState(b.client, id, ['SUSPENDED']);
       const ck = (await b.d.store.getMicrovmAny(id))?.checkpointPath;
       if (!ck) throw new Error('suspended microVM has no checkpoint');
@@ -63,31 +58,56 @@ export async function resumeBench(reps = 12): Promise<Row[]> {
       // Raw first: Cubby's resume deletes the checkpoint once the microVM runs again.
       const r = await raw.restore(ck);
       const rawCk = path.join(work, `raw-ck-${i}`);
-      const [tRawSuspend] = await timed(async () => { await raw!.checkpoint(r.clone, rawCk); await raw!.destroy(r.clone); });
+      const [tRawSuspend] = await timed(async () => { await raw.checkpoint(r.clone, rawCk); await raw.destroy(r.clone); });
       const rawBytes = await dirBytes(rawCk);
       await fs.rm(rawCk, { recursive: true, force: true });
       await new Promise((res) => setTimeout(res, 200));
       const tResume = await untilOk(probe);
       if (i < 0) continue;
-      rows.resume.cubby.push(tResume);
-      rows.resume.raw.push(r.ms);
-      rows.suspend.cubby.push(tSuspend);
-      rows.suspend.raw.push(tRawSuspend);
-      rows.ckpt.cubby.push(ckBytes / 2 ** 20);
-      rows.ckpt.raw.push(rawBytes / 2 ** 20);
+      out.resume.push(tResume);
+      out.rawResume.push(r.ms);
+      out.suspend.push(tSuspend);
+      out.rawSuspend.push(tRawSuspend);
+      out.ck.push(ckBytes / 2 ** 20);
+      out.rawCk.push(rawBytes / 2 ** 20);
     }
+  } finally {
+    await raw.close();
+  }
+  return out;
+}
+
+export async function resumeBench(reps = 12): Promise<Row[]> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-bench-resume-'));
+  const steps: Row[] = [];
+  let b: BenchDaemon | undefined;
+  let phases: Phases | undefined;
+  let main: Rounds | undefined;
+  let fast: Rounds | undefined;
+  try {
+    b = await benchDaemon(0);
+    const bd = b;
+    await b.image(UNTHROTTLED.name, UNTHROTTLED.memoryMiB);
+    main = await rounds(b, work, IMAGE, reps, () => { phases = timeResumeSteps(bd); });
+    phases?.restore();
     for (const name of STEPS) steps.push({ metric: name, cubby: phases?.get(name) ?? [] });
+    fast = await rounds(b, work, UNTHROTTLED.name, Math.max(3, Math.ceil(reps / 2)));
   } finally {
     phases?.restore();
     await b?.stop().catch((e: unknown) => console.error('bench daemon stop failed', e));
-    await raw?.close();
     await fs.rm(work, { recursive: true, force: true });
   }
-  const out = Object.values(rows);
+  const out: Row[] = [
+    { metric: 'auto-resume: gateway request start -> 200 (raw: restore of the same checkpoint -> first 200)', cubby: main.resume, raw: main.rawResume, goal: '<= 1.15x raw, p50 < 600 ms' },
+    { metric: 'SuspendMicrovm call -> SUSPENDED, sandbox released (raw: runsc checkpoint + delete)', cubby: main.suspend, raw: main.rawSuspend },
+    { metric: 'checkpoint size', cubby: main.ck, raw: main.rawCk, unit: 'MiB' },
+    { metric: `${UNTHROTTLED.name} image (4 vCPU quota, never throttled): auto-resume -> 200`, cubby: fast.resume, raw: fast.rawResume },
+    { metric: `${UNTHROTTLED.name} image: SuspendMicrovm call`, cubby: fast.suspend, raw: fast.rawSuspend },
+  ];
   printTable('Resume (suspended microVM, auto-resume on a gateway request) vs raw runsc restore of the same checkpoint', out);
-  printTable('Resume, where the time goes (per resume; the last two are inside SuspendMicrovm)', steps);
-  printGoal('auto-resume to first 200', rows.resume.cubby, rows.resume.raw, 1.15);
-  printGoal('auto-resume to first 200 p50', rows.resume.cubby, undefined, 600);
+  printTable('Resume, where the time goes (counter image; per resume; the last two are inside SuspendMicrovm)', steps);
+  printGoal('auto-resume to first 200', main.resume, main.rawResume, 1.15);
+  printGoal('auto-resume to first 200 p50', main.resume, undefined, 600);
   return [...out, ...steps];
 }
 

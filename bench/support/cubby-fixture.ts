@@ -16,6 +16,8 @@ import type { NetworkPort } from '../../src/core/ports/network.js';
 import type { ImageVersion } from '../../src/core/model.js';
 
 export const IMAGE = 'counter';
+/** The counter app at 8 GiB: 4 vCPUs of CPU quota, more than this host has, so never throttled. */
+export const UNTHROTTLED = { name: 'counter-4vcpu', memoryMiB: 8192 } as const;
 const HOOKS = {
   port: 9000,
   microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
@@ -31,7 +33,12 @@ export interface BenchDaemon {
   runtime: SandboxRuntime;
   hooks: HooksPort;
   network: NetworkPort;
-  /** RunMicrovm through the official client; returns the id. */
+  /**
+   * Builds (once per benchmark run) another image of the counter app with a different size;
+   * the API gives 1 vCPU per 2 GiB of memory, at least 0.25. Returns its version 1.0.
+   */
+  image(name: string, memoryMiB: number): Promise<ImageVersion>;
+  /** RunMicrovm through the official client (the counter image unless extra names another); returns the id. */
   run(extra?: Record<string, unknown>): Promise<string>;
   /** An endpoint token for port 8080, minted in-process (no API round trip). */
   token(id: string): Promise<string>;
@@ -56,15 +63,9 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
     d = await startTestDaemon({ warmPool });
     const t = await d.tenant('bench');
     keys = { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey, tenantId: t.tenantId };
-    const t0 = performance.now();
-    await t.client.send(new CreateMicrovmImageCommand({
-      name: IMAGE, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', artifacts) }, hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-    }));
-    const v = await waitForVersion(t.client, IMAGE, '1.0');
-    if (v.state !== 'SUCCESSFUL') throw new Error(`counter image build failed: ${v.stateReason}`);
-    console.log(`(counter image built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    await fixtureArtifact('counter', artifacts);
     shared = { dataDir: d.dataDir, artifacts, keys };
+    await buildCounter(t.client, IMAGE, 512);
   } else {
     d = await startTestDaemon({ dataDir: shared.dataDir, warmPool });
     keys = shared.keys;
@@ -84,6 +85,13 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
   const launched = new Set<string>();
   return {
     d, client, caller, version, runtime, network, hooks: internals.d.hooks,
+    async image(name, memoryMiB) {
+      if (!await d.store.getImageByName(keys.tenantId, name)) await buildCounter(client, name, memoryMiB);
+      const img = await d.store.getImageByName(keys.tenantId, name);
+      const v = img && await d.store.getVersion(keys.tenantId, img.id, '1.0');
+      if (!v) throw new Error(`image ${name} missing after its build`);
+      return v;
+    },
     async run(extra = {}) {
       const m = await client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE, ...extra }));
       if (!m.microvmId || m.state !== 'RUNNING') throw new Error(`RunMicrovm answered ${m.state}`);
@@ -109,6 +117,18 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
       await d.stop();
     },
   };
+}
+
+async function buildCounter(client: LambdaMicrovmsClient, name: string, memoryMiB: number): Promise<void> {
+  const t0 = performance.now();
+  await client.send(new CreateMicrovmImageCommand({
+    name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+    codeArtifact: { uri: `file://${path.join(shared?.artifacts ?? '', 'counter.zip')}` }, hooks: HOOKS,
+    resources: [{ minimumMemoryInMiB: memoryMiB }],
+  }));
+  const v = await waitForVersion(client, name, '1.0');
+  if (v.state !== 'SUCCESSFUL') throw new Error(`image ${name} build failed: ${v.stateReason}`);
+  console.log(`(image ${name}, counter app with ${memoryMiB} MiB, built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 /** Removes the shared data directory (after every bench daemon stopped). */

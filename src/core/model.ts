@@ -36,7 +36,7 @@ export interface ImageSettings {
   baseImage: string;          // managed image name, e.g. "debian-12-python"
   baseImageVersion?: string;  // "major.minor"; absent = latest available
   description?: string;
-  codeArtifactUri: string;    // file:///abs.zip, http(s)://..., or cubby-upload://<id>
+  codeArtifactUri: string;    // file:///abs.zip, http(s)://..., or cubby-artifact://<id> (an upload)
   environment: Record<string, string>;
   memoryMiB: number;          // baseline memory
   vcpus: number;              // baseline vCPUs

@@ -18,6 +18,7 @@ import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
 import { createMetrics } from './metrics.js';
+import { startArtifactGc } from './artifact-gc.js';
 import type { DaemonConfig } from './config.js';
 
 export interface Daemon {
@@ -62,6 +63,8 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       },
       config: config.core,
     });
+    const stopGc = startArtifactGc(path.join(config.dataDir, 'artifacts'), log);
+    closers.unshift(stopGc);
     const report = await core.start();
     closers.unshift(() => core.stop());
     log.info({ adopted: report.adopted.length, suspended: report.suspended.length, terminated: report.terminated.length, swept: report.swept.length }, 'core started');

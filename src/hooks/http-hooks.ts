@@ -9,6 +9,10 @@ const POLLED = new Set(['ready', 'validate']);
 
 function post(address: string, port: number, path: string, body: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
+    // A deadline for the whole exchange: req.setTimeout would only start once connected, leaving
+    // a connect to an unresponsive sandbox to the kernel's SYN timeout (about two minutes).
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (e: Error) => { clearTimeout(timer); reject(e); };
     const req = http.request({
       host: address, port, path, method: 'POST', agent: false,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
@@ -16,11 +20,10 @@ function post(address: string, port: number, path: string, body: string, timeout
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => { size += c.length; if (size <= 64 * 1024) chunks.push(c); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); });
+      res.on('error', fail);
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', fail);
     req.end(body);
   });
 }

@@ -66,7 +66,7 @@ export function parseBoundaryOutput(output: string): BoundaryFindings {
   const f: BoundaryFindings = { complete: false, net: [], egress: [] };
   let begun = false;
   for (const line of output.split('\n')) {
-    const m = /^CUBBY_PROBE (\S+) ?(.*)$/.exec(line.trim());
+    const m = /CUBBY_PROBE (\S+) ?(.*)$/.exec(line.trim());
     if (!m) continue;
     const [, name, rest = ''] = m;
     const words = rest.split(' ');

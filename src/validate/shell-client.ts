@@ -47,7 +47,8 @@ export function runShellScript(endpoint: string, shellToken: string, script: str
       out += data.toString('utf8');
       if (!sent && out.includes(READY)) {
         sent = true;
-        ws.send(Buffer.from(script.endsWith('\n') ? script : `${script}\n`));
+        // sh on a terminal is interactive: no prompts, no job notices in the output.
+        ws.send(Buffer.from(`PS1=''; PS2=''; set +m 2>/dev/null\n${script.endsWith('\n') ? script : `${script}\n`}`));
       }
     });
     ws.on('close', () => finish(false));

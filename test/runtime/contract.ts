@@ -137,6 +137,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
         clones.push(...restored.map((r) => r.id));
         assert.equal(new Set(restored.map((r) => r.address)).size, 3, 'each clone has its own address');
         for (const c of restored) {
+          assert.match((await rt.logs(c.id)).toString(), /counter app listening/, 'a clone continues the console log of the checkpoint');
           assert.equal((await httpGet(`http://${c.address}:8080/`)).body, '4', 'the in-memory counter continues in every clone');
           assert.equal((await httpGet(`http://${c.address}:8080/file?p=/root/state.txt`)).body, 'disk-state\n');
         }

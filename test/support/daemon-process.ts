@@ -35,6 +35,8 @@ export interface DaemonProcess {
   /** kill() then start(). */
   crashRestart(): Promise<void>;
   tenant(name: string): Promise<ProcessTenant>;
+  /** One GET through the endpoint gateway (Host routing), with an X-aws-proxy-auth token. */
+  endpoint(id: string, path: string, token?: string, timeoutMs?: number): Promise<{ status: number; body: string }>;
   /** The last lines the daemon wrote (for failure messages). */
   output(): string;
   /** Stops the daemon and removes the data directory (terminate microVMs first). */
@@ -60,7 +62,7 @@ function answers(url: string): Promise<boolean> {
   });
 }
 
-export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; logLevel?: string; startTimeoutMs?: number } = {}): Promise<DaemonProcess> {
+export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; logLevel?: string; startTimeoutMs?: number; artifactRoots?: string } = {}): Promise<DaemonProcess> {
   await ensureTestBaseImage('debian-12-python');
   const dataDir = opts.dataDir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-proc-'));
   const apiPort = await freePort();
@@ -69,7 +71,11 @@ export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; l
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
   let tail = '';
-  const keep = (b: Buffer) => { tail = (tail + b.toString('utf8')).slice(-20_000); };
+  // Per-request lines would drown the lifecycle ones in a failure message.
+  const keep = (b: Buffer) => {
+    const text = b.toString('utf8').split('\n').filter((l) => !/"msg":"(incoming request|request completed)"/.test(l)).join('\n');
+    tail = (tail + text).slice(-20_000);
+  };
 
   const dp: DaemonProcess = {
     dataDir, apiUrl, apiPort, gatewayPort, domain: DOMAIN,
@@ -77,7 +83,9 @@ export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; l
     async start() {
       if (dp.pid) throw new Error('the daemon is already running');
       const c = spawn(process.execPath, [MAIN, 'serve', '--data-dir', dataDir, '--api', `127.0.0.1:${apiPort}`, '--gateway', `127.0.0.1:${gatewayPort}`,
-        '--domain', DOMAIN, '--warm-pool', String(opts.warmPool ?? 0), '--log-level', opts.logLevel ?? 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        '--domain', DOMAIN, '--warm-pool', String(opts.warmPool ?? 0), '--log-level', opts.logLevel ?? 'info',
+        // Test artifacts are zipped into temporary directories.
+        '--artifact-roots', opts.artifactRoots ?? os.tmpdir()], { stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       c.stdout?.on('data', keep);
       c.stderr?.on('data', keep);
@@ -114,6 +122,20 @@ export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; l
         credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
       });
       return { client, ...t };
+    },
+    endpoint(id, p, token, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const headers: Record<string, string> = { host: `${id}.${DOMAIN}:${gatewayPort}` };
+        if (token) headers['x-aws-proxy-auth'] = token;
+        const req = http.get({ host: '127.0.0.1', port: gatewayPort, path: p, headers, agent: false }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        });
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`gateway GET ${p} timed out after ${timeoutMs} ms`)));
+        req.on('error', reject);
+      });
     },
     output: () => tail,
     async destroy() {

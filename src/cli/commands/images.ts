@@ -9,6 +9,7 @@ import {
   UpdateMicrovmImageCommand, type CreateMicrovmImageRequest,
 } from '@aws-sdk/client-lambda-microvms';
 import { apiClient } from '../client.js';
+import { allPages } from '../pages.js';
 import { print, progress, progressDone } from '../output.js';
 import { zipDirectory } from '../zip-dir.js';
 import { cubbyExtension, uploadArtifact } from '../extension.js';
@@ -80,6 +81,18 @@ async function waitForVersion(name: string, version: string, timeoutS: number, j
   return last;
 }
 
+/** Versions are <major>.<minor>, numbered upwards: the latest is the highest, whatever the list order. */
+async function latestVersion(name: string): Promise<string | undefined> {
+  const client = apiClient();
+  const all = (await allPages((nextToken) => client.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, maxResults: 50, nextToken }))))
+    .map((i) => i.imageVersion ?? '').filter(Boolean);
+  const key = (v: string) => v.split('.').map(Number);
+  return all.sort((x, y) => {
+    const [a, b] = [key(x), key(y)];
+    return (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0);
+  }).at(-1);
+}
+
 export function registerImages(program: Command): void {
   const image = program.command('image').description('build and manage images (Dockerfile -> snapshot)');
   const createLike = (cmd: Command) => cmd
@@ -113,24 +126,24 @@ export function registerImages(program: Command): void {
     });
   image.command('list').description('list your images').option('--json')
     .action(async (o: { json?: boolean }) => {
-      const r = await apiClient().send(new ListMicrovmImagesCommand({}));
-      print((r.items ?? []).map((i) => ({ name: i.name, state: i.state, latest: i.latestActiveImageVersion, failed: i.latestFailedImageVersion, createdAt: i.createdAt })), o);
+      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImagesCommand({ nextToken })));
+      print(items.map((i) => ({ name: i.name, state: i.state, latest: i.latestActiveImageVersion, failed: i.latestFailedImageVersion, createdAt: i.createdAt })), o);
     });
   image.command('show <name>').option('--json')
     .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new GetMicrovmImageCommand({ imageIdentifier: name })), o));
   image.command('versions <name>').option('--json')
     .action(async (name: string, o: { json?: boolean }) => {
-      const r = await apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name }));
-      print((r.items ?? []).map((v) => ({ version: v.imageVersion, state: v.state, status: v.status, reason: v.stateReason, createdAt: v.createdAt })), o);
+      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, nextToken })));
+      print(items.map((v) => ({ version: v.imageVersion, state: v.state, status: v.status, reason: v.stateReason, createdAt: v.createdAt })), o);
     });
   image.command('builds <name> <version>').option('--json')
     .action(async (name: string, version: string, o: { json?: boolean }) => {
-      const r = await apiClient().send(new ListMicrovmImageBuildsCommand({ imageIdentifier: name, imageVersion: version }));
-      print((r.items ?? []).map((b) => ({ buildId: b.buildId, state: b.buildState, reason: b.stateReason, createdAt: b.createdAt })), o);
+      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImageBuildsCommand({ imageIdentifier: name, imageVersion: version, nextToken })));
+      print(items.map((b) => ({ buildId: b.buildId, state: b.buildState, reason: b.stateReason, createdAt: b.createdAt })), o);
     });
   image.command('logs <name> [version]').description('the build log of a version (default: the latest)')
     .action(async (name: string, version: string | undefined) => {
-      const v = version ?? (await apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, maxResults: 100 }))).items?.at(-1)?.imageVersion;
+      const v = version ?? (await latestVersion(name));
       if (!v) throw new Error(`image ${name} has no versions`);
       process.stdout.write(await cubbyExtension('GET', `/cubby/v1/images/${encodeURIComponent(name)}/versions/${encodeURIComponent(v)}/log`));
     });
@@ -138,7 +151,7 @@ export function registerImages(program: Command): void {
     .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new DeleteMicrovmImageCommand({ imageIdentifier: name })), o));
   image.command('base').description('list managed base images').option('--json')
     .action(async (o: { json?: boolean }) => {
-      const r = await apiClient().send(new ListManagedMicrovmImagesCommand({}));
-      print((r.items ?? []).map((i) => ({ imageArn: i.imageArn, createdAt: i.createdAt })), o);
+      const items = await allPages((nextToken) => apiClient().send(new ListManagedMicrovmImagesCommand({ nextToken })));
+      print(items.map((i) => ({ imageArn: i.imageArn, createdAt: i.createdAt })), o);
     });
 }

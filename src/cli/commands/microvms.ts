@@ -7,6 +7,7 @@ import {
   ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand, type PortSpecification,
 } from '@aws-sdk/client-lambda-microvms';
 import { apiClient } from '../client.js';
+import { allPages } from '../pages.js';
 import { print } from '../output.js';
 import { endpointTarget } from '../endpoint.js';
 import { cubbyExtension } from '../extension.js';
@@ -49,13 +50,7 @@ export function registerMicrovms(program: Command): void {
     });
   program.command('list').description('list your microVMs').option('--image <name>').option('--json')
     .action(async (o: { image?: string; json?: boolean }) => {
-      const items = [];
-      let nextToken: string | undefined;
-      do {
-        const r = await apiClient().send(new ListMicrovmsCommand({ imageIdentifier: o.image, nextToken }));
-        items.push(...(r.items ?? []));
-        nextToken = r.nextToken;
-      } while (nextToken);
+      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmsCommand({ imageIdentifier: o.image, nextToken })));
       print(items.map((m) => ({ microvmId: m.microvmId, state: m.state, image: m.imageArn?.split(':').pop(), version: m.imageVersion, startedAt: m.startedAt })), o);
     });
   program.command('show <id>').option('--json')

@@ -8,7 +8,7 @@ import { apiClient } from '../client.js';
 import { progress, progressDone } from '../output.js';
 import { Session, type ValidateOptions } from '../../validate/session.js';
 import { CHECKS, runValidation } from '../../validate/runner.js';
-import { renderCheck, renderReport } from '../../validate/render.js';
+import { renderReport } from '../../validate/render.js';
 import { parsePattern, DEFAULT_PATTERN } from '../../core/usage/pattern.js';
 import { parsePrices } from '../../core/usage/prices.js';
 
@@ -68,7 +68,7 @@ export function registerValidate(program: Command): void {
       try {
         const report = await runValidation(session, {
           onStart: (title) => { if (!o.json) progress(`running ${title} ...`); },
-          onCheck: (r) => { if (!o.json) progressDone(renderCheck(r) + '\n'); },
+          onCheck: (r) => { if (!o.json) progressDone(`${r.status}  ${r.title}`); },
         });
         if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else {

@@ -40,6 +40,8 @@ export interface GvisorRuntimeOptions {
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** The sandbox's console log, as carried inside a checkpoint directory. */
+const CONSOLE_LOG = 'console.log';
 
 export class GvisorRuntime implements SandboxRuntime {
   readonly name = 'gvisor';
@@ -106,6 +108,8 @@ export class GvisorRuntime implements SandboxRuntime {
         logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20, createdAt: new Date().toISOString(),
         restoredFrom: path.resolve(spec.checkpointDir),
       };
+      const carried = await fs.readFile(path.join(spec.checkpointDir, CONSOLE_LOG)).catch(() => undefined);
+      if (carried?.length) await fs.writeFile(this.log(rec).file, carried.subarray(-rec.logLimitBytes), { mode: 0o600 });
       return this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
     });
   }
@@ -252,6 +256,8 @@ export class GvisorRuntime implements SandboxRuntime {
       if (opts.leaveRunning) args.push('-leave-running');
       try {
         await this.runsc.call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000);
+        // The console log is part of the sandbox's state: a restore continues it.
+        await fs.writeFile(path.join(target, CONSOLE_LOG), await this.log(rec).read(), { mode: 0o600 });
         await writeManifest(target, {
           format: 1, runtime: 'gvisor', platform: this.runsc.opts.platform, overlay: this.runsc.opts.overlay,
           rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname, egress: rec.egress,
