@@ -76,7 +76,7 @@ export function createCore(d: CoreDeps): Core {
     store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer,
     config: { checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'), maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
   });
-  const scheduler = new PolicyScheduler({ store: d.store, manager, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
+  const scheduler = new PolicyScheduler({ store: d.store, manager, runtime: d.runtime, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
   const pipeline = new BuildPipeline({
     store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, managed: d.managed, unpacker: d.unpacker,
     builder: d.builder, log: d.log, imagesRoot,

@@ -137,7 +137,10 @@ export class MicrovmManager implements MicrovmsService {
   /** RUNNING -> SUSPENDING -> SUSPENDED. If the checkpoint fails the microVM stays RUNNING and says why. */
   async doSuspend(id: string, reason: string): Promise<Microvm> {
     const started = Date.now();
+    const prev = await this.d.store.getMicrovmAny(id);
     const m = await this.transition(id, FROM.suspend, { state: 'SUSPENDING', stateReason: reason });
+    // Metering counts the RUNNING period that ends here, from the record as it was before.
+    const runningFor = prev ? this.secondsIn(prev, this.now()) : 0;
     const next = this.checkpointDir(id, 'next');
     const current = this.checkpointDir(id, 'current');
     let paused = false;
@@ -159,7 +162,7 @@ export class MicrovmManager implements MicrovmsService {
       // takes over a second to reap a sandbox) while still holding the microVM's lock.
       const done = await this.transition(id, FROM.suspendDone, {
         state: 'SUSPENDED', stateReason: reason, checkpointPath: current, suspendedAt: now,
-        runningSeconds: m.runningSeconds + this.secondsIn(m, now),
+        runningSeconds: m.runningSeconds + runningFor,
       });
       this.d.observer?.suspended?.({ microvmId: id, tenantId: m.tenantId, ms: Date.now() - started, bytes: ck.sizeBytes });
       await this.d.runtime.destroy(id).catch((e: unknown) => this.d.log.warn({ microvmId: id, err: String(e) }, 'releasing a suspended sandbox failed; the sweep will retry'));
@@ -168,7 +171,9 @@ export class MicrovmManager implements MicrovmsService {
       const err = asCubbyError(e, 'MICROVM_SUSPEND_FAILED');
       await this.d.disk.remove(next).catch(() => undefined);
       if (paused) await this.d.runtime.resume(id).catch(() => undefined);
-      await this.transition(id, FROM.suspendDone, { state: 'RUNNING', stateReason: `suspend failed, still running: ${err.message}` }).catch(() => undefined);
+      await this.transition(id, FROM.suspendDone, {
+        state: 'RUNNING', stateReason: `suspend failed, still running: ${err.message}`, runningSeconds: m.runningSeconds + runningFor,
+      }).catch(() => undefined);
       this.activity.reset(id);
       throw new CubbyError('MICROVM_SUSPEND_FAILED', `suspend of ${id} failed; it is still RUNNING: ${err.message}`, { cause: e });
     }
@@ -192,9 +197,9 @@ export class MicrovmManager implements MicrovmsService {
   /** SUSPENDED -> PENDING -> RUNNING. If the restore fails it stays SUSPENDED (checkpoint kept) and says why. */
   async doResume(id: string): Promise<Microvm> {
     const started = Date.now();
+    const prev = await this.d.store.getMicrovmAny(id);
     const m = await this.transition(id, FROM.resume, { state: 'PENDING', stateReason: 'resuming' });
-    const now0 = this.now();
-    const suspendedFor = this.secondsIn(m, now0);
+    const suspendedFor = prev ? this.secondsIn(prev, this.now()) : 0;
     try {
       if (!m.checkpointPath) throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', 'no checkpoint recorded');
       // A sandbox left over from a suspend whose release failed would block the id.
@@ -220,7 +225,9 @@ export class MicrovmManager implements MicrovmsService {
       return done;
     } catch (e) {
       const err = asCubbyError(e, 'MICROVM_RESUME_FAILED');
-      await this.transition(id, FROM.resumeDone, { state: 'SUSPENDED', stateReason: `resume failed: ${err.message}` }).catch(() => undefined);
+      await this.transition(id, FROM.resumeDone, {
+        state: 'SUSPENDED', stateReason: `resume failed: ${err.message}`, suspendedSeconds: m.suspendedSeconds + suspendedFor,
+      }).catch(() => undefined);
       throw new CubbyError('MICROVM_RESUME_FAILED', `resume of ${id} failed; it stays SUSPENDED: ${err.message}`, { cause: e });
     }
   }
@@ -242,7 +249,8 @@ export class MicrovmManager implements MicrovmsService {
     const t = m.state === 'TERMINATING' ? m : await this.transition(id, FROM.terminate, { state: 'TERMINATING', stateReason: reason, ...acc });
     if (m.state === 'RUNNING') {
       const target = await resolveLaunchTarget(this.d.store, m.tenantId, undefined, m.imageVersion, m.imageId).catch(() => undefined);
-      const addr = (await this.d.runtime.get(id))?.address;
+      const sb = await this.d.runtime.get(id);
+      const addr = sb?.state === 'running' ? sb.address : undefined;
       if (target?.hooks.enabled.terminate && addr) {
         await this.d.hooks.call({ address: addr, port: target.hooks.port, hook: 'terminate', timeoutMs: hookTimeoutMs(target.hooks, 'terminate') })
           .catch((e: unknown) => this.d.log.warn({ microvmId: id, err: String(e) }, 'terminate hook failed; terminating anyway'));

@@ -6,10 +6,13 @@
 import type { Microvm } from '../model.js';
 import type { Store } from '../ports/store.js';
 import type { Logger } from '../ports/observer.js';
+import type { SandboxRuntime } from '../ports/runtime.js';
 import type { MicrovmManager } from './manager.js';
 
 export interface SchedulerConfig {
   tickMs: number;
+  /** How often RUNNING microVMs are checked for a sandbox that stopped (its app exited or was killed). */
+  livenessMs?: number;
   /** How long TERMINATED records stay queryable. */
   terminatedRetentionMs: number;
 }
@@ -18,9 +21,10 @@ export class PolicyScheduler {
   private timer: NodeJS.Timeout | undefined;
   private readonly busy = new Set<string>();
   private lastGc = 0;
+  private lastLiveness = 0;
   private ticking = false;
 
-  constructor(private readonly d: { store: Store; manager: MicrovmManager; log: Logger; now?: () => Date; config: SchedulerConfig }) {}
+  constructor(private readonly d: { store: Store; manager: MicrovmManager; runtime: SandboxRuntime; log: Logger; now?: () => Date; config: SchedulerConfig }) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.d.config.tickMs);
@@ -38,7 +42,12 @@ export class PolicyScheduler {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      for (const m of await this.d.store.listMicrovmsByState(['RUNNING', 'SUSPENDED'])) this.check(m);
+      const live = await this.d.store.listMicrovmsByState(['RUNNING', 'SUSPENDED']);
+      for (const m of live) this.check(m);
+      if (this.now() - this.lastLiveness > (this.d.config.livenessMs ?? 5000)) {
+        this.lastLiveness = this.now();
+        await this.liveness(live.filter((m) => m.state === 'RUNNING'));
+      }
       if (this.now() - this.lastGc > 60_000) {
         this.lastGc = this.now();
         await this.gc();
@@ -80,6 +89,27 @@ export class PolicyScheduler {
       await fn();
     }).catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
       .finally(() => this.busy.delete(m.id));
+  }
+
+  /**
+   * A RUNNING microVM whose sandbox stopped (the app's main process exited or was killed, or
+   * the sandbox died) is terminated with the reason, not left RUNNING until some timer fires.
+   * One `list` call per pass, so the cost does not grow with the number of microVMs.
+   */
+  private async liveness(running: Microvm[]): Promise<void> {
+    if (running.length === 0) return;
+    const states = new Map((await this.d.runtime.list()).map((s) => [s.id, s.state]));
+    for (const m of running) {
+      const st = states.get(m.id);
+      if (st === 'running' || st === 'paused') continue;
+      const gone = async () => (await this.d.runtime.get(m.id))?.state !== 'running';
+      this.act(m, () => true, async () => {
+        if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
+        await this.d.manager.doTerminate(m.id, st === 'stopped'
+          ? 'the app exited or was killed (the sandbox stopped)'
+          : 'the sandbox vanished');
+      });
+    }
   }
 
   private async gc(): Promise<void> {
