@@ -16,13 +16,19 @@ import { printGoal, printTable, timed, type Row } from './support/stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const CORE = 'core run';
+const RESTORE = 'runtime.restore';
+const NET = 'network.allocate';
+const RUNSC = 'runsc restore';
+const GET = 'runtime.get (gateway address lookup)';
+
 /** Times the daemon's own steps of a launch (restore, network, runsc, hooks, address lookup). */
 function timeLaunchSteps(b: BenchDaemon): Phases {
   const p = new Phases();
-  p.wrap(b.d.core.manager, 'run', 'core run (lease + restore + run hook + store)');
-  p.wrap(b.runtime, 'restore', 'runtime.restore (network + manifest + runsc)');
-  p.wrap(b.network, 'allocate', 'network.allocate (netns, veth, nft)');
-  p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', 'runsc restore -detach');
+  p.wrap(b.d.core.manager, 'run', CORE);
+  p.wrap(b.runtime, 'restore', RESTORE);
+  p.wrap(b.network, 'allocate', NET);
+  p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', RUNSC);
   p.wrap(b.hooks, 'call', (c) => `hook ${(c as { hook: string }).hook}`);
   p.wrap(b.runtime, 'get', byCaller('runtime.get', { CoreGatewayTargets: 'gateway address lookup', doTerminate: 'terminate hook address' }));
   return p;
@@ -69,7 +75,14 @@ export async function launchBench(reps = 20): Promise<Row[]> {
     burst: { metric: 'warm pool, 5 back-to-back: RunMicrovm start -> first 200 via gateway', cubby: [] as number[], raw: [] as number[] },
     fast: { metric: `cold, ${UNTHROTTLED.name} image (4 vCPU quota, never throttled): RunMicrovm start -> first 200 via gateway`, cubby: [] as number[], raw: [] as number[] },
   };
-  const steps: Row[] = [];
+  const steps = {
+    core: { metric: 'core run: lease + restore + run hook + store (raw: netns + restore + first 200)', cubby: [] as number[], raw: [] as number[] },
+    restore: { metric: 'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)', cubby: [] as number[], raw: [] as number[] },
+    net: { metric: 'network.allocate: netns, veth, nft (raw: ip netns + veth)', cubby: [] as number[], raw: [] as number[] },
+    runsc: { metric: 'runsc restore -detach', cubby: [] as number[], raw: [] as number[] },
+    hook: { metric: 'run hook call, the first request after restore (raw: first GET :8080)', cubby: [] as number[], raw: [] as number[] },
+    get: { metric: 'gateway address lookup on its first request (runtime.get: runsc state)', cubby: [] as number[] },
+  };
   let raw: RawRestorer | undefined;
   let rawFast: RawRestorer | undefined;
   let b: BenchDaemon | undefined;
@@ -101,12 +114,20 @@ export async function launchBench(reps = 20): Promise<Row[]> {
         rows.direct.raw.push(r.ms);
         rows.warm.raw.push(r.ms);
         rows.burst.raw.push(r.ms);
+        steps.core.raw.push(r.ms);
+        steps.restore.raw.push(r.restoreMs);
+        steps.net.raw.push(r.netnsMs);
+        steps.runsc.raw.push(r.runscMs);
+        steps.hook.raw.push(r.firstAnswerMs);
         await raw.destroy(r.clone);
       }
     }
-    for (const name of ['core run (lease + restore + run hook + store)', 'runtime.restore (network + manifest + runsc)', 'network.allocate (netns, veth, nft)', 'runsc restore -detach', 'hook run', 'runtime.get (gateway address lookup)']) {
-      steps.push({ metric: name, cubby: phases.get(name) });
-    }
+    steps.core.cubby.push(...phases.get(CORE));
+    steps.restore.cubby.push(...phases.get(RESTORE));
+    steps.net.cubby.push(...phases.get(NET));
+    steps.runsc.cubby.push(...phases.get(RUNSC));
+    steps.hook.cubby.push(...phases.get('hook run'));
+    steps.get.cubby.push(...phases.get(GET));
     phases.restore();
     // The same launch without CPU throttling: how much of it is the 0.25-vCPU quota.
     for (let i = 0; i < directReps; i++) {
@@ -156,8 +177,8 @@ export async function launchBench(reps = 20): Promise<Row[]> {
   const out = Object.values(rows);
   printTable('Launch (RunMicrovm -> first HTTP 200) vs raw runsc restore of the same snapshot', out);
   console.log(`warm pool hits: ${warmHits}/${rows.warm.cubby.length} refilled launches, ${burstHits}/${rows.burst.cubby.length} back-to-back launches`);
-  printTable('Launch, where the time goes (cold, warm pool off; each step once per launch)', steps);
+  printTable('Launch, where the time goes (cold, warm pool off; each step once per launch; raw: the same step of the raw restore)', Object.values(steps));
   printGoal('cold launch via gateway', rows.gw.cubby, rows.gw.raw, 1.15);
   printGoal('warm-pool launch via gateway p50', rows.warm.cubby, undefined, 100);
-  return [...out, ...steps];
+  return [...out, ...Object.values(steps)];
 }

@@ -17,9 +17,9 @@ import { waitForState } from '../test/e2e/support.js';
 import { nodeDisk } from '../src/adapters/node-disk.js';
 
 const STEPS = [
-  'ensureRunning (whole resume, under the lock)', 'runtime.restore (network + manifest + runsc)', 'network.allocate (netns, veth, nft)',
-  'runsc restore -detach', 'hook resume', 'disk.remove (old checkpoint)', 'runtime.get (gateway address lookup)',
-  'runtime.get (leftover-sandbox check)', 'hook suspend', 'runtime.get (suspend hook address)',
+  'ensureRunning: the whole resume (raw: netns + restore + first 200)', 'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)',
+  'network.allocate: netns, veth, nft (raw: ip netns + veth)', 'runsc restore -detach', 'hook resume', 'disk.remove (old checkpoint)',
+  'runtime.get (gateway address lookup)', 'runtime.get (leftover-sandbox check)', 'hook suspend', 'runtime.get (suspend hook address)',
 ] as const;
 
 function timeResumeSteps(b: BenchDaemon): Phases {
@@ -34,14 +34,19 @@ function timeResumeSteps(b: BenchDaemon): Phases {
   return p;
 }
 
-interface Rounds { resume: number[]; rawResume: number[]; suspend: number[]; rawSuspend: number[]; ck: number[]; rawCk: number[] }
+interface Rounds {
+  resume: number[]; rawResume: number[]; suspend: number[]; rawSuspend: number[]; ck: number[]; rawCk: number[];
+  /** The raw restore's parts, by the STEPS index they compare with. */
+  rawSteps: Map<number, number[]>;
+}
 
 /**
  * Suspend, raw-restore the checkpoint (timed, then checkpointed and deleted), then the gateway
  * request that auto-resumes the microVM (timed). Round -1 is untimed: caches and code warm.
  */
 async function rounds(b: BenchDaemon, work: string, image: string, reps: number, onFirst?: () => void): Promise<Rounds> {
-  const out: Rounds = { resume: [], rawResume: [], suspend: [], rawSuspend: [], ck: [], rawCk: [] };
+  const out: Rounds = { resume: [], rawResume: [], suspend: [], rawSuspend: [], ck: [], rawCk: [], rawSteps: new Map() };
+  const rawStep = (i: number, ms: number) => out.rawSteps.set(i, [...(out.rawSteps.get(i) ?? []), ms]);
   const v = await b.image(image, 0);
   const raw = await RawRestorer.open(path.join(work, `raw-${image}`), v.snapshotPath ?? '');
   try {
@@ -70,6 +75,11 @@ async function rounds(b: BenchDaemon, work: string, image: string, reps: number,
       out.rawSuspend.push(tRawSuspend);
       out.ck.push(ckBytes / 2 ** 20);
       out.rawCk.push(rawBytes / 2 ** 20);
+      rawStep(0, r.ms);
+      rawStep(1, r.restoreMs);
+      rawStep(2, r.netnsMs);
+      rawStep(3, r.runscMs);
+      rawStep(4, r.firstAnswerMs);
     }
   } finally {
     await raw.close();
@@ -90,7 +100,7 @@ export async function resumeBench(reps = 12): Promise<Row[]> {
     await b.image(UNTHROTTLED.name, UNTHROTTLED.memoryMiB);
     main = await rounds(b, work, IMAGE, reps, () => { phases = timeResumeSteps(bd); });
     phases?.restore();
-    for (const name of STEPS) steps.push({ metric: name, cubby: phases?.get(name) ?? [] });
+    for (const [i, name] of STEPS.entries()) steps.push({ metric: name, cubby: phases?.get(name) ?? [], raw: main.rawSteps.get(i) });
     fast = await rounds(b, work, UNTHROTTLED.name, Math.max(3, Math.ceil(reps / 2)));
   } finally {
     phases?.restore();
@@ -105,7 +115,7 @@ export async function resumeBench(reps = 12): Promise<Row[]> {
     { metric: `${UNTHROTTLED.name} image: SuspendMicrovm call`, cubby: fast.suspend, raw: fast.rawSuspend },
   ];
   printTable('Resume (suspended microVM, auto-resume on a gateway request) vs raw runsc restore of the same checkpoint', out);
-  printTable('Resume, where the time goes (counter image; per resume; the last two are inside SuspendMicrovm)', steps);
+  printTable('Resume, where the time goes (counter image; per resume; the last two are inside SuspendMicrovm; raw: the same step of the raw restore, its first GET beside the resume hook)', steps);
   printGoal('auto-resume to first 200', main.resume, main.rawResume, 1.15);
   printGoal('auto-resume to first 200 p50', main.resume, undefined, 600);
   return [...out, ...steps];

@@ -61,11 +61,18 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
   if (!shared) {
     const artifacts = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-bench-art-'));
     d = await startTestDaemon({ warmPool });
-    const t = await d.tenant('bench');
-    keys = { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey, tenantId: t.tenantId };
-    await fixtureArtifact('counter', artifacts);
-    shared = { dataDir: d.dataDir, artifacts, keys };
-    await buildCounter(t.client, IMAGE, 512);
+    try {
+      const t = await d.tenant('bench');
+      keys = { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey, tenantId: t.tenantId };
+      await fixtureArtifact('counter', artifacts);
+      shared = { dataDir: d.dataDir, artifacts, keys };
+      await buildCounter(t.client, IMAGE, 512);
+    } catch (e) {
+      await d.destroy();
+      await fs.rm(artifacts, { recursive: true, force: true });
+      shared = undefined;
+      throw e;
+    }
   } else {
     d = await startTestDaemon({ dataDir: shared.dataDir, warmPool });
     keys = shared.keys;
@@ -77,7 +84,10 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
   const tenant = await d.store.getTenant(keys.tenantId);
   const image = await d.store.getImageByName(keys.tenantId, IMAGE);
   const version = image && await d.store.getVersion(keys.tenantId, image.id, '1.0');
-  if (!tenant || !version) throw new Error('bench tenant or counter image missing from the store');
+  if (!tenant || !version) {
+    await d.stop();
+    throw new Error('bench tenant or counter image missing from the store');
+  }
   const caller: Caller = { tenant };
   const internals = d.core.manager as unknown as Internals;
   const runtime = internals.d.runtime;

@@ -6,7 +6,7 @@ import type { MicrovmManager } from '../core/microvms/manager.js';
 import { CubbyError } from '../errors/index.js';
 
 export class CoreGatewayTargets implements GatewayTargets {
-  /** Sandbox addresses, cached: resolving one costs a runsc round trip. */
+  /** Sandbox addresses, cached (the store says whether the microVM runs; this only maps id to address). */
   private readonly addresses = new Map<string, string>();
 
   constructor(private readonly d: { store: Store; runtime: SandboxRuntime; manager: MicrovmManager }) {}
@@ -18,10 +18,10 @@ export class CoreGatewayTargets implements GatewayTargets {
   private async address(id: string): Promise<string> {
     const known = this.addresses.get(id);
     if (known) return known;
-    const s = await this.d.runtime.get(id);
-    if (!s?.address) return '';
-    this.addresses.set(id, s.address);
-    return s.address;
+    const address = await this.d.runtime.address(id);
+    if (!address) return '';
+    this.addresses.set(id, address);
+    return address;
   }
 
   async resolve(id: string): Promise<TargetInfo | undefined> {

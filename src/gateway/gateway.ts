@@ -80,6 +80,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => { void onRequest(req, res); });
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { void onUpgrade(req, socket, head); });
+  // Without a listener node drops CONNECT requests unanswered; the gateway tunnels nothing.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    metrics.exchange('http', sendSocketError(socket, new CubbyError('CUBBY_VALIDATION', 'the endpoint gateway does not tunnel (CONNECT)'), undefined));
+  });
 
   const activity = (id: string, kind: ActivityKind) => {
     try {

@@ -26,13 +26,9 @@ import { zipDirectory } from '../../src/cli/zip-dir.js';
 import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { openShell, wsEcho } from './support-ws.js';
-import { endpointToken, waitForState, waitForVersion } from './support.js';
+import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
 
-const HOOKS = {
-  port: 9000,
-  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
-} as const;
+const HOOKS = COUNTER_HOOKS;
 const IMAGE = 'counter';
 const OTHER = 'broken';
 

@@ -16,13 +16,9 @@ import {
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
-import { endpointToken, waitForState, waitForVersion } from './support.js';
+import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
 
-const HOOKS = {
-  port: 9000,
-  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
-} as const;
+const HOOKS = COUNTER_HOOKS;
 
 describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
   let d: TestDaemon;

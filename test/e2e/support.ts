@@ -1,4 +1,11 @@
 /** Helpers shared by the end-to-end tests. */
+
+/** The counter fixture's hooks, every one enabled (test/fixtures/apps/counter/app.py serves them on 9000). */
+export const COUNTER_HOOKS = {
+  port: 9000,
+  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
+  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
+} as const;
 import {
   CreateMicrovmAuthTokenCommand, GetMicrovmCommand, GetMicrovmImageVersionCommand, type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';

@@ -76,6 +76,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
     test('exec: output, exit code, env, cwd, uid, stdin, signals, terminal', async () => {
       const s = await rt.create(spec());
       try {
+        assert.equal(await rt.address(s.id), s.address, 'address() answers from the record');
         const r = await rt.run(s.id, { args: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
         assert.equal(r.code, 3);
         assert.equal(r.stdout.toString(), 'out\n');
@@ -174,6 +175,7 @@ export function runRuntimeContract(name: string, make: () => Promise<RuntimeFixt
       await assertNoLeaks(before, fx.stateDirs, 5000, { ignorePooled: true });
       await expectCode(rt.exec(s.id, { args: ['true'] }), 'RUNTIME_NOT_FOUND');
       await expectCode(rt.destroy(s.id), 'RUNTIME_NOT_FOUND');
+      assert.equal(await rt.address(s.id), undefined);
     });
 
     test('the sweep removes sandboxes whose owner was killed with SIGKILL', async () => {

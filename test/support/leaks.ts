@@ -31,7 +31,9 @@ export async function hostResources(stateDirs: string[] = []): Promise<Set<strin
     const m = /^\d+: (cb[hs]\d+)[@:]/.exec(l);
     if (m) items.push(`link:${m[1]}`);
   }
-  for (const l of await lines('pgrep', ['-a', 'runsc'])) items.push(`proc:${l}`);
+  // Match the command line, not the process name: a running sandbox's processes (runsc-sandbox,
+  // runsc-gofer) are re-executions of /proc/self/exe, named "exe", which `pgrep runsc` misses.
+  for (const l of await lines('pgrep', ['-af', '^([^ ]*/)?runsc(-[a-z]+)?( |$)'])) items.push(`proc:${l}`);
   for (const l of await lines('nft', ['list', 'table', 'inet', 'cubby'])) {
     const chain = /^chain (sbx\d+)/.exec(l);
     if (chain) items.push(`nft-chain:${chain[1]}`);

@@ -53,3 +53,32 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Host pids of runsc command-line processes (not sandbox processes) of the daemon on `dataDir`,
+ * optionally only those running `verb` (restore, checkpoint, ...) on sandbox `id`.
+ */
+export async function runscCommandPids(dataDir: string, verb?: string, id?: string): Promise<number[]> {
+  const root = `--root=${runscRoot(dataDir)}`;
+  const out: number[] = [];
+  for (const p of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const argv = (await fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    if (path.basename(argv[0] ?? '') !== 'runsc' || !argv.includes(root)) continue;
+    if ((verb === undefined || argv.includes(verb)) && (id === undefined || argv.at(-1) === id)) out.push(Number(p));
+  }
+  return out;
+}
+
+/** Direct children of `pid` whose command line mentions every one of `words`. */
+export async function childrenMatching(pid: number, words: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const tid of await fs.readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const kids = (await fs.readFile(`/proc/${pid}/task/${tid}/children`, 'utf8').catch(() => '')).split(' ').filter(Boolean);
+    for (const k of kids) {
+      const cmd = (await fs.readFile(`/proc/${k}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+      if (words.every((w) => cmd.includes(w))) out.push(Number(k));
+    }
+  }
+  return out;
+}

@@ -47,6 +47,9 @@ function userIds(user: string | undefined): { uid: number; gid: number } {
   return { uid, gid: g !== undefined && Number.isInteger(Number(g)) ? Number(g) : uid };
 }
 
+/** How far above its vCPU baseline a microVM may burst (the model: up to 4x). */
+export const CPU_BURST = 4;
+
 function appPort(config: ImageConfig): number {
   return config.exposedPorts[0] ?? 8080;
 }
@@ -95,7 +98,9 @@ export class BuildPipeline {
       const sb = await d.runtime.create({
         id: sandboxId, rootfs: built.rootfs,
         process: { args, env: { ...built.config.env, ...s.environment }, cwd: built.config.workdir || '/', uid, gid },
-        limits: { memoryBytes: s.memoryMiB * 1024 * 1024, cpus: s.vcpus, pids: 4096 },
+        // The model's baselines burst to 4x: the quota is 4x the baseline vCPUs, so a small
+        // microVM is not throttled to a crawl while it restores or answers a burst of requests.
+        limits: { memoryBytes: s.memoryMiB * 1024 * 1024, cpus: s.vcpus * CPU_BURST, pids: 4096 },
         egress: s.egress, labels: { purpose: 'image-build', image: version.imageId, version: version.version },
       });
       await this.waitReady(sb.address, version, built.config, log);

@@ -147,7 +147,7 @@ export class MicrovmManager implements MicrovmsService {
     try {
       const target = await resolveLaunchTarget(this.d.store, m.tenantId, undefined, m.imageVersion, m.imageId).catch(() => undefined);
       if (target?.hooks.enabled.suspend) {
-        const addr = (await this.d.runtime.get(id))?.address;
+        const addr = await this.d.runtime.address(id);
         if (addr) await this.d.hooks.call({ address: addr, port: target.hooks.port, hook: 'suspend', timeoutMs: hookTimeoutMs(target.hooks, 'suspend') });
       }
       await this.d.disk.remove(next);

@@ -111,6 +111,8 @@ export interface SandboxRuntime {
   inspectCheckpoint(dir: string): Promise<CheckpointInfo>;
   destroy(id: string): Promise<void>;
   get(id: string): Promise<SandboxInfo | undefined>;
+  /** The address the host reaches the sandbox at, from the runtime's own record (no liveness round trip). */
+  address(id: string): Promise<string | undefined>;
   list(): Promise<SandboxInfo[]>;
   stats(id: string): Promise<SandboxStats>;
   /** The bounded stdout/stderr log of the sandbox's main process. */

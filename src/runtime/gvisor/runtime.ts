@@ -302,6 +302,11 @@ export class GvisorRuntime implements SandboxRuntime {
     return this.info(rec, (await this.stateOf(id)) ?? 'stopped');
   }
 
+  async address(id: string): Promise<string | undefined> {
+    if (!SANDBOX_ID_PATTERN.test(id)) return undefined;
+    return (await this.dirs.read(id))?.network?.sandboxAddress;
+  }
+
   async list(): Promise<SandboxInfo[]> {
     const states = new Map((await this.runsc.list()).map((s) => [s.id, s.status]));
     const out: SandboxInfo[] = [];
