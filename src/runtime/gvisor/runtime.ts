@@ -232,8 +232,8 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async pause(id: string): Promise<void> {
     await this.locks.run(id, async () => {
-      await this.mustBeRunning(id, 'pause');
-      await this.runsc.call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`);
+      await this.existing(id, 'pause');
+      await this.runsc.call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`).catch((e: unknown) => this.explain(id, 'pause', ['running'], e));
     });
   }
 
@@ -247,7 +247,7 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async checkpoint(id: string, dir: string, opts: CheckpointOptions = {}): Promise<CheckpointInfo> {
     return this.locks.run(id, async () => {
-      const rec = await this.mustBeRunning(id, 'checkpoint');
+      const rec = await this.existing(id, 'checkpoint');
       const target = path.resolve(dir);
       await fs.mkdir(target, { recursive: true, mode: 0o700 });
       if ((await fs.readdir(target)).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${target} is not empty`);
@@ -255,7 +255,8 @@ export class GvisorRuntime implements SandboxRuntime {
       const args = ['checkpoint', `-image-path=${target}`, '-compression=none'];
       if (opts.leaveRunning) args.push('-leave-running');
       try {
-        await this.runsc.call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000);
+        await this.runsc.call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000)
+          .catch((e: unknown) => this.explain(id, 'checkpoint', ['running', 'paused'], e));
         // The console log is part of the sandbox's state: a restore continues it.
         await fs.writeFile(path.join(target, CONSOLE_LOG), await this.log(rec).read(), { mode: 0o600 });
         await writeManifest(target, {
@@ -318,7 +319,8 @@ export class GvisorRuntime implements SandboxRuntime {
   }
 
   async stats(id: string): Promise<SandboxStats> {
-    await this.mustBeRunning(id, 'read stats of');
+    const st = await this.stateOf((await this.existing(id, 'read stats of')).id);
+    if (st !== 'running' && st !== 'paused') throw new CubbyError('RUNTIME_BAD_STATE', `cannot read stats of sandbox ${id}: it is ${st ?? 'not running'}`);
     const cg = this.cgroupPath(id);
     const mem = await fs.readFile(path.join(CGROUP_ROOT, 'memory', cg, 'memory.usage_in_bytes'), 'utf8').catch(() => '0');
     const cpu = await fs.readFile(path.join(CGROUP_ROOT, 'cpuacct', cg, 'cpuacct.usage'), 'utf8').catch(() => '0');
@@ -371,15 +373,19 @@ export class GvisorRuntime implements SandboxRuntime {
     return s ? mapState(s.status) : undefined;
   }
 
-  private async mustBeRunning(id: string, what: string): Promise<SandboxRecord> {
+  /** The sandbox's record; no runsc round trip (runsc itself refuses what its state forbids). */
+  private async existing(id: string, what: string): Promise<SandboxRecord> {
     checkId(id);
     const rec = await this.dirs.read(id);
     if (!rec) throw new CubbyError('RUNTIME_NOT_FOUND', `cannot ${what} sandbox ${id}: it does not exist (destroyed or never created)`);
-    const s = await this.stateOf(id);
-    if (s !== 'running' && !(s === 'paused' && what === 'checkpoint')) {
-      throw new CubbyError('RUNTIME_BAD_STATE', `cannot ${what} sandbox ${id}: it is ${s ?? 'not running'}`);
-    }
     return rec;
+  }
+
+  /** Turns a failed runsc command into RUNTIME_BAD_STATE when the sandbox was not in a state that allows it. */
+  private async explain(id: string, what: string, allowed: SandboxState[], e: unknown): Promise<never> {
+    const s = await this.stateOf(id);
+    if (!s || !allowed.includes(s)) throw new CubbyError('RUNTIME_BAD_STATE', `cannot ${what} sandbox ${id}: it is ${s ?? 'not running'}`, { cause: e });
+    throw e;
   }
 
   private info(rec: SandboxRecord, state: SandboxState): SandboxInfo {
