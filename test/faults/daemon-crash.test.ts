@@ -340,16 +340,25 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     await terminate(id).catch(() => undefined);
     await dp.stop();
     await dp.start();
-    // A sandbox the orphan made behind the runtime's back can leave empty cgroups behind.
+    await strayCgroups(id);
+  }
+  /** Removes (and returns) the empty cgroups an orphaned runsc left for `id` behind the runtime's back. */
+  async function strayCgroups(id: string): Promise<string[]> {
+    const found: string[] = [];
     for (const ctrl of await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
       const dir = path.join('/sys/fs/cgroup', ctrl, 'cubby', runtimeTag(dataDir), id);
-      if (await fs.rmdir(dir).then(() => true, () => false)) console.error(`[finding] removed the leftover cgroup ${dir}`);
+      if (await fs.rmdir(dir).then(() => true, () => false)) found.push(dir);
     }
+    return found;
+  }
+  async function noStrayCgroups(id: string): Promise<void> {
+    await sleep(500);
+    const stray = await strayCgroups(id);
+    assert.deepEqual(stray, [], `the orphaned runsc left cgroups of ${id} behind (removed by the test)`);
   }
 
-  const ORPHAN_BUG = 'BUG: runsc commands of a killed daemon outlive it and finish after the restart reconciled (see report)';
 
-  test('orphans: a resume whose runsc restore outlives the crash loses no session', { todo: ORPHAN_BUG }, async () => {
+  test('orphans: a resume whose runsc restore outlives the crash loses no session', async () => {
     for (const delayMs of [0, 25, 80]) {
       const id = await run();
       await carriesOn(id);
@@ -366,6 +375,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         }
         await carriesOn(id);
         await terminate(id);
+        await noStrayCgroups(id);
       } catch (e) {
         await repair(id);
         throw e;
@@ -373,7 +383,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     }
   });
 
-  test('orphans: a launch whose runsc restore outlives the crash leaves no sandbox running for nobody', { todo: ORPHAN_BUG }, async () => {
+  test('orphans: a launch whose runsc restore outlives the crash leaves no sandbox running for nobody', async () => {
     for (const delayMs of [0, 25, 80]) {
       const known = new Set((await listAll()).map((m) => m.microvmId));
       fire(client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' })));
@@ -384,6 +394,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         console.error(`[orphan restore frozen ${delayMs} ms in, launch] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
         if (m.state === 'RUNNING') { counters.set(id, 0); await carriesOn(id); await terminate(id); }
         else assert.equal(m.state, 'TERMINATED');
+        await noStrayCgroups(id);
       } catch (e) {
         await repair(id);
         throw e;
@@ -410,6 +421,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       await inState(id, ['RUNNING']);
       await carriesOn(id);
       await terminate(id);
+      await noStrayCgroups(id);
     } catch (e) {
       await repair(id);
       throw e;

@@ -17,6 +17,8 @@ export interface ReconcileReport { adopted: string[]; suspended: string[]; termi
 export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk: DiskPort; manager: MicrovmManager; log: Logger }): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: [], suspended: [], terminated: [], swept: [] };
   const { store, runtime, manager } = d;
+  // Commands a killed daemon left in flight must not complete behind our back.
+  await runtime.recover();
   const live = await store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING']);
   const keep = new Set<string>();
 

@@ -117,6 +117,11 @@ export interface SandboxRuntime {
   stats(id: string): Promise<SandboxStats>;
   /** The bounded stdout/stderr log of the sandbox's main process. */
   logs(id: string): Promise<Buffer>;
+  /**
+   * Ends runtime commands a previous owner of this state left running (a daemon killed in the
+   * middle of a restore or checkpoint), so they cannot finish after reconciliation. Call first.
+   */
+  recover(): Promise<void>;
   /** Removes every sandbox (and its resources) this runtime made that `keep` does not name. */
   sweep(keep: (id: string) => boolean): Promise<SweepReport>;
   /** Stops background work; leaves sandboxes running. */

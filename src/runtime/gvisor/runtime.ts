@@ -20,6 +20,7 @@ import { completeDigests, readManifest, writeManifest } from './checkpoint-manif
 import { startExec } from './exec.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
+import { killOrphanCommands } from './orphans.js';
 import { SandboxDirs, type SandboxRecord } from './sandbox-record.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { collect } from '../../util/streams.js';
@@ -331,6 +332,10 @@ export class GvisorRuntime implements SandboxRuntime {
     const rec = await this.dirs.read(id);
     if (!rec) throw new CubbyError('RUNTIME_NOT_FOUND', `no sandbox ${id}`);
     return this.log(rec).read();
+  }
+
+  async recover(): Promise<void> {
+    await killOrphanCommands(this.runsc.opts.root);
   }
 
   async sweep(keep: (id: string) => boolean): Promise<SweepReport> {
