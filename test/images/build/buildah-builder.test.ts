@@ -86,7 +86,7 @@ test('a python app builds into a rootfs with its files, the RUN output and its c
   assert.deepEqual(r.config.cmd, ['python3', '/app/app.py']);
   assert.deepEqual(r.config.entrypoint, []);
   assert.equal(r.config.workdir, '/app');
-  assert.equal(r.config.user, 'app');
+  assert.equal(r.config.user, '1000:1000', 'USER app is resolved against the image passwd (uid 1000)');
   assert.deepEqual(r.config.exposedPorts, [8080]);
   assert.equal(r.config.env.GREETING, 'hello from cubby');
   assert.equal(r.config.env.PORT, '8080');
