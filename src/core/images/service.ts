@@ -229,6 +229,9 @@ export class ImagesServiceImpl implements ImagesService {
       const reason = 'build interrupted by a daemon restart; update the image to build again';
       await this.d.store.updateBuild(b.tenantId, b.id, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
       await this.d.store.updateVersion(b.tenantId, b.imageId, b.version, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
+      // What the cut build wrote (context, a ~200 MB rootfs, a partial snapshot) goes; its log stays.
+      const dir = versionDir(this.d, b.imageId, b.version);
+      for (const sub of ['context', 'rootfs', 'snapshot']) await this.d.disk.remove(this.d.disk.join(dir, sub)).catch(() => undefined);
       const img = await this.d.store.getImage(b.tenantId, b.imageId);
       if (img) {
         const state = img.state === 'CREATING' ? 'CREATE_FAILED' : img.state === 'UPDATING' ? 'UPDATE_FAILED' : img.state;

@@ -43,3 +43,27 @@ export async function killOrphanCommands(root: string, waitMs = 5000): Promise<n
   }
   return pids;
 }
+
+/**
+ * Sandbox processes (`boot`, `gofer`) of one sandbox that runsc no longer knows: a restore
+ * killed half way can leave them running with no state file, where `runsc delete` cannot see
+ * them. Matched by this root and the sandbox's bundle path.
+ */
+export async function killSandboxProcesses(root: string, bundle: string, waitMs = 5000): Promise<number[]> {
+  const flag = `--root=${root}`;
+  const bundleFlag = `--bundle=${bundle}`;
+  const pids: number[] = [];
+  for (const pid of await fs.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const args = await argv(pid);
+    if (args.includes(flag) && args.includes(bundleFlag)) pids.push(Number(pid));
+  }
+  for (const pid of pids) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  const deadline = Date.now() + waitMs;
+  while (pids.length && Date.now() < deadline && (await Promise.all(pids.map((p) => fs.access(`/proc/${p}`).then(() => true, () => false)))).some(Boolean)) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return pids;
+}

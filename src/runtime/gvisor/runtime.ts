@@ -20,7 +20,7 @@ import { completeDigests, readManifest, writeManifest } from './checkpoint-manif
 import { startExec } from './exec.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
-import { killOrphanCommands } from './orphans.js';
+import { killOrphanCommands, killSandboxProcesses } from './orphans.js';
 import { SandboxDirs, type SandboxRecord } from './sandbox-record.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { collect } from '../../util/streams.js';
@@ -65,12 +65,12 @@ export class GvisorRuntime implements SandboxRuntime {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
     this.runsc = new Runsc({
       binary: opts.runscBinary ?? 'runsc',
-      root: path.join(opts.stateDir, 'runsc'),
+      root: path.resolve(opts.stateDir, 'runsc'),
       platform: opts.platform ?? 'systrap',
       overlay: 'root:memory',
       debugDir: process.env.CUBBY_RUNSC_DEBUG_DIR,
     });
-    this.dirs = new SandboxDirs(path.join(opts.stateDir, 'sandboxes'));
+    this.dirs = new SandboxDirs(path.resolve(opts.stateDir, 'sandboxes'));
     this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
     this.trimTimer.unref();
   }
@@ -291,6 +291,7 @@ export class GvisorRuntime implements SandboxRuntime {
   private async teardown(id: string, rec: SandboxRecord | undefined): Promise<void> {
     const errors: string[] = [];
     await this.runsc.delete(id).catch((e: Error) => errors.push(e.message));
+    await killSandboxProcesses(this.runsc.opts.root, this.dirs.bundle(id));
     if (rec?.network) await this.opts.network.release(rec.network).catch((e: Error) => errors.push(e.message));
     await removeCgroups(this.cgroupPath(id));
     await this.dirs.remove(id).catch((e: Error) => errors.push(e.message));
