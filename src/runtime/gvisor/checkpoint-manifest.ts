@@ -79,6 +79,19 @@ export async function completeDigests(dir: string): Promise<void> {
 }
 
 /**
+ * Checks the digests of the large files, deferred at read time (those already computed; a
+ * checkpoint resumed within moments of being written may not have them yet).
+ */
+export async function verifyDeferred(dir: string, m: CheckpointManifest): Promise<void> {
+  for (const [name, want] of Object.entries(m.files)) {
+    if (!DEFERRED.test(name) || !want.sha256) continue;
+    if ((await sha256File(path.join(dir, name))) !== want.sha256) {
+      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest (memory pages damaged on disk)`);
+    }
+  }
+}
+
+/**
  * Reads and checks a checkpoint. `full` re-hashes every file; otherwise sizes are checked and
  * only the small state file is hashed (restore latency matters; memory pages are large).
  */

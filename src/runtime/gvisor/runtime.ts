@@ -16,7 +16,7 @@ import type { EgressPolicy, NetworkPort, SandboxNetwork } from '../../core/ports
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
-import { completeDigests, readManifest, writeManifest } from './checkpoint-manifest.js';
+import { completeDigests, readManifest, verifyDeferred, writeManifest } from './checkpoint-manifest.js';
 import { startExec } from './exec.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
@@ -111,7 +111,16 @@ export class GvisorRuntime implements SandboxRuntime {
       };
       const carried = await fs.readFile(path.join(spec.checkpointDir, CONSOLE_LOG)).catch(() => undefined);
       if (carried?.length) await fs.writeFile(this.log(rec).file, carried.subarray(-rec.logLimitBytes), { mode: 0o600 });
-      return this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
+      // The memory pages' digest is checked while runsc restores (off the latency path); a
+      // mismatch undoes the restore, so damaged memory is never handed out as a sandbox.
+      const pages = verifyDeferred(spec.checkpointDir, m).then(() => undefined, (e: unknown) => e);
+      const info = await this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
+      const damaged = await pages;
+      if (damaged) {
+        await this.teardown(rec.id, await this.dirs.read(rec.id)).catch(() => undefined);
+        throw damaged;
+      }
+      return info;
     });
   }
 
