@@ -156,6 +156,8 @@ export class MicrovmManager implements MicrovmsService {
       paused = true;
       const ck = await this.d.runtime.checkpoint(id, next, { leaveRunning: true });
       await this.d.disk.replace(next, current);
+      // The memory pages' digest is computed at the checkpoint's final place, in the background.
+      void this.d.runtime.sealCheckpoint(current).catch(() => undefined);
       this.activity.forget(id);
       const now = this.now();
       // The session is safe on disk from here: record SUSPENDED, then release the sandbox (runsc

@@ -98,16 +98,15 @@ export class PolicyScheduler {
    */
   private async liveness(running: Microvm[]): Promise<void> {
     if (running.length === 0) return;
+    // If the runtime cannot say, do nothing: terminating on a guess would lose a live session.
     const states = new Map((await this.d.runtime.list()).map((s) => [s.id, s.state]));
     for (const m of running) {
       const st = states.get(m.id);
-      if (st === 'running' || st === 'paused') continue;
-      const gone = async () => (await this.d.runtime.get(m.id))?.state !== 'running';
+      if (st !== 'stopped') continue;
+      const gone = async () => (await this.d.runtime.get(m.id))?.state === 'stopped';
       this.act(m, () => true, async () => {
         if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
-        await this.d.manager.doTerminate(m.id, st === 'stopped'
-          ? 'the app exited or was killed (the sandbox stopped)'
-          : 'the sandbox vanished');
+        await this.d.manager.doTerminate(m.id, 'the app exited or was killed (the sandbox stopped)');
       });
     }
   }

@@ -107,6 +107,11 @@ export interface SandboxRuntime {
   resume(id: string): Promise<void>;
   checkpoint(id: string, dir: string, opts?: CheckpointOptions): Promise<CheckpointInfo>;
   restore(spec: RestoreSpec): Promise<SandboxInfo>;
+  /**
+   * Completes a checkpoint's integrity data at its final place (digests of large files are
+   * computed off the checkpoint's latency path). Call after moving a checkpoint directory.
+   */
+  sealCheckpoint(dir: string): Promise<void>;
   /** Checks a checkpoint directory without restoring it (RUNTIME_CHECKPOINT_MISSING / _CORRUPT). */
   inspectCheckpoint(dir: string): Promise<CheckpointInfo>;
   destroy(id: string): Promise<void>;

@@ -60,14 +60,15 @@ export class Runsc {
     }
   }
 
+  /** Every container on this root; throws when runsc cannot tell (never guesses "none"). */
   async list(): Promise<RunscState[]> {
     const r = await runCommand(this.opts.binary, [`--root=${this.opts.root}`, 'list', '-format=json'], { timeoutMs: 15_000 });
-    if (r.code !== 0) return [];
+    if (r.code !== 0) throw new CubbyError('RUNTIME_COMMAND_FAILED', `runsc list failed: ${tail(r.stderr)}`);
     try {
       const all = JSON.parse(r.stdout || '[]') as Array<{ id: string; pid: number; status: string }> | null;
       return (all ?? []).map((s) => ({ id: s.id, pid: s.pid, status: s.status }));
     } catch {
-      return [];
+      throw new CubbyError('RUNTIME_COMMAND_FAILED', 'runsc list answered something that is not JSON');
     }
   }
 

@@ -124,6 +124,10 @@ export class GvisorRuntime implements SandboxRuntime {
     });
   }
 
+  async sealCheckpoint(dir: string): Promise<void> {
+    await completeDigests(path.resolve(dir));
+  }
+
   async inspectCheckpoint(dir: string): Promise<CheckpointInfo> {
     await readManifest(dir, { full: true });
     return { dir: path.resolve(dir), sizeBytes: await dirSize(dir) };
@@ -350,7 +354,7 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async sweep(keep: (id: string) => boolean): Promise<SweepReport> {
     const report: SweepReport = { sandboxes: [], other: [] };
-    const ids = new Set([...(await this.dirs.ids()), ...(await this.runsc.list()).map((s) => s.id)]);
+    const ids = new Set([...(await this.dirs.ids()), ...(await this.runsc.list().catch(() => [])).map((s) => s.id)]);
     for (const id of ids) {
       if (keep(id)) continue;
       await this.locks.run(id, async () => {
