@@ -22,8 +22,18 @@ function reachable(address: string, port: number): Promise<boolean> {
   });
 }
 
+/** A /30 of 203.0.113.0/24 no interface on this host uses yet (a leftover must not collide). */
+async function freeSlot(): Promise<number> {
+  const used = (await runCommand('ip', ['-o', '-4', 'addr', 'show'], { timeoutMs: 10_000 })).stdout;
+  for (let tries = 0; tries < 200; tries++) {
+    const n = 1 + Math.floor(Math.random() * 62);
+    if (!used.includes(`203.0.113.${n * 4 + 1}/`) && !used.includes(`203.0.113.${n * 4 + 2}/`)) return n;
+  }
+  throw new Error('no free test host subnet in 203.0.113.0/24');
+}
+
 export async function withTestHost<T>(fn: (h: TestHost) => Promise<T>): Promise<T> {
-  const n = 1 + Math.floor(Math.random() * 62);
+  const n = await freeSlot();
   const ns = `cth${process.pid % 10000}x${n}`;
   const hostIf = `cthh${n}x${process.pid % 1000}`.slice(0, 15);
   const inIf = `cths${n}x${process.pid % 1000}`.slice(0, 15);
