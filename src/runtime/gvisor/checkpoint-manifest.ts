@@ -7,23 +7,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CubbyError } from '../../errors/index.js';
-import type { ProcessSpec, ResourceLimits } from '../../core/ports/runtime.js';
-import type { EgressPolicy } from '../../core/ports/network.js';
+import type { SandboxStartSpec } from './sandbox-record.js';
 
 export const MANIFEST = 'cubby-checkpoint.json';
 
-export interface CheckpointManifest {
+export interface CheckpointManifest extends SandboxStartSpec {
   format: 1;
   runtime: 'gvisor';
   platform: string;
   overlay: string;
-  rootfs: string;
-  process: ProcessSpec;
-  limits?: ResourceLimits;
-  hostname?: string;
-  egress: EgressPolicy;
-  labels: Record<string, string>;
-  createdAt: string;
   /** sha256 is absent while a large file's digest is still being computed in the background. */
   files: Record<string, { size: number; sha256?: string }>;
 }

@@ -19,6 +19,9 @@ export interface SandboxRecord {
   restoredFrom?: string;
 }
 
+/** What a sandbox is started from: kept in its record and carried in its checkpoints (restore needs it back). */
+export type SandboxStartSpec = Pick<SandboxRecord, 'rootfs' | 'process' | 'limits' | 'hostname' | 'egress' | 'labels' | 'createdAt'>;
+
 export class SandboxDirs {
   constructor(readonly root: string) {}
   dir(id: string): string { return path.join(this.root, id); }
