@@ -27,10 +27,20 @@ export async function sandboxPid(dataDir: string, id: string): Promise<number | 
   return e && e.pid > 0 ? e.pid : undefined;
 }
 
-/** Host pids of every process whose command line names the sandbox id (sentry, gofer, ...). */
+/**
+ * Host pids of the sandbox's long-lived processes (the sentry and its gofer). Short-lived runsc
+ * calls that also name the id (exec, state, events from the daemon's own polling) are left out:
+ * they end on their own, so a test that later checks these pids are alive would blame the probe.
+ */
 export async function sandboxHostPids(id: string): Promise<number[]> {
   const r = await runCommand('pgrep', ['-f', id], { timeoutMs: 10_000 });
-  return r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const pids = r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const out: number[] = [];
+  for (const pid of pids) {
+    const argv = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').then((c) => c.split('\0'), () => [] as string[]);
+    if (argv.some((a) => a === 'boot' || a === 'gofer') || /^runsc-(sandbox|gofer)$/.test(argv[0] ?? '')) out.push(pid);
+  }
+  return out;
 }
 
 /** The sandbox's network as the runtime recorded it (addresses of its /30). */
