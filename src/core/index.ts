@@ -82,7 +82,7 @@ export function createCore(d: CoreDeps): Core {
     builder: d.builder, log: d.log, imagesRoot,
   });
   const images = new ImagesServiceImpl({
-    store: d.store, managed: d.managed, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency,
+    store: d.store, managed: d.managed, unpacker: d.unpacker, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency,
   });
   const services: CoreServices = {
     images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store),

@@ -25,6 +25,7 @@ import { ExtensionError, cubbyExtension, uploadArtifact } from '../../src/cli/ex
 import { zipDirectory } from '../../src/cli/zip-dir.js';
 import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
+import { makeZip } from '../support/zip-writer.js';
 import { openShell, wsEcho } from './support-ws.js';
 import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
 
@@ -40,6 +41,7 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
   let tmp: string;
   let baseline: Set<string>;
   let counterUri: string;
+  let failingUri: string;
   const launched = new Set<string>();
   // Shared between the ordered tests below.
   let first = '';   // a microVM on 1.0, launched with a client token
@@ -84,8 +86,11 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(created.imageVersion, '1.0');
     assert.equal(created.imageArn, imageArn(IMAGE));
     assert.deepEqual(created.tags, { team: 'a' });
-    // A second image, for pagination: its artifact does not exist, so its build fails at once.
-    await a.send(new CreateMicrovmImageCommand({ name: OTHER, ...settings(`file://${path.join(tmp, 'missing.zip')}`) }));
+    // A second image, for pagination: its zip passes the request-time check (headers only) but
+    // an entry holds more bytes than its header says, so the build fails as soon as it unpacks.
+    failingUri = `file://${path.join(tmp, 'lying.zip')}`;
+    await fs.writeFile(new URL(failingUri), makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: 'liar.txt', data: 'x'.repeat(4096), declaredSize: 16 }]));
+    await a.send(new CreateMicrovmImageCommand({ name: OTHER, ...settings(failingUri) }));
     const v = await waitForVersion(a, IMAGE, '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
   });
@@ -287,11 +292,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     const notFound = (e: unknown) => e instanceof ExtensionError && e.name === 'ResourceNotFoundException';
     await assert.rejects(cubbyExtension('GET', `/cubby/v1/microvms/${first}/logs`, b), notFound);
     await assert.rejects(cubbyExtension('GET', `/cubby/v1/images/${IMAGE}/versions/1.0/log`, b), notFound);
-    // A's upload is not B's: B's build from A's artifact URI finds nothing.
-    await b.send(new CreateMicrovmImageCommand({ name: 'stolen', ...settings(counterUri) }));
-    const stolen = await waitForVersion(b, 'stolen', '1.0', 60_000);
-    assert.equal(stolen.state, 'FAILED');
-    await b.send(new DeleteMicrovmImageCommand({ imageIdentifier: 'stolen' }));
+    // A's upload is not B's: B naming A's artifact URI finds nothing, and nothing is recorded.
+    await assert.rejects(b.send(new CreateMicrovmImageCommand({ name: 'stolen', ...settings(counterUri) })),
+      (e: unknown) => e instanceof ValidationException && /no uploaded artifact/.test(e.message));
+    await assert.rejects(b.send(new GetMicrovmImageCommand({ imageIdentifier: 'stolen' })), ResourceNotFoundException);
 
     const vm = await a.send(new GetMicrovmCommand({ microvmIdentifier: first }));
     assert.equal(vm.state, 'RUNNING');
@@ -356,7 +360,8 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'x', ...settings('ftp://example/app.zip') })), ValidationException);
     await assert.rejects(a.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: 'mvm-x', expirationInMinutes: 0, allowedPorts: [{ port: 8080 }] })), ValidationException);
     await assert.rejects(a.send(new ListMicrovmsCommand({ nextToken: 'not-a-token' })), ValidationException);
-    const dupe = await a.send(new CreateMicrovmImageCommand({ name: 'dupe', ...settings(`file://${path.join(tmp, 'missing.zip')}`) }));
+    await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'missing', ...settings(`file://${path.join(tmp, 'missing.zip')}`) })), ValidationException);
+    const dupe = await a.send(new CreateMicrovmImageCommand({ name: 'dupe', ...settings(failingUri) }));
     assert.equal(dupe.imageVersion, '1.0');
     await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'dupe', ...settings(counterUri) })), ConflictException);
     await waitForVersion(a, 'dupe', '1.0', 60_000);

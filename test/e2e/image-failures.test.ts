@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, DeleteMicrovmImageVersionCommand, GetMicrovmImageCommand, ConflictException,
+  CreateMicrovmImageCommand, DeleteMicrovmImageVersionCommand, GetMicrovmImageCommand, ConflictException, ResourceNotFoundException, ValidationException,
   RunMicrovmCommand, TerminateMicrovmCommand, UpdateMicrovmImageCommand, type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
@@ -36,7 +38,7 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
   before(async () => {
     baseline = await hostResources();
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-fail-'));
-    d = await startTestDaemon();
+    d = await startTestDaemon({ artifactAllowHosts: '127.0.0.1' });
     const t = await d.tenant('failures');
     client = t.client;
     const tenant = await d.store.getTenant(t.tenantId);
@@ -78,20 +80,46 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
     await expectFailed('bad-validate', '1.0', /validation failed/, /validating/);
   });
 
-  test('hostile and broken artifacts', async () => {
-    const traversal = path.join(tmp, 'traversal.zip');
-    await fs.writeFile(traversal, makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: '../../escaped.txt', data: 'x' }]));
-    await create('traversal', `file://${traversal}`);
-    await expectFailed('traversal', '1.0', /path|outside|unsafe|\.\./i);
-    const noDockerfile = path.join(tmp, 'empty.zip');
-    await fs.writeFile(noDockerfile, makeZip([{ name: 'app.py', data: 'print(1)' }]));
-    await create('no-dockerfile', `file://${noDockerfile}`);
-    await expectFailed('no-dockerfile', '1.0', /Dockerfile/);
-    await create('wrong-base', await fixtureArtifact('counter', tmp), { baseImageArn: 'debian-12-minimal' });
-    await expectFailed('wrong-base', '1.0', /FROM|base/i);
-    await create('outside-roots', 'file:///etc/passwd');
-    await expectFailed('outside-roots', '1.0', /outside the allowed|not a zip|artifact/i);
+  test('hostile and broken local artifacts are refused at once, and nothing is recorded', async () => {
+    const zip = async (name: string, entries: Parameters<typeof makeZip>[0]) => {
+      const f = path.join(tmp, name);
+      await fs.writeFile(f, makeZip(entries));
+      return `file://${f}`;
+    };
+    const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
+      ['traversal', await zip('traversal.zip', [{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: '../../escaped.txt', data: 'x' }]), {}, /\.\./],
+      ['no-dockerfile', await zip('empty.zip', [{ name: 'app.py', data: 'print(1)' }]), {}, /no Dockerfile/],
+      ['bad-dockerfile', await zip('bad.zip', [{ name: 'Dockerfile', data: 'FROM ubuntu:22.04\n' }]), {}, /not a managed image/],
+      ['wrong-base', await fixtureArtifact('counter', tmp), { baseImageArn: 'debian-12-minimal' }, /FROM debian-12-python does not match/],
+      ['outside-roots', 'file:///etc/passwd', {}, /outside the allowed/],
+      ['not-a-zip', await (async () => { const f = path.join(tmp, 'x.zip'); await fs.writeFile(f, 'not a zip'); return `file://${f}`; })(), {}, /not a valid zip/],
+      ['no-upload', 'cubby-artifact://AAAAAAAAAAAA', {}, /no uploaded artifact cubby-artifact:\/\/AAAAAAAAAAAA/],
+    ];
+    for (const [name, uri, extra, reason] of cases) {
+      await assert.rejects(create(name, uri, extra), (e: unknown) => {
+        assert.ok(e instanceof ValidationException, `${name}: ${String(e)}`);
+        assert.match(e.message, reason, name);
+        assert.doesNotMatch(e.message, /\/var\/lib|artifacts\//, `${name}: the answer names no host path`);
+        return true;
+      });
+      await assert.rejects(client.send(new GetMicrovmImageCommand({ imageIdentifier: name })), ResourceNotFoundException, `${name} was recorded`);
+    }
     await fs.access(path.join(tmp, '..', '..', 'escaped.txt')).then(() => assert.fail('traversal wrote outside the build'), () => undefined);
+  });
+
+  test('a remote artifact is checked by the build: a hostile one FAILS it, with the reason, and writes nothing outside', async () => {
+    // Served from loopback, which this daemon was told to allow (by default it refuses private hosts).
+    const hostile = makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: 'ok.txt', data: 'x' }, { name: 'a/../../../escaped-remote.txt', data: 'x' }]);
+    const server = http.createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/zip' }); res.end(hostile); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await create('remote-traversal', `http://127.0.0.1:${port}/app.zip`);
+      await expectFailed('remote-traversal', '1.0', /\.\./);
+    } finally {
+      server.close();
+    }
+    await fs.access(path.join(d.dataDir, '..', 'escaped-remote.txt')).then(() => assert.fail('traversal wrote outside the build'), () => undefined);
   });
 
   test('a new version never disturbs microVMs of the old one; a used version cannot be deleted', async () => {

@@ -1,10 +1,16 @@
 /** Helpers shared by the end-to-end tests. */
 
-/** The counter fixture's hooks, every one enabled (test/fixtures/apps/counter/app.py serves them on 9000). */
-export const COUNTER_HOOKS = {
+/** The counter fixture's microVM hooks, every one enabled (test/fixtures/apps/counter/app.py serves them on 9000). */
+export const COUNTER_LIFECYCLE_HOOKS = {
   port: 9000,
   microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
+  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 },
+} as const;
+
+/** Every hook of the counter fixture, validate included. */
+export const COUNTER_HOOKS = {
+  ...COUNTER_LIFECYCLE_HOOKS,
+  microvmImageHooks: { ...COUNTER_LIFECYCLE_HOOKS.microvmImageHooks, validate: 'ENABLED' },
 } as const;
 import {
   CreateMicrovmAuthTokenCommand, GetMicrovmCommand, GetMicrovmImageVersionCommand, type LambdaMicrovmsClient,

@@ -20,13 +20,9 @@ import { fixtureArtifact } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources, runtimeTag } from '../support/daemon-leaks.js';
 import { childrenMatching, isAlive, runscCommandPids, runscList } from '../support/runsc-probe.js';
 import { buildDirsOwnedBy, processesUnder } from '../support/build-leftovers.js';
-import { endpointToken, waitForVersion } from '../e2e/support.js';
+import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForVersion } from '../e2e/support.js';
 
-const HOOKS = {
-  port: 9000,
-  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 },
-} as const;
+const HOOKS = COUNTER_LIFECYCLE_HOOKS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('daemon killed (SIGKILL) during build, launch, suspend, resume and terminate', { timeout: 480_000 }, () => {
@@ -74,6 +70,22 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     return (JSON.parse(r.body) as { count: number }).count;
   }
   /** Bumps the counter and checks it carried on from the last known value (memory kept). */
+  /** A session found `state` after a restart: resumed when SUSPENDED, then its memory must carry on. */
+  async function carriesOnFrom(id: string, state: string | undefined): Promise<void> {
+    if (state === 'SUSPENDED') {
+      await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
+      await inState(id, ['RUNNING']);
+    }
+    await carriesOn(id);
+  }
+  /** One normal suspend and resume, after which the session carries on. */
+  async function cycle(id: string): Promise<void> {
+    await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
+    await inState(id, ['SUSPENDED']);
+    await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
+    await inState(id, ['RUNNING']);
+    await carriesOn(id);
+  }
   async function carriesOn(id: string): Promise<void> {
     const want = (counters.get(id) ?? 0) + 1;
     assert.equal(await bump(id), want, `${id} lost its session (counter)`);
@@ -250,17 +262,9 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       const m = await get(id);
       console.error(`[suspend cut at ${cut}] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
       assert.ok(m.state === 'SUSPENDED' || m.state === 'RUNNING', `${id} is ${m.state}: ${m.stateReason ?? ''}`);
-      if (m.state === 'SUSPENDED') {
-        await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-        await inState(id, ['RUNNING']);
-      }
-      await carriesOn(id);
+      await carriesOnFrom(id, m.state);
       // And it can be suspended and resumed normally afterwards.
-      await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
-      await inState(id, ['SUSPENDED']);
-      await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-      await inState(id, ['RUNNING']);
-      await carriesOn(id);
+      await cycle(id);
       await terminate(id);
     }
   });
@@ -279,11 +283,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       const m = await get(id);
       console.error(`[resume cut at ${cut}] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
       assert.ok(m.state === 'SUSPENDED' || m.state === 'RUNNING', `${id} is ${m.state}: ${m.stateReason ?? ''}`);
-      if (m.state === 'SUSPENDED') {
-        await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-        await inState(id, ['RUNNING']);
-      }
-      await carriesOn(id);
+      await carriesOnFrom(id, m.state);
       await terminate(id);
     }
   });
@@ -342,6 +342,16 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     await dp.start();
     await strayCgroups(id);
   }
+  /** Runs one orphan case for `id`; it must leave no stray cgroup, and a failure repairs before it is reported. */
+  async function guarded(id: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+      await noStrayCgroups(id);
+    } catch (e) {
+      await repair(id);
+      throw e;
+    }
+  }
   /** Removes (and returns) the empty cgroups an orphaned runsc left for `id` behind the runtime's back. */
   async function strayCgroups(id: string): Promise<string[]> {
     const found: string[] = [];
@@ -365,21 +375,13 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
       await inState(id, ['SUSPENDED']);
       fire(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })));
-      try {
+      await guarded(id, async () => {
         await crashLeavingOrphan('restore', id, delayMs);
         const m = await get(id);
         console.error(`[orphan restore frozen ${delayMs} ms in, resume] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
-        if (m.state === 'SUSPENDED') {
-          await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-          await inState(id, ['RUNNING']);
-        }
-        await carriesOn(id);
+        await carriesOnFrom(id, m.state);
         await terminate(id);
-        await noStrayCgroups(id);
-      } catch (e) {
-        await repair(id);
-        throw e;
-      }
+      });
     }
   });
 
@@ -388,17 +390,13 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       const known = new Set((await listAll()).map((m) => m.microvmId));
       fire(client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' })));
       const id = await until('the new microVM', async () => (await listAll()).find((m) => !known.has(m.microvmId))?.microvmId);
-      try {
+      await guarded(id, async () => {
         await crashLeavingOrphan('restore', id, delayMs);
         const m = await get(id);
         console.error(`[orphan restore frozen ${delayMs} ms in, launch] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
         if (m.state === 'RUNNING') { counters.set(id, 0); await carriesOn(id); await terminate(id); }
         else assert.equal(m.state, 'TERMINATED');
-        await noStrayCgroups(id);
-      } catch (e) {
-        await repair(id);
-        throw e;
-      }
+      });
     }
   });
 
@@ -406,26 +404,14 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     const id = await run();
     await carriesOn(id);
     fire(client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
-    try {
+    await guarded(id, async () => {
       await crashLeavingOrphan('checkpoint', id, 20);
       const m = await get(id);
       console.error(`[orphan checkpoint, suspend] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
-      if (m.state === 'SUSPENDED') {
-        await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-        await inState(id, ['RUNNING']);
-      }
-      await carriesOn(id);
-      await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
-      await inState(id, ['SUSPENDED']);
-      await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id }));
-      await inState(id, ['RUNNING']);
-      await carriesOn(id);
+      await carriesOnFrom(id, m.state);
+      await cycle(id);
       await terminate(id);
-      await noStrayCgroups(id);
-    } catch (e) {
-      await repair(id);
-      throw e;
-    }
+    });
   });
 
   test('sessions that were merely alive across all those crashes are intact', async () => {

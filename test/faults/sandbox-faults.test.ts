@@ -20,13 +20,9 @@ import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js
 import { shellExec, shellToken } from '../support/sandbox-shell.js';
 import { runscList, sandboxPid } from '../support/runsc-probe.js';
 import { runCommand } from '../../src/util/command.js';
-import { endpointToken, waitForState, waitForVersion } from '../e2e/support.js';
+import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForState, waitForVersion } from '../e2e/support.js';
 
-const HOOKS = {
-  port: 9000,
-  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 },
-} as const;
+const HOOKS = COUNTER_LIFECYCLE_HOOKS;
 const TMPFS_MB = 256;
 
 async function sh(cmd: string, args: string[]): Promise<void> {

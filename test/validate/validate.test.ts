@@ -15,7 +15,7 @@ import { CreateMicrovmImageCommand } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { runCommand } from '../../src/util/command.js';
 import { withTestHost } from '../support/test-host.js';
-import { waitForVersion } from '../e2e/support.js';
+import { COUNTER_HOOKS, waitForVersion } from '../e2e/support.js';
 import type { ValidationReport } from '../../src/validate/types.js';
 import type { UsageReport } from '../../src/core/usage/types.js';
 import type { Wire } from '../../src/validate/usage-client.js';
@@ -78,11 +78,7 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     await t.client.send(new CreateMicrovmImageCommand({
       name: 'counter', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
       codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, resources: [{ minimumMemoryInMiB: 512 }],
-      hooks: {
-        port: 9000,
-        microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
-        microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
-      },
+      hooks: COUNTER_HOOKS,
     }));
     const v = await waitForVersion(t.client, 'counter', '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);

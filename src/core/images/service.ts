@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Image, ImageBuild, ImageSettings, ImageVersion, Page, PageRequest } from '../model.js';
 import type { Caller, CreateImageInput, ImagesService, ManagedImageInfo } from '../services.js';
 import type { Store, StoreOps } from '../ports/store.js';
-import type { ManagedImageStore } from '../ports/images.js';
+import type { ArtifactUnpacker, ManagedImageStore } from '../ports/images.js';
 import type { Logger } from '../ports/observer.js';
 import type { DiskPort } from '../ports/disk.js';
 import { CubbyError } from '../../errors/index.js';
@@ -21,6 +21,8 @@ const LIVE = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'] as
 export interface ImagesDeps {
   store: Store;
   managed: ManagedImageStore;
+  /** Checks a request's artifact before anything is recorded (the build unpacks it). */
+  unpacker: ArtifactUnpacker;
   pipeline: BuildPipeline;
   launcher: Launcher;
   disk: DiskPort;
@@ -48,6 +50,17 @@ export class ImagesServiceImpl implements ImagesService {
     }
   }
 
+  /**
+   * A local artifact that cannot build (no Dockerfile, a FROM other than the requested base, ...)
+   * is refused now, as a validation error, not recorded as a build bound to fail. A replay of an
+   * idempotent request is not checked again: it answers what the first call recorded.
+   */
+  private async precheckArtifact(tenantId: string, s: ImageSettings, replayOf?: { operation: string; clientToken?: string | undefined }): Promise<void> {
+    if (replayOf?.clientToken && await this.d.store.getIdempotency({ tenantId, operation: replayOf.operation, clientToken: replayOf.clientToken })) return;
+    const base = { name: s.baseImage, ...(s.baseImageVersion ? { version: s.baseImageVersion } : {}) };
+    await this.d.unpacker.precheck(s.codeArtifactUri, base, this.d.managed.catalog().map((m) => m.name), { tenantId });
+  }
+
   private async image(caller: Caller, name: string): Promise<Image> {
     const img = await this.d.store.getImageByName(caller.tenant.id, name);
     if (!img || img.state === 'DELETED') throw new CubbyError('IMAGE_NOT_FOUND', `image ${name} not found`);
@@ -70,6 +83,7 @@ export class ImagesServiceImpl implements ImagesService {
     if (!NAME.test(input.name)) throw new CubbyError('CUBBY_VALIDATION', 'image name must be 1-64 letters, digits, - or _, starting with a letter or digit');
     this.checkSettings(input.settings);
     const tenantId = caller.tenant.id;
+    await this.precheckArtifact(tenantId, input.settings, { operation: 'CreateMicrovmImage', clientToken: input.clientToken });
     let made: { version: ImageVersion; build: ImageBuild } | undefined;
     const create = async (t: StoreOps): Promise<string> => {
       const img = await t.insertImage({ tenantId, name: input.name, state: 'CREATING' });
@@ -98,6 +112,7 @@ export class ImagesServiceImpl implements ImagesService {
     const tenantId = caller.tenant.id;
     const img = await this.image(caller, name);
     if (img.state === 'DELETING') throw new CubbyError('MICROVM_BAD_STATE', `image ${name} is being deleted`);
+    await this.precheckArtifact(tenantId, settings, { operation: 'UpdateMicrovmImage', clientToken });
     let made: { version: ImageVersion; build: ImageBuild } | undefined;
     const update = async (t: StoreOps): Promise<string> => {
       made = await this.addVersion(t, img, settings);

@@ -72,6 +72,13 @@ export interface ArtifactUnpacker {
    * within that tenant's own artifacts only.
    */
   unpack(source: ArtifactSource, targetDir: string, owner?: { tenantId: string }): Promise<UnpackedArtifact>;
+  /**
+   * What can be known at request time, so the caller gets a validation error at once rather than
+   * a FAILED build: the source is allowed; and for local sources (uploads, file://) the zip opens,
+   * has a Dockerfile at its root, and that Dockerfile is one Cubby builds, FROM `base` (one of
+   * `managedNames`). Remote sources are fetched and checked by the build. Writes nothing.
+   */
+  precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[], owner?: { tenantId: string }): Promise<void>;
 }
 
 export interface ImageConfig {

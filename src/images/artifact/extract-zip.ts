@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { UnpackedArtifact } from '../../core/ports/images.js';
 import { CubbyError } from '../../errors/index.js';
-import { NameRegistry, entryKind, fileMode, safeRelativePath } from './entry-checks.js';
+import { NameRegistry, entryKind, fileMode, safeRelativePath, type EntryKind } from './entry-checks.js';
 import { RATIO_FLOOR_BYTES, type ArtifactLimits } from './limits.js';
 
 export async function extractZip(archive: Buffer, targetDir: string, limits: ArtifactLimits): Promise<UnpackedArtifact> {
@@ -45,7 +45,7 @@ async function prepareTarget(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
-function openZip(archive: Buffer): Promise<ZipFile> {
+export function openZip(archive: Buffer): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(archive, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: true }, (err, zip) => {
       if (err || !zip) reject(mapZipError(err ?? new Error('no zip')));
@@ -74,24 +74,23 @@ async function extractEntries(zip: ZipFile, dir: string, limits: ArtifactLimits)
   return { files: totals.files, bytes: totals.bytes };
 }
 
-async function writeEntry(
-  zip: ZipFile, entry: Entry, dir: string, limits: ArtifactLimits, names: NameRegistry,
-  totals: { files: number; bytes: number; entries: number },
-): Promise<void> {
+/**
+ * What the entry's header says, checked before a byte is read: the path, the kind, collisions,
+ * encryption and compression, and the sizes against the limits. Returns its relative path and kind.
+ */
+export function checkEntryHeader(
+  entry: Entry, dir: string, limits: ArtifactLimits, names: NameRegistry, totals: { bytes: number; entries: number },
+): { rel: string; kind: EntryKind } {
   if (++totals.entries > limits.maxEntries) {
     throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact has more than ${limits.maxEntries} entries`);
   }
   const rel = safeRelativePath(entry.fileName, dir);
   const kind = entryKind(entry);
   names.add(rel, kind, entry.fileName);
-  const dest = path.join(dir, rel);
   for (let p = path.dirname(rel); p !== '.'; p = path.dirname(p)) {
     if (names.kindOf(p) === 'file') throw new CubbyError('ARTIFACT_INVALID', `artifact entry "${rel}" lies under the file "${p}"`);
   }
-  if (kind === 'dir') {
-    await fs.mkdir(dest, { recursive: true, mode: 0o755 });
-    return;
-  }
+  if (kind === 'dir') return { rel, kind };
   if (entry.isEncrypted()) throw new CubbyError('ARTIFACT_INVALID', `artifact entry "${rel}" is encrypted`);
   if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
     throw new CubbyError('ARTIFACT_INVALID', `artifact entry "${rel}" uses unsupported compression method ${entry.compressionMethod}`);
@@ -100,6 +99,19 @@ async function writeEntry(
   if (entry.uncompressedSize > RATIO_FLOOR_BYTES && entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxEntryRatio) {
     throw new CubbyError('ARTIFACT_TOO_LARGE',
       `artifact entry "${rel}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}x (limit ${limits.maxEntryRatio}x): refusing a likely zip bomb`);
+  }
+  return { rel, kind };
+}
+
+async function writeEntry(
+  zip: ZipFile, entry: Entry, dir: string, limits: ArtifactLimits, names: NameRegistry,
+  totals: { files: number; bytes: number; entries: number },
+): Promise<void> {
+  const { rel, kind } = checkEntryHeader(entry, dir, limits, names, totals);
+  const dest = path.join(dir, rel);
+  if (kind === 'dir') {
+    await fs.mkdir(dest, { recursive: true, mode: 0o755 });
+    return;
   }
   await fs.mkdir(path.dirname(dest), { recursive: true, mode: 0o755 });
   const input = await openEntry(zip, entry);
@@ -123,7 +135,7 @@ async function writeEntry(
   totals.files++;
 }
 
-function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
+export function openEntry(zip: ZipFile, entry: Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => (err || !stream ? reject(mapZipError(err ?? new Error('no stream'))) : resolve(stream)));
   });
@@ -134,7 +146,7 @@ function totalTooLarge(limits: ArtifactLimits): CubbyError {
 }
 
 /** yauzl's own refusals, as Cubby errors. */
-function mapZipError(e: unknown): CubbyError {
+export function mapZipError(e: unknown): CubbyError {
   if (e instanceof CubbyError) return e;
   const msg = e instanceof Error ? e.message : String(e);
   if (/^(absolute path|invalid relative path|invalid characters in fileName)/.test(msg)) {

@@ -18,18 +18,36 @@ export interface SourcePolicy {
 
 const MAX_REDIRECTS = 5;
 
+/**
+ * Checks a source without fetching it: its form, and for http(s) the policy on its first host.
+ * True when it is local (bytes or file://), i.e. cheap enough to open at request time.
+ */
+export function checkSource(source: ArtifactSource, policy: SourcePolicy = {}): boolean {
+  if (typeof source !== 'string') return true;
+  const url = parseSource(source);
+  if (url.protocol === 'file:') return true;
+  if (policy.allowUrl && !policy.allowUrl(url)) throw new CubbyError('ARTIFACT_FETCH_FAILED', `fetching artifacts from ${url.host} is not allowed`);
+  return false;
+}
+
+function parseSource(source: string): URL {
+  let url: URL;
+  try { url = new URL(source); } catch {
+    throw new CubbyError('ARTIFACT_INVALID', `artifact location is not a URI: ${source.slice(0, 200)}`);
+  }
+  if (url.protocol !== 'file:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CubbyError('ARTIFACT_INVALID', `unsupported artifact scheme ${url.protocol} (use file://, http:// or https://)`);
+  }
+  return url;
+}
+
 export async function loadArchive(source: ArtifactSource, limits: ArtifactLimits, policy: SourcePolicy = {}): Promise<Buffer> {
   if (typeof source !== 'string') {
     if (source.byteLength > limits.maxArchiveBytes) throw tooLarge(source.byteLength, limits);
     return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   }
-  let url: URL;
-  try { url = new URL(source); } catch {
-    throw new CubbyError('ARTIFACT_INVALID', `artifact location is not a URI: ${source.slice(0, 200)}`);
-  }
-  if (url.protocol === 'file:') return readLocal(url, limits, policy);
-  if (url.protocol === 'http:' || url.protocol === 'https:') return download(url, limits, policy);
-  throw new CubbyError('ARTIFACT_INVALID', `unsupported artifact scheme ${url.protocol} (use file://, http:// or https://)`);
+  const url = parseSource(source);
+  return url.protocol === 'file:' ? readLocal(url, limits, policy) : download(url, limits, policy);
 }
 
 async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {

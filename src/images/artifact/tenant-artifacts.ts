@@ -60,18 +60,35 @@ export class TenantArtifacts implements ArtifactUnpacker {
   }
 
   async unpack(source: ArtifactSource, targetDir: string, owner?: { tenantId: string }): Promise<UnpackedArtifact> {
-    if (typeof source !== 'string') return this.external.unpack(source, targetDir);
+    const r = await this.route(source, owner);
+    return r.via.unpack(r.source, targetDir);
+  }
+
+  async precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[], owner?: { tenantId: string }): Promise<void> {
+    const r = await this.route(source, owner);
+    await r.via.precheck(r.source, base, managedNames);
+  }
+
+  /** Which unpacker (and so which policy) a source goes through, uploads named by their path. */
+  private async route(source: ArtifactSource, owner?: { tenantId: string }): Promise<{ via: ZipArtifactUnpacker; source: ArtifactSource }> {
+    if (typeof source !== 'string') return { via: this.external, source };
     if (source.startsWith(UPLOAD_SCHEME)) {
       if (!owner) throw new CubbyError('ARTIFACT_INVALID', 'an uploaded artifact needs its tenant');
-      return this.uploads.unpack(`file://${this.uploadPath(owner.tenantId, source.slice(UPLOAD_SCHEME.length))}`, targetDir);
+      const file = this.uploadPath(owner.tenantId, source.slice(UPLOAD_SCHEME.length));
+      // Said by its URI: the tenant has no business with the host path.
+      if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) throw new CubbyError('ARTIFACT_FETCH_FAILED', `no uploaded artifact ${source}`);
+      return { via: this.uploads, source: `file://${file}` };
     }
     if (source.startsWith('file://')) {
-      const given = path.resolve(decodeURIComponent(new URL(source).pathname));
+      let given: string;
+      try { given = path.resolve(decodeURIComponent(new URL(source).pathname)); } catch {
+        throw new CubbyError('ARTIFACT_INVALID', `artifact location is not a URI: ${source.slice(0, 200)}`);
+      }
       const p = await fs.realpath(given).catch(() => given);
       if (p === this.artifactsDir || p.startsWith(this.artifactsDir + path.sep)) {
         throw new CubbyError('ARTIFACT_UNSAFE_PATH', 'uploaded artifacts are named by their cubby-artifact:// URI, not by path');
       }
     }
-    return this.external.unpack(source, targetDir);
+    return { via: this.external, source };
   }
 }

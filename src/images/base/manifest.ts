@@ -1,17 +1,10 @@
 /** The manifest.json stored beside each built base rootfs. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ManagedImageStatus } from '../../core/ports/images.js';
+import type { ManagedImageInfo } from '../../core/ports/images.js';
 
-export interface BaseManifest {
-  name: string;
-  version: string;
-  status: ManagedImageStatus;
-  createdAt: string;
-  sizeBytes: number;
-  packages: string[];
-  derivedFrom?: { name: string; version: string };
-}
+/** What the port reports of a built version, less its place on disk, plus the image it was derived from. */
+export type BaseManifest = Omit<ManagedImageInfo, 'rootfs'> & { derivedFrom?: { name: string; version: string } };
 
 export const MANIFEST_FILE = 'manifest.json';
 

@@ -11,6 +11,9 @@ import { makeZip, type ZipEntrySpec } from '../../support/zip-writer.js';
 
 const DOCKERFILE: ZipEntrySpec = { name: 'Dockerfile', data: 'FROM debian-12-python\nCMD ["python3","/app/app.py"]\n' };
 
+const PY = { name: 'debian-12-python' };
+const MANAGED = ['debian-12-minimal', 'debian-12-python'];
+
 async function sandboxDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-unpack-'));
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
@@ -26,6 +29,13 @@ async function expectRefused(t: Parameters<typeof sandboxDir>[0], entries: ZipEn
     return true;
   });
   assert.deepEqual(await fs.readdir(parent), [], 'nothing may remain next to or inside the target');
+  for (const p of outside) await assert.rejects(fs.lstat(p), 'nothing may be written outside');
+  // The request-time check reads headers only: it refuses the same way, except a header that lies.
+  if (entries.some((e) => e.declaredSize !== undefined)) return;
+  await assert.rejects(unpacker.precheck(makeZip(entries), PY, MANAGED), (e: unknown) => {
+    assert.ok(isCubbyError(e, code), `precheck: expected ${code}, got ${String(e)}`);
+    return true;
+  });
   for (const p of outside) await assert.rejects(fs.lstat(p), 'nothing may be written outside');
 }
 
@@ -132,4 +142,34 @@ test('file:// artifacts are read, missing ones are ARTIFACT_FETCH_FAILED, roots 
   await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).unpack(pathToFileURL(zip).href, path.join(dir, 'c5')),
     (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
   assert.deepEqual((await fs.readdir(dir)).sort(), ['a.zip', 'ctx']);
+});
+
+test('precheck: a good artifact passes; its Dockerfile must parse and name the requested base', async () => {
+  const u = new ZipArtifactUnpacker();
+  await u.precheck(makeZip([DOCKERFILE, { name: 'app/app.py', data: 'x' }]), PY, MANAGED);
+  await u.precheck(makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python:1.0\n' }]), { ...PY, version: '1.0' }, MANAGED);
+  const refused = async (dockerfile: string, code: ErrorCode, base: { name: string; version?: string } = PY) => {
+    await assert.rejects(u.precheck(makeZip([{ name: 'Dockerfile', data: dockerfile }]), base, MANAGED), (e: unknown) => {
+      assert.ok(isCubbyError(e, code), `${JSON.stringify(dockerfile.slice(0, 60))}: expected ${code}, got ${String(e).slice(0, 300)}`);
+      return true;
+    });
+  };
+  await refused('FROM debian-12-minimal\n', 'DOCKERFILE_FROM_MISMATCH');
+  await refused('FROM debian-12-python:1.0\n', 'DOCKERFILE_FROM_MISMATCH', { ...PY, version: '1.1' });
+  await refused('FROM ubuntu:22.04\n', 'DOCKERFILE_INVALID');
+  await refused('RUN echo no base\n', 'DOCKERFILE_INVALID');
+  await refused('FROM debian-12-python\nFROM debian-12-python\n', 'DOCKERFILE_INVALID');
+  // Random text: over the Dockerfile limit without tripping the zip bomb ratio first.
+  await refused(`FROM debian-12-python\n# ${randomBytes(800 * 1024).toString('base64')}\n`, 'DOCKERFILE_INVALID');
+});
+
+test('precheck: remote sources are checked for form and policy only, never fetched', async () => {
+  let asked = 0;
+  const u = new ZipArtifactUnpacker({ allowUrl: (url) => { asked++; return url.hostname !== 'blocked.example'; } });
+  // Nothing listens on these names; a fetch would fail, so passing proves none was tried.
+  await u.precheck('https://artifacts.example/app.zip', PY, MANAGED);
+  await assert.rejects(u.precheck('https://blocked.example/app.zip', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(u.precheck('ftp://x/app.zip', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+  await assert.rejects(u.precheck('not a uri', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+  assert.equal(asked, 2);
 });
