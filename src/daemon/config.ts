@@ -15,6 +15,8 @@ export interface DaemonConfig {
   artifactRoots: string[];
   /** Hosts http(s) artifacts may come from even when private (loopback and private ranges are refused otherwise). */
   artifactAllowHosts: string[];
+  /** Bearer token that lets /metrics be scraped from off the host; unset: loopback only. */
+  metricsToken?: string;
   core: CoreConfig;
 }
 
@@ -30,7 +32,7 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
-export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string }>): DaemonConfig {
+export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string; metricsToken: string }>): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
   return {
@@ -44,6 +46,7 @@ export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api
     logLevel: o.logLevel ?? process.env.CUBBY_LOG_LEVEL ?? 'info',
     artifactRoots: list(o.artifactRoots ?? process.env.CUBBY_ARTIFACT_ROOTS).map((r) => path.resolve(r)),
     artifactAllowHosts: list(o.artifactAllowHosts ?? process.env.CUBBY_ARTIFACT_ALLOW_HOSTS),
+    ...((o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN) ? { metricsToken: o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN } : {}),
     core: {
       ...DEFAULT_CORE_CONFIG, dataDir,
       ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),

@@ -18,6 +18,7 @@ import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
 import { createMetrics } from './metrics.js';
+import { checkMetricsAccess } from './metrics-access.js';
 import { startArtifactGc } from './artifact-gc.js';
 import type { DaemonConfig } from './config.js';
 
@@ -44,7 +45,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const managed = new ManagedImages({ cacheDir: config.cacheDir });
     const tokenService = await openTokenService({ store: new FileTokenKeyStore(path.join(config.dataDir, 'token-keys.json')) });
     closers.unshift(() => tokenService.close());
-    const { registry, observer } = createMetrics(store);
+    const { registry, observer, meterUsage } = createMetrics(store);
 
     // Made after the core (they need it), but the core's observer reaches them.
     const late: { targets?: CoreGatewayTargets; gateway?: Gateway } = {};
@@ -63,6 +64,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       },
       config: config.core,
     });
+    meterUsage(core.services.usage);
     const stopGc = startArtifactGc(path.join(config.dataDir, 'artifacts'), log);
     closers.unshift(stopGc);
     const report = await core.start();
@@ -85,8 +87,11 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         return k ? { secretAccessKey: k.secret, tenant: k.tenant } : undefined;
       },
     });
-    // Operators scrape this from the host; the API listens on loopback by default.
-    api.get('/metrics', publicRoute, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+    // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
+    api.get('/metrics', publicRoute, async (req, reply) => {
+      checkMetricsAccess(req.socket.remoteAddress, req.headers.authorization, config.metricsToken);
+      return reply.type(registry.contentType).send(await registry.metrics());
+    });
     await api.listen({ host: config.api.host, port: config.api.port });
     closers.unshift(() => api.close());
     const apiPort = (api.server.address() as { port: number }).port;

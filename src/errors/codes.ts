@@ -82,6 +82,7 @@ export const ERROR_CODES = {
   API_UNKNOWN_OPERATION: 'not_found',
   API_BODY_TOO_LARGE: 'validation',
   API_UNSUPPORTED_MEDIA_TYPE: 'validation',
+  METRICS_FORBIDDEN: 'forbidden',         // /metrics asked from off the host without the metrics token
   // endpoint gateway
   GATEWAY_UNKNOWN_HOST: 'not_found',
   GATEWAY_BAD_PORT: 'validation',

@@ -26,6 +26,7 @@ import { zipDirectory } from '../../src/cli/zip-dir.js';
 import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { makeZip } from '../support/zip-writer.js';
+import { sample, scrapeUntil } from '../support/metrics.js';
 import { openShell, wsEcho } from './support-ws.js';
 import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
 
@@ -42,6 +43,8 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
   let baseline: Set<string>;
   let counterUri: string;
   let failingUri: string;
+  let nameA: string;
+  let nameB: string;
   const launched = new Set<string>();
   // Shared between the ordered tests below.
   let first = '';   // a microVM on 1.0, launched with a client token
@@ -76,7 +79,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     const ta = await d.tenant('compat-a');
     a = ta.client;
     accountA = ta.accountId;
-    b = (await d.tenant('compat-b')).client;
+    nameA = (await d.store.getTenant(ta.tenantId))?.name ?? '';
+    const tb = await d.tenant('compat-b');
+    b = tb.client;
+    nameB = (await d.store.getTenant(tb.tenantId))?.name ?? '';
     // The app goes up through Cubby's upload extension, as `cubby image create --from` does.
     const zip = path.join(tmp, 'counter.zip');
     await zipDirectory(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test/fixtures/apps/counter'), zip);
@@ -211,6 +217,15 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     await assert.rejects(a.send(new ResumeMicrovmCommand({ microvmIdentifier: first })), ConflictException);
     assert.deepEqual(await a.send(new SuspendMicrovmCommand({ microvmIdentifier: first })).then(({ $metadata: _, ...rest }) => rest), {});
     await waitForState(a, first, ['SUSPENDED']);
+    // /metrics shows it per tenant: A has a SUSPENDED microVM whose checkpoint takes disk; B has nothing.
+    const m = await scrapeUntil(d.apiUrl, (t) => (sample(t, 'cubby_tenant_microvms', { tenant: nameA, state: 'SUSPENDED' }) ?? 0) >= 1);
+    assert.ok((sample(m, 'cubby_tenant_snapshot_bytes', { tenant: nameA }) ?? 0) > 1024 * 1024, 'the checkpoint is on disk');
+    assert.ok((sample(m, 'cubby_tenant_running_seconds', { tenant: nameA }) ?? 0) > 0);
+    assert.ok((sample(m, 'cubby_tenant_cost_estimate', { tenant: nameA, currency: 'USD' }) ?? 0) > 0);
+    for (const metric of ['cubby_tenant_running_seconds', 'cubby_tenant_suspended_seconds', 'cubby_tenant_snapshot_bytes']) {
+      assert.equal(sample(m, metric, { tenant: nameB }), 0, `${metric} of tenant B`);
+    }
+    assert.equal(sample(m, 'cubby_tenant_microvms', { tenant: nameB, state: 'RUNNING' }), 0);
     await assert.rejects(a.send(new SuspendMicrovmCommand({ microvmIdentifier: first })), ConflictException);
     await a.send(new ResumeMicrovmCommand({ microvmIdentifier: first }));
     await waitForState(a, first, ['RUNNING']);

@@ -7,7 +7,8 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { runCommand } from '../../src/util/command.js';
 
-export interface TestHost { ns: string; address: string; ports: [number, number] }
+/** `address` is the namespace's side of the veth, `hostAddress` the host's side. */
+export interface TestHost { ns: string; address: string; hostAddress: string; ports: [number, number] }
 
 async function sh(cmd: string, args: string[]): Promise<void> {
   const r = await runCommand(cmd, args, { timeoutMs: 10_000 });
@@ -58,7 +59,7 @@ export async function withTestHost<T>(fn: (h: TestHost) => Promise<T>): Promise<
       if (Date.now() > deadline) throw new Error('test host listener did not start');
       await new Promise((r) => setTimeout(r, 50));
     }
-    return await fn({ ns, address, ports });
+    return await fn({ ns, address, hostAddress: `203.0.113.${base + 1}`, ports });
   } finally {
     server.kill('SIGKILL');
     await runCommand('ip', ['link', 'del', hostIf]).catch(() => undefined);

@@ -19,6 +19,7 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--artifact-roots <dirs>', 'comma-separated directories file:// code artifacts may come from (default: none; uploads always work)')
     .option('--artifact-allow-hosts <hosts>', 'comma-separated private hosts http(s) artifacts may come from')
+    .option('--metrics-token <token>', 'bearer token to scrape /metrics from off the host (default: loopback only; or CUBBY_METRICS_TOKEN)')
     .action(async (o: Record<string, string | number | undefined>) => {
       const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
       const managed = new ManagedImages({ cacheDir: config.cacheDir });
