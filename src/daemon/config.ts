@@ -1,9 +1,12 @@
 /** Daemon settings: command-line flags over environment over defaults. */
 import path from 'node:path';
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../core/index.js';
+import { storeKind, storeUrl } from '../store/open-store.js';
 
 export interface DaemonConfig {
   dataDir: string;
+  /** A postgres:// URL; absent: the embedded SQLite store in dataDir. */
+  store?: string;
   cacheDir: string;
   api: { host: string; port: number };
   gateway: { host: string; port: number };
@@ -32,11 +35,14 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
-export function daemonConfig(o: Partial<{ dataDir: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string; metricsToken: string }>): DaemonConfig {
+export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string; metricsToken: string }>): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
+  const store = storeUrl(o.store);
+  storeKind(store); // a bad URL fails here, before anything starts
   return {
     dataDir,
+    ...(store !== undefined ? { store } : {}),
     cacheDir: path.resolve(o.cacheDir ?? process.env.CUBBY_CACHE_DIR ?? '/var/cache/cubby'),
     api: parseHostPort(o.api ?? process.env.CUBBY_API ?? '127.0.0.1:8470', '--api'),
     gateway,

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { createCore, type Core } from '../core/index.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
+import { openStore } from '../store/open-store.js';
 import { createLinuxNetwork } from '../network/linux/index.js';
 import { GvisorRuntime } from '../runtime/gvisor/index.js';
 import { HttpHooks } from '../hooks/http-hooks.js';
@@ -36,7 +36,7 @@ export interface Daemon {
 export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } = {}): Promise<Daemon> {
   const log = opts.log ?? pino({ level: config.logLevel, redact: ['*.secretAccessKey', '*.secret', '*.token', 'headers.authorization'] });
   await fs.mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore({ dataDir: config.dataDir });
+  const store = await openStore({ dataDir: config.dataDir, ...(config.store !== undefined ? { url: config.store } : {}) });
   const closers: Array<() => Promise<void> | void> = [() => store.close()];
   try {
     const network = await createLinuxNetwork();

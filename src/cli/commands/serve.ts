@@ -9,6 +9,7 @@ export function registerServe(program: Command): void {
   program.command('serve')
     .description('run the Cubby daemon in the foreground (API, endpoint gateway, lifecycle)')
     .option('--data-dir <dir>', 'state directory (store, snapshots, checkpoints)')
+    .option('--store <url>', 'postgres://... to keep the store in PostgreSQL (or CUBBY_STORE; default: SQLite in the data directory)')
     .option('--cache-dir <dir>', 'shared cache of managed base images and build storage')
     .option('--api <host:port>', 'Lambda MicroVMs API listen address', '127.0.0.1:8470')
     .option('--gateway <host:port>', 'endpoint gateway listen address', '127.0.0.1:8480')

@@ -3,14 +3,13 @@ import type { ImageBuild } from '../../core/model.js';
 import { CubbyError } from '../../errors/index.js';
 import { newBuildId } from '../ids.js';
 import { decodePageToken, pageSize } from '../page-token.js';
-import { fromRow, insertSql, patchAssignments, type Row, toColumns } from './codec.js';
-import { type Ctx, marks, stamped, type SyncOps, toPage } from './context.js';
-import { IMAGE_BUILD } from './records.js';
-import { versionNotFound } from './version-ops.js';
+import { fromRow, insertSql, patchAssignments, type Row, stamped, toColumns } from '../codec.js';
+import { buildNotFound, versionNotFound } from '../not-found.js';
+import { toPage } from '../paging.js';
+import { BUILD_PATCHABLE, IMAGE_BUILD } from '../records.js';
+import { type Ctx, marks, type SyncOps } from './context.js';
 
 type BuildOps = Pick<SyncOps, 'insertBuild' | 'getBuild' | 'listBuilds' | 'listBuildsByState' | 'updateBuild'>;
-
-const PATCHABLE = new Set(['state', 'stateReason', 'logPath', 'memorySnapshotBytes', 'diskSnapshotBytes', 'codeInstallBytes', 'updatedAt']);
 
 export function buildOps(ctx: Ctx): BuildOps {
   const build = (r: Row): ImageBuild => fromRow(IMAGE_BUILD, r);
@@ -49,9 +48,9 @@ export function buildOps(ctx: Ctx): BuildOps {
       return ctx.q(`SELECT * FROM image_builds WHERE state IN (${marks(states.length)}) ORDER BY seq`).all(...states).map(build);
     },
     updateBuild(tenantId, id, patch) {
-      const { sets, values } = patchAssignments(IMAGE_BUILD, stamped(ctx, patch), PATCHABLE);
+      const { sets, values } = patchAssignments(IMAGE_BUILD, stamped(ctx, patch), BUILD_PATCHABLE);
       const r = ctx.q(`UPDATE image_builds SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id);
-      if (!r) throw new CubbyError('IMAGE_BUILD_NOT_FOUND', `build ${id} not found`, { details: { buildId: id } });
+      if (!r) throw buildNotFound(id);
       return build(r);
     },
   };

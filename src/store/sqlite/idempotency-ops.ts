@@ -1,21 +1,13 @@
 /** Idempotency records: the first result of a (tenant, operation, client token), kept for a TTL. */
-import type { IdempotencyRecord } from '../../core/ports/store.js';
-import { idempotencyMismatch } from '../idempotent.js';
-import type { Row } from './codec.js';
+import { idempotencyMismatch, idempotencyRecord } from '../idempotent.js';
+import type { Row } from '../codec.js';
 import type { Ctx, SyncOps } from './context.js';
 
 type IdempotencyOps = Pick<SyncOps, 'getIdempotency' | 'putIdempotency' | 'sweepIdempotency'>;
 
 export function idempotencyOps(ctx: Ctx): IdempotencyOps {
   const cutoff = (): number => ctx.now().getTime() - ctx.idempotencyTtlMs;
-  const record = (r: Row): IdempotencyRecord => ({
-    tenantId: r.tenant_id as string,
-    operation: r.operation as string,
-    clientToken: r.client_token as string,
-    requestHash: r.request_hash as string,
-    resultRef: r.result_ref as string,
-    createdAt: new Date(r.created_at as number),
-  });
+  const record = idempotencyRecord;
   const live = (k: { tenantId: string; operation: string; clientToken: string }): Row | undefined =>
     ctx.q('SELECT * FROM idempotency WHERE tenant_id = ? AND operation = ? AND client_token = ? AND created_at > ?')
       .get(k.tenantId, k.operation, k.clientToken, cutoff());

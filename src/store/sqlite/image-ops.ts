@@ -3,17 +3,14 @@ import type { Image } from '../../core/model.js';
 import { CubbyError } from '../../errors/index.js';
 import { newImageId } from '../ids.js';
 import { decodePageToken, pageSize } from '../page-token.js';
-import { fromRow, insertSql, patchAssignments, type Row, toColumns } from './codec.js';
-import { type Ctx, marks, stamped, type SyncOps, toPage } from './context.js';
-import { IMAGE } from './records.js';
+import { fromRow, insertSql, patchAssignments, type Row, stamped, toColumns } from '../codec.js';
+import { imageNotFound, tenantNotFound } from '../not-found.js';
+import { toPage } from '../paging.js';
+import { IMAGE, IMAGE_PATCHABLE } from '../records.js';
+import { type Ctx, marks, type SyncOps } from './context.js';
 
 type ImageOps = Pick<SyncOps, 'insertImage' | 'getImage' | 'getImageByName' | 'listImages' | 'listImagesByState'
   | 'updateImage' | 'deleteImage'>;
-
-const PATCHABLE = new Set(['state', 'latestActiveVersion', 'latestFailedVersion', 'updatedAt']);
-
-export const imageNotFound = (id: string): CubbyError =>
-  new CubbyError('IMAGE_NOT_FOUND', `image ${id} not found`, { details: { imageId: id } });
 
 export function imageOps(ctx: Ctx): ImageOps {
   const image = (r: Row): Image => fromRow(IMAGE, r);
@@ -26,7 +23,7 @@ export function imageOps(ctx: Ctx): ImageOps {
       if (typeof rec.name !== 'string' || rec.name.length === 0) throw new CubbyError('CUBBY_VALIDATION', 'image name is required');
       return ctx.write(() => {
         if (!ctx.q('SELECT 1 FROM tenants WHERE id = ?').get(rec.tenantId)) {
-          throw new CubbyError('TENANT_NOT_FOUND', `tenant ${rec.tenantId} not found`, { details: { tenantId: rec.tenantId } });
+          throw tenantNotFound(rec.tenantId);
         }
         if (ctx.q('SELECT 1 FROM images WHERE tenant_id = ? AND name = ?').get(rec.tenantId, rec.name)) {
           throw new CubbyError('IMAGE_EXISTS', `image ${rec.name} already exists`, { details: { name: rec.name } });
@@ -62,7 +59,7 @@ export function imageOps(ctx: Ctx): ImageOps {
       return ctx.q(`SELECT * FROM images WHERE state IN (${marks(states.length)}) ORDER BY seq`).all(...states).map(image);
     },
     updateImage(tenantId, id, patch) {
-      const { sets, values } = patchAssignments(IMAGE, stamped(ctx, patch), PATCHABLE);
+      const { sets, values } = patchAssignments(IMAGE, stamped(ctx, patch), IMAGE_PATCHABLE);
       const r = ctx.q(`UPDATE images SET ${sets.join(', ')} WHERE tenant_id = ? AND id = ? RETURNING *`).get(...values, tenantId, id);
       if (!r) throw imageNotFound(id);
       return image(r);

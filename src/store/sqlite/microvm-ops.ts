@@ -5,19 +5,14 @@ import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
 import { CubbyError } from '../../errors/index.js';
 import { newMicrovmId } from '../ids.js';
 import { decodePageToken, pageSize } from '../page-token.js';
-import { fromRow, insertSql, patchAssignments, type Row, type SqlValue, toColumns } from './codec.js';
-import { type Ctx, marks, stamped, type SyncOps, toPage } from './context.js';
-import { MICROVM } from './records.js';
+import { fromRow, insertSql, patchAssignments, type Row, type SqlValue, stamped, toColumns } from '../codec.js';
+import { microvmBadState, microvmNotFound as notFound, tenantNotFound } from '../not-found.js';
+import { toPage } from '../paging.js';
+import { MICROVM, MICROVM_PATCHABLE as PATCHABLE, MICROVM_TRANSITION as TRANSITION } from '../records.js';
+import { type Ctx, marks, type SyncOps } from './context.js';
 
 type MicrovmOps = Pick<SyncOps, 'insertMicrovm' | 'getMicrovm' | 'getMicrovmAny' | 'listMicrovms' | 'listMicrovmsByState'
   | 'countMicrovms' | 'transitionMicrovm' | 'updateMicrovm' | 'deleteMicrovm'>;
-
-const IDENTITY = new Set(['id', 'tenantId', 'imageId', 'imageVersion', 'state']);
-const PATCHABLE = new Set(MICROVM.fields.map((f) => f.key as string).filter((k) => !IDENTITY.has(k)));
-const TRANSITION = new Set([...PATCHABLE, 'state']);
-
-const notFound = (id: string): CubbyError =>
-  new CubbyError('MICROVM_NOT_FOUND', `microVM ${id} not found`, { details: { microvmId: id } });
 
 /** WHERE conditions shared by list and count. */
 function conditions(f: MicrovmFilter & { tenantId?: string }): { where: string[]; args: SqlValue[] } {
@@ -52,7 +47,7 @@ export function microvmOps(ctx: Ctx): MicrovmOps {
       if (!SANDBOX_ID_PATTERN.test(rec.id)) throw new CubbyError('CUBBY_VALIDATION', 'microVM id must be 20 characters of a-z and 0-9');
       return ctx.write(() => {
         if (!ctx.q('SELECT 1 FROM tenants WHERE id = ?').get(rec.tenantId)) {
-          throw new CubbyError('TENANT_NOT_FOUND', `tenant ${rec.tenantId} not found`, { details: { tenantId: rec.tenantId } });
+          throw tenantNotFound(rec.tenantId);
         }
         if (byId(rec.id)) throw new CubbyError('STORE_CONFLICT', `microVM id ${rec.id} already exists`);
         const { columns, values } = toColumns(MICROVM, rec);
@@ -95,8 +90,7 @@ export function microvmOps(ctx: Ctx): MicrovmOps {
         if (r) return microvm(r);
         const current = byId(id);
         if (!current) throw notFound(id);
-        throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${String(current.state)}, not ${fromStates.join(' or ') || '(none)'}`,
-          { details: { microvmId: id, current: current.state, expected: fromStates, target: patch.state } });
+        throw microvmBadState(id, current.state, fromStates, patch.state);
       });
     },
     updateMicrovm(id, patch) {

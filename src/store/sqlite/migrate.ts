@@ -6,23 +6,17 @@
  */
 import type Database from 'better-sqlite3';
 import { CubbyError } from '../../errors/index.js';
-import type { Migration } from './migrations.js';
+import { checkStepNumbers, type MigrateReport, type Migration, refuseUnknownSteps } from '../migration.js';
 
-export interface MigrateReport { applied: number[]; current: number }
+export type { MigrateReport };
 
 export function migrate(db: Database.Database, steps: readonly Migration[], now: () => Date = () => new Date()): MigrateReport {
+  checkStepNumbers(steps);
   const ids = steps.map((s) => s.id);
-  if (ids.some((id, i) => !Number.isInteger(id) || id !== i + 1)) {
-    throw new CubbyError('STORE_MIGRATION_FAILED', 'migration steps must be numbered 1, 2, 3, ... in order');
-  }
   const read = (): Set<number> => {
     const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
     const done = new Set(exists ? (db.prepare('SELECT id FROM schema_migrations').all() as Array<{ id: number }>).map((r) => r.id) : []);
-    const unknown = [...done].filter((id) => !ids.includes(id));
-    if (unknown.length > 0) {
-      throw new CubbyError('STORE_MIGRATION_FAILED',
-        `database schema is newer than this program (unknown steps ${unknown.join(', ')}): upgrade Cubby`);
-    }
+    refuseUnknownSteps(done, steps);
     return done;
   };
   const run = db.transaction((): MigrateReport => {

@@ -4,7 +4,9 @@
  * BIGINT identity for seq, JSONB for the JSON text columns, strpos for instr).
  * Times are epoch milliseconds (INTEGER); JSON members are TEXT.
  */
-export interface Migration { id: number; name: string; sql: string }
+import type { Migration } from '../migration.js';
+
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -12,11 +12,11 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type Database from 'better-sqlite3';
 import type { IdempotencyKey, IdempotentResult, Store, StoreOps } from '../../core/ports/store.js';
 import { CubbyError, isCubbyError } from '../../errors/index.js';
-import { runIdempotent } from '../idempotent.js';
+import { IDEMPOTENCY_TTL_MS, runIdempotent } from '../idempotent.js';
 import { loadOrCreateMasterKey } from '../master-key.js';
 import { SecretBox } from '../secret-box.js';
 import { buildOps } from './build-ops.js';
-import type { Row } from './codec.js';
+import type { Row } from '../codec.js';
 import type { Ctx, SyncOps } from './context.js';
 import { mapSqliteError, openDatabase } from './database.js';
 import { Gate } from './gate.js';
@@ -28,7 +28,7 @@ import { tagOps } from './tag-ops.js';
 import { tenantOps } from './tenant-ops.js';
 import { versionOps } from './version-ops.js';
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+export { IDEMPOTENCY_TTL_MS };
 
 export interface SqliteStoreOptions {
   /** Holds cubby.db (and master.key unless masterKey is given). Created 0700 if missing. */

@@ -3,11 +3,10 @@ import type { Tenant } from '../../core/model.js';
 import type { AccessKeyInfo } from '../../core/ports/store.js';
 import { CubbyError } from '../../errors/index.js';
 import { newAccessKeyId, newAccountId, newSecretAccessKey, newTenantId } from '../ids.js';
-import { fromRow, insertSql, type Row, toColumns } from './codec.js';
+import { fromRow, insertSql, type Row, toColumns } from '../codec.js';
+import { checkTenantName, keyNotFound, tenantNotFound } from '../not-found.js';
 import type { Ctx, SyncOps } from './context.js';
-import { ACCESS_KEY, TENANT } from './records.js';
-
-const TENANT_NAME = /^[a-z0-9-]{1,63}$/;
+import { ACCESS_KEY, TENANT } from '../records.js';
 
 type TenantOps = Pick<SyncOps, 'createTenant' | 'getTenant' | 'getTenantByName' | 'getTenantByAccountId' | 'listTenants'
   | 'createKey' | 'getKeyForAuth' | 'listKeys' | 'revokeKey'>;
@@ -28,9 +27,7 @@ export function tenantOps(ctx: Ctx): TenantOps {
 
   return {
     createTenant(name) {
-      if (typeof name !== 'string' || !TENANT_NAME.test(name)) {
-        throw new CubbyError('CUBBY_VALIDATION', 'tenant name must be 1-63 characters of a-z, 0-9 and -');
-      }
+      checkTenantName(name);
       return ctx.write(() => {
         if (exists('SELECT 1 FROM tenants WHERE name = ?', name)) {
           throw new CubbyError('TENANT_EXISTS', `tenant ${name} already exists`, { details: { name } });
@@ -55,7 +52,7 @@ export function tenantOps(ctx: Ctx): TenantOps {
       const box = ctx.secrets();
       return ctx.write(() => {
         if (!exists('SELECT 1 FROM tenants WHERE id = ?', tenantId)) {
-          throw new CubbyError('TENANT_NOT_FOUND', `tenant ${tenantId} not found`, { details: { tenantId } });
+          throw tenantNotFound(tenantId);
         }
         const info: AccessKeyInfo = {
           accessKeyId: unused(newAccessKeyId, (v) => exists('SELECT 1 FROM access_keys WHERE access_key_id = ?', v)),
@@ -84,7 +81,7 @@ export function tenantOps(ctx: Ctx): TenantOps {
       return ctx.write(() => {
         const r = ctx.q('SELECT * FROM access_keys WHERE access_key_id = ?').get(accessKeyId);
         if (!r || (tenantId !== undefined && r.tenant_id !== tenantId)) {
-          throw new CubbyError('KEY_NOT_FOUND', `access key ${accessKeyId} not found`, { details: { accessKeyId } });
+          throw keyNotFound(accessKeyId);
         }
         if (r.status === 'REVOKED') return key(r);
         return key(ctx.q(`UPDATE access_keys SET status = 'REVOKED', revoked_at = ? WHERE access_key_id = ? RETURNING *`)

@@ -5,18 +5,14 @@ import { decodePageToken, pageSize } from '../page-token.js';
 import {
   formatVersion, parseVersionOrThrow, versionAfter, versionGreater, type VersionNumber,
 } from '../version-number.js';
-import { fromRow, insertSql, patchAssignments, type Row, toColumns } from './codec.js';
-import { type Ctx, marks, stamped, type SyncOps, toPage } from './context.js';
-import { imageNotFound } from './image-ops.js';
-import { IMAGE_VERSION } from './records.js';
+import { fromRow, insertSql, patchAssignments, type Row, stamped, toColumns } from '../codec.js';
+import { imageNotFound, versionNotFound } from '../not-found.js';
+import { toPage } from '../paging.js';
+import { IMAGE_VERSION, VERSION_PATCHABLE } from '../records.js';
+import { type Ctx, marks, type SyncOps } from './context.js';
 
 type VersionOps = Pick<SyncOps, 'nextVersion' | 'insertVersion' | 'getVersion' | 'listVersions' | 'findLatestVersion'
   | 'listVersionsByState' | 'updateVersion' | 'deleteVersion'>;
-
-const PATCHABLE = new Set(['state', 'status', 'stateReason', 'rootfsPath', 'snapshotPath', 'updatedAt']);
-
-export const versionNotFound = (imageId: string, version: string): CubbyError =>
-  new CubbyError('IMAGE_VERSION_NOT_FOUND', `version ${version} of image ${imageId} not found`, { details: { imageId, version } });
 
 export function versionOps(ctx: Ctx): VersionOps {
   const record = (r: Row): ImageVersion => fromRow(IMAGE_VERSION, r);
@@ -81,7 +77,7 @@ export function versionOps(ctx: Ctx): VersionOps {
         .all(...states).map(record);
     },
     updateVersion(tenantId, imageId, version, patch) {
-      const { sets, values } = patchAssignments(IMAGE_VERSION, stamped(ctx, patch), PATCHABLE);
+      const { sets, values } = patchAssignments(IMAGE_VERSION, stamped(ctx, patch), VERSION_PATCHABLE);
       const r = ctx.q(`UPDATE image_versions SET ${sets.join(', ')} WHERE tenant_id = ? AND image_id = ? AND version = ? RETURNING *`)
         .get(...values, tenantId, imageId, version);
       if (!r) throw versionNotFound(imageId, version);

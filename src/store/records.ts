@@ -1,6 +1,6 @@
 /** Column layout of each record type (see codec.ts and migrations.ts). */
-import type { AccessKeyInfo } from '../../core/ports/store.js';
-import type { Image, ImageBuild, ImageVersion, Microvm, Tenant } from '../../core/model.js';
+import type { AccessKeyInfo } from '../core/ports/store.js';
+import type { Image, ImageBuild, ImageVersion, Microvm, Tenant } from '../core/model.js';
 import { codec } from './codec.js';
 
 export const TENANT = codec<Tenant>({
@@ -80,3 +80,13 @@ export const MICROVM = codec<Microvm>({
   suspendedSeconds: { column: 'suspended_seconds', type: 'real' },
   updatedAt: { column: 'updated_at', type: 'date' },
 });
+
+/** What each update may change (identity and, for microVMs, state are not patchable). */
+export const IMAGE_PATCHABLE: ReadonlySet<string> = new Set(['state', 'latestActiveVersion', 'latestFailedVersion', 'updatedAt']);
+export const VERSION_PATCHABLE: ReadonlySet<string> = new Set(['state', 'status', 'stateReason', 'rootfsPath', 'snapshotPath', 'updatedAt']);
+export const BUILD_PATCHABLE: ReadonlySet<string> = new Set(['state', 'stateReason', 'logPath', 'memorySnapshotBytes',
+  'diskSnapshotBytes', 'codeInstallBytes', 'updatedAt']);
+const MICROVM_IDENTITY = new Set(['id', 'tenantId', 'imageId', 'imageVersion', 'state']);
+export const MICROVM_PATCHABLE: ReadonlySet<string> = new Set(MICROVM.fields.map((f) => f.key as string).filter((k) => !MICROVM_IDENTITY.has(k)));
+/** A transition may also set the state. */
+export const MICROVM_TRANSITION: ReadonlySet<string> = new Set([...MICROVM_PATCHABLE, 'state']);

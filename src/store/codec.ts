@@ -2,7 +2,7 @@
  * Mapping between domain records and table rows, declared once per record type: which member
  * lives in which column, and how it is encoded (dates as epoch ms, JSON members as text).
  */
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError } from '../errors/index.js';
 
 export type ColumnType = 'text' | 'int' | 'real' | 'date' | 'json';
 export type SqlValue = string | number | bigint | null;
@@ -95,4 +95,9 @@ export function patchAssignments<T>(c: Codec<T>, patch: object, allowed: Readonl
     values.push(encode(f.type, value));
   }
   return { sets, values };
+}
+
+/** Patches stamp updatedAt with the store's clock unless they set (or clear) it themselves. */
+export function stamped<P extends { updatedAt?: Date | null }>(clock: { now(): Date }, patch: P): P {
+  return patch.updatedAt === undefined ? { ...patch, updatedAt: clock.now() } : patch;
 }
