@@ -173,6 +173,23 @@ describe('postgres store: migrations, several handles, errors', () => {
     }
   });
 
+  test('a row held past the lock timeout is STORE_BUSY for the waiter, which changed nothing', { timeout: 30_000 }, async (t) => {
+    const h = await makePostgres();
+    t.after(() => h.cleanup());
+    const other = await h.open();
+    const { tenant, image } = await seed(h.store, 'acme');
+    const m = await h.store.insertMicrovm(microvmInput(tenant.id, image.id));
+    let waited = 0;
+    await h.store.tx(async (tx) => {
+      await tx.transitionMicrovm(m.id, ['PENDING'], { state: 'RUNNING' });
+      const t0 = Date.now();
+      await rejectsWith(other.transitionMicrovm(m.id, ['PENDING', 'RUNNING'], { state: 'TERMINATED' }), 'STORE_BUSY');
+      waited = Date.now() - t0;
+    });
+    assert.ok(waited >= 4_500 && waited < 15_000, `gave up after ${waited} ms (lock timeout 5 s)`);
+    assert.equal((await other.getMicrovmAny(m.id))?.state, 'RUNNING', 'the holder committed; the waiter changed nothing');
+  });
+
   test('racing writers on two handles: unique names are conflicts, version numbers are handed out once each', { timeout: 60_000 }, async (t) => {
     const h = await makePostgres();
     t.after(() => h.cleanup());
