@@ -45,12 +45,16 @@ async function prepareTarget(dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
 }
 
-export function openZip(archive: Buffer): Promise<ZipFile> {
+/** Opens a zip held in memory, or (a path) in place on disk, reading entries on demand. */
+export function openZip(archive: Buffer | string): Promise<ZipFile> {
+  const opts = { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: true, autoClose: false };
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(archive, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true, strictFileNames: true }, (err, zip) => {
+    const done = (err: Error | null, zip?: ZipFile): void => {
       if (err || !zip) reject(mapZipError(err ?? new Error('no zip')));
       else resolve(zip);
-    });
+    };
+    if (typeof archive === 'string') yauzl.open(archive, opts, done);
+    else yauzl.fromBuffer(archive, opts, done);
   });
 }
 

@@ -51,6 +51,21 @@ export async function loadArchive(source: ArtifactSource, limits: ArtifactLimits
 }
 
 async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {
+  return fs.readFile(await localArchivePath(url, limits, policy));
+}
+
+/**
+ * Where a local source's zip is, once the policy allows it: a regular file within the size
+ * limit, under an allowed root. The request-time check opens it there instead of reading it all.
+ */
+export async function localArchive(source: ArtifactSource, limits: ArtifactLimits, policy: SourcePolicy = {}): Promise<Buffer | string> {
+  if (typeof source !== 'string') return loadArchive(source, limits, policy);
+  const url = parseSource(source);
+  if (url.protocol !== 'file:') throw new CubbyError('ARTIFACT_INVALID', `${url.protocol} artifacts are not local`);
+  return localArchivePath(url, limits, policy);
+}
+
+async function localArchivePath(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<string> {
   // Resolve links first: a link under an allowed root must not lead outside it.
   const given = path.resolve(fileURLToPath(url));
   const file = await fs.realpath(given).catch(() => given);
@@ -63,7 +78,7 @@ async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy)
   }
   if (!st.isFile()) throw new CubbyError('ARTIFACT_FETCH_FAILED', `artifact ${file} is not a regular file`);
   if (st.size > limits.maxArchiveBytes) throw tooLarge(st.size, limits);
-  return fs.readFile(file);
+  return file;
 }
 
 async function download(start: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {

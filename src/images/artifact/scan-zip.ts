@@ -16,7 +16,7 @@ export const MAX_DOCKERFILE_BYTES = 1024 * 1024;
 const VIRTUAL_ROOT = '/artifact';
 
 /** Returns the root Dockerfile's text; throws the error extraction would give. */
-export async function scanZip(archive: Buffer, limits: ArtifactLimits): Promise<string> {
+export async function scanZip(archive: Buffer | string, limits: ArtifactLimits): Promise<string> {
   const zip = await openZip(archive);
   try {
     if (zip.entryCount > limits.maxEntries) {

@@ -4,7 +4,7 @@ import { analyzeDockerfile } from '../dockerfile/analyze.js';
 import { checkFrom } from '../dockerfile/base-from.js';
 import { extractZip } from './extract-zip.js';
 import { DEFAULT_ARTIFACT_LIMITS, type ArtifactLimits } from './limits.js';
-import { checkSource, loadArchive, type SourcePolicy } from './load-archive.js';
+import { checkSource, loadArchive, localArchive, type SourcePolicy } from './load-archive.js';
 import { scanZip } from './scan-zip.js';
 
 export interface ZipArtifactUnpackerOptions extends SourcePolicy {
@@ -27,7 +27,8 @@ export class ZipArtifactUnpacker implements ArtifactUnpacker {
 
   async precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[]): Promise<void> {
     if (!checkSource(source, this.policy)) return;
-    const dockerfile = await scanZip(await loadArchive(source, this.limits, this.policy), this.limits);
+    // A local zip is opened in place: only its central directory and Dockerfile are read.
+    const dockerfile = await scanZip(await localArchive(source, this.limits, this.policy), this.limits);
     checkFrom(analyzeDockerfile(dockerfile).from, base, managedNames);
   }
 }

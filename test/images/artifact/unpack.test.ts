@@ -173,3 +173,30 @@ test('precheck: remote sources are checked for form and policy only, never fetch
   await assert.rejects(u.precheck('not a uri', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
   assert.equal(asked, 2);
 });
+
+test('precheck: a local zip is checked in place, under the same policy, and no file stays open', async (t) => {
+  const dir = await sandboxDir(t);
+  const good = path.join(dir, 'good.zip');
+  const bad = path.join(dir, 'bad.zip');
+  const bomb = path.join(dir, 'bomb.zip');
+  await fs.writeFile(good, makeZip([DOCKERFILE, { name: 'app/app.py', data: 'x' }]));
+  await fs.writeFile(bad, makeZip([DOCKERFILE, { name: '../escape', data: 'x' }]));
+  await fs.writeFile(bomb, makeZip([DOCKERFILE, { name: 'bomb.bin', data: Buffer.alloc(32 * 1024 * 1024) }]));
+  const fds = async () => (await fs.readdir('/proc/self/fd')).length;
+  const before = await fds();
+  const u = new ZipArtifactUnpacker({ fileRoots: [dir] });
+  for (let i = 0; i < 20; i++) {
+    await u.precheck(pathToFileURL(good).href, PY, MANAGED);
+    await assert.rejects(u.precheck(pathToFileURL(bad).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_UNSAFE_PATH'));
+    await assert.rejects(u.precheck(pathToFileURL(bomb).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
+  }
+  assert.ok((await fds()) <= before + 1, `file descriptors left open: ${before} -> ${await fds()}`);
+  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).precheck(pathToFileURL(good).href, PY, MANAGED),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).precheck(pathToFileURL(good).href, PY, MANAGED),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
+  await assert.rejects(u.precheck(pathToFileURL(path.join(dir, 'missing.zip')).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  const notZip = path.join(dir, 'not.zip');
+  await fs.writeFile(notZip, 'definitely not a zip');
+  await assert.rejects(u.precheck(pathToFileURL(notZip).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+});
