@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { removeCgroupDir } from '../../util/cgroup.js';
 import { runCommand } from '../../util/command.js';
 
 const OWNER_FILE = 'owner';
@@ -61,19 +62,12 @@ async function killGroupOf(pid: number): Promise<void> {
   kill(pid);
 }
 
-/**
- * runsc leaves a sandbox's cgroups behind when its delete fails. The sandbox's processes were
- * just killed, and a cgroup with a dying task in it is still busy: retry for a few seconds.
- */
+/** runsc leaves a sandbox's cgroups behind when its delete fails; its processes were just killed. */
 async function removeCgroups(ids: string[]): Promise<void> {
   const controllers = await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[]);
   for (const id of ids) {
     for (const c of [...controllers.map((x) => path.join('/sys/fs/cgroup', x, id)), path.join('/sys/fs/cgroup', id)]) {
-      for (let tries = 0; ; tries++) {
-        const code = await fs.rmdir(c).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
-        if (code !== 'EBUSY' || tries >= 50) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await removeCgroupDir(c, 5_000);
     }
   }
 }

@@ -13,6 +13,7 @@ import type {
 } from '../../core/ports/runtime.js';
 import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
 import type { EgressPolicy, NetworkPort, SandboxNetwork } from '../../core/ports/network.js';
+import { removeCgroupDir } from '../../util/cgroup.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
@@ -306,7 +307,7 @@ export class GvisorRuntime implements SandboxRuntime {
     await this.runsc.delete(id).catch((e: Error) => errors.push(e.message));
     await killSandboxProcesses(this.runsc.opts.root, this.dirs.bundle(id));
     if (rec?.network) await this.opts.network.release(rec.network).catch((e: Error) => errors.push(e.message));
-    await removeCgroups(this.cgroupPath(id));
+    await removeCgroups(this.cgroupPath(id), 3_000);
     await this.dirs.remove(id).catch((e: Error) => errors.push(e.message));
     if (errors.length) throw new CubbyError('RUNTIME_COMMAND_FAILED', `destroy ${id}: ${errors.join('; ')}`);
   }
@@ -432,9 +433,10 @@ async function checkRootfs(rootfs: string): Promise<void> {
   if (!path.isAbsolute(rootfs) || !st) throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${rootfs} does not exist or is not a root filesystem`);
 }
 
-async function removeCgroups(cg: string): Promise<void> {
+/** Removes a cgroup in every controller; `busyWaitMs` for a sandbox's own, whose processes were just killed. */
+async function removeCgroups(cg: string, busyWaitMs = 0): Promise<void> {
   for (const ctrl of await fs.readdir(CGROUP_ROOT).catch(() => [] as string[])) {
-    await fs.rmdir(path.join(CGROUP_ROOT, ctrl, cg)).catch(() => undefined);
+    await removeCgroupDir(path.join(CGROUP_ROOT, ctrl, cg), busyWaitMs);
   }
 }
 
