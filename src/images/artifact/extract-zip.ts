@@ -59,11 +59,17 @@ export function openZip(archive: Buffer | string): Promise<ZipFile> {
 }
 
 async function extractEntries(zip: ZipFile, dir: string, limits: ArtifactLimits): Promise<{ files: number; bytes: number }> {
+  const names = new NameRegistry();
+  const totals = { files: 0, bytes: 0, entries: 0 };
+  await walkEntries(zip, limits, (entry) => writeEntry(zip, entry, dir, limits, names, totals));
+  return { files: totals.files, bytes: totals.bytes };
+}
+
+/** Visits the entries one at a time (the next is read once `visit` is done); the first failure ends the walk. */
+export async function walkEntries(zip: ZipFile, limits: ArtifactLimits, visit: (entry: Entry) => Promise<void> | void): Promise<void> {
   if (zip.entryCount > limits.maxEntries) {
     throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact has ${zip.entryCount} entries (limit ${limits.maxEntries})`);
   }
-  const names = new NameRegistry();
-  const totals = { files: 0, bytes: 0, entries: 0 };
   await new Promise<void>((resolve, reject) => {
     let failed = false;
     const fail = (e: unknown): void => { if (!failed) { failed = true; reject(mapZipError(e)); } };
@@ -71,11 +77,10 @@ async function extractEntries(zip: ZipFile, dir: string, limits: ArtifactLimits)
     zip.on('end', () => { if (!failed) resolve(); });
     zip.on('entry', (entry: Entry) => {
       if (failed) return;
-      writeEntry(zip, entry, dir, limits, names, totals).then(() => { if (!failed) zip.readEntry(); }, fail);
+      Promise.resolve().then(() => visit(entry)).then(() => { if (!failed) zip.readEntry(); }, fail);
     });
     zip.readEntry();
   });
-  return { files: totals.files, bytes: totals.bytes };
 }
 
 /**

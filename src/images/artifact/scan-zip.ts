@@ -6,7 +6,7 @@
 import type { Entry } from 'yauzl';
 import { CubbyError } from '../../errors/index.js';
 import { NameRegistry } from './entry-checks.js';
-import { checkEntryHeader, mapZipError, openEntry, openZip } from './extract-zip.js';
+import { checkEntryHeader, mapZipError, openEntry, openZip, walkEntries } from './extract-zip.js';
 import type { ArtifactLimits } from './limits.js';
 
 /** A Dockerfile larger than this is refused (real ones are a few KiB). */
@@ -19,26 +19,13 @@ const VIRTUAL_ROOT = '/artifact';
 export async function scanZip(archive: Buffer | string, limits: ArtifactLimits): Promise<string> {
   const zip = await openZip(archive);
   try {
-    if (zip.entryCount > limits.maxEntries) {
-      throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact has ${zip.entryCount} entries (limit ${limits.maxEntries})`);
-    }
     const names = new NameRegistry();
     const totals = { bytes: 0, entries: 0 };
     let dockerfile: Entry | undefined;
-    await new Promise<void>((resolve, reject) => {
-      zip.on('error', (e) => reject(mapZipError(e)));
-      zip.on('end', () => resolve());
-      zip.on('entry', (e: Entry) => {
-        try {
-          const { rel, kind } = checkEntryHeader(e, VIRTUAL_ROOT, limits, names, totals);
-          if (kind === 'file') totals.bytes += e.uncompressedSize;
-          if (rel === 'Dockerfile' && kind === 'file') dockerfile = e;
-          zip.readEntry();
-        } catch (err) {
-          reject(mapZipError(err));
-        }
-      });
-      zip.readEntry();
+    await walkEntries(zip, limits, (e) => {
+      const { rel, kind } = checkEntryHeader(e, VIRTUAL_ROOT, limits, names, totals);
+      if (kind === 'file') totals.bytes += e.uncompressedSize;
+      if (rel === 'Dockerfile' && kind === 'file') dockerfile = e;
     });
     if (!dockerfile) throw new CubbyError('DOCKERFILE_MISSING', 'the artifact has no Dockerfile at its root');
     return await readSmallEntry(zip, dockerfile);
