@@ -78,6 +78,16 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     }
     await carriesOn(id);
   }
+  /** Crashes the daemon `cut` ms on (at once when <= 0) and restarts it: the session must be SUSPENDED or RUNNING, and carry on. */
+  async function cutThenCarryOn(step: string, id: string, cut: number): Promise<void> {
+    if (cut > 0) await sleep(cut);
+    await crash();
+    await restart();
+    const m = await get(id);
+    console.error(`[${step} cut at ${cut}] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
+    assert.ok(m.state === 'SUSPENDED' || m.state === 'RUNNING', `${id} is ${m.state}: ${m.stateReason ?? ''}`);
+    await carriesOnFrom(id, m.state);
+  }
   /** One normal suspend and resume, after which the session carries on. */
   async function cycle(id: string): Promise<void> {
     await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
@@ -256,13 +266,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       await carriesOn(id);
       fire(client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
       await inState(id, cut === -2 ? ['SUSPENDED'] : ['SUSPENDING', 'SUSPENDED']);
-      if (cut > 0) await sleep(cut);
-      await crash();
-      await restart();
-      const m = await get(id);
-      console.error(`[suspend cut at ${cut}] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
-      assert.ok(m.state === 'SUSPENDED' || m.state === 'RUNNING', `${id} is ${m.state}: ${m.stateReason ?? ''}`);
-      await carriesOnFrom(id, m.state);
+      await cutThenCarryOn('suspend', id, cut);
       // And it can be suspended and resumed normally afterwards.
       await cycle(id);
       await terminate(id);
@@ -277,13 +281,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       await inState(id, ['SUSPENDED']);
       fire(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })));
       await inState(id, cut === -2 ? ['RUNNING'] : ['PENDING', 'RUNNING']);
-      if (cut > 0) await sleep(cut);
-      await crash();
-      await restart();
-      const m = await get(id);
-      console.error(`[resume cut at ${cut}] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
-      assert.ok(m.state === 'SUSPENDED' || m.state === 'RUNNING', `${id} is ${m.state}: ${m.stateReason ?? ''}`);
-      await carriesOnFrom(id, m.state);
+      await cutThenCarryOn('resume', id, cut);
       await terminate(id);
     }
   });
