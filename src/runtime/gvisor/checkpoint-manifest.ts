@@ -71,13 +71,33 @@ export async function completeDigests(dir: string): Promise<void> {
 }
 
 /**
+ * Files whose digest was checked, by path, with the inode, size and change times they had then.
+ * An image version's snapshot is restored on every launch, often several at once: hashing its
+ * memory pages each time costs CPU the restores need. Any write, truncation or replacement
+ * changes ctime (which no caller can set back), so an unchanged file need not be hashed again.
+ */
+export class VerifiedFiles {
+  private readonly seen = new Map<string, string>();
+
+  async verify(file: string, sha256: string): Promise<boolean> {
+    const st = await fs.stat(file, { bigint: true });
+    const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${sha256}`;
+    if (this.seen.get(file) === stamp) return true;
+    const ok = (await sha256File(file)) === sha256;
+    if (ok) this.seen.set(file, stamp);
+    else this.seen.delete(file);
+    return ok;
+  }
+}
+
+/**
  * Checks the digests of the large files, deferred at read time (those already computed; a
  * checkpoint resumed within moments of being written may not have them yet).
  */
-export async function verifyDeferred(dir: string, m: CheckpointManifest): Promise<void> {
+export async function verifyDeferred(dir: string, m: CheckpointManifest, verified: VerifiedFiles): Promise<void> {
   for (const [name, want] of Object.entries(m.files)) {
     if (!DEFERRED.test(name) || !want.sha256) continue;
-    if ((await sha256File(path.join(dir, name))) !== want.sha256) {
+    if (!(await verified.verify(path.join(dir, name), want.sha256))) {
       throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest (memory pages damaged on disk)`);
     }
   }

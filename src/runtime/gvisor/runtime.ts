@@ -17,7 +17,7 @@ import { removeCgroupDir } from '../../util/cgroup.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
-import { completeDigests, readManifest, verifyDeferred, writeManifest } from './checkpoint-manifest.js';
+import { VerifiedFiles, completeDigests, readManifest, verifyDeferred, writeManifest } from './checkpoint-manifest.js';
 import { startExec } from './exec.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
@@ -50,6 +50,8 @@ export class GvisorRuntime implements SandboxRuntime {
   private readonly runsc: Runsc;
   private readonly dirs: SandboxDirs;
   private readonly locks = new KeyedMutex();
+  /** Memory pages already hashed and unchanged since (see VerifiedFiles). */
+  private readonly verified = new VerifiedFiles();
   /** Network owners are `<tag>:<id>`: the tag tells this runtime's sandboxes from others' on the host. */
   private readonly tag: string;
   private readonly trimTimer: NodeJS.Timeout;
@@ -114,7 +116,7 @@ export class GvisorRuntime implements SandboxRuntime {
       if (carried?.length) await fs.writeFile(this.log(rec).file, carried.subarray(-rec.logLimitBytes), { mode: 0o600 });
       // The memory pages' digest is checked while runsc restores (off the latency path); a
       // mismatch undoes the restore, so damaged memory is never handed out as a sandbox.
-      const pages = verifyDeferred(spec.checkpointDir, m).then(() => undefined, (e: unknown) => e);
+      const pages = verifyDeferred(spec.checkpointDir, m, this.verified).then(() => undefined, (e: unknown) => e);
       const info = await this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
       const damaged = await pages;
       if (damaged) {
