@@ -15,6 +15,8 @@ async function size(p: string): Promise<number> {
 export const nodeDisk: DiskPort = {
   remove: (p) => fs.rm(p, { recursive: true, force: true }),
   async replace(from, to) {
+    // A missing source must fail before the target (e.g. the only good checkpoint) is removed.
+    await fs.access(from);
     await fs.rm(to, { recursive: true, force: true });
     await fs.rename(from, to);
   },

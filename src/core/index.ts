@@ -20,6 +20,11 @@ import { TokensServiceImpl } from './access/tokens-service.js';
 import { TagsServiceImpl } from './access/tags-service.js';
 import { UsageServiceImpl } from './usage/service.js';
 import type { UsagePrices } from './usage/types.js';
+import type { ArtifactUsagePort } from './ports/artifacts.js';
+import { QuotaService } from './quotas/service.js';
+import { effectiveLimits } from './quotas/check.js';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './quotas/types.js';
+import { DEFAULT_BUILD_CAP_LIMITS, type BuildCapLimits } from './images/build-caps.js';
 
 export interface CoreConfig {
   dataDir: string;
@@ -31,6 +36,10 @@ export interface CoreConfig {
   buildConcurrency: number;
   /** Prices of the usage cost estimate (absent: the illustrative defaults of usage/prices.ts). */
   usagePrices?: Partial<UsagePrices>;
+  /** The operator's default per-tenant quotas (absent members: DEFAULT_QUOTAS). */
+  quotas?: Partial<QuotaLimits>;
+  /** The operator's maximum build caps an image may ask for (absent members: build-caps.ts). */
+  buildLimits?: Partial<BuildCapLimits>;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'dataDir'> = {
@@ -53,6 +62,8 @@ export interface CoreDeps {
   builder: ImageBuilder;
   log: Logger;
   observer?: CoreObserver;
+  /** What tenants' uploads take on disk (the artifacts quota); absent: uploads count as none. */
+  artifacts?: ArtifactUsagePort;
   config: CoreConfig;
 }
 
@@ -62,6 +73,7 @@ export interface Core {
   launcher: Launcher;
   images: ImagesServiceImpl;
   scheduler: PolicyScheduler;
+  quotas: QuotaService;
   /** Reconciles with the runtime, then starts the policy clock. */
   start(): Promise<ReconcileReport>;
   /** Stops the clock, waits for builds, destroys warm-pool sandboxes; microVMs keep running. */
@@ -71,28 +83,34 @@ export interface Core {
 export function createCore(d: CoreDeps): Core {
   const c = d.config;
   const imagesRoot = d.disk.join(c.dataDir, 'images');
+  const checkpointRoot = d.disk.join(c.dataDir, 'checkpoints');
+  const quotas = new QuotaService({
+    store: d.store, disk: d.disk, checkpointRoot, defaults: effectiveLimits(DEFAULT_QUOTAS, c.quotas),
+    ...(d.artifacts ? { artifacts: d.artifacts } : {}),
+  });
   const launcher = new Launcher({ runtime: d.runtime, hooks: d.hooks, log: d.log, poolSize: c.warmPoolSize });
   const manager = new MicrovmManager({
-    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer,
+    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer, quotas,
     config: { checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'), maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
   });
   const scheduler = new PolicyScheduler({ store: d.store, manager, runtime: d.runtime, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
+  const buildLimits: BuildCapLimits = { ...DEFAULT_BUILD_CAP_LIMITS, ...c.buildLimits };
   const pipeline = new BuildPipeline({
     store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, managed: d.managed, unpacker: d.unpacker,
-    builder: d.builder, log: d.log, imagesRoot,
+    builder: d.builder, log: d.log, imagesRoot, buildLimits,
   });
   const images = new ImagesServiceImpl({
-    store: d.store, managed: d.managed, unpacker: d.unpacker, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency,
+    store: d.store, managed: d.managed, unpacker: d.unpacker, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency, quotas, buildLimits,
   });
   const services: CoreServices = {
-    images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store),
+    images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store), quotas,
     usage: new UsageServiceImpl({
-      store: d.store, runtime: d.runtime, disk: d.disk, checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'),
+      store: d.store, runtime: d.runtime, disk: d.disk, checkpointRoot, quotas,
       ...(c.usagePrices ? { prices: c.usagePrices } : {}),
     }),
   };
   return {
-    services, manager, launcher, images, scheduler,
+    services, manager, launcher, images, scheduler, quotas,
     async start() {
       await images.reconcile();
       const report = await reconcile({ store: d.store, runtime: d.runtime, disk: d.disk, manager, log: d.log });

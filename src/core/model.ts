@@ -42,8 +42,17 @@ export interface ImageSettings {
   vcpus: number;              // baseline vCPUs
   hooks: HookSettings;
   egress: EgressPolicy;
+  /** The build's own caps (absent: the defaults; see core/images/build-caps.ts). */
+  build?: BuildCapSettings;
   /** Front-door specific members kept verbatim for round-tripping (e.g. buildRoleArn). */
   extra: Record<string, unknown>;
+}
+
+export interface BuildCapSettings {
+  /** Disk cap of the whole build, MiB. */
+  diskMiB?: number;
+  /** Memory cap of each RUN step, MiB. */
+  memoryMiB?: number;
 }
 
 export type ImageState =

@@ -8,6 +8,7 @@ import type {
 } from './model.js';
 import type { EgressPolicy, PortRange } from './ports/network.js';
 import type { MicrovmStats, UsageQuery, UsageReport } from './usage/types.js';
+import type { QuotaService } from './quotas/service.js';
 
 export interface Caller { tenant: Tenant }
 
@@ -96,4 +97,6 @@ export interface CoreServices {
   tokens: TokensService;
   tags: TagsService;
   usage: UsageService;
+  /** Per-tenant quotas (limits, use, upload admission); absent in front-door tests without a core. */
+  quotas?: QuotaService;
 }

@@ -2,6 +2,9 @@
 import path from 'node:path';
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../core/index.js';
 import { storeKind, storeUrl } from '../store/open-store.js';
+import { quotaDefaults, type QuotaFlags } from './quota-flags.js';
+import { buildSettings, type BuildFlags } from './build-flags.js';
+import { parseAllowedRanges } from '../util/address-policy.js';
 
 export interface DaemonConfig {
   dataDir: string;
@@ -14,12 +17,20 @@ export interface DaemonConfig {
   domain: string;
   region: string;
   logLevel: string;
-  /** Directories `file://` code artifacts may come from; empty = file:// refused (uploads still work). */
+  /**
+   * Directories `file://` code artifacts may come from; empty = file:// refused (uploads still
+   * work). `{tenant}` in an entry stands for the calling tenant's id: each reaches only its own.
+   */
   artifactRoots: string[];
-  /** Hosts http(s) artifacts may come from even when private (loopback and private ranges are refused otherwise). */
-  artifactAllowHosts: string[];
+  /**
+   * Private or reserved ranges (CIDRs) tenants may reach after all, through egress connectors,
+   * `internet` egress and http(s) artifact fetches; by default none (see util/address-policy.ts).
+   */
+  egressAllowPrivate: string[];
   /** Bearer token that lets /metrics be scraped from off the host; unset: loopback only. */
   metricsToken?: string;
+  /** Free space (MiB) every image build must leave on the build storage's file system (default 2048). */
+  hostDiskReserveMiB?: number;
   core: CoreConfig;
 }
 
@@ -35,11 +46,16 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
 
 const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
 
-export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; artifactAllowHosts: string; metricsToken: string }>): DaemonConfig {
+function allowedRanges(entries: string[]): string[] {
+  try { return parseAllowedRanges(entries); } catch (e) { throw new Error(`--egress-allow-private: ${(e as Error).message}`); }
+}
+
+export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; egressAllowPrivate: string; metricsToken: string }> & QuotaFlags & BuildFlags): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
   const store = storeUrl(o.store);
   storeKind(store); // a bad URL fails here, before anything starts
+  const build = buildSettings(o);
   return {
     dataDir,
     ...(store !== undefined ? { store } : {}),
@@ -51,12 +67,15 @@ export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheD
     region: o.region ?? process.env.AWS_REGION ?? 'local',
     logLevel: o.logLevel ?? process.env.CUBBY_LOG_LEVEL ?? 'info',
     artifactRoots: list(o.artifactRoots ?? process.env.CUBBY_ARTIFACT_ROOTS).map((r) => path.resolve(r)),
-    artifactAllowHosts: list(o.artifactAllowHosts ?? process.env.CUBBY_ARTIFACT_ALLOW_HOSTS),
+    egressAllowPrivate: allowedRanges(list(o.egressAllowPrivate ?? process.env.CUBBY_EGRESS_ALLOW_PRIVATE)),
     ...((o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN) ? { metricsToken: o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN } : {}),
+    ...(build.hostReserveMiB !== undefined ? { hostDiskReserveMiB: build.hostReserveMiB } : {}),
     core: {
       ...DEFAULT_CORE_CONFIG, dataDir,
       ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),
       ...(o.maxActive !== undefined ? { maxActiveMicrovms: o.maxActive } : {}),
+      quotas: quotaDefaults(o),
+      buildLimits: build.limits,
     },
   };
 }

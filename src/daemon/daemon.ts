@@ -20,7 +20,10 @@ import { CoreGatewayTargets } from './gateway-targets.js';
 import { createMetrics } from './metrics.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import { startArtifactGc } from './artifact-gc.js';
+import { meterQuotas } from './quota-metrics.js';
+import { diskArtifactUsage } from '../adapters/artifact-usage.js';
 import type { DaemonConfig } from './config.js';
+import { addressPolicy } from '../util/address-policy.js';
 
 export interface Daemon {
   config: DaemonConfig;
@@ -39,7 +42,9 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
   const store = await openStore({ dataDir: config.dataDir, ...(config.store !== undefined ? { url: config.store } : {}) });
   const closers: Array<() => Promise<void> | void> = [() => store.close()];
   try {
-    const network = await createLinuxNetwork();
+    // One operator address policy for egress rules, egress connectors and artifact fetches.
+    const addresses = addressPolicy(config.egressAllowPrivate);
+    const network = await createLinuxNetwork({ addresses });
     const runtime = new GvisorRuntime({ stateDir: path.join(config.dataDir, 'runtime'), network });
     closers.unshift(() => runtime.close());
     const managed = new ManagedImages({ cacheDir: config.cacheDir });
@@ -51,9 +56,15 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const late: { targets?: CoreGatewayTargets; gateway?: Gateway } = {};
     const core: Core = createCore({
       store, runtime, hooks: new HttpHooks(), disk: nodeDisk, managed,
-      unpacker: new TenantArtifacts({ artifactsDir: path.join(config.dataDir, 'artifacts'), fileRoots: config.artifactRoots, allowHosts: config.artifactAllowHosts }), builder: new BuildahBuilder({ images: managed, cacheDir: config.cacheDir }),
+      unpacker: new TenantArtifacts({
+        artifactsDir: path.join(config.dataDir, 'artifacts'), fileRoots: config.artifactRoots, addresses,
+        log: (fields, msg) => log.warn(fields, msg),
+      }), builder: new BuildahBuilder({
+        images: managed, cacheDir: config.cacheDir, ...(config.hostDiskReserveMiB !== undefined ? { hostReserveMiB: config.hostDiskReserveMiB } : {}),
+      }),
       tokens: { mint: async (r) => tokenService.tokens.mint(r.microvmId, r.tenantId, r.ports, r.minutes, r.kind) },
       log,
+      artifacts: diskArtifactUsage(path.join(config.dataDir, 'artifacts')),
       observer: {
         ...observer,
         stateChanged(e) {
@@ -65,6 +76,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       config: config.core,
     });
     meterUsage(core.services.usage);
+    meterQuotas(registry, store, core.quotas);
     const stopGc = startArtifactGc(path.join(config.dataDir, 'artifacts'), log);
     closers.unshift(stopGc);
     const report = await core.start();
@@ -80,7 +92,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const endpointFor = (id: string) => `http://${id}.${config.domain}:${gw.port}`;
 
     const api: FastifyInstance = createLambdaApi({
-      core: core.services, region: config.region, endpointFor, logger: log,
+      core: core.services, region: config.region, endpointFor, logger: log, addresses,
       artifactsDir: path.join(config.dataDir, 'artifacts'),
       lookupKey: async (id) => {
         const k = await store.getKeyForAuth(id);

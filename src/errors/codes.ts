@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   DOCKERFILE_INVALID: 'validation',
   DOCKERFILE_FROM_MISMATCH: 'validation',
   BUILD_FAILED: 'unavailable',
+  BUILD_HOST_DISK_LOW: 'unavailable',
   APP_NOT_READY: 'unavailable',
   VALIDATE_FAILED: 'unavailable',
   HOOK_FAILED: 'unavailable',
@@ -63,6 +64,14 @@ export const ERROR_CODES = {
   MICROVM_RESUME_FAILED: 'unavailable',
   MICROVM_SUSPEND_FAILED: 'unavailable',
   MICROVM_LIMIT: 'throttled',
+  // host capacity and per-tenant quotas (src/core/quotas)
+  HOST_CAPACITY: 'throttled',              // the host runs its maximum of active microVMs; retry later
+  QUOTA_RUNNING_MICROVMS: 'quota',
+  QUOTA_MEMORY: 'quota',
+  QUOTA_SUSPENDED_MICROVMS: 'quota',
+  QUOTA_CHECKPOINT_BYTES: 'quota',
+  QUOTA_BUILDS: 'quota',
+  QUOTA_ARTIFACTS: 'quota',
   // tenants, auth, tokens
   TENANT_NOT_FOUND: 'not_found',
   TENANT_EXISTS: 'conflict',

@@ -1,7 +1,7 @@
 /**
- * Pluggable request authentication. Each front door brings its own scheme: the Lambda MicroVMs
- * token (X-aws-proxy-auth or the authentication subprotocol) is the default; the E2B door adds
- * its own (X-Access-Token, traffic tokens) without touching the proxy.
+ * Request authentication as a list of schemes, the first that does not abstain deciding. Today
+ * the gateway runs one: the Lambda MicroVMs token (X-aws-proxy-auth or the authentication
+ * subprotocol); another front door's scheme would be one more entry in gateway.ts.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { CubbyError, asCubbyError } from '../errors/index.js';

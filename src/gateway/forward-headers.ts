@@ -4,6 +4,7 @@
  * original client, scheme and host through X-Forwarded-*.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import { scopeSetCookies } from './set-cookie.js';
 import { isGatewaySubprotocol } from './subprotocols.js';
 
 const HOP_BY_HOP = new Set([
@@ -48,13 +49,17 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** Response headers for the client, minus hop-by-hop ones (Node sets its own framing). */
-export function clientResponseHeaders(headersDistinct: NodeJS.Dict<string[]>): OutgoingHttpHeaders {
+/**
+ * Response headers for the client, minus hop-by-hop ones (Node sets its own framing), with each
+ * Set-Cookie kept to `cookieHost` (set-cookie.ts: no cookie reaches other tenants' endpoints).
+ */
+export function clientResponseHeaders(headersDistinct: NodeJS.Dict<string[]>, cookieHost: string | undefined): OutgoingHttpHeaders {
   const named = connectionTokens(headersDistinct['connection']);
   const out: OutgoingHttpHeaders = {};
   for (const [name, values] of Object.entries(headersDistinct)) {
     if (!values) continue;
     if (HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (name === 'set-cookie') { out[name] = scopeSetCookies(values, cookieHost); continue; }
     out[name] = values.length === 1 ? values[0] : values;
   }
   return out;

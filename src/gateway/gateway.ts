@@ -12,13 +12,14 @@ import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CubbyError, asCubbyError } from '../errors/index.js';
-import { authenticate, lambdaTokenAuthenticator, type Authenticator } from './auth.js';
+import { authenticate, lambdaTokenAuthenticator } from './auth.js';
 import { sendHttpError, sendSocketError } from './error-response.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { forwardHttp } from './http-proxy.js';
 import { noMetrics, type ExchangeKind, type GatewayMetrics } from './metrics.js';
 import { ResumeGate } from './resume-gate.js';
 import { routeRequest, type Route } from './route.js';
+import { cookieHostFor } from './set-cookie.js';
 import { runShell, SHELL_PATH, shellSize } from './shell.js';
 import { isGatewaySubprotocol, parseSubprotocols, PORT_SUBPROTOCOL_PREFIX } from './subprotocols.js';
 import type { ActivityKind, GatewayTargets, ShellProcess, TargetInfo } from './targets.js';
@@ -32,8 +33,6 @@ export interface GatewayOptions {
   /** Endpoints are <microvmId>.<domain>; E2B hosts <port>-<id>.<domain>. */
   domain: string;
   logger?: Logger;
-  /** Tried in order; default: the Lambda MicroVMs token alone. */
-  authenticators?: Authenticator[];
   metrics?: GatewayMetrics;
   /** App port when the request names none. Default 8080. */
   defaultPort?: number;
@@ -65,7 +64,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const domain = opts.domain.toLowerCase().replace(/\.$/, '');
   const log = opts.logger ?? pino({ enabled: false });
   const { targets } = opts;
-  const authenticators = opts.authenticators ?? [lambdaTokenAuthenticator(opts.tokens)];
+  const authenticators = [lambdaTokenAuthenticator(opts.tokens)];
   const metrics = opts.metrics ?? noMetrics;
   const defaultPort = opts.defaultPort ?? 8080;
   const proto = opts.forwardedProto ?? 'http';
@@ -139,7 +138,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       metrics.addedLatency(Number(process.hrtime.bigint() - t0 - heldNs) / 1e9);
       forwardHttp(req, res, {
         address, port: route.port, headers, form: route.form, connectTimeoutMs,
-        agent: agents.get(route.microvmId, address),
+        agent: agents.get(route.microvmId, address), cookieHost: cookieHostFor(req.headers.host, route.form),
       });
     } catch (e) {
       const err = fail(e, ex);
@@ -177,6 +176,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const headers = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, true);
       const status = await forwardUpgrade(req, socket, head, {
         address, port: route.port, headers, form: route.form, offered: subprotocols, connectTimeoutMs,
+        cookieHost: cookieHostFor(req.headers.host, route.form),
       });
       finish(status);
     } catch (e) {

@@ -15,6 +15,8 @@ export interface HttpForward {
   headers: OutgoingHttpHeaders;
   form: RouteForm;
   connectTimeoutMs: number;
+  /** The only host an app's Set-Cookie may name in Domain (set-cookie.ts); undefined: none. */
+  cookieHost: string | undefined;
 }
 
 // Safe to send twice: a pooled connection the app had already closed is retried once.
@@ -38,13 +40,15 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
     res.on('close', () => { if (!res.writableFinished) up.destroy(); });
 
     up.on('response', (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct));
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct, f.cookieHost));
       // A stream (SSE, chunked) gets its headers at once, before any event; a sized body sends
       // them with its first bytes instead, one packet fewer.
       if (ures.headers['content-length'] === undefined) res.flushHeaders();
       ures.pipe(res, { end: false });
       ures.on('end', () => {
-        if (ures.rawTrailers.length > 0) res.addTrailers(ures.trailers as Record<string, string>);
+        // Set-Cookie is not allowed in trailers (RFC 9110 6.5.1): never relayed unscoped from there.
+        const trailers = Object.entries(ures.trailers).filter(([name]) => name !== 'set-cookie');
+        if (trailers.length > 0) res.addTrailers(Object.fromEntries(trailers) as Record<string, string>);
         res.end();
       });
       // The app died mid-response: the client must see a broken stream, not a clean end.

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { sendSocketError } from './error-response.js';
 import type { RouteForm } from './route.js';
+import { scopeRawSetCookies } from './set-cookie.js';
 import { isGatewaySubprotocol, PORT_SUBPROTOCOL_PREFIX } from './subprotocols.js';
 import { armConnectTimeout, upstreamError } from './upstream-errors.js';
 
@@ -19,6 +20,8 @@ export interface UpgradeForward {
   /** Subprotocols the client offered (gateway ones included). */
   offered: string[];
   connectTimeoutMs: number;
+  /** The only host an app's Set-Cookie may name in Domain (set-cookie.ts); undefined: none. */
+  cookieHost: string | undefined;
 }
 
 /**
@@ -35,7 +38,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
 
     up.on('upgrade', (ures, upSocket, upHead) => {
       client.off('close', onClientGone);
-      client.write(responseHead(ures, 101, upgradeResponseHeaders(ures, f.offered)));
+      client.write(responseHead(ures, 101, scopeRawSetCookies(upgradeResponseHeaders(ures, f.offered), f.cookieHost)));
       if (upHead.length > 0) client.write(upHead);
       if (head.length > 0) upSocket.write(head);
       splice(client, upSocket, () => resolve(101));
@@ -45,7 +48,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     up.on('response', (ures) => {
       client.off('close', onClientGone);
       const status = ures.statusCode ?? 502;
-      client.write(responseHead(ures, status, [...stripFraming(ures.rawHeaders), 'Connection', 'close']));
+      client.write(responseHead(ures, status, [...scopeRawSetCookies(stripFraming(ures.rawHeaders), f.cookieHost), 'Connection', 'close']));
       ures.pipe(client);
       client.once('finish', () => setTimeout(() => client.destroy(), 2000).unref());
       client.once('close', () => { ures.destroy(); resolve(status); });

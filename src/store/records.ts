@@ -35,6 +35,7 @@ export const IMAGE_VERSION = codec<ImageVersion>({
   version: { column: 'version', type: 'text' },
   state: { column: 'state', type: 'text' },
   status: { column: 'status', type: 'text' },
+  // settings.environment is sealed at rest (sealed-env.ts; the version ops seal and open it).
   settings: { column: 'settings', type: 'json' },
   stateReason: { column: 'state_reason', type: 'text', optional: true },
   rootfsPath: { column: 'rootfs_path', type: 'text', optional: true },

@@ -1,6 +1,6 @@
 /** Requests to a microVM endpoint through the gateway, as a user's client makes them. */
 import http from 'node:http';
-import { endpointTarget } from '../cli/endpoint.js';
+import { endpointTarget } from '../client/endpoint.js';
 
 export const AUTH_HEADER = 'X-aws-proxy-auth';
 

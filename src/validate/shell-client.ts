@@ -4,7 +4,7 @@
  * `sh -s` with echo off, after a ready marker shows the terminal took the first line.
  */
 import WebSocket from 'ws';
-import { endpointTarget } from '../cli/endpoint.js';
+import { endpointTarget } from '../client/endpoint.js';
 
 export interface ShellRun {
   /** Terminal output, carriage returns removed. */

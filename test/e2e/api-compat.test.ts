@@ -21,7 +21,7 @@ import {
   UpdateMicrovmImageCommand, UpdateMicrovmImageVersionCommand, ValidationException,
   type CreateMicrovmImageCommandInput, type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
-import { ExtensionError, cubbyExtension, uploadArtifact } from '../../src/cli/extension.js';
+import { ExtensionError, cubbyExtension, uploadArtifact } from '../../src/client/extension.js';
 import { zipDirectory } from '../../src/cli/zip-dir.js';
 import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';

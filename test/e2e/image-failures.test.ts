@@ -38,7 +38,7 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
   before(async () => {
     baseline = await hostResources();
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-fail-'));
-    d = await startTestDaemon({ artifactAllowHosts: '127.0.0.1' });
+    d = await startTestDaemon({ egressAllowPrivate: '127.0.0.1/32' });
     const t = await d.tenant('failures');
     client = t.client;
     const tenant = await d.store.getTenant(t.tenantId);
@@ -91,7 +91,7 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
       ['no-dockerfile', await zip('empty.zip', [{ name: 'app.py', data: 'print(1)' }]), {}, /no Dockerfile/],
       ['bad-dockerfile', await zip('bad.zip', [{ name: 'Dockerfile', data: 'FROM ubuntu:22.04\n' }]), {}, /not a managed image/],
       ['wrong-base', await fixtureArtifact('counter', tmp), { baseImageArn: 'debian-12-minimal' }, /FROM debian-12-python does not match/],
-      ['outside-roots', 'file:///etc/passwd', {}, /outside the allowed/],
+      ['outside-roots', 'file:///etc/passwd', {}, /^the file:\/\/ artifact file:\/\/\/etc\/passwd is outside the directories allowed for this tenant$/],
       ['not-a-zip', await (async () => { const f = path.join(tmp, 'x.zip'); await fs.writeFile(f, 'not a zip'); return `file://${f}`; })(), {}, /not a valid zip/],
       ['no-upload', 'cubby-artifact://AAAAAAAAAAAA', {}, /no uploaded artifact cubby-artifact:\/\/AAAAAAAAAAAA/],
     ];

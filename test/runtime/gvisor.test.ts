@@ -1,4 +1,4 @@
-/** Runs the runtime contract against the gVisor driver with real runsc sandboxes. */
+/** Runs both parts of the runtime contract (semantic, isolation) against the gVisor driver with real runsc sandboxes. */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -6,13 +6,39 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GvisorRuntime } from '../../src/runtime/gvisor/index.js';
 import { createLinuxNetwork } from '../../src/network/linux/index.js';
-import { runRuntimeContract } from './contract.js';
+import { runRuntimeIsolationContract, runRuntimeSemanticContract } from './contract.js';
 import { testRootfs } from '../support/rootfs.js';
+import { TEST_HOST_RANGE } from '../support/test-host.js';
+import { addressPolicy } from '../../src/util/address-policy.js';
 
-runRuntimeContract('gvisor', async () => {
+runRuntimeSemanticContract('gvisor', async () => {
+  const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-gvisor-sem-'));
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-gvisor-ck-'));
+  const network = await createLinuxNetwork({ addresses: addressPolicy([TEST_HOST_RANGE]) });
+  const open = () => new GvisorRuntime({ stateDir, network });
+  const runtime = open();
+  return {
+    runtime, rootfs: await testRootfs(), scratch,
+    reopen: async () => open(),
+    async corruptCheckpoint(dir) {
+      // Half the memory pages: the size and digest checks both catch it.
+      const pages = (await fs.readdir(dir)).find((f) => f.startsWith('pages') && !f.includes('meta')) ?? 'checkpoint.img';
+      const fh = await fs.open(path.join(dir, pages), 'r+');
+      await fh.truncate(Math.floor((await fh.stat()).size / 2));
+      await fh.close();
+    },
+    async close() {
+      await runtime.close();
+      await fs.rm(stateDir, { recursive: true, force: true });
+      await fs.rm(scratch, { recursive: true, force: true });
+    },
+  };
+});
+
+runRuntimeIsolationContract('gvisor', async () => {
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-gvisor-'));
   const rootfs = await testRootfs();
-  const network = await createLinuxNetwork();
+  const network = await createLinuxNetwork({ addresses: addressPolicy([TEST_HOST_RANGE]) });
   const open = () => new GvisorRuntime({ stateDir, network });
   const runtime = open();
   return {

@@ -24,7 +24,7 @@ import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js
 import { shellExec, shellToken, type ShellResult } from '../support/sandbox-shell.js';
 import { connectProbe, processProbe, selfNetwork } from '../support/sandbox-probes.js';
 import { isAlive, sandboxHostPids } from '../support/runsc-probe.js';
-import { withTestHost } from '../support/test-host.js';
+import { TEST_HOST_RANGE, withTestHost } from '../support/test-host.js';
 import { runCommand } from '../../src/util/command.js';
 import { endpointToken, waitForVersion } from '../e2e/support.js';
 
@@ -80,7 +80,7 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     hostService = net.createServer((s) => { s.on('error', () => undefined); hostHits.push(`${s.remoteAddress}`); s.end('host-secret'); });
     await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', r));
     hostPort = (hostService.address() as net.AddressInfo).port;
-    d = await startTestDaemon({ dataDir });
+    d = await startTestDaemon({ dataDir, egressAllowPrivate: TEST_HOST_RANGE });
     A = await d.tenant('sec-a');
     B = await d.tenant('sec-b');
     const uri = await fixtureArtifact('counter', tmp);

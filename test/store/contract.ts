@@ -6,7 +6,9 @@ import { describe } from 'node:test';
 import { imageTests } from './contract/images.js';
 import { microvmTests } from './contract/microvms.js';
 import { paginationTests } from './contract/pagination.js';
+import { quotaTests } from './contract/quotas.js';
 import { scopingTests } from './contract/scoping.js';
+import { sealedEnvTests } from './contract/sealed-env.js';
 import { idempotencyTests, tagTests } from './contract/tags-idempotency.js';
 import { tenantTests } from './contract/tenants.js';
 import { transactionTests } from './contract/transactions.js';
@@ -20,9 +22,11 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     scopingTests(makeStore);
     paginationTests(makeStore);
     imageTests(makeStore);
+    sealedEnvTests(makeStore);
     microvmTests(makeStore);
     tagTests(makeStore);
     idempotencyTests(makeStore);
     transactionTests(makeStore);
+    quotaTests(makeStore);
   });
 }

@@ -70,6 +70,15 @@ async function makePostgres(extra: Partial<PostgresStoreOptions> = {}): Promise<
       }
       return Buffer.from(parts.join('\n'));
     },
+    async rawQuery(sql, ...params) {
+      // JSON columns as the text stored, not parsed.
+      const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+        (oid === pg.types.builtins.JSON || oid === pg.types.builtins.JSONB ? (v: string) => v : pg.types.getTypeParser(oid, format))) as pg.CustomTypesConfig['getTypeParser'];
+      const c = new pg.Client({ connectionString: db.url, types: { getTypeParser } });
+      await c.connect();
+      let n = 0;
+      try { return (await c.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Array<Record<string, unknown>>; } finally { await c.end(); }
+    },
     async cleanup() {
       for (const h of handles) await h.close();
       await db.drop();

@@ -41,6 +41,17 @@ async function makeSqlite(extra: Partial<SqliteStoreOptions> = {}): Promise<Stor
       const files = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`].map((f) => join(dataDir, f)).filter(existsSync);
       return Buffer.concat(files.map((f) => readFileSync(f)));
     },
+    async rawQuery(sql, ...params) {
+      const raw = new Database(join(dataDir, DB_FILE), { timeout: 5000 });
+      try {
+        const st = raw.prepare(sql);
+        if (st.reader) return st.all(...params) as Array<Record<string, unknown>>;
+        st.run(...params);
+        return [];
+      } finally {
+        raw.close();
+      }
+    },
     async cleanup() {
       for (const h of handles) await h.close();
       rmSync(join(dataDir, '..'), { recursive: true, force: true });

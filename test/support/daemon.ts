@@ -23,12 +23,13 @@ export interface TestDaemon extends Daemon {
   destroy(): Promise<void>;
 }
 
-export async function startTestDaemon(opts: { dataDir?: string; warmPool?: number; artifactAllowHosts?: string; api?: string; metricsToken?: string; store?: string } = {}): Promise<TestDaemon> {
+/** `egressAllowPrivate`: the operator's --egress-allow-private (comma-separated CIDRs). */
+export async function startTestDaemon(opts: { dataDir?: string; warmPool?: number; egressAllowPrivate?: string; api?: string; metricsToken?: string; store?: string; maxActive?: number } = {}): Promise<TestDaemon> {
   await ensureTestBaseImage('debian-12-python');
   const dataDir = opts.dataDir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-'));
   const config = daemonConfig({ dataDir, api: opts.api ?? '127.0.0.1:0', gateway: '127.0.0.1:0', domain: 'microvm.localhost', warmPool: opts.warmPool ?? 0, logLevel: 'warn', artifactRoots: os.tmpdir(),
-    ...(opts.artifactAllowHosts ? { artifactAllowHosts: opts.artifactAllowHosts } : {}), ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
-    ...(opts.store ? { store: opts.store } : {}) });
+    ...(opts.egressAllowPrivate ? { egressAllowPrivate: opts.egressAllowPrivate } : {}), ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
+    ...(opts.store ? { store: opts.store } : {}), ...(opts.maxActive !== undefined ? { maxActive: opts.maxActive } : {}) });
   const d = await startDaemon(config, { log: pino({ level: process.env.CUBBY_TEST_LOG ?? 'warn' }) });
   const td: TestDaemon = Object.assign(d, {
     dataDir,

@@ -10,6 +10,13 @@ import { runCommand } from '../../src/util/command.js';
 /** `address` is the namespace's side of the veth, `hostAddress` the host's side. */
 export interface TestHost { ns: string; address: string; hostAddress: string; ports: [number, number] }
 
+/**
+ * Where test hosts live. Documentation space is refused by Cubby's address policy like a
+ * private range, so a test that uses a test host as an egress target runs its daemon or
+ * network driver as an operator who allows this range (`--egress-allow-private`).
+ */
+export const TEST_HOST_RANGE = '203.0.113.0/24';
+
 async function sh(cmd: string, args: string[]): Promise<void> {
   const r = await runCommand(cmd, args, { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);

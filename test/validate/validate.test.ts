@@ -18,7 +18,7 @@ import { withTestHost } from '../support/test-host.js';
 import { COUNTER_HOOKS, waitForVersion } from '../e2e/support.js';
 import type { ValidationReport } from '../../src/validate/types.js';
 import type { UsageReport } from '../../src/core/usage/types.js';
-import type { Wire } from '../../src/validate/usage-client.js';
+import type { Wire } from '../../src/client/usage.js';
 
 const CLI = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../src/cli/main.js');
 

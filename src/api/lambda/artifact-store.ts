@@ -28,6 +28,8 @@ export interface StoreArtifactInput {
   /** The lower-case hex SHA-256 the request signed (x-amz-content-sha256). */
   expectedSha256: string;
   maxBytes: number;
+  /** The error when the body passes maxBytes (default: API_BODY_TOO_LARGE), e.g. the tenant's uploads quota. */
+  overLimit?: () => CubbyError;
 }
 
 export interface StoredArtifact { id: string; uri: string; file: string; size: number }
@@ -51,7 +53,7 @@ export async function storeArtifact(input: StoreArtifactInput): Promise<StoredAr
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > input.maxBytes) { done(tooLarge(input.maxBytes)); return; }
+      if (size > input.maxBytes) { done(input.overLimit?.() ?? tooLarge(input.maxBytes)); return; }
       if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)]);
       hash.update(chunk);
       done(null, chunk);

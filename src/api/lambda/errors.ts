@@ -38,6 +38,8 @@ const BY_CODE: Partial<Record<ErrorCode, WireError>> = {
   AUTH_EXPIRED: { status: 403, type: 'InvalidSignatureException' },
   AUTH_REPLAYED: { status: 403, type: 'InvalidSignatureException' },
   API_UNKNOWN_OPERATION: { status: 404, type: 'UnknownOperationException' },
+  // The host (not the tenant) is full: the model's InsufficientCapacityException, a 500 it retries.
+  HOST_CAPACITY: { status: 500, type: 'InsufficientCapacityException' },
 };
 
 export function wireErrorFor(err: CubbyError): WireError {
@@ -61,6 +63,8 @@ export function errorBody(err: CubbyError, wire: WireError): Record<string, unkn
   if (resourceType !== undefined) body.resourceType = resourceType;
   if (resourceId !== undefined) body.resourceId = resourceId;
   if (wire.type === 'ServiceException') body.Type = 'Service';
+  // ServiceQuotaExceededException's own members: which quota (the Cubby code) of which service.
+  if (wire.type === 'ServiceQuotaExceededException') { body.serviceCode = 'cubby'; body.quotaCode = err.code; }
   return body;
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CoreServices } from '../../core/services.js';
 import type { LookupKey } from './auth/types.js';
+import type { AddressPolicy } from '../../util/address-policy.js';
 
 export interface LambdaApiOptions {
   core: CoreServices;
@@ -14,7 +15,7 @@ export interface LambdaApiOptions {
   bodyLimit?: number;
   /** A pino/Fastify logger, or true/false for Fastify's default logger on/off (default off). */
   logger?: FastifyBaseLogger | boolean;
-  /** How many request signatures to remember against replay; default 100 000. */
+  /** How many request signatures to remember against replay, per tenant; default 10 000. */
   replayCacheSize?: number;
   /** The clock signature dates are checked against (tests); default Date.now. */
   now?: () => number;
@@ -25,6 +26,8 @@ export interface LambdaApiOptions {
   artifactsDir?: string;
   /** Largest artifact upload in bytes; default 256 MiB. */
   maxArtifactBytes?: number;
+  /** The operator's address policy for egress connectors; default: no private range allowed. */
+  addresses?: AddressPolicy;
 }
 
 export const DEFAULT_REGION = 'local';

@@ -11,6 +11,7 @@ import { SigV4Authenticator } from './auth/sigv4-authenticator.js';
 import { sendError } from './errors.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
 import { splitTarget } from './request-parts.js';
+import { DEFAULT_ADDRESS_POLICY } from '../../util/address-policy.js';
 import type { RequestContext, RouteDeps } from './routes/deps.js';
 import { registerCubbyExtensionRoutes } from './routes/cubby-extensions.js';
 import { registerCubbyUsageRoutes } from './routes/cubby-usage.js';
@@ -94,6 +95,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     core: opts.core,
     arns: new LambdaArns(opts.region ?? DEFAULT_REGION),
     endpointFor: opts.endpointFor,
+    addresses: opts.addresses ?? DEFAULT_ADDRESS_POLICY,
     context(req) {
       const ctx = contexts.get(req);
       if (!ctx) throw new CubbyError('CUBBY_INTERNAL', 'request reached a handler without authentication');

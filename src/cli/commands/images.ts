@@ -8,17 +8,30 @@ import {
   ListManagedMicrovmImagesCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand, ListMicrovmImagesCommand,
   UpdateMicrovmImageCommand, type CreateMicrovmImageRequest,
 } from '@aws-sdk/client-lambda-microvms';
-import { apiClient } from '../client.js';
+import { apiClient } from '../../client/api-client.js';
 import { allPages } from '../pages.js';
 import { print, progress, progressDone } from '../output.js';
 import { zipDirectory } from '../zip-dir.js';
-import { cubbyExtension, uploadArtifact } from '../extension.js';
+import { cubbyExtension, uploadArtifact } from '../../client/extension.js';
+import { withCubbyMembers } from '../../client/cubby-members.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface CreateOpts {
   from?: string; zip?: string; uri?: string; base: string; memory?: string; hooks?: string; hookPort?: string;
   env?: string[]; egress?: string[]; description?: string; wait: boolean; json?: boolean; timeout: string;
+  buildDisk?: string; buildMemory?: string;
+}
+
+/** Cubby's build caps, sent as extension members (see src/client/cubby-members.ts). */
+function buildCapMembers(o: CreateOpts): Record<string, unknown> {
+  const num = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} ${v}: expected a whole number of MiB`);
+    return n;
+  };
+  return { cubbyBuildDiskMiB: num(o.buildDisk, '--build-disk'), cubbyBuildMemoryMiB: num(o.buildMemory, '--build-memory') };
 }
 
 /** --uri passes through; --zip and --from (zipped here) are uploaded to the daemon first. */
@@ -101,6 +114,8 @@ export function registerImages(program: Command): void {
     .option('--uri <uri>', 'a code artifact URI, passed as is (cubby-artifact://<id>, http(s)://..., or file:///abs.zip under the daemon\'s --artifact-roots)')
     .option('--base <image>', 'managed base image', 'debian-12-python')
     .option('--memory <MiB>', 'baseline memory')
+    .option('--build-disk <MiB>', 'disk cap of the build (default 8192, within the host\'s maximum)')
+    .option('--build-memory <MiB>', 'memory cap of each RUN step (default 2048, within the host\'s maximum)')
     .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
     .option('--hook-port <port>', 'port the hooks listen on', '9000')
     .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
@@ -112,14 +127,16 @@ export function registerImages(program: Command): void {
 
   createLike(image.command('create <name>').description('create an image and build its first version'))
     .action(async (name: string, o: CreateOpts) => {
-      const r = await apiClient().send(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }));
+      const caps = buildCapMembers(o);
+      const r = await apiClient().send(withCubbyMembers(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }), caps));
       const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json) : r.state;
       if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
       print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state }, o);
     });
   createLike(image.command('update <name>').description('build a new version of an image'))
     .action(async (name: string, o: CreateOpts) => {
-      const r = await apiClient().send(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }));
+      const caps = buildCapMembers(o);
+      const r = await apiClient().send(withCubbyMembers(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }), caps));
       const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json) : r.state;
       if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
       print({ name: r.name, imageVersion: r.imageVersion, state }, o);

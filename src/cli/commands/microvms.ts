@@ -6,11 +6,11 @@ import {
   CreateMicrovmAuthTokenCommand, CreateMicrovmShellAuthTokenCommand, GetMicrovmCommand, ListMicrovmsCommand,
   ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand, type PortSpecification,
 } from '@aws-sdk/client-lambda-microvms';
-import { apiClient } from '../client.js';
+import { apiClient } from '../../client/api-client.js';
 import { allPages } from '../pages.js';
 import { print } from '../output.js';
-import { endpointTarget } from '../endpoint.js';
-import { cubbyExtension } from '../extension.js';
+import { endpointTarget } from '../../client/endpoint.js';
+import { cubbyExtension } from '../../client/extension.js';
 
 const AUTH = 'X-aws-proxy-auth';
 

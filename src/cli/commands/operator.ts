@@ -8,6 +8,7 @@ import { DEFAULT_DATA_DIR } from '../../daemon/config.js';
 import type { Store } from '../../core/ports/store.js';
 import { CubbyError } from '../../errors/index.js';
 import { print } from '../output.js';
+import { registerTenantQuota } from './quota.js';
 
 async function withStore<T>(o: { dataDir?: string; store?: string }, fn: (s: Store) => Promise<T>): Promise<T> {
   const url = storeUrl(o.store);
@@ -40,6 +41,8 @@ export function registerOperator(program: Command): void {
     .action(async (o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
       print((await s.listTenants()).map((t) => ({ name: t.name, accountId: t.accountId, id: t.id, createdAt: t.createdAt })), o);
     }));
+
+  registerTenantQuota(tenant, { withStore, tenantId, dataDir, store });
 
   const key = program.command('key').description('manage access keys (operator)');
   key.command('create <tenant>').description('issue a new access key pair').option(...dataDir).option(...store).option('--json', 'machine-readable output')

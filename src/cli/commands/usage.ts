@@ -1,7 +1,7 @@
 /** `cubby usage`: what your microVMs ran, slept, keep on disk, and an estimate of what that costs. */
 import type { Command } from 'commander';
 import { print, table } from '../output.js';
-import { fetchUsage } from '../../validate/usage-client.js';
+import { fetchUsage } from '../../client/usage.js';
 import { mib, money, seconds } from '../../validate/format.js';
 import { parsePrices } from '../../core/usage/prices.js';
 
@@ -31,5 +31,12 @@ export function registerUsage(program: Command): void {
         `prices      ${r.prices.vcpuSecond} per vCPU-s, ${r.prices.gibSecond} per GiB-s, ${r.prices.snapshotGibMonth} per snapshot GiB-month (${cur}; illustrative unless set with --prices)`,
         '',
       ].join('\n'));
+      // Each quota: its limit (the tenant's own or the operator's default) and the use now.
+      if (r.quotas?.length) {
+        table(r.quotas.map((q) => ({
+          quota: q.name, limit: q.unit === 'bytes' ? mib(q.limit) : `${q.limit}${q.unit === 'MiB' ? ' MiB' : ''}`,
+          used: q.unit === 'bytes' ? mib(q.used) : `${q.used}${q.unit === 'MiB' ? ' MiB' : ''}`, source: q.overridden ? 'tenant' : 'default',
+        })));
+      }
     });
 }

@@ -4,7 +4,7 @@
  * cleanup after crashes, timeouts and abandonment. Exit code 1 when a check fails.
  */
 import type { Command } from 'commander';
-import { apiClient } from '../client.js';
+import { apiClient } from '../../client/api-client.js';
 import { progress, progressDone } from '../output.js';
 import { Session, type ValidateOptions } from '../../validate/session.js';
 import { CHECKS, runValidation } from '../../validate/runner.js';

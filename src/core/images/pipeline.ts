@@ -14,6 +14,7 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { hookTimeoutMs } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
+import { buildCaps, type BuildCapLimits } from './build-caps.js';
 
 export interface PipelineDeps {
   store: Store;
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   imagesRoot: string;
   /** Waiting for an app without a ready hook to accept connections. */
   defaultReadySeconds?: number;
+  /** The operator's maximum build caps (default: build-caps.ts). */
+  buildLimits?: BuildCapLimits;
 }
 
 export function versionDir(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, imageId: string, version: string): string {
@@ -80,11 +83,12 @@ export class BuildPipeline {
       const ctx = await d.unpacker.unpack(s.codeArtifactUri, d.disk.join(dir, 'context'), { tenantId });
       log(`unpacked ${ctx.files} files, ${ctx.bytes} bytes`);
 
+      const caps = buildCaps(s.build, d.buildLimits);
       const built = await d.builder.build({
         contextDir: ctx.dir, base: { name: s.baseImage, version: s.baseImageVersion }, outputDir: d.disk.join(dir, 'rootfs'),
         // RUN steps get no network: `host` would expose the host's loopback (the daemon's own
         // ports) to the user's build code. Dependencies come in through the artifact.
-        network: 'none', memoryBytes: s.memoryMiB * 1024 * 1024,
+        network: 'none', memoryBytes: caps.memoryMiB * 1024 * 1024, diskBytes: caps.diskMiB * 1024 * 1024,
         onLog: (line) => log(`[build] ${line}`),
       });
       await d.disk.remove(ctx.dir);

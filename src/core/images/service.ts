@@ -11,8 +11,10 @@ import type { ArtifactUnpacker, ManagedImageStore } from '../ports/images.js';
 import type { Logger } from '../ports/observer.js';
 import type { DiskPort } from '../ports/disk.js';
 import { CubbyError } from '../../errors/index.js';
-import { Semaphore } from '../../util/semaphore.js';
+import { FairQueue } from '../quotas/fair-queue.js';
+import type { QuotaService } from '../quotas/service.js';
 import { buildLogPath, versionDir, type BuildPipeline } from './pipeline.js';
+import { checkBuildCaps, type BuildCapLimits } from './build-caps.js';
 import type { Launcher } from '../launch/launcher.js';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/;
@@ -30,6 +32,10 @@ export interface ImagesDeps {
   log: Logger;
   /** Builds at once (each runs buildah and a sandbox). */
   buildConcurrency?: number;
+  /** The operator's maximum build caps (default: build-caps.ts). */
+  buildLimits?: BuildCapLimits;
+  /** Per-tenant quotas (concurrent builds); absent: no per-tenant limit. */
+  quotas?: QuotaService;
 }
 
 function hashOf(x: unknown): string {
@@ -37,17 +43,19 @@ function hashOf(x: unknown): string {
 }
 
 export class ImagesServiceImpl implements ImagesService {
-  private readonly builds: Semaphore;
+  /** Build slots go round-robin over tenants, so one tenant's queue cannot starve another's. */
+  private readonly builds: FairQueue;
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly d: ImagesDeps) {
-    this.builds = new Semaphore(d.buildConcurrency ?? 1);
+    this.builds = new FairQueue(d.buildConcurrency ?? 1);
   }
 
   private checkSettings(s: ImageSettings): void {
     if (!this.d.managed.catalog().some((m) => m.name === s.baseImage)) {
       throw new CubbyError('IMAGE_BASE_NOT_FOUND', `base image ${s.baseImage} is not a managed image (have: ${this.d.managed.catalog().map((m) => m.name).join(', ')})`);
     }
+    checkBuildCaps(s.build, this.d.buildLimits);
   }
 
   /**
@@ -74,8 +82,23 @@ export class ImagesServiceImpl implements ImagesService {
     return { version, build };
   }
 
+  /**
+   * Runs fn (which records a PENDING build) once the tenant has a free build under its quota;
+   * check and record are one admission step, so two requests cannot both take the last one. A
+   * replay of an idempotent request records nothing new and is not checked.
+   */
+  private async admitBuild<T>(tenantId: string, replay: { operation: string; clientToken?: string | undefined }, fn: () => Promise<T>): Promise<T> {
+    const q = this.d.quotas;
+    if (!q) return fn();
+    return q.admit(async () => {
+      const replayed = replay.clientToken && await this.d.store.getIdempotency({ tenantId, operation: replay.operation, clientToken: replay.clientToken });
+      if (!replayed) await q.checkBuild(tenantId);
+      return fn();
+    });
+  }
+
   private startBuild(version: ImageVersion, build: ImageBuild): void {
-    const p = this.builds.run(() => this.d.pipeline.run(version, build)).finally(() => this.inflight.delete(p));
+    const p = this.builds.run(version.tenantId, () => this.d.pipeline.run(version, build)).finally(() => this.inflight.delete(p));
     this.inflight.add(p);
   }
 
@@ -91,14 +114,10 @@ export class ImagesServiceImpl implements ImagesService {
       if (input.tags && Object.keys(input.tags).length) await t.setTags(tenantId, 'image', img.id, input.tags);
       return img.id;
     };
-    let imageId: string;
-    if (input.clientToken) {
-      const r = await this.d.store.idempotent({ tenantId, operation: 'CreateMicrovmImage', clientToken: input.clientToken },
-        hashOf({ ...input, clientToken: undefined }), create);
-      imageId = r.resultRef;
-    } else {
-      imageId = await this.d.store.tx(create);
-    }
+    const clientToken = input.clientToken;
+    const imageId = await this.admitBuild(tenantId, { operation: 'CreateMicrovmImage', clientToken }, async () => clientToken
+      ? (await this.d.store.idempotent({ tenantId, operation: 'CreateMicrovmImage', clientToken }, hashOf({ ...input, clientToken: undefined }), create)).resultRef
+      : this.d.store.tx(create));
     if (made) this.startBuild(made.version, made.build);
     const image = await this.d.store.getImage(tenantId, imageId);
     if (!image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${input.name} not found`);
@@ -119,12 +138,9 @@ export class ImagesServiceImpl implements ImagesService {
       await t.updateImage(tenantId, img.id, { state: 'UPDATING' });
       return `${img.id}@${made.version.version}`;
     };
-    let ref: string;
-    if (clientToken) {
-      ref = (await this.d.store.idempotent({ tenantId, operation: 'UpdateMicrovmImage', clientToken }, hashOf({ name, settings }), update)).resultRef;
-    } else {
-      ref = await this.d.store.tx(update);
-    }
+    const ref = await this.admitBuild(tenantId, { operation: 'UpdateMicrovmImage', clientToken }, async () => clientToken
+      ? (await this.d.store.idempotent({ tenantId, operation: 'UpdateMicrovmImage', clientToken }, hashOf({ name, settings }), update)).resultRef
+      : this.d.store.tx(update));
     if (made) this.startBuild(made.version, made.build);
     const v = ref.split('@')[1] ?? '';
     const version = await this.d.store.getVersion(tenantId, img.id, v);

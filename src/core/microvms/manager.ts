@@ -18,6 +18,7 @@ import { ActivityTracker } from './activity.js';
 import { Launcher, type LaunchTarget } from '../launch/launcher.js';
 import { hookTimeoutMs } from '../hooks.js';
 import { resolveLaunchTarget } from './targets.js';
+import type { QuotaService } from '../quotas/service.js';
 
 export interface MicrovmConfig {
   /** Where suspend checkpoints live: <root>/<id>/{current,next}. */
@@ -37,6 +38,8 @@ export interface MicrovmDeps {
   observer?: CoreObserver;
   now?: () => Date;
   config: MicrovmConfig;
+  /** Per-tenant quotas; absent: only the host-wide maxActive applies. */
+  quotas?: QuotaService;
 }
 
 export class MicrovmManager implements MicrovmsService {
@@ -87,29 +90,55 @@ export class MicrovmManager implements MicrovmsService {
     const target = await resolveLaunchTarget(this.d.store, tenantId, input.image, input.version);
     const egress = input.egress ?? target.egress;
     const max = input.maximumDurationSeconds ?? this.d.config.defaultMaximumDurationSeconds;
-    const active = await this.d.store.countMicrovms({ states: ['PENDING', 'RUNNING', 'SUSPENDING'] });
-    if (active >= this.d.config.maxActive) {
-      throw new CubbyError('MICROVM_LIMIT', `this host runs its maximum of ${this.d.config.maxActive} active microVMs; retry later or suspend some`);
-    }
-    const lease = this.d.launcher.lease(target, egress);
-    const now = this.now();
-    const insert = (t: Pick<Store, 'insertMicrovm'>) => t.insertMicrovm({
-      id: lease.id, tenantId, imageId: target.imageId, imageVersion: target.version, state: 'PENDING',
-      idlePolicy: input.idlePolicy, maximumDurationSeconds: max, runHookPayload: input.runHookPayload, egress,
-      extra: input.extra ?? {}, startedAt: now, lastActivityAt: now, stateChangedAt: now,
-    });
-    if (input.clientToken) {
-      const hash = createHash('sha256').update(JSON.stringify({ ...input, clientToken: undefined })).digest('hex');
-      const r = await this.d.store.idempotent({ tenantId, operation: 'RunMicrovm', clientToken: input.clientToken }, hash,
-        async (t) => (await insert(t)).id);
-      if (r.replayed) {
-        if (lease.sandbox) await this.d.runtime.destroy(lease.sandbox.id).catch(() => undefined);
-        return this.get(caller, r.resultRef);
+    const idemKey = input.clientToken ? { tenantId, operation: 'RunMicrovm', clientToken: input.clientToken } : undefined;
+    // Check and PENDING record in one admission step: a concurrent launch sees this one's record.
+    const admitted = await this.admit(async () => {
+      // A replay answers what the first call recorded; it takes no new slot.
+      if (!(idemKey && await this.d.store.getIdempotency(idemKey))) {
+        await this.checkHostCapacity();
+        await this.d.quotas?.checkLaunch(tenantId, target.memoryMiB);
       }
-    } else {
-      await insert(this.d.store);
+      const lease = this.d.launcher.lease(target, egress);
+      const now = this.now();
+      const insert = (t: Pick<Store, 'insertMicrovm'>) => t.insertMicrovm({
+        id: lease.id, tenantId, imageId: target.imageId, imageVersion: target.version, state: 'PENDING',
+        idlePolicy: input.idlePolicy, maximumDurationSeconds: max, runHookPayload: input.runHookPayload, egress,
+        extra: input.extra ?? {}, startedAt: now, lastActivityAt: now, stateChangedAt: now,
+      });
+      try {
+        if (idemKey) {
+          const hash = createHash('sha256').update(JSON.stringify({ ...input, clientToken: undefined })).digest('hex');
+          const r = await this.d.store.idempotent(idemKey, hash, async (t) => (await insert(t)).id);
+          if (r.replayed) return { lease, replayOf: r.resultRef };
+        } else {
+          await insert(this.d.store);
+        }
+      } catch (e) {
+        if (lease.sandbox) await this.d.runtime.destroy(lease.sandbox.id).catch(() => undefined);
+        throw e;
+      }
+      return { lease };
+    });
+    const { lease, replayOf } = admitted;
+    if (replayOf !== undefined) {
+      if (lease.sandbox) await this.d.runtime.destroy(lease.sandbox.id).catch(() => undefined);
+      return this.get(caller, replayOf);
     }
     return this.locks.run(lease.id, () => this.launch(lease, target, egress, input.runHookPayload, caller));
+  }
+
+  /** Admission steps run one at a time (see QuotaService.admit). */
+  private admit<T>(fn: () => Promise<T>): Promise<T> {
+    return this.d.quotas ? this.d.quotas.admit(fn) : this.locks.run('\u0000admission', fn);
+  }
+
+  /** The host-wide cap on microVMs holding a sandbox: the host is full, whoever asks. */
+  private async checkHostCapacity(): Promise<void> {
+    const active = await this.d.store.countMicrovms({ states: ['PENDING', 'RUNNING', 'SUSPENDING'] });
+    if (active >= this.d.config.maxActive) {
+      throw new CubbyError('HOST_CAPACITY', `insufficient capacity: this host runs its maximum of ${this.d.config.maxActive} active microVMs (${active} now); retry later`,
+        { details: { limit: this.d.config.maxActive, used: active, retryAfterSeconds: 5 } });
+    }
   }
 
   private async launch(lease: ReturnType<Launcher['lease']>, target: LaunchTarget, egress: Microvm['egress'], payload: string | undefined, caller: Caller): Promise<Microvm> {
@@ -138,7 +167,11 @@ export class MicrovmManager implements MicrovmsService {
   async doSuspend(id: string, reason: string): Promise<Microvm> {
     const started = Date.now();
     const prev = await this.d.store.getMicrovmAny(id);
-    const m = await this.transition(id, FROM.suspend, { state: 'SUSPENDING', stateReason: reason });
+    // Over the suspended quota the microVM is refused here, before anything changed: still RUNNING.
+    const m = await this.admit(async () => {
+      if (prev?.state === 'RUNNING') await this.d.quotas?.checkSuspend(prev.tenantId);
+      return this.transition(id, FROM.suspend, { state: 'SUSPENDING', stateReason: reason });
+    });
     // Metering counts the RUNNING period that ends here, from the record as it was before.
     const runningFor = prev ? this.secondsIn(prev, this.now()) : 0;
     const next = this.checkpointDir(id, 'next');
@@ -200,7 +233,15 @@ export class MicrovmManager implements MicrovmsService {
   async doResume(id: string): Promise<Microvm> {
     const started = Date.now();
     const prev = await this.d.store.getMicrovmAny(id);
-    const m = await this.transition(id, FROM.resume, { state: 'PENDING', stateReason: 'resuming' });
+    // Refused before anything changed: it stays SUSPENDED with its checkpoint.
+    const m = await this.admit(async () => {
+      if (prev?.state === 'SUSPENDED') {
+        await this.checkHostCapacity();
+        const q = this.d.quotas;
+        if (q) await q.checkResume(prev.tenantId, await q.versionMemory(prev.tenantId, prev.imageId, prev.imageVersion));
+      }
+      return this.transition(id, FROM.resume, { state: 'PENDING', stateReason: 'resuming' });
+    });
     const suspendedFor = prev ? this.secondsIn(prev, this.now()) : 0;
     try {
       if (!m.checkpointPath) throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', 'no checkpoint recorded');

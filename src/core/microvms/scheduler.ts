@@ -8,6 +8,7 @@ import type { Store } from '../ports/store.js';
 import type { Logger } from '../ports/observer.js';
 import type { SandboxRuntime } from '../ports/runtime.js';
 import type { MicrovmManager } from './manager.js';
+import { isCubbyError } from '../../errors/index.js';
 
 export interface SchedulerConfig {
   tickMs: number;
@@ -68,7 +69,17 @@ export class PolicyScheduler {
     const idle = () => mgr.activity.idleMs(m.id) >= p.maxIdleDurationSeconds * 1000;
     if (m.state === 'RUNNING' && idle()) {
       if (p.suspendedDurationSeconds === 0) return this.act(m, idle, () => mgr.doTerminate(m.id, `idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
-      return this.act(m, idle, () => mgr.doSuspend(m.id, `idle for ${p.maxIdleDurationSeconds} s`));
+      return this.act(m, idle, async () => {
+        try {
+          await mgr.doSuspend(m.id, `idle for ${p.maxIdleDurationSeconds} s`);
+        } catch (e) {
+          // Over the suspended quota: it stays RUNNING (nothing was changed, no state lost); try
+          // again after another idle period rather than on every tick.
+          if (!isCubbyError(e) || e.kind !== 'quota') throw e;
+          mgr.activity.reset(m.id);
+          this.d.log.warn({ microvmId: m.id, tenantId: m.tenantId, err: e.message }, 'idle suspend refused by quota; the microVM stays RUNNING');
+        }
+      });
     }
     const suspendedTooLong = () => Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
     if (m.state === 'SUSPENDED' && suspendedTooLong()) {

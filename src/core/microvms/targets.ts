@@ -3,7 +3,8 @@ import type { Store } from '../ports/store.js';
 import { CubbyError } from '../../errors/index.js';
 import type { LaunchTarget } from '../launch/launcher.js';
 
-export async function resolveLaunchTarget(store: Store, tenantId: string, imageName: string | undefined, version?: string, imageId?: string): Promise<LaunchTarget> {
+/** The target, with the version's baseline memory (what the memory quota counts). */
+export async function resolveLaunchTarget(store: Store, tenantId: string, imageName: string | undefined, version?: string, imageId?: string): Promise<LaunchTarget & { memoryMiB: number }> {
   const image = imageId ? await store.getImage(tenantId, imageId) : await store.getImageByName(tenantId, imageName ?? '');
   if (!image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${imageName ?? imageId} not found`);
   const v = version
@@ -16,8 +17,12 @@ export async function resolveLaunchTarget(store: Store, tenantId: string, imageN
   if (v.state !== 'SUCCESSFUL' || !v.snapshotPath) {
     throw new CubbyError('IMAGE_NOT_READY', `image ${image.name} version ${v.version} is ${v.state}${v.stateReason ? `: ${v.stateReason}` : ''}`);
   }
+  // A launch (by image name) never starts from a deactivated version; microVMs already on it go on.
+  if (imageName !== undefined && v.status !== 'ACTIVE') {
+    throw new CubbyError('IMAGE_NOT_READY', `image ${image.name} version ${v.version} is INACTIVE; activate it to launch from it`);
+  }
   return {
     tenantId, imageId: image.id, version: v.version, snapshotPath: v.snapshotPath,
-    hooks: v.settings.hooks, egress: v.settings.egress,
+    hooks: v.settings.hooks, egress: v.settings.egress, memoryMiB: v.settings.memoryMiB,
   };
 }

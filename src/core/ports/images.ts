@@ -101,8 +101,10 @@ export interface BuildRequest {
   network?: 'none' | 'host';
   /** Whole-build time limit (default 15 minutes). */
   timeoutMs?: number;
-  /** Memory limit of each RUN step. */
+  /** Memory cap of each RUN step (default: the builder's). */
   memoryBytes?: number;
+  /** Disk cap of the whole build: its layers, containers and temporary files (default: the builder's). */
+  diskBytes?: number;
   buildArgs?: Record<string, string>;
   /** Called with each line of the build log as it is produced. */
   onLog?: (line: string) => void;

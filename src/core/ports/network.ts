@@ -55,11 +55,6 @@ export interface NetworkPort {
   /** Allocates a slot and builds the namespace, veth pair, addresses, routes and rules. */
   allocate(owner: string, policy: EgressPolicy): Promise<SandboxNetwork>;
   /**
-   * Re-adds the sandbox address to the namespace's interface: runsc takes it off when it
-   * starts, so a namespace is reused (restore after a failed start) only after this.
-   */
-  reprime(net: SandboxNetwork): Promise<void>;
-  /**
    * Hands a live network to a new owner (a pre-allocated network taken by a sandbox): the
    * sweep then judges it by that owner. Throws NETWORK_SETUP_FAILED if it is not held as given.
    */

@@ -1,8 +1,8 @@
 /**
  * The store port: where Cubby keeps tenants, keys, images, versions, builds, microVMs, tags and
- * idempotency records. SQLite implements it today (src/store/sqlite); PostgreSQL must later pass
- * the same contract test (test/store/contract.ts). Everything is Promise-based so a networked
- * database fits; an embedded one may work synchronously underneath.
+ * idempotency records. SQLite (src/store/sqlite) and PostgreSQL (src/store/postgres) implement
+ * it; both pass the same contract test (test/store/contract.ts). Everything is Promise-based so
+ * a networked database fits; an embedded one may work synchronously underneath.
  *
  * Conventions:
  * - A method taking a tenantId only ever sees that tenant's rows: another tenant's row is
@@ -22,6 +22,7 @@ import type {
   AccessKey, Image, ImageBuild, ImageState, ImageVersion, ImageVersionState, BuildState, Microvm,
   MicrovmState, Page, PageRequest, ResourceKind, Tenant,
 } from '../model.js';
+import type { QuotaOverrides } from '../quotas/types.js';
 
 /** A patch of T: members are optional; optional members of T may also be null (= clear). */
 export type Patch<T> = { [K in keyof T]?: undefined extends T[K] ? T[K] | null : T[K] };
@@ -74,6 +75,9 @@ export interface MicrovmCountFilter extends MicrovmFilter {
   /** Absent = every tenant (host-wide limits). */
   tenantId?: string;
 }
+
+/** How many of a tenant's microVMs are in a state, per image version (quota usage). */
+export interface MicrovmVersionCount { imageId: string; version: string; state: MicrovmState; count: number }
 
 export interface IdempotencyKey { tenantId: string; operation: string; clientToken: string }
 
@@ -172,6 +176,16 @@ export interface StoreOps {
   /** Removes the given keys; absent keys are ignored. */
   unsetTags(tenantId: string, kind: ResourceKind, resourceId: string, keys: string[]): Promise<void>;
   listTags(tenantId: string, kind: ResourceKind, resourceId: string): Promise<Record<string, string>>;
+
+  // ---- quotas: the operator's per-tenant overrides (src/core/quotas), and usage counts
+  /** The tenant's overrides; {} when it has none (or no such tenant). */
+  getQuotaOverrides(tenantId: string): Promise<QuotaOverrides>;
+  /** Sets the named members (null clears one) and returns all of them. TENANT_NOT_FOUND if no such tenant. */
+  setQuotaOverrides(tenantId: string, patch: Patch<QuotaOverrides>): Promise<QuotaOverrides>;
+  /** Removes every override of the tenant (back to the defaults); quiet if it has none. */
+  clearQuotaOverrides(tenantId: string): Promise<void>;
+  /** The tenant's microVMs in these states, counted per (image, version, state); ordered by those. */
+  countMicrovmsByVersion(tenantId: string, states: MicrovmState[]): Promise<MicrovmVersionCount[]>;
 
   // ---- idempotency (records expire after 24 h)
   /** The live record for this key, if any (expired ones are treated as absent). */

@@ -8,6 +8,7 @@ import type { Caller, UsageService } from '../services.js';
 import type { Store } from '../ports/store.js';
 import type { SandboxRuntime } from '../ports/runtime.js';
 import type { DiskPort } from '../ports/disk.js';
+import type { QuotaService } from '../quotas/service.js';
 import { CubbyError } from '../../errors/index.js';
 import { meteredSeconds, overlapsWindow } from './accounting.js';
 import { ZERO_COST, addCosts, costOf } from './cost.js';
@@ -22,6 +23,8 @@ export interface UsageDeps {
   checkpointRoot: string;
   prices?: Partial<UsagePrices>;
   now?: () => Date;
+  /** Adds each quota's limit and use to the report. */
+  quotas?: QuotaService;
 }
 
 interface VersionInfo { image: string; memoryMiB: number; vcpus: number; buildSnapshotBytes: number }
@@ -65,6 +68,7 @@ export class UsageServiceImpl implements UsageService {
     return {
       tenantId, generatedAt: now, ...(q.from ? { from: q.from } : {}), to: q.to && q.to < now ? q.to : now,
       prices, microvms, totals: totalsOf(microvms),
+      ...(this.d.quotas ? { quotas: await this.d.quotas.status(tenantId) } : {}),
     };
   }
 

@@ -1,5 +1,6 @@
 /** What usage metering reports: per-microVM time and size, totals, and a cost estimate. */
 import type { MicrovmState } from '../model.js';
+import type { QuotaStatus } from '../quotas/types.js';
 
 /**
  * Prices for the cost estimate, in `currency` units. Billing follows the Lambda MicroVMs model:
@@ -86,6 +87,8 @@ export interface UsageReport {
   prices: UsagePrices;
   microvms: MicrovmUsage[];
   totals: UsageTotals;
+  /** Each quota of the tenant with its limit and current use (absent without a quota service). */
+  quotas?: QuotaStatus[];
 }
 
 /** One sample of what a RUNNING microVM's sandbox uses on the host right now. */

@@ -1,32 +1,39 @@
 /**
  * Gets a code artifact's bytes: given directly, from a local file (file:///abs/path.zip) or over
- * http(s). Downloads are capped in size and time, and every redirect hop is checked again.
+ * http(s) (fetch-remote.ts: resolved, checked against the operator's address policy and pinned
+ * hop by hop, capped in size and time). Errors name the source as the tenant gave it, never a
+ * host path, and one text covers every refused or failed fetch.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArtifactSource } from '../../core/ports/images.js';
 import { CubbyError } from '../../errors/index.js';
+import { DEFAULT_ADDRESS_POLICY } from '../../util/address-policy.js';
+import { fetchFailed, fetchRemote, refusedOnSight, tooLarge, type RemotePolicy } from './fetch-remote.js';
 import type { ArtifactLimits } from './limits.js';
 
-export interface SourcePolicy {
+export interface SourcePolicy extends RemotePolicy {
   /** When set, file:// artifacts must lie under one of these directories. */
   fileRoots?: string[];
-  /** Decides whether an http(s) URL may be fetched (each redirect hop included). Default: any. */
-  allowUrl?: (url: URL) => boolean;
+  /** How the source is named in errors (the URI the tenant gave); default: the source itself. */
+  label?: string;
 }
 
-const MAX_REDIRECTS = 5;
-
 /**
- * Checks a source without fetching it: its form, and for http(s) the policy on its first host.
+ * Checks a source without fetching it: its form, and for http(s) what needs no DNS (a literal
+ * refused address, a loopback name), refused with the same text as a failed fetch.
  * True when it is local (bytes or file://), i.e. cheap enough to open at request time.
  */
 export function checkSource(source: ArtifactSource, policy: SourcePolicy = {}): boolean {
   if (typeof source !== 'string') return true;
   const url = parseSource(source);
   if (url.protocol === 'file:') return true;
-  if (policy.allowUrl && !policy.allowUrl(url)) throw new CubbyError('ARTIFACT_FETCH_FAILED', `fetching artifacts from ${url.host} is not allowed`);
+  const why = refusedOnSight(url, policy.addresses ?? DEFAULT_ADDRESS_POLICY);
+  if (why) {
+    policy.log?.({ url: url.href, reason: `refused: ${why}` }, 'code artifact fetch refused');
+    throw fetchFailed(policy.label ?? source, `refused: ${why}`);
+  }
   return false;
 }
 
@@ -47,11 +54,19 @@ export async function loadArchive(source: ArtifactSource, limits: ArtifactLimits
     return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   }
   const url = parseSource(source);
-  return url.protocol === 'file:' ? readLocal(url, limits, policy) : download(url, limits, policy);
+  if (url.protocol === 'file:') return readLocal(url, limits, policy);
+  checkSource(source, policy);
+  return fetchRemote(url, policy.label ?? source, limits, policy);
 }
 
 async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {
-  return fs.readFile(await localArchivePath(url, limits, policy));
+  const file = await localArchivePath(url, limits, policy);
+  try { return await fs.readFile(file); } catch (e) { throw unreadable(url, policy, e); }
+}
+
+/** Said by the URI the tenant gave: the host path is none of its business. */
+function unreadable(url: URL, policy: SourcePolicy, cause?: unknown): CubbyError {
+  return new CubbyError('ARTIFACT_FETCH_FAILED', `the file:// artifact ${policy.label ?? url.href} cannot be read`, { cause });
 }
 
 /**
@@ -67,61 +82,15 @@ export async function localArchive(source: ArtifactSource, limits: ArtifactLimit
 
 async function localArchivePath(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<string> {
   // Resolve links first: a link under an allowed root must not lead outside it.
-  const given = path.resolve(fileURLToPath(url));
+  let given: string;
+  try { given = path.resolve(fileURLToPath(url)); } catch (e) { throw unreadable(url, policy, e); }
   const file = await fs.realpath(given).catch(() => given);
   if (policy.fileRoots && !policy.fileRoots.some((r) => file.startsWith(path.resolve(r) + path.sep))) {
-    throw new CubbyError('ARTIFACT_FETCH_FAILED', `artifact ${file} is outside the allowed directories`);
+    throw new CubbyError('ARTIFACT_FETCH_FAILED', `the file:// artifact ${policy.label ?? url.href} is outside the directories allowed for this tenant`);
   }
   let st;
-  try { st = await fs.stat(file); } catch (e) {
-    throw new CubbyError('ARTIFACT_FETCH_FAILED', `cannot read artifact ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
-  }
-  if (!st.isFile()) throw new CubbyError('ARTIFACT_FETCH_FAILED', `artifact ${file} is not a regular file`);
+  try { st = await fs.stat(file); } catch (e) { throw unreadable(url, policy, e); }
+  if (!st.isFile()) throw unreadable(url, policy);
   if (st.size > limits.maxArchiveBytes) throw tooLarge(st.size, limits);
   return file;
-}
-
-async function download(start: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {
-  const signal = AbortSignal.timeout(limits.fetchTimeoutMs);
-  let url = start;
-  try {
-    for (let hop = 0; ; hop++) {
-      if (policy.allowUrl && !policy.allowUrl(url)) {
-        throw new CubbyError('ARTIFACT_FETCH_FAILED', `fetching artifacts from ${url.host} is not allowed`);
-      }
-      const res = await fetch(url, { redirect: 'manual', signal });
-      const loc = res.headers.get('location');
-      if (res.status >= 300 && res.status < 400 && loc) {
-        await res.body?.cancel();
-        if (hop >= MAX_REDIRECTS) throw new CubbyError('ARTIFACT_FETCH_FAILED', `too many redirects fetching ${start.href}`);
-        url = new URL(loc, url);
-        if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-          throw new CubbyError('ARTIFACT_FETCH_FAILED', `redirect to unsupported scheme ${url.protocol}`);
-        }
-        continue;
-      }
-      if (!res.ok || !res.body) {
-        await res.body?.cancel();
-        throw new CubbyError('ARTIFACT_FETCH_FAILED', `fetching ${url.href} failed: HTTP ${res.status}`);
-      }
-      const declared = Number(res.headers.get('content-length') ?? NaN);
-      if (declared > limits.maxArchiveBytes) { await res.body.cancel(); throw tooLarge(declared, limits); }
-      const chunks: Buffer[] = [];
-      let got = 0;
-      for await (const chunk of res.body) {
-        got += (chunk as Uint8Array).byteLength;
-        if (got > limits.maxArchiveBytes) throw tooLarge(got, limits);
-        chunks.push(Buffer.from(chunk as Uint8Array));
-      }
-      return Buffer.concat(chunks);
-    }
-  } catch (e) {
-    if (e instanceof CubbyError) throw e;
-    const why = signal.aborted ? `timed out after ${limits.fetchTimeoutMs} ms` : (e as Error).message;
-    throw new CubbyError('ARTIFACT_FETCH_FAILED', `fetching ${start.href} failed: ${why}`, { cause: e });
-  }
-}
-
-function tooLarge(size: number, limits: ArtifactLimits): CubbyError {
-  return new CubbyError('ARTIFACT_TOO_LARGE', `artifact is larger than ${limits.maxArchiveBytes} bytes`, { details: { size } });
 }

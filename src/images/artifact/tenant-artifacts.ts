@@ -3,59 +3,71 @@
  * - `cubby-artifact://<id>`: an upload to Cubby, stored at <artifactsDir>/<tenantId>/<id>.zip;
  *   a tenant only ever reaches its own uploads.
  * - `file:///abs.zip`: only under the operator's configured roots, and never inside the
- *   uploads directory (that would reach other tenants' uploads).
- * - `http(s)://`: only to addresses the operator allows; by default no loopback, private,
- *   link-local or unspecified address (the daemon must not be a proxy into its own network).
+ *   uploads directory (that would reach other tenants' uploads). A root holding `{tenant}`
+ *   stands for each tenant's own directory (the tenant's id put in its place).
+ * - `http(s)://`: only to addresses the operator's address policy allows (by default no
+ *   loopback, private, link-local, reserved or unspecified address), every resolved address
+ *   and every redirect hop checked, the connection pinned to the checked address: the daemon
+ *   must not be a proxy into its own network.
+ * Errors name the source as the tenant gave it, never a host path.
  */
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ArtifactSource, ArtifactUnpacker, UnpackedArtifact } from '../../core/ports/images.js';
 import { CubbyError } from '../../errors/index.js';
+import type { AddressPolicy } from '../../util/address-policy.js';
+import type { FetchLog, Resolver } from './fetch-remote.js';
 import { ZipArtifactUnpacker, type ZipArtifactUnpackerOptions } from './zip-artifact-unpacker.js';
 
 export const UPLOAD_SCHEME = 'cubby-artifact://';
 const UPLOAD_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const TENANT_ID = /^[A-Za-z0-9_-]+$/;
+/** In a file root: the calling tenant's id. */
+export const TENANT_PLACEHOLDER = '{tenant}';
 
 export interface TenantArtifactsOptions {
   artifactsDir: string;
+  /** Directories file:// artifacts may come from; `{tenant}` in one is the calling tenant's id. */
   fileRoots: string[];
-  /** Hosts (names or IPs) http(s) artifacts may come from even if private (e.g. an internal store). */
-  allowHosts?: string[];
+  /** The operator's address policy for http(s) artifacts (default: no private range). */
+  addresses?: AddressPolicy;
+  /** Resolves host names for http(s) artifacts (tests); default: the system's resolver. */
+  resolve?: Resolver;
+  /** Where the real reason of a refused or failed fetch goes (the daemon log). */
+  log?: FetchLog;
   limits?: ZipArtifactUnpackerOptions['limits'];
 }
 
-function privateAddress(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (net.isIPv4(h)) {
-    const [a = 0, b = 0] = h.split('.').map(Number);
-    return a === 10 || a === 127 || a === 0 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127);
-  }
-  if (net.isIPv6(h)) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:');
-  return false;
-}
-
 export class TenantArtifacts implements ArtifactUnpacker {
-  private readonly uploads: ZipArtifactUnpacker;
-  private readonly external: ZipArtifactUnpacker;
   private readonly artifactsDir: string;
+  private readonly opts: TenantArtifactsOptions;
 
   constructor(opts: TenantArtifactsOptions) {
     this.artifactsDir = path.resolve(opts.artifactsDir);
-    this.uploads = new ZipArtifactUnpacker({ limits: opts.limits, fileRoots: [this.artifactsDir] });
-    const allow = new Set((opts.allowHosts ?? []).map((h) => h.toLowerCase()));
-    // Name-based hosts are checked as written; a name resolving to a private address is the
-    // operator's DNS to keep honest (documented).
-    this.external = new ZipArtifactUnpacker({
-      limits: opts.limits,
-      fileRoots: opts.fileRoots.map((r) => path.resolve(r)),
-      allowUrl: (u) => allow.has(u.hostname.toLowerCase()) || !privateAddress(u.hostname),
+    this.opts = opts;
+  }
+
+  /** The file roots of one tenant: `{tenant}` roots only when the tenant is known. */
+  fileRootsFor(owner?: { tenantId: string }): string[] {
+    return this.opts.fileRoots.flatMap((r) => {
+      if (!r.includes(TENANT_PLACEHOLDER)) return [path.resolve(r)];
+      if (!owner || !TENANT_ID.test(owner.tenantId)) return [];
+      return [path.resolve(r.split(TENANT_PLACEHOLDER).join(owner.tenantId))];
+    });
+  }
+
+  private unpacker(fileRoots: string[], label: string | undefined): ZipArtifactUnpacker {
+    const { limits, addresses, resolve, log } = this.opts;
+    return new ZipArtifactUnpacker({
+      fileRoots,
+      ...(limits ? { limits } : {}), ...(addresses ? { addresses } : {}), ...(resolve ? { resolve } : {}),
+      ...(log ? { log } : {}), ...(label !== undefined ? { label } : {}),
     });
   }
 
   uploadPath(tenantId: string, id: string): string {
-    if (!UPLOAD_ID.test(id) || !/^[A-Za-z0-9_-]+$/.test(tenantId)) throw new CubbyError('ARTIFACT_INVALID', `invalid artifact id ${id}`);
+    if (!UPLOAD_ID.test(id) || !TENANT_ID.test(tenantId)) throw new CubbyError('ARTIFACT_INVALID', `invalid artifact id ${id}`);
     return path.join(this.artifactsDir, tenantId, `${id}.zip`);
   }
 
@@ -71,13 +83,13 @@ export class TenantArtifacts implements ArtifactUnpacker {
 
   /** Which unpacker (and so which policy) a source goes through, uploads named by their path. */
   private async route(source: ArtifactSource, owner?: { tenantId: string }): Promise<{ via: ZipArtifactUnpacker; source: ArtifactSource }> {
-    if (typeof source !== 'string') return { via: this.external, source };
+    if (typeof source !== 'string') return { via: this.unpacker(this.fileRootsFor(owner), undefined), source };
     if (source.startsWith(UPLOAD_SCHEME)) {
       if (!owner) throw new CubbyError('ARTIFACT_INVALID', 'an uploaded artifact needs its tenant');
       const file = this.uploadPath(owner.tenantId, source.slice(UPLOAD_SCHEME.length));
       // Said by its URI: the tenant has no business with the host path.
       if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) throw new CubbyError('ARTIFACT_FETCH_FAILED', `no uploaded artifact ${source}`);
-      return { via: this.uploads, source: `file://${file}` };
+      return { via: this.unpacker([this.artifactsDir], source), source: pathToFileURL(file).href };
     }
     if (source.startsWith('file://')) {
       let given: string;
@@ -89,6 +101,6 @@ export class TenantArtifacts implements ArtifactUnpacker {
         throw new CubbyError('ARTIFACT_UNSAFE_PATH', 'uploaded artifacts are named by their cubby-artifact:// URI, not by path');
       }
     }
-    return { via: this.external, source };
+    return { via: this.unpacker(this.fileRootsFor(owner), source), source };
   }
 }

@@ -16,8 +16,9 @@ export class ZipArtifactUnpacker implements ArtifactUnpacker {
   private readonly policy: SourcePolicy;
 
   constructor(opts: ZipArtifactUnpackerOptions = {}) {
-    this.limits = { ...DEFAULT_ARTIFACT_LIMITS, ...opts.limits };
-    this.policy = { ...(opts.fileRoots ? { fileRoots: opts.fileRoots } : {}), ...(opts.allowUrl ? { allowUrl: opts.allowUrl } : {}) };
+    const { limits, ...policy } = opts;
+    this.limits = { ...DEFAULT_ARTIFACT_LIMITS, ...limits };
+    this.policy = policy;
   }
 
   async unpack(source: ArtifactSource, targetDir: string): Promise<UnpackedArtifact> {

@@ -1,12 +1,14 @@
 /**
  * A build's private directory and its removal. Removal undoes what a killed buildah or runsc may
  * leave: runsc sandboxes in the build's runsc state dir (force-deleted), overlay mounts under the
- * directory (unmounted), then the files.
+ * directory (unmounted), the build's capped file system (unmounted, loop device detached), then
+ * the files (the disk's backing file with them).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { removeCgroupDir } from '../../util/cgroup.js';
 import { runCommand } from '../../util/command.js';
+import { DATA_DIR, detachOrphanLoops, releaseBuildDisk } from './build-disk.js';
 
 const OWNER_FILE = 'owner';
 
@@ -86,7 +88,11 @@ export async function removeBuildDir(dir: string, runsc: string): Promise<void> 
   for (const p of await processesUnder(dir)) kill(p.pid);
   const created = await fs.readFile(path.join(dir, 'containers'), 'utf8').catch(() => '');
   await removeCgroups(created.split('\n').filter((id) => /^[\w.-]+$/.test(id)));
-  for (const m of await mountsUnder(dir)) await runCommand('umount', ['-l', m], { timeoutMs: 10_000 }).catch(() => undefined);
+  const disk = path.join(dir, DATA_DIR);
+  for (const m of await mountsUnder(dir)) {
+    if (m !== disk) await runCommand('umount', ['-l', m], { timeoutMs: 10_000 }).catch(() => undefined);
+  }
+  await releaseBuildDisk(dir);
   await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
@@ -103,6 +109,7 @@ export async function sweepBuildDirs(buildsRoot: string, runsc: string): Promise
     await removeBuildDir(dir, runsc);
     removed.push(dir);
   }
+  await detachOrphanLoops(buildsRoot);
   return removed;
 }
 

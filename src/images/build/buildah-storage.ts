@@ -1,10 +1,15 @@
 /**
  * Cubby's own buildah storage, never the host's default (/var/lib/containers):
  *   <storageDir>/shared/{root,run}   managed base images, imported once and shared by every build
- *   <storageDir>/builds/<id>/        one build: its own graph root (the shared one mounted as a
- *                                    read-only additional image store), tmp, runsc state, wrapper
+ *   <storageDir>/builds/<id>/        one build: runsc state, wrapper, logs, and on the build's own
+ *     data/{root,run,tmp}            capped file system (build-disk.ts) its graph root (the shared
+ *                                    one is a read-only additional image store), run root, TMPDIR
  * A build's intermediate containers, layers and result image live only in its own directory, so
  * removing that directory removes everything the build made, even after a crash.
+ *
+ * Every buildah call runs in a new, empty network namespace (`unshare --net`): buildah itself
+ * never reaches the host's network or loopback, whatever a Dockerfile slips past the checks (an
+ * ADD <url>, a pull). RUN steps are apart from that: runsc --network=none (runsc-wrapper.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -46,8 +51,9 @@ export async function sharedLayout(storageDir: string): Promise<StorageLayout> {
   return l;
 }
 
-export async function buildLayout(buildDir: string, shared: StorageLayout): Promise<StorageLayout> {
-  const l = { root: path.join(buildDir, 'root'), run: path.join(buildDir, 'run'), conf: path.join(buildDir, 'storage.conf'), tmp: path.join(buildDir, 'tmp') };
+/** `dataDir`: where the bulky parts go (the build's capped file system). */
+export async function buildLayout(buildDir: string, shared: StorageLayout, dataDir: string): Promise<StorageLayout> {
+  const l = { root: path.join(dataDir, 'root'), run: path.join(dataDir, 'run'), conf: path.join(buildDir, 'storage.conf'), tmp: path.join(dataDir, 'tmp') };
   await fs.mkdir(l.tmp, { recursive: true, mode: 0o700 });
   await fs.writeFile(l.conf, storageConf(l.root, l.run, shared.root));
   return l;
@@ -55,6 +61,11 @@ export async function buildLayout(buildDir: string, shared: StorageLayout): Prom
 
 export interface BuildahRunner {
   run(layout: StorageLayout, args: string[], opts?: Pick<StreamOptions, 'onLine' | 'timeoutMs'>): Promise<StreamResult>;
+}
+
+/** The command line that runs buildah with `args`: inside a fresh network namespace. */
+export function buildahCommand(binary: string, args: readonly string[]): { cmd: string; args: string[] } {
+  return { cmd: 'unshare', args: ['--net', '--', binary, ...args] };
 }
 
 export function buildahRunner(binary: string, storageDir: string): BuildahRunner {
@@ -66,7 +77,8 @@ export function buildahRunner(binary: string, storageDir: string): BuildahRunner
         CONTAINERS_REGISTRIES_CONF: path.join(storageDir, 'registries.conf'),
         TMPDIR: layout.tmp,
       };
-      return streamCommand(binary, args, { env, timeoutMs: opts.timeoutMs ?? 5 * 60_000, onLine: opts.onLine });
+      const c = buildahCommand(binary, args);
+      return streamCommand(c.cmd, c.args, { env, timeoutMs: opts.timeoutMs ?? 5 * 60_000, onLine: opts.onLine });
     },
   };
 }

@@ -4,9 +4,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { EgressPolicy, NetworkPort, NetworkSweepReport, SandboxNetwork } from '../../core/ports/network.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
+import { DEFAULT_ADDRESS_POLICY, type AddressPolicy } from '../../util/address-policy.js';
 import { normalizePolicy, policyRules } from './egress-policy.js';
 import { describeFailure, exec } from './exec.js';
-import { createLinks, primeInside, removeLinks } from './links.js';
+import { createLinks, removeLinks } from './links.js';
 import { hostIf, netnsName, netnsPath, sandboxIf } from './naming.js';
 import { addSandboxScript, baseScript, chainScript, removeSandboxScript } from './nft-scripts.js';
 import { AddressPool, DEFAULT_POOL_CIDR, type SlotAddresses } from './pool.js';
@@ -20,6 +21,8 @@ export interface LinuxNetworkOptions {
   /** Host-wide: every process sharing the pool must use the same one (slot files live here). */
   stateDir?: string;
   poolCidr?: string;
+  /** The operator's address policy: which private ranges egress may reach (default: none). */
+  addresses?: AddressPolicy;
 }
 
 /** An unreadable slot file younger than this may be a claim being written: leave it. */
@@ -39,8 +42,10 @@ export class LinuxNetwork implements NetworkPort {
   /** Slots this process is allocating right now: its own sweep must not take them. */
   private readonly inflight = new Set<number>();
   private ready: Promise<void> | undefined;
+  private readonly addresses: AddressPolicy;
 
   constructor(opts: LinuxNetworkOptions = {}) {
+    this.addresses = opts.addresses ?? DEFAULT_ADDRESS_POLICY;
     this.pool = new AddressPool(opts.poolCidr ?? DEFAULT_POOL_CIDR);
     this.slots = new SlotStore(opts.stateDir ?? DEFAULT_STATE_DIR);
   }
@@ -65,7 +70,7 @@ export class LinuxNetwork implements NetworkPort {
 
   async allocate(owner: string, policy: EgressPolicy): Promise<SandboxNetwork> {
     if (typeof owner !== 'string' || owner.length === 0) throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
-    const normalized = normalizePolicy(policy);
+    const normalized = normalizePolicy(policy, this.addresses);
     await this.init();
     const me = selfIdentity();
     const createdAt = new Date().toISOString();
@@ -79,7 +84,7 @@ export class LinuxNetwork implements NetworkPort {
       // A slot nobody held may still have leftovers from a crashed process: ours now, so clear them.
       if (existsSync(netnsPath(index)) || existsSync(`/sys/class/net/${hostIf(index)}`)) await removeLinks(index);
       await createLinks(index, addrs);
-      await nft(addSandboxScript(index, addrs.sandboxAddress, policyRules(normalized, this.pool.text)),
+      await nft(addSandboxScript(index, addrs.sandboxAddress, policyRules(normalized, this.pool.text, this.addresses)),
         'NETWORK_SETUP_FAILED', `adding egress rules for ${netnsName(index)}`);
       return this.describe(index, addrs, normalized, owner);
     } catch (e) {
@@ -89,10 +94,6 @@ export class LinuxNetwork implements NetworkPort {
     } finally {
       this.inflight.delete(index);
     }
-  }
-
-  async reprime(net: SandboxNetwork): Promise<void> {
-    await primeInside(net.index, { hostAddress: net.hostAddress, sandboxAddress: net.sandboxAddress, prefixLength: 30 });
   }
 
   async adopt(net: SandboxNetwork, owner: string): Promise<SandboxNetwork> {
@@ -107,14 +108,14 @@ export class LinuxNetwork implements NetworkPort {
   }
 
   async setPolicy(net: SandboxNetwork, policy: EgressPolicy): Promise<void> {
-    const normalized = normalizePolicy(policy);
+    const normalized = normalizePolicy(policy, this.addresses);
     await this.init();
     // Re-filling the chain of a released slot would leave a stray chain behind.
     const rec = await this.slots.read(net.index);
     if (rec === undefined || (rec !== null && net.owner !== undefined && rec.owner !== net.owner)) {
       throw new CubbyError('NETWORK_SETUP_FAILED', `${net.netnsName} is not allocated to this sandbox`);
     }
-    await nft(chainScript(net.index, policyRules(normalized, this.pool.text)), 'NETWORK_SETUP_FAILED',
+    await nft(chainScript(net.index, policyRules(normalized, this.pool.text, this.addresses)), 'NETWORK_SETUP_FAILED',
       `replacing egress rules of ${net.netnsName}`);
     net.policy = normalized;
   }

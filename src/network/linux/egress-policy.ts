@@ -1,12 +1,7 @@
 import type { EgressPolicy, EgressRule, PortRange } from '../../core/ports/network.js';
 import { CubbyError } from '../../errors/index.js';
+import { DEFAULT_ADDRESS_POLICY, type AddressPolicy } from '../../util/address-policy.js';
 import { formatCidr, parseCidr } from './ipv4.js';
-
-/** Destinations `internet` never reaches: private, shared, loopback, link-local, multicast, reserved. */
-export const NON_PUBLIC_CIDRS = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16',
-  '172.16.0.0/12', '192.168.0.0/16', '224.0.0.0/4', '240.0.0.0/4',
-] as const;
 
 const MAX_RULES = 256;
 const MAX_PORT_RANGES = 64;
@@ -20,11 +15,14 @@ function checkPort(n: unknown, where: string): number {
   return n;
 }
 
-function normalizeRule(rule: EgressRule, i: number): EgressRule {
+function normalizeRule(rule: EgressRule, i: number, addresses: AddressPolicy): EgressRule {
   const where = `egress rule ${i}`;
   if (typeof rule !== 'object' || rule === null) throw bad(`${where} is not an object`);
   const cidr = typeof rule.cidr === 'string' ? parseCidr(rule.cidr) : null;
   if (cidr === null) throw bad(`${where}: "${String(rule.cidr)}" is not an IPv4 CIDR`);
+  // Also checked at the API; here for policies that come from anywhere else (stored, other callers).
+  const refused = addresses.refusedWithin(cidr);
+  if (refused.length > 0) throw bad(`${where}: ${formatCidr(cidr)} reaches private or reserved addresses (${refused.join(', ')}) the operator has not allowed`);
   if (rule.protocol !== undefined && rule.protocol !== 'tcp' && rule.protocol !== 'udp') {
     throw bad(`${where}: protocol must be tcp or udp`);
   }
@@ -45,14 +43,17 @@ function normalizeRule(rule: EgressRule, i: number): EgressRule {
   };
 }
 
-/** Checks a policy that may come straight from a request; returns it with CIDRs normalized. */
-export function normalizePolicy(policy: EgressPolicy): EgressPolicy {
+/**
+ * Checks a policy that may come straight from a request; returns it with CIDRs normalized.
+ * `addresses` is the operator's policy: no rule may reach a private range it does not allow.
+ */
+export function normalizePolicy(policy: EgressPolicy, addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY): EgressPolicy {
   switch (policy?.mode) {
     case 'closed': return { mode: 'closed' };
     case 'internet': return { mode: 'internet' };
     case 'allowlist': {
       if (!Array.isArray(policy.rules) || policy.rules.length > MAX_RULES) throw bad(`allowlist needs at most ${MAX_RULES} rules`);
-      return { mode: 'allowlist', rules: policy.rules.map(normalizeRule) };
+      return { mode: 'allowlist', rules: policy.rules.map((r, i) => normalizeRule(r, i, addresses)) };
     }
     default: throw bad(`unknown egress mode "${String((policy as { mode?: unknown } | undefined)?.mode)}"`);
   }
@@ -70,16 +71,21 @@ function allowRule(rule: EgressRule): string {
 
 /**
  * The rules of a sandbox's egress chain (nft rule bodies, in order) for a normalized policy.
- * Other sandboxes (`poolCidr`) come first and are dropped whatever the policy says; the host is
- * never reached through here (its addresses are local: the input chain drops them).
+ * Other sandboxes (`poolCidr`) come first and are dropped whatever the policy says; then the
+ * private and reserved ranges the operator has not allowed (so `internet` reaches the allowed
+ * ones, and no allowlist rule can open the others). The host is never reached through here
+ * (its addresses are local: the input chain drops them). IPv6 never gets this far: the base
+ * chains drop every non-IPv4 packet from a sandbox.
  */
-export function policyRules(policy: EgressPolicy, poolCidr: string): string[] {
+export function policyRules(policy: EgressPolicy, poolCidr: string, addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY): string[] {
   const rules = [`ip daddr ${poolCidr} drop`];
+  const blocked = addresses.blockedV4();
+  if (policy.mode !== 'closed' && blocked.length > 0) rules.push(`ip daddr { ${blocked.join(', ')} } drop`);
   switch (policy.mode) {
     case 'closed':
       break;
     case 'internet':
-      rules.push(`ip daddr { ${NON_PUBLIC_CIDRS.join(', ')} } drop`, 'accept');
+      rules.push('accept');
       break;
     case 'allowlist':
       rules.push(...policy.rules.map(allowRule));

@@ -36,11 +36,8 @@ export async function createLinks(index: number, a: SlotAddresses): Promise<void
   await primeInside(index, a);
 }
 
-/**
- * Loopback up, the sandbox address and the default route via the host end. Idempotent
- * (`replace`), so it also re-adds what runsc takes off the interface when a sandbox starts.
- */
-export async function primeInside(index: number, a: SlotAddresses): Promise<void> {
+/** Loopback up, the sandbox address and the default route via the host end. */
+async function primeInside(index: number, a: SlotAddresses): Promise<void> {
   const ns = netnsName(index);
   const dev = sandboxIf(index);
   await ip(['-n', ns, '-batch', '-'], [

@@ -12,13 +12,14 @@ import type {
   SandboxSpec, SandboxState, SandboxStats, SweepReport,
 } from '../../core/ports/runtime.js';
 import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
-import type { EgressPolicy, NetworkPort, SandboxNetwork } from '../../core/ports/network.js';
+import type { NetworkPort } from '../../core/ports/network.js';
 import { removeCgroupDir } from '../../util/cgroup.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { tail } from '../../util/command.js';
 import { BoundedLog } from './bounded-log.js';
 import { VerifiedFiles, completeDigests, readManifest, verifyDeferred, writeManifest } from './checkpoint-manifest.js';
-import { startExec } from './exec.js';
+import { ExecSessions } from './exec-sessions.js';
+import { NetworkPool } from './network-pool.js';
 import { buildOciSpec } from './oci-spec.js';
 import { Runsc } from './runsc.js';
 import { killOrphanCommands, killSandboxProcesses } from './orphans.js';
@@ -55,14 +56,8 @@ export class GvisorRuntime implements SandboxRuntime {
   /** Network owners are `<tag>:<id>`: the tag tells this runtime's sandboxes from others' on the host. */
   private readonly tag: string;
   private readonly trimTimer: NodeJS.Timeout;
-  private execCounter = 0;
-  /** Live exec sessions per sandbox: their stdio are host pipes, which a checkpoint cannot carry. */
-  private readonly execs = new Map<string, Set<ExecHandle>>();
-  /** Ready networks (closed egress) owned by `<tag>:pool-<n>` until a sandbox adopts one. */
-  private readonly netPool: SandboxNetwork[] = [];
-  private netFilling = 0;
-  private netPoolSeq = 0;
-  private closed = false;
+  private readonly execs: ExecSessions;
+  private readonly netPool: NetworkPool;
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -74,6 +69,10 @@ export class GvisorRuntime implements SandboxRuntime {
       debugDir: process.env.CUBBY_RUNSC_DEBUG_DIR,
     });
     this.dirs = new SandboxDirs(path.resolve(opts.stateDir, 'sandboxes'));
+    this.execs = new ExecSessions({
+      binary: this.runsc.opts.binary, root: this.runsc.opts.root, workDir: (id, n) => this.dirs.execDir(id, n),
+    });
+    this.netPool = new NetworkPool(opts.network, this.tag, opts.networkPoolSize ?? 2);
     this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
     this.trimTimer.unref();
   }
@@ -136,37 +135,6 @@ export class GvisorRuntime implements SandboxRuntime {
     return { dir: path.resolve(dir), sizeBytes: await dirSize(dir) };
   }
 
-  /** A network for a new sandbox: a pooled one when there is one (adopted, policy applied), else a fresh one. */
-  private async network(id: string, egress: EgressPolicy): Promise<SandboxNetwork> {
-    const pooled = this.netPool.shift();
-    this.refillNetworks();
-    if (pooled) {
-      try {
-        const net = await this.opts.network.adopt(pooled, this.owner(id));
-        if (egress.mode !== 'closed') await this.opts.network.setPolicy(net, egress);
-        return net;
-      } catch {
-        await this.opts.network.release(pooled).catch(() => undefined);
-      }
-    }
-    return this.opts.network.allocate(this.owner(id), egress);
-  }
-
-  private refillNetworks(): void {
-    const want = this.opts.networkPoolSize ?? 2;
-    while (!this.closed && this.netPool.length + this.netFilling < want) {
-      this.netFilling++;
-      void this.opts.network.allocate(`${this.tag}:pool-${process.pid}-${++this.netPoolSeq}`, { mode: 'closed' }).then(
-        async (net) => {
-          this.netFilling--;
-          if (this.closed) await this.opts.network.release(net).catch(() => undefined);
-          else this.netPool.push(net);
-        },
-        () => { this.netFilling--; /* the next create allocates directly; a later take retries the pool */ },
-      );
-    }
-  }
-
   private async claim(id: string): Promise<void> {
     try {
       await this.dirs.claim(id);
@@ -181,7 +149,7 @@ export class GvisorRuntime implements SandboxRuntime {
     try {
       // The record is written once the network exists; a crash before that leaves only a slot
       // owned by `<tag>:<id>`, which the sweep releases because no record keeps it.
-      rec.network = await this.network(rec.id, rec.egress);
+      rec.network = await this.netPool.take(this.owner(rec.id), rec.egress);
       await this.dirs.write(rec);
       const config = buildOciSpec({
         rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname,
@@ -213,26 +181,7 @@ export class GvisorRuntime implements SandboxRuntime {
     checkId(id);
     if (!(await this.dirs.exists(id))) throw new CubbyError('RUNTIME_NOT_FOUND', `cannot exec in sandbox ${id}: it does not exist (destroyed or never created)`);
     if (!opts.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'exec needs a program');
-    const h = await startExec(
-      { binary: this.runsc.opts.binary, root: this.runsc.opts.root, id, workDir: this.dirs.execDir(id, ++this.execCounter) },
-      opts,
-    );
-    const live = this.execs.get(id) ?? new Set<ExecHandle>();
-    this.execs.set(id, live);
-    live.add(h);
-    void h.exit.finally(() => { live.delete(h); if (live.size === 0 && this.execs.get(id) === live) this.execs.delete(id); });
-    return h;
-  }
-
-  /**
-   * Ends the sandbox's exec sessions. gVisor cannot restore a process whose stdio are host
-   * pipes (the restore fails outright), so a checkpoint first ends them: commands and shells
-   * are transient; the sandbox's own processes are what a checkpoint keeps.
-   */
-  private async endExecs(id: string): Promise<void> {
-    const live = [...(this.execs.get(id) ?? [])];
-    for (const h of live) h.kill('SIGKILL');
-    await Promise.race([Promise.all(live.map((h) => h.exit)), new Promise((r) => setTimeout(r, 5000))]);
+    return this.execs.start(id, opts);
   }
 
   async run(id: string, opts: ExecOptions & { input?: string | Buffer; timeoutMs?: number }): Promise<RunResult> {
@@ -268,7 +217,8 @@ export class GvisorRuntime implements SandboxRuntime {
       const target = path.resolve(dir);
       await fs.mkdir(target, { recursive: true, mode: 0o700 });
       if ((await fs.readdir(target)).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${target} is not empty`);
-      await this.endExecs(id);
+      // gVisor cannot restore a process whose stdio are host pipes: exec sessions end first.
+      await this.execs.end(id);
       const args = ['checkpoint', `-image-path=${target}`, '-compression=none'];
       if (opts.leaveRunning) args.push('-leave-running');
       try {
@@ -367,18 +317,15 @@ export class GvisorRuntime implements SandboxRuntime {
     }
     await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
     const prefix = `${this.tag}:`;
-    const pooled = new Set(this.netPool.map((n) => n.owner));
-    const poolPrefix = `${prefix}pool-${process.pid}-`;
-    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || pooled.has(owner)
-      || owner.startsWith(poolPrefix) || keep(owner.slice(prefix.length)));
+    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || this.netPool.holds(owner)
+      || keep(owner.slice(prefix.length)));
     report.other.push(...net.removed);
     return report;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     clearInterval(this.trimTimer);
-    await Promise.all(this.netPool.splice(0).map((n) => this.opts.network.release(n).catch(() => undefined)));
+    await this.netPool.close();
     // The per-runtime cgroup parent goes once it is empty (rmdir refuses while sandboxes remain).
     await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
   }

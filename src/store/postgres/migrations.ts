@@ -135,4 +135,16 @@ CREATE TABLE idempotency (
 CREATE INDEX idempotency_by_age ON idempotency (created_at);
 `,
   },
+  {
+    id: 2,
+    name: 'per-tenant quota overrides',
+    sql: `
+CREATE TABLE tenant_quotas (
+  tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  quota      TEXT NOT NULL,
+  value      BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, quota)
+);
+`,
+  },
 ];

@@ -23,8 +23,10 @@ import { microvmOps } from './microvm-ops.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { createPool, type PoolOptions } from './pool.js';
+import { quotaOps } from './quota-ops.js';
 import { tagOps } from './tag-ops.js';
 import { tenantOps } from './tenant-ops.js';
+import { sealClearEnvironments } from './seal-env.js';
 import { versionOps } from './version-ops.js';
 
 export { IDEMPOTENCY_TTL_MS };
@@ -129,9 +131,15 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
   };
   const ops: Ops = {
     ...tenantOps(ctx), ...imageOps(ctx), ...versionOps(ctx), ...buildOps(ctx),
-    ...microvmOps(ctx), ...tagOps(ctx), ...idempotencyOps(ctx),
+    ...microvmOps(ctx), ...tagOps(ctx), ...quotaOps(ctx), ...idempotencyOps(ctx),
   };
   const names = Object.keys(ops) as Array<keyof Ops>;
+  try {
+    await sealClearEnvironments(ctx); // image environments written before sealing existed
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw mapPgError(e);
+  }
   const call = (name: keyof Ops, args: unknown[]): Promise<unknown> =>
     (ops[name] as (...a: unknown[]) => Promise<unknown>)(...args);
 

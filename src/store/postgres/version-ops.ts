@@ -6,6 +6,7 @@ import { imageNotFound, versionNotFound } from '../not-found.js';
 import { decodePageToken, pageSize } from '../page-token.js';
 import { toPage } from '../paging.js';
 import { IMAGE_VERSION, VERSION_PATCHABLE } from '../records.js';
+import { openVersion, sealVersion } from '../sealed-env.js';
 import {
   formatVersion, parseVersionOrThrow, versionAfter, versionGreater, type VersionNumber,
 } from '../version-number.js';
@@ -15,7 +16,9 @@ type VersionOps = Pick<Ops, 'nextVersion' | 'insertVersion' | 'getVersion' | 'li
   | 'listVersionsByState' | 'updateVersion' | 'deleteVersion'>;
 
 export function versionOps(ctx: Ctx): VersionOps {
-  const record = (r: Row): ImageVersion => fromRow(IMAGE_VERSION, r);
+  // Environment variables are sealed at rest (sealed-env.ts): opened on every read, sealed on insert.
+  const secrets = () => ctx.secrets();
+  const record = (r: Row): ImageVersion => openVersion(fromRow(IMAGE_VERSION, r), secrets);
 
   /**
    * The image's highest ever assigned number; IMAGE_NOT_FOUND unless the image is the tenant's.
@@ -43,7 +46,7 @@ export function versionOps(ctx: Ctx): VersionOps {
           throw new CubbyError('STORE_CONFLICT', `version ${rec.version} of image ${rec.imageId} already exists`,
             { details: { imageId: rec.imageId, version: rec.version } });
         }
-        const { columns, values } = toColumns(IMAGE_VERSION, rec, { major: num.major, minor: num.minor });
+        const { columns, values } = toColumns(IMAGE_VERSION, sealVersion(rec, secrets), { major: num.major, minor: num.minor });
         const r = await ctx.one(`${insertSql('image_versions', columns)} RETURNING *`, ...values);
         if (!last || versionGreater(num, last)) {
           await ctx.run('UPDATE images SET last_major = ?, last_minor = ? WHERE id = ?', num.major, num.minor, rec.imageId);

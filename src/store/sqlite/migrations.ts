@@ -140,4 +140,16 @@ CREATE INDEX idempotency_by_age ON idempotency (created_at);
     name: 'microvm state change time',
     sql: 'ALTER TABLE microvms ADD COLUMN state_changed_at INTEGER;',
   },
+  {
+    id: 3,
+    name: 'per-tenant quota overrides',
+    sql: `
+CREATE TABLE tenant_quotas (
+  tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  quota      TEXT NOT NULL,
+  value      INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, quota)
+);
+`,
+  },
 ];

@@ -24,8 +24,10 @@ import { idempotencyOps } from './idempotency-ops.js';
 import { imageOps } from './image-ops.js';
 import type { MigrateReport } from './migrate.js';
 import { microvmOps } from './microvm-ops.js';
+import { quotaOps } from './quota-ops.js';
 import { tagOps } from './tag-ops.js';
 import { tenantOps } from './tenant-ops.js';
+import { sealClearEnvironments } from './seal-env.js';
 import { versionOps } from './version-ops.js';
 
 export { IDEMPOTENCY_TTL_MS };
@@ -75,9 +77,15 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
   };
   const ops: SyncOps = {
     ...tenantOps(ctx), ...imageOps(ctx), ...versionOps(ctx), ...buildOps(ctx),
-    ...microvmOps(ctx), ...tagOps(ctx), ...idempotencyOps(ctx),
+    ...microvmOps(ctx), ...tagOps(ctx), ...quotaOps(ctx), ...idempotencyOps(ctx),
   };
   const names = Object.keys(ops) as Array<keyof SyncOps>;
+  try {
+    sealClearEnvironments(ctx); // image environments written before sealing existed
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 
   const gate = new Gate();
   const scopes = new AsyncLocalStorage<TxScope>();

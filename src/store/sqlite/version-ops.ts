@@ -9,13 +9,16 @@ import { fromRow, insertSql, patchAssignments, type Row, stamped, toColumns } fr
 import { imageNotFound, versionNotFound } from '../not-found.js';
 import { toPage } from '../paging.js';
 import { IMAGE_VERSION, VERSION_PATCHABLE } from '../records.js';
+import { openVersion, sealVersion } from '../sealed-env.js';
 import { type Ctx, marks, type SyncOps } from './context.js';
 
 type VersionOps = Pick<SyncOps, 'nextVersion' | 'insertVersion' | 'getVersion' | 'listVersions' | 'findLatestVersion'
   | 'listVersionsByState' | 'updateVersion' | 'deleteVersion'>;
 
 export function versionOps(ctx: Ctx): VersionOps {
-  const record = (r: Row): ImageVersion => fromRow(IMAGE_VERSION, r);
+  // Environment variables are sealed at rest (sealed-env.ts): opened on every read, sealed on insert.
+  const secrets = () => ctx.secrets();
+  const record = (r: Row): ImageVersion => openVersion(fromRow(IMAGE_VERSION, r), secrets);
 
   /** The image's highest ever assigned number; IMAGE_NOT_FOUND unless the image is the tenant's. */
   function lastAssigned(tenantId: string, imageId: string): VersionNumber | undefined {
@@ -40,7 +43,7 @@ export function versionOps(ctx: Ctx): VersionOps {
           throw new CubbyError('STORE_CONFLICT', `version ${rec.version} of image ${rec.imageId} already exists`,
             { details: { imageId: rec.imageId, version: rec.version } });
         }
-        const { columns, values } = toColumns(IMAGE_VERSION, rec, { major: num.major, minor: num.minor });
+        const { columns, values } = toColumns(IMAGE_VERSION, sealVersion(rec, secrets), { major: num.major, minor: num.minor });
         ctx.q(insertSql('image_versions', columns)).run(...values);
         if (!last || versionGreater(num, last)) {
           ctx.q('UPDATE images SET last_major = ?, last_minor = ? WHERE id = ?').run(num.major, num.minor, rec.imageId);

@@ -4,7 +4,7 @@
  * microVM, launched with egress closed, must see and reach none of them, nor the API and
  * gateway ports on its host-side address, nor an outside target.
  */
-import { endpointTarget } from '../../cli/endpoint.js';
+import { endpointTarget } from '../../client/endpoint.js';
 import type { Session } from '../session.js';
 import type { Probe } from '../types.js';
 import { boundaryScript, parseBoundaryOutput, type BoundaryFindings } from '../boundary-script.js';

@@ -7,7 +7,7 @@ import { SuspendMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
 import type { Session } from '../session.js';
 import type { Probe } from '../types.js';
 import { firstAnswer } from '../endpoint-http.js';
-import { fetchStats, fetchUsage } from '../usage-client.js';
+import { fetchStats, fetchUsage } from '../../client/usage.js';
 import { mib, money } from '../format.js';
 import { patternCost } from '../../core/usage/cost.js';
 import { parsePattern } from '../../core/usage/pattern.js';

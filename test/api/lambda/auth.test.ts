@@ -43,7 +43,7 @@ test('a wrong secret is InvalidSignatureException (403) and calls nothing', asyn
   const err = await refusal(c.send(new ListMicrovmImagesCommand({})));
   assert.equal(err.name, 'InvalidSignatureException');
   assert.match(err.message, /signature we calculated does not match/);
-  assert.equal(h.core.state.calls.length, 0);
+  assert.equal(h.core.calls.length, 0);
 });
 
 test('an unknown access key is UnrecognizedClientException (403)', async (t) => {
@@ -85,12 +85,12 @@ test('a captured request replayed over node http is refused; signed afresh it pa
   const captured = seen[0];
   assert.ok(captured);
   assert.ok(captured.headers.authorization?.startsWith('AWS4-HMAC-SHA256 Credential=CBKAAAAAAAAAAAAAAAAA/'));
-  const callsBefore = h.core.state.calls.length;
+  const callsBefore = h.core.calls.length;
   const replay = await send(h.port, captured);
   assert.equal(replay.status, 403);
   assert.equal(replay.headers['x-amzn-errortype'], 'InvalidSignatureException');
   assert.match(String(replay.json?.message), /already been used/);
-  assert.equal(h.core.state.calls.length, callsBefore);
+  assert.equal(h.core.calls.length, callsBefore);
 
   // A raw request signed by us is accepted once, then refused as a replay.
   const raw = await signed(h.port, KEY_A, { method: 'GET', path: '/2025-09-09/microvm-images?maxResults=2' });
@@ -130,7 +130,7 @@ test('unsigned, malformed and tampered requests are refused with AWS error names
   assert.deepEqual([otherService.status, otherService.headers['x-amzn-errortype']], [403, 'InvalidSignatureException']);
   assert.match(String(otherService.json?.message), /scoped to correct service: 'lambda'/);
 
-  assert.equal(h.core.state.calls.length, 0);
+  assert.equal(h.core.calls.length, 0);
   // The untouched signed request still works (it was never accepted before).
   assert.equal((await send(h.port, good)).status, 201);
 });

@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { CreateMicrovmImageCommand, RunMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
-import { ExtensionError, cubbyExtension, signedCall, uploadArtifact } from '../../../src/cli/extension.js';
+import { ExtensionError, cubbyExtension, signedCall, uploadArtifact } from '../../../src/client/extension.js';
 import { KEY_A, KEY_B, startHarness, type Harness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
 import { send } from './support/raw-request.js';
@@ -70,13 +70,13 @@ test('PUT /cubby/v1/artifacts stores the zip under the tenant, mode 0600, and an
   const uri = await uploadArtifact(file, h.client(KEY_A));
   const m = /^cubby-artifact:\/\/([A-Za-z0-9_-]{22})$/.exec(uri);
   assert.ok(m, uri);
-  const stored = path.join(dir, KEY_A.tenant.id, `${m[1]}.zip`);
+  const stored = path.join(dir, await h.tenantId(KEY_A), `${m[1]}.zip`);
   assert.deepEqual(await fs.readFile(stored), await fs.readFile(file));
   assert.equal((await fs.stat(stored)).mode & 0o777, 0o600);
   const uriB = await uploadArtifact(file, h.client(KEY_B));
   assert.notEqual(uriB, uri);
   assert.deepEqual(await filesUnder(dir), [
-    `${KEY_A.tenant.id}/${m[1]}.zip`, `${KEY_B.tenant.id}/${uriB.slice('cubby-artifact://'.length)}.zip`,
+    `${await h.tenantId(KEY_A)}/${m[1]}.zip`, `${await h.tenantId(KEY_B)}/${uriB.slice('cubby-artifact://'.length)}.zip`,
   ].sort());
   // The URI is accepted as a code artifact by CreateMicrovmImage.
   await h.client(KEY_A).send(new CreateMicrovmImageCommand(imageInput('uploaded', { codeArtifact: { uri } })));
@@ -139,7 +139,7 @@ test('an upload is written to disk as it arrives, not collected in memory first'
   const r = await answer;
   assert.equal(r.status, 201, r.text);
   const uri = (JSON.parse(r.text) as { uri: string }).uri;
-  const stored = path.join(dir, KEY_A.tenant.id, `${uri.slice('cubby-artifact://'.length)}.zip`);
+  const stored = path.join(dir, await h.tenantId(KEY_A), `${uri.slice('cubby-artifact://'.length)}.zip`);
   assert.equal((await fs.stat(stored)).size, body.length);
 });
 
@@ -160,7 +160,8 @@ test('build log and microVM logs are text/plain, scoped to the caller', async (t
   assert.equal(await cubbyExtension('GET', '/cubby/v1/images/app/versions/1.0/log', a), 'step 1/3: FROM debian-12-python\n');
   const arn = encodeURIComponent(`arn:aws:lambda:local:${KEY_A.tenant.accountId}:microvm-image:app`);
   await cubbyExtension('GET', `/cubby/v1/images/${arn}/versions/1.0/log?buildId=b-1`, a);
-  assert.deepEqual(asked, [[KEY_A.tenant.id, 'app', '1.0', undefined], [KEY_A.tenant.id, 'app', '1.0', 'b-1']]);
+  const ta = await h.tenantId(KEY_A);
+  assert.deepEqual(asked, [[ta, 'app', '1.0', undefined], [ta, 'app', '1.0', 'b-1']]);
   const r = await signedCall(a, 'GET', `/cubby/v1/microvms/${microvmId}/logs`);
   assert.equal(r.status, 200);
   assert.equal(r.body, 'counter app serving on 8080\n');

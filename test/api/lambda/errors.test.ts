@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-lambda-microvms';
 import { CubbyError, type ErrorCode } from '../../../src/errors/index.js';
 import { createLambdaApi, publicRoute } from '../../../src/api/lambda/index.js';
-import { createMemoryCore } from './support/memory-core.js';
+import { startFakeCore } from '../../support/fakes/core.js';
 import { startHarness } from './support/harness.js';
 
 test('each error kind reaches the client as its exception, with the modeled status', async (t) => {
@@ -49,7 +49,9 @@ test('each error kind reaches the client as its exception, with the modeled stat
 });
 
 test('routes the host adds need a signature unless registered with publicRoute', async (t) => {
-  const app = createLambdaApi({ core: createMemoryCore(), lookupKey: async () => undefined, endpointFor: (id) => id });
+  const w = await startFakeCore();
+  t.after(() => w.close());
+  const app = createLambdaApi({ core: w.core.services, lookupKey: async () => undefined, endpointFor: (id) => id });
   t.after(() => app.close());
   app.get('/metrics', publicRoute, async () => 'up 1\n');
   app.get('/private', async () => 'secret');

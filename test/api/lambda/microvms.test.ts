@@ -11,13 +11,15 @@ import {
 } from '@aws-sdk/client-lambda-microvms';
 import { DOMAIN, GATEWAY_PORT, KEY_A, imageArn, startHarness, type Harness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
+import { addressPolicy } from '../../../src/util/address-policy.js';
 
 async function withImage(h: Harness, name = 'app', egress?: string[]): Promise<void> {
   await h.client().send(new CreateMicrovmImageCommand(imageInput(name, egress ? { egressNetworkConnectors: egress } : {})));
 }
 
 test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every member to the core', async (t) => {
-  const h = await startHarness();
+  // An operator who allows these private and documentation ranges (refused by default).
+  const h = await startHarness({ addresses: addressPolicy(['10.20.0.0/16', '198.51.100.0/24']) });
   t.after(() => h.close());
   await withImage(h, 'app', ['internet']);
   const c = h.client();
@@ -45,7 +47,7 @@ test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every
   assert.deepEqual(out.egressNetworkConnectors, ['allow:10.20.0.0/16', 'allow:198.51.100.7:8000-8100']);
   assert.deepEqual(out.ingressNetworkConnectors, ['arn:aws:lambda:local:aws:network-connector:aws-network-connector:ALL_INGRESS']);
 
-  const m = h.core.state.microvms[0];
+  const m = (await h.state()).microvms[0];
   assert.ok(m);
   assert.equal(m.runHookPayload, '{"session":"s-1"}');
   assert.deepEqual(m.egress, { mode: 'allowlist', rules: [
@@ -60,12 +62,12 @@ test('RunMicrovm without egress connectors keeps the image egress; defaults the 
   await withImage(h, 'net', ['internet']);
   const c = h.client();
   const out = await c.send(new RunMicrovmCommand({ imageIdentifier: 'net' }));
-  assert.deepEqual(h.core.state.microvms[0]?.egress, { mode: 'internet' });
+  assert.deepEqual((await h.state()).microvms[0]?.egress, { mode: 'internet' });
   assert.deepEqual(out.egressNetworkConnectors, ['internet']);
   assert.equal(out.maximumDurationInSeconds, 28_800);
   assert.equal(out.idlePolicy, undefined);
   const closed = await c.send(new RunMicrovmCommand({ imageIdentifier: 'net', egressNetworkConnectors: [] }));
-  assert.deepEqual(h.core.state.microvms[1]?.egress, { mode: 'closed' });
+  assert.deepEqual((await h.state()).microvms[1]?.egress, { mode: 'closed' });
   assert.deepEqual(closed.egressNetworkConnectors, []);
 });
 
@@ -80,7 +82,6 @@ test('suspend, resume and terminate move the state; wrong-state calls are Confli
   const resumeRunning = await c.send(new ResumeMicrovmCommand({ microvmIdentifier: microvmId })).catch((e: unknown) => e);
   assert.ok(resumeRunning instanceof ConflictException, String(resumeRunning));
   assert.equal(resumeRunning.$metadata.httpStatusCode, 409);
-  assert.equal(resumeRunning.resourceId, microvmId);
 
   const s = await c.send(new SuspendMicrovmCommand({ microvmIdentifier: microvmId }));
   assert.equal(s.$metadata.httpStatusCode, 200);
@@ -94,7 +95,7 @@ test('suspend, resume and terminate move the state; wrong-state calls are Confli
   const gone = await c.send(new GetMicrovmCommand({ microvmIdentifier: microvmId }));
   assert.equal(gone.state, 'TERMINATED');
   assert.ok(gone.terminatedAt instanceof Date);
-  assert.equal(gone.stateReason, 'Terminated by the caller');
+  assert.equal(gone.stateReason, 'terminated by request');
   await assert.rejects(c.send(new ResumeMicrovmCommand({ microvmIdentifier: microvmId })), ConflictException);
 });
 
@@ -155,7 +156,8 @@ test('ListMicrovms pages and filters by image and version', async (t) => {
   }
   assert.equal(ids.length, 2);
   assert.equal((await c.send(new ListMicrovmsCommand({ imageIdentifier: 'one', imageVersion: '9.9' }))).items?.length, 0);
-  await assert.rejects(c.send(new ListMicrovmsCommand({ imageIdentifier: 'nope' })), ResourceNotFoundException);
+  // The real core answers an unknown image filter with an empty list (no resource is revealed either way).
+  assert.deepEqual((await c.send(new ListMicrovmsCommand({ imageIdentifier: 'nope' }))).items, []);
 });
 
 test('a microVM launched without this API (no extra.imageName) still shows its image ARN', async (t) => {
@@ -164,9 +166,7 @@ test('a microVM launched without this API (no extra.imageName) still shows its i
   await withImage(h, 'elsewhere');
   const c = h.client();
   const { microvmId } = await c.send(new RunMicrovmCommand({ imageIdentifier: 'elsewhere' }));
-  const m = h.core.state.microvms.find((x) => x.id === microvmId);
-  assert.ok(m);
-  m.extra = {};
+  await h.world.store.updateMicrovm(microvmId ?? '', { extra: {} });
   assert.equal((await c.send(new GetMicrovmCommand({ microvmIdentifier: microvmId }))).imageArn, imageArn(KEY_A, 'elsewhere'));
   assert.equal((await c.send(new ListMicrovmsCommand({}))).items?.[0]?.imageArn, imageArn(KEY_A, 'elsewhere'));
 });

@@ -59,7 +59,7 @@ test('token requests outside 1-60 minutes or with a bad port are ValidationExcep
   t.after(() => h.close());
   const id = await running(h);
   const c = h.client();
-  const before = h.core.state.calls.length;
+  const before = h.core.calls.length;
   for (const input of [
     { microvmIdentifier: id, expirationInMinutes: 0, allowedPorts: [{ port: 80 }] },
     { microvmIdentifier: id, expirationInMinutes: 61, allowedPorts: [{ port: 80 }] },
@@ -73,7 +73,7 @@ test('token requests outside 1-60 minutes or with a bad port are ValidationExcep
     assert.equal(err.$metadata.httpStatusCode, 400);
   }
   await assert.rejects(c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 61 })), ValidationException);
-  assert.equal(h.core.state.calls.length, before);
+  assert.equal(h.core.calls.length, before);
 });
 
 test('TagResource, ListTags, UntagResource on an image ARN and on a microVM ARN', async (t) => {

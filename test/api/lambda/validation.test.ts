@@ -64,12 +64,13 @@ test('CreateMicrovmImage: unknown, missing and mistyped members are named in the
     [{ ...goodImage, egressNetworkConnectors: ['allow:10.0.0.0/33'] }, /bad IPv4 CIDR/],
     [{ ...goodImage, egressNetworkConnectors: ['allow:10.0.0.0/8:0'] }, /bad port/],
     [{ ...goodImage, egressNetworkConnectors: ['allow:10.0.0.0/8:90-80'] }, /bad port/],
-    [{ ...goodImage, egressNetworkConnectors: ['internet', 'allow:10.0.0.0/8'] }, /cannot be combined/],
+    [{ ...goodImage, egressNetworkConnectors: ['internet', 'allow:93.184.216.0/24'] }, /cannot be combined/],
+    [{ ...goodImage, egressNetworkConnectors: ['allow:169.254.169.254'] }, /'allow:169\.254\.169\.254' reaches private or reserved addresses \(169\.254\.0\.0\/16\)/],
     [{ ...goodImage, egressNetworkConnectors: Array.from({ length: 11 }, () => 'internet') }, /egressNetworkConnectors/],
     [{ ...goodImage, baseImageArn: 'arn:aws:lambda:local:aws:function:f' }, /not a Lambda MicroVMs ARN/],
   ];
   for (const [body, message] of cases) assertValidation(await post(h, IMAGES, body), message);
-  assert.deepEqual(h.core.state.calls, []);
+  assert.deepEqual(h.core.calls, []);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
 
@@ -77,7 +78,7 @@ test('RunMicrovm: idle policy, duration, payload size and image identifiers are 
   const h = await startHarness();
   t.after(() => h.close());
   await withRunningImage(h);
-  const before = h.core.state.calls.length;
+  const before = h.core.calls.length;
   const idle = { maxIdleDurationSeconds: 60, suspendedDurationSeconds: 0, autoResumeEnabled: true };
   const cases: Array<[unknown, RegExp]> = [
     [{ imageIdentifier: 'app', idlePolicy: { ...idle, maxIdleDurationSeconds: 0 } }, /idlePolicy\.maxIdleDurationSeconds/],
@@ -98,7 +99,7 @@ test('RunMicrovm: idle policy, duration, payload size and image identifiers are 
     [{ imageIdentifier: 'app', microvmId: 'x' }, /unknown member\(s\) 'microvmId'/],
   ];
   for (const [body, message] of cases) assertValidation(await post(h, MICROVMS, body), message);
-  assert.deepEqual(h.core.state.calls.slice(before), []);
+  assert.deepEqual(h.core.calls.slice(before), []);
 });
 
 test('through the official client: out-of-range list sizes and bad identifiers are ValidationException', async (t) => {
@@ -135,7 +136,7 @@ test('bodies: bad JSON, non-objects, other media types, oversized bodies, bodies
   const empty = await post(h, suspend, {});
   assert.equal(empty.status, 404);
   assert.equal(empty.headers['x-amzn-errortype'], 'ResourceNotFoundException');
-  assert.deepEqual(h.core.state.calls, ['microvms.suspend']);
+  assert.deepEqual(h.core.calls, ['microvms.suspend']);
 });
 
 test('queries and paths: unknown query members, bad numbers, unknown operations', async (t) => {

@@ -137,6 +137,21 @@ test('file:// artifacts are read, missing ones are ARTIFACT_FETCH_FAILED, roots 
     (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
   await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).unpack(pathToFileURL(zip).href, path.join(dir, 'c3')),
     (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  // Refusals name the URI as given, never the real path behind it.
+  await fs.symlink(zip, path.join(dir, 'link.zip'));
+  const viaLink = pathToFileURL(path.join(dir, 'link.zip')).href;
+  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'], label: viaLink }).unpack(viaLink, path.join(dir, 'c6')), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+    assert.equal(e.message, `the file:// artifact ${viaLink} is outside the directories allowed for this tenant`);
+    return true;
+  });
+  const missing = pathToFileURL(path.join(dir, 'nope.zip')).href;
+  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: [dir] }).unpack(missing, path.join(dir, 'c7')), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+    assert.equal(e.message, `the file:// artifact ${missing} cannot be read`);
+    return true;
+  });
+  await fs.rm(path.join(dir, 'link.zip'));
   await assert.rejects(new ZipArtifactUnpacker().unpack('ftp://example.invalid/a.zip', path.join(dir, 'c4')),
     (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
   await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).unpack(pathToFileURL(zip).href, path.join(dir, 'c5')),
@@ -163,15 +178,21 @@ test('precheck: a good artifact passes; its Dockerfile must parse and name the r
   await refused(`FROM debian-12-python\n# ${randomBytes(800 * 1024).toString('base64')}\n`, 'DOCKERFILE_INVALID');
 });
 
-test('precheck: remote sources are checked for form and policy only, never fetched', async () => {
+test('precheck: remote sources are checked for form and literal addresses only, never resolved nor fetched', async () => {
   let asked = 0;
-  const u = new ZipArtifactUnpacker({ allowUrl: (url) => { asked++; return url.hostname !== 'blocked.example'; } });
+  const u = new ZipArtifactUnpacker({ resolve: async () => { asked++; return ['127.0.0.1']; } });
   // Nothing listens on these names; a fetch would fail, so passing proves none was tried.
   await u.precheck('https://artifacts.example/app.zip', PY, MANAGED);
-  await assert.rejects(u.precheck('https://blocked.example/app.zip', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  for (const refused of ['http://127.0.0.1:1/app.zip', 'http://[::1]/a.zip', 'http://[::ffff:169.254.169.254]/a.zip', 'http://10.1.2.3/a.zip', 'http://localhost:8470/a.zip', 'http://x.localhost/a.zip']) {
+    await assert.rejects(u.precheck(refused, PY, MANAGED), (e: unknown) => {
+      assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'), String(e));
+      assert.equal(e.message, `the code artifact could not be fetched from ${refused}`);
+      return true;
+    });
+  }
   await assert.rejects(u.precheck('ftp://x/app.zip', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
   await assert.rejects(u.precheck('not a uri', PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
-  assert.equal(asked, 2);
+  assert.equal(asked, 0);
 });
 
 test('precheck: a local zip is checked in place, under the same policy, and no file stays open', async (t) => {

@@ -39,12 +39,38 @@ async function prepare(t: Ctx, entries: ZipEntrySpec[]): Promise<{ ctx: string; 
   return { ctx, out: path.join(work, 'rootfs'), work };
 }
 
+/**
+ * Builds of other live processes sharing the store (another test's daemon building right now):
+ * their ids and container ids, left out of the leftovers.
+ */
+async function foreignBuilds(): Promise<string[]> {
+  const ids: string[] = [];
+  for (const d of await fs.readdir(BUILDS).catch(() => [] as string[])) {
+    const owner = Number(await fs.readFile(path.join(BUILDS, d, 'owner'), 'utf8').catch(() => '0'));
+    let alive = false;
+    try { process.kill(owner, 0); alive = owner > 0 && owner !== process.pid; } catch { /* gone */ }
+    // A child of this test (the crashed-build test's builder) is ours, not foreign.
+    const ppid = Number(/^PPid:\s*(\d+)/m.exec(await fs.readFile(`/proc/${owner}/status`, 'utf8').catch(() => ''))?.[1]);
+    if (!alive || ppid === process.pid) continue;
+    ids.push(d, ...(await fs.readFile(path.join(BUILDS, d, 'containers'), 'utf8').catch(() => '')).split('\n').filter(Boolean));
+  }
+  return ids;
+}
+
 /** Sandboxes, cgroups, mounts and build dirs of this builder's store that outlive a build. */
 async function leftovers(): Promise<string[]> {
+  const foreign = await foreignBuilds();
+  return (await allLeftovers()).filter((i) => !foreign.some((f) => i.includes(f)));
+}
+
+async function allLeftovers(): Promise<string[]> {
   const items: string[] = [];
   for (const d of await fs.readdir(BUILDS).catch(() => [] as string[])) items.push(`build-dir:${d}`);
   const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
   for (const l of mounts.split('\n')) if (l.includes(BUILDS)) items.push(`mount:${l.split(' ')[4]}`);
+  // Each build's capped file system is a loop device backed by a file in its directory.
+  const loops = await runCommand('losetup', ['-a'], { timeoutMs: 10_000 });
+  for (const l of loops.stdout.split('\n')) if (l.includes(BUILDS)) items.push(`loop:${l.trim()}`);
   const ps = await runCommand('ps', ['-eo', 'pid,args'], { timeoutMs: 10_000 });
   for (const l of ps.stdout.split('\n')) if (l.includes(BUILDS)) items.push(`process:${l.trim()}`);
   // runsc names a step's cgroups after buildah's container id.
@@ -180,4 +206,63 @@ test('a Dockerfile FROM another image is refused before buildah runs', async (t)
   await assert.rejects(builder.build({ contextDir: ctx2, base: { name: 'debian-12-python' }, outputDir: out2 }),
     (e: unknown) => isCubbyError(e, 'DOCKERFILE_INVALID'));
   await assert.rejects(fs.lstat(out));
+});
+
+test('a RUN step that writes past the disk cap fails with the disk reason; one past the memory cap with the memory reason', { timeout: 5 * 60_000 }, async (t) => {
+  const disk = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN head -c 600M /dev/zero > /f\n' }]);
+  const lines: string[] = [];
+  let seenMount = false;
+  await assert.rejects(builder.build({
+    contextDir: disk.ctx, base: { name: 'debian-12-python' }, outputDir: disk.out, diskBytes: 256 * 1024 * 1024,
+    onLog: (l) => {
+      lines.push(l);
+      // While the step runs, the build's data really is on its own 256 MiB loop file system.
+      if (!seenMount && /STEP 2\/2/.test(l)) {
+        seenMount = true;
+        const id = /in build (\S+)/.exec(lines.join('\n'))?.[1] ?? '';
+        void fs.statfs(path.join(BUILDS, id, 'data')).then((st) => lines.push(`statfs:${st.blocks * st.bsize}`), () => lines.push('statfs:none'));
+      }
+    },
+  }), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
+    assert.match(e.message, /the build exceeded its disk cap of 256 MiB/);
+    assert.match(String(e.details?.log), /No space left on device/);
+    return true;
+  });
+  const size = Number(/statfs:(\d+)/.exec(lines.join('\n'))?.[1]);
+  assert.ok(size > 200 * 1024 * 1024 && size <= 256 * 1024 * 1024, `the build's file system is the cap (${size} bytes)`);
+  await assert.rejects(fs.lstat(disk.out));
+  assert.deepEqual(await leftovers(), []);
+
+  const mem = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN python3 -c "b = bytearray(900 * 1024 * 1024); print(len(b))"\n' }]);
+  await assert.rejects(builder.build({ contextDir: mem.ctx, base: { name: 'debian-12-python' }, outputDir: mem.out, memoryBytes: 256 * 1024 * 1024 }), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
+    assert.match(e.message, /a RUN step exceeded the build's memory cap of 256 MiB \(killed\)/);
+    return true;
+  });
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('a RUN step killed for another reason than memory keeps the ordinary failure message', { timeout: 5 * 60_000 }, async (t) => {
+  const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN echo self-kill && kill -9 $$\n' }]);
+  await assert.rejects(builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out }), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
+    assert.doesNotMatch(e.message, /exceeded/);
+    assert.match(e.message, /self-kill/);
+    return true;
+  });
+  assert.deepEqual(await leftovers(), []);
+});
+
+test('a build that would leave the host less than its reserve is refused before it starts', async (t) => {
+  const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN true\n' }]);
+  const st = await fs.statfs(builder.storageDir);
+  const free = Math.floor((st.bavail * st.bsize) / (1024 * 1024));
+  const greedy = new BuildahBuilder({ hostReserveMiB: free });
+  await assert.rejects(greedy.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out, diskBytes: 256 * 1024 * 1024 }), (e: unknown) => {
+    assert.ok(isCubbyError(e, 'BUILD_HOST_DISK_LOW'), String(e));
+    assert.match(e.message, /host reserve of \d+ MiB/);
+    return true;
+  });
+  assert.deepEqual(await leftovers(), []);
 });

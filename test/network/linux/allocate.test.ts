@@ -49,17 +49,6 @@ test('allocate builds the namespace, veth pair, addresses, route and rules; rele
   assert.deepEqual(await footprint(net), []);
 });
 
-test('reprime puts back the address and route runsc takes off', OPTS, async (t) => {
-  const driver = new LinuxNetwork();
-  const net = tracked(driver, t)(await driver.allocate('reprime-test', { mode: 'closed' }));
-  await run('ip', ['-n', net.netnsName, 'addr', 'flush', 'dev', net.sandboxInterface]);
-  assert.doesNotMatch(await run('ip', ['-n', net.netnsName, 'route']), /default/);
-  await driver.reprime(net);
-  assert.match(await run('ip', ['-n', net.netnsName, '-br', 'addr', 'show', 'dev', net.sandboxInterface]), new RegExp(`${net.sandboxAddress.replaceAll('.', '\\.')}/30`));
-  assert.match(await run('ip', ['-n', net.netnsName, 'route']), /default via/);
-  await driver.reprime(net); // idempotent
-});
-
 test('release leaves a slot alone once it belongs to another owner', OPTS, async (t) => {
   const driver = new LinuxNetwork();
   const net = tracked(driver, t)(await driver.allocate('owner-a', { mode: 'closed' }));
@@ -75,8 +64,11 @@ test('a bad policy is refused before anything is built', OPTS, async () => {
   const driver = new LinuxNetwork({ poolCidr: '10.213.252.0/30' });
   const bad = [
     { mode: 'allowlist', rules: [{ cidr: '300.1.1.1/32' }] },
-    { mode: 'allowlist', rules: [{ cidr: '198.51.100.0/24', ports: [{ from: 90, to: 80 }] }] },
-    { mode: 'allowlist', rules: [{ cidr: '198.51.100.0/24', protocol: 'icmp' }] },
+    { mode: 'allowlist', rules: [{ cidr: '93.184.216.0/24', ports: [{ from: 90, to: 80 }] }] },
+    { mode: 'allowlist', rules: [{ cidr: '93.184.216.0/24', protocol: 'icmp' }] },
+    // Private or reserved ranges the operator has not allowed (defense in depth behind the API).
+    { mode: 'allowlist', rules: [{ cidr: '169.254.169.254/32' }] },
+    { mode: 'allowlist', rules: [{ cidr: '0.0.0.0/0' }] },
     { mode: 'open' },
   ];
   for (const p of bad) {

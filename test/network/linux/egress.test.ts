@@ -2,16 +2,23 @@
  * Egress policies, checked with real connections from inside a sandbox's namespace (a process
  * there stands in for the sandbox). Targets are namespaces this file creates: a "public" test
  * host (198.51.100.x), a private host (10.254.x), another sandbox, and the host itself.
+ * 198.51.100.0/24 is documentation space, refused like a private range unless the operator
+ * allows it: these drivers are set up as an operator who treats it as the internet.
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { EgressPolicy, SandboxNetwork } from '../../../src/core/ports/network.js';
 import { LinuxNetwork } from '../../../src/network/linux/index.js';
+import { isCubbyError } from '../../../src/errors/index.js';
+import { addressPolicy } from '../../../src/util/address-policy.js';
 import { type PeerNetns, type Stoppable, type Target, createPeerNetns, key, probe, probeReport, randomPort, run, startListener } from './helpers/fixtures.js';
 
 const OPTS = { timeout: 60_000 };
-const driver = new LinuxNetwork();
+const PUBLIC_STAND_IN = '198.51.100.0/24';
+const driver = new LinuxNetwork({ addresses: addressPolicy([PUBLIC_STAND_IN]) });
+/** The same host, as an operator who also allows all of 10.0.0.0/8 (the private test host's range, and the pool's). */
+const operatorDriver = new LinuxNetwork({ addresses: addressPolicy([PUBLIC_STAND_IN, '10.0.0.0/8']) });
 const cleanups: (() => Promise<void>)[] = [];
 let a: SandboxNetwork; // the sandbox under test
 let b: SandboxNetwork; // another sandbox, with a listener
@@ -51,8 +58,8 @@ const T = {
 };
 
 /** Probes from sandbox `a` and checks each target is open (true) or silently dropped (false). */
-async function expectFromA(policy: EgressPolicy, want: [Target, boolean][]): Promise<void> {
-  await driver.setPolicy(a, policy);
+async function expectFromA(policy: EgressPolicy, want: [Target, boolean][], via: LinuxNetwork = driver): Promise<void> {
+  await via.setPolicy(a, policy);
   const got = await probe(a.netnsName, want.map(([t]) => t));
   const expected = Object.fromEntries(want.map(([t, open]) => [key(t), open ? 'open' : 'timeout']));
   assert.deepEqual(got, expected, `policy ${JSON.stringify(policy)}`);
@@ -83,18 +90,54 @@ test('allowlist opens exactly the listed destination, protocol and ports', OPTS,
     [[T.pubA(), false], [T.pubB(), true]]);
 });
 
-test('allowlist may open private ranges, never the host or other sandboxes', OPTS, async () => {
+test('a private range the operator has not allowed cannot be listed: the driver refuses it, the old rules stay', OPTS, async () => {
+  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32` }] }, [[T.pubA(), true]]);
+  for (const cidr of [`${priv.peerAddress}/32`, '10.0.0.0/8', '0.0.0.0/0', '169.254.169.254/32']) {
+    await assert.rejects(driver.setPolicy(a, { mode: 'allowlist', rules: [{ cidr }] }), (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'), cidr);
+  }
+  const got = await probe(a.netnsName, [T.pubA(), T.priv()]);
+  assert.deepEqual(got, { [key(T.pubA())]: 'open', [key(T.priv())]: 'timeout' });
+});
+
+test('an operator-allowed private range may be listed, never the host or other sandboxes with it', OPTS, async () => {
   await expectFromA({
     mode: 'allowlist',
     rules: [
       { cidr: `${priv.peerAddress}/32` }, { cidr: `${b.sandboxAddress}/32` }, { cidr: `${a.hostAddress}/32` },
       { cidr: `${b.hostAddress}/32` }, { cidr: `${pub.hostAddress}/32` }, { cidr: '10.213.0.0/16' },
     ],
-  }, [[T.priv(), true], [T.pubA(), false], ...hostAndSandboxes()]);
+  }, [[T.priv(), true], [T.pubA(), false], ...hostAndSandboxes()], operatorDriver);
 });
 
 test('internet reaches public addresses only', OPTS, async () => {
   await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.pubB(), true], [T.priv(), false], ...hostAndSandboxes()]);
+});
+
+test('internet also reaches the private ranges the operator allowed, still never the host or other sandboxes', OPTS, async () => {
+  await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.priv(), true], ...hostAndSandboxes()], operatorDriver);
+  await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.priv(), false]]);
+});
+
+test('a sandbox sends no IPv6: disabled on its links, and dropped by nft should it be turned on', OPTS, async (t) => {
+  const v6 = { host: 'fd00:cb:e9::1', sandbox: 'fd00:cb:e9::2' };
+  await driver.setPolicy(a, { mode: 'internet' });
+  await assert.rejects(run('ip', ['-n', a.netnsName, 'addr', 'add', `${v6.sandbox}/64`, 'dev', a.sandboxInterface, 'nodad']), /IPv6 is disabled/);
+  // Turn it on (as a sandbox escape into the namespace could) to check the nft layer by itself.
+  const sysctl = (ns: string | null, iface: string, v: 0 | 1) => run(...((ns === null ? ['sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]
+    : ['ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]) as [string, string[]]));
+  t.after(async () => {
+    await sysctl(null, a.hostInterface, 1).catch(() => {});
+    await sysctl(a.netnsName, a.sandboxInterface, 1).catch(() => {});
+  });
+  await sysctl(null, a.hostInterface, 0);
+  await sysctl(a.netnsName, a.sandboxInterface, 0);
+  await run('ip', ['addr', 'add', `${v6.host}/64`, 'dev', a.hostInterface, 'nodad']);
+  await run('ip', ['-n', a.netnsName, 'addr', 'add', `${v6.sandbox}/64`, 'dev', a.sandboxInterface, 'nodad']);
+  const listener = await startListener(null, '::', [hostPort + 3]);
+  t.after(() => listener.stop());
+  const target = { host: v6.host, port: hostPort + 3 };
+  assert.deepEqual(await probe(null, [target]), { [key(target)]: 'open' }, 'control: the listener answers on that address');
+  assert.deepEqual(await probe(a.netnsName, [target]), { [key(target)]: 'timeout' }, 'from the sandbox, IPv6 is dropped');
 });
 
 test('egress leaving the host is masqueraded to the host\'s address on that link', OPTS, async () => {

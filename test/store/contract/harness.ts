@@ -13,6 +13,8 @@ export interface StoreHarness {
   reopen?(): Promise<Store>;
   /** Every byte the implementation keeps at rest, for the secret-at-rest check. */
   rawBytes?(): Promise<Buffer>;
+  /** One SQL statement straight on the database, past the store (`?` parameters): its rows. */
+  rawQuery?(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>;
   /** Moves the store's clock forward (idempotency expiry). */
   advanceClock?(ms: number): void;
 }

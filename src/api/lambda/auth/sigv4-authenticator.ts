@@ -18,7 +18,10 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 export interface SigV4AuthenticatorOptions {
   lookupKey: LookupKey;
   now?: () => number;
+  /** Live signatures remembered per tenant (replay-cache.ts); default 10 000. */
   replayCacheSize?: number;
+  /** Tenants the replay cache tracks at once; default 1 000. */
+  replayCacheTenants?: number;
 }
 
 function single(headers: ReceivedRequest['headers'], name: string): string | undefined {
@@ -34,7 +37,10 @@ export class SigV4Authenticator {
   constructor(opts: SigV4AuthenticatorOptions) {
     this.lookupKey = opts.lookupKey;
     this.now = opts.now ?? Date.now;
-    this.replay = new ReplayCache(opts.replayCacheSize);
+    this.replay = new ReplayCache({
+      ...(opts.replayCacheSize !== undefined ? { perTenant: opts.replayCacheSize } : {}),
+      ...(opts.replayCacheTenants !== undefined ? { maxTenants: opts.replayCacheTenants } : {}),
+    });
   }
 
   async authenticate(req: ReceivedRequest): Promise<Caller> {
@@ -71,8 +77,15 @@ export class SigV4Authenticator {
     if (!same) {
       throw new CubbyError('AUTH_BAD_SIGNATURE', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
     }
-    if (!this.replay.remember(auth.signature, signingDate.getTime() + MAX_CLOCK_SKEW_MS, this.now())) {
+    const verdict = this.replay.remember(key.tenant.id, auth.signature, signingDate.getTime() + MAX_CLOCK_SKEW_MS, this.now());
+    if (verdict.outcome === 'replayed') {
       throw new CubbyError('AUTH_REPLAYED', 'This request signature has already been used; sign every request afresh.');
+    }
+    if (verdict.outcome === 'full') {
+      const whose = verdict.scope === 'tenant' ? 'this account' : 'all accounts together';
+      throw new CubbyError('THROTTLED', `Rate exceeded: too many requests from ${whose} within the 5-minute signature window; retry later.`, {
+        details: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000), reason: `replay-cache-${verdict.scope}-full` },
+      });
     }
     return { tenant: key.tenant };
   }

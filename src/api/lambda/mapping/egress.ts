@@ -9,9 +9,12 @@
  * Each name may also be given as an ARN ending in `:network-connector:<name>` or
  * `:network-connector/<name>`. Several allow entries make one allowlist; `internet` cannot be
  * combined with allow entries (the core has no "internet plus private ranges" policy).
+ * An allow entry may not reach private or reserved addresses (see util/address-policy.ts)
+ * unless the operator allowed that whole part (`--egress-allow-private`).
  */
 import type { EgressPolicy, EgressRule } from '../../../core/ports/network.js';
 import { CubbyError } from '../../../errors/index.js';
+import { DEFAULT_ADDRESS_POLICY, parseCidr4, type AddressPolicy } from '../../../util/address-policy.js';
 
 const CONNECTOR_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:(?:\d{12}|aws):network-connector[:/](.+)$/;
 const INTERNET_NAMES = new Set(['internet', 'INTERNET_EGRESS', 'aws-network-connector:INTERNET_EGRESS']);
@@ -51,22 +54,29 @@ function parsePorts(connector: string, text: string): { from: number; to: number
   return { from, to };
 }
 
-function parseAllow(connector: string, spec: string): EgressRule {
+function parseAllow(connector: string, spec: string, addresses: AddressPolicy): EgressRule {
   // The CIDR has no ':' so the first ':' (if any) starts the ports.
   const colon = spec.indexOf(':');
   const cidrText = colon < 0 ? spec : spec.slice(0, colon);
   const cidr = normalizeCidr(cidrText);
   if (!cidr) throw invalid(connector, `has a bad IPv4 CIDR '${cidrText}'.`);
-  return colon < 0 ? { cidr } : { cidr, ports: [parsePorts(connector, spec.slice(colon + 1))] };
+  const rule: EgressRule = colon < 0 ? { cidr } : { cidr, ports: [parsePorts(connector, spec.slice(colon + 1))] };
+  const refused = addresses.refusedWithin(parseCidr4(cidr) ?? { base: 0, prefix: 0 });
+  if (refused.length > 0) {
+    const shown = refused.length > 6 ? `${refused.slice(0, 6).join(', ')}, and ${refused.length - 6} more` : refused.join(', ');
+    throw invalid(connector, `reaches private or reserved addresses (${shown}); use 'internet' for the public internet, or ask the operator to allow the range.`);
+  }
+  return rule;
 }
 
-export function connectorsToEgress(connectors: readonly string[]): EgressPolicy {
+/** `addresses`: the operator's address policy (default: no private range allowed). */
+export function connectorsToEgress(connectors: readonly string[], addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY): EgressPolicy {
   let internet = false;
   const rules: EgressRule[] = [];
   for (const connector of connectors) {
     const name = connectorName(connector);
     if (INTERNET_NAMES.has(name)) internet = true;
-    else if (name.startsWith('allow:')) rules.push(parseAllow(connector, name.slice('allow:'.length)));
+    else if (name.startsWith('allow:')) rules.push(parseAllow(connector, name.slice('allow:'.length), addresses));
     else throw invalid(connector, "is not a Cubby egress connector: use 'internet' or 'allow:<cidr>[:<port>|:<from>-<to>]'.");
   }
   if (internet && rules.length > 0) {

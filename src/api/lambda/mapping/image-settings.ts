@@ -6,6 +6,7 @@
  */
 import type { ImageSettings } from '../../../core/model.js';
 import type { LambdaArns } from '../arn.js';
+import type { AddressPolicy } from '../../../util/address-policy.js';
 import type { VersionSettingsBody } from '../schemas/images.js';
 import { connectorsToEgress, egressToConnectors } from './egress.js';
 import { hooksFromWire, hooksToWire } from './hooks.js';
@@ -15,7 +16,7 @@ const KEPT_IMAGE_MEMBERS = [
   'buildRoleArn', 'logging', 'cpuConfigurations', 'additionalOsCapabilities', 'egressNetworkConnectors', 'resources',
 ] as const;
 
-export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns): ImageSettings {
+export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns, addresses?: AddressPolicy): ImageSettings {
   const extra: Record<string, unknown> = {};
   for (const key of KEPT_IMAGE_MEMBERS) {
     if (body[key] !== undefined) extra[key] = body[key];
@@ -26,11 +27,17 @@ export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns): I
     environment: { ...(body.environmentVariables ?? {}) },
     ...sizeFromResources(body.resources),
     hooks: hooksFromWire(body.hooks),
-    egress: connectorsToEgress(body.egressNetworkConnectors ?? []),
+    egress: connectorsToEgress(body.egressNetworkConnectors ?? [], addresses),
     extra,
   };
   if (body.baseImageVersion !== undefined) settings.baseImageVersion = body.baseImageVersion;
   if (body.description !== undefined) settings.description = body.description;
+  if (body.cubbyBuildDiskMiB !== undefined || body.cubbyBuildMemoryMiB !== undefined) {
+    settings.build = {
+      ...(body.cubbyBuildDiskMiB !== undefined ? { diskMiB: body.cubbyBuildDiskMiB } : {}),
+      ...(body.cubbyBuildMemoryMiB !== undefined ? { memoryMiB: body.cubbyBuildMemoryMiB } : {}),
+    };
+  }
   return settings;
 }
 
@@ -52,6 +59,8 @@ export function settingsToWire(settings: ImageSettings, arns: LambdaArns): Recor
     additionalOsCapabilities: extra.additionalOsCapabilities,
     hooks: hooksToWire(settings.hooks),
     environmentVariables: settings.environment,
+    cubbyBuildDiskMiB: settings.build?.diskMiB,
+    cubbyBuildMemoryMiB: settings.build?.memoryMiB,
   };
   return out;
 }

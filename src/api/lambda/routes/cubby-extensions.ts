@@ -35,6 +35,11 @@ export interface CubbyExtensionOptions {
   maxArtifactBytes: number;
 }
 
+function artifactBytesQuota(left: number): CubbyError {
+  return new CubbyError('QUOTA_ARTIFACTS', `quota exceeded: uploaded artifact bytes (artifactBytes): this upload passed the ${left} bytes the tenant has left; delete or wait out older uploads, or ask the operator to raise it.`,
+    { details: { quota: 'artifactBytes', left } });
+}
+
 function essence(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
@@ -76,10 +81,19 @@ export function registerCubbyExtensionRoutes(app: FastifyInstance, deps: RouteDe
       }
       const declared = Number(req.headers['content-length']);
       if (declared > opts.maxArtifactBytes) throw tooLarge(opts.maxArtifactBytes);
-      const stored = await storeArtifact({
-        artifactsDir, tenantId: caller.tenant.id, body: req.raw,
-        expectedSha256: String(req.headers['x-amz-content-sha256']).toLowerCase(), maxBytes: opts.maxArtifactBytes,
-      });
+      // The tenant's uploads quota (count and bytes, on disk and in flight) admits it first.
+      const slot = await core.quotas?.reserveArtifact(caller.tenant.id, Number.isFinite(declared) ? declared : 0);
+      let stored;
+      try {
+        const quotaLeft = slot?.maxBytes ?? Infinity;
+        stored = await storeArtifact({
+          artifactsDir, tenantId: caller.tenant.id, body: req.raw,
+          expectedSha256: String(req.headers['x-amz-content-sha256']).toLowerCase(), maxBytes: Math.min(opts.maxArtifactBytes, quotaLeft),
+          ...(quotaLeft < opts.maxArtifactBytes ? { overLimit: () => artifactBytesQuota(quotaLeft) } : {}),
+        });
+      } finally {
+        slot?.release();
+      }
       req.log.info({ tenant: caller.tenant.id, artifact: stored.id, bytes: stored.size }, 'artifact uploaded');
       return reply.code(201).send({ uri: stored.uri });
     });

@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Caller, CoreServices } from '../../../core/services.js';
 import type { LambdaArns } from '../arn.js';
+import type { AddressPolicy } from '../../../util/address-policy.js';
 import { jsonBody } from '../request-parts.js';
 
 export interface RequestContext {
@@ -14,6 +15,8 @@ export interface RouteDeps {
   core: CoreServices;
   arns: LambdaArns;
   endpointFor(microvmId: string): string;
+  /** The operator's address policy, which egress connectors are checked against. */
+  addresses: AddressPolicy;
   /** The authenticated context; set by the server's auth hook before any handler runs. */
   context(req: FastifyRequest): RequestContext;
 }

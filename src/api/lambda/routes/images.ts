@@ -18,7 +18,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
   app.post(BASE, async (req, reply) => {
     const { caller } = deps.context(req);
     const body = parseInput(CreateMicrovmImageBody, bodyOf(req), 'body');
-    const input: CreateImageInput = { name: body.name, settings: settingsFromWire(body, arns) };
+    const input: CreateImageInput = { name: body.name, settings: settingsFromWire(body, arns, deps.addresses) };
     if (body.tags !== undefined) input.tags = body.tags;
     if (body.clientToken !== undefined) input.clientToken = body.clientToken;
     const { image, version } = await core.images.create(caller, input);
@@ -32,7 +32,7 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
     const { imageIdentifier } = parseInput(ImagePath, req.params, 'path');
     const name = arns.imageName(caller, imageIdentifier);
     const body = parseInput(UpdateMicrovmImageBody, bodyOf(req), 'body');
-    const { image, version } = await core.images.update(caller, name, settingsFromWire(body, arns), body.clientToken);
+    const { image, version } = await core.images.update(caller, name, settingsFromWire(body, arns, deps.addresses), body.clientToken);
     return imageWithVersionToWire(image, version, arns.image(caller.tenant.accountId, image.name), arns);
   });
 

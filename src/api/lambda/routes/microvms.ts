@@ -1,6 +1,7 @@
 /** RunMicrovm, GetMicrovm, ListMicrovms, SuspendMicrovm, ResumeMicrovm, TerminateMicrovm. */
 import type { FastifyInstance } from 'fastify';
 import type { RunMicrovmInput } from '../../../core/services.js';
+import type { AddressPolicy } from '../../../util/address-policy.js';
 import { connectorsToEgress } from '../mapping/egress.js';
 import { ImageNames } from '../mapping/image-names.js';
 import { KEPT_MICROVM_MEMBERS, microvmItemToWire, microvmToWire } from '../mapping/microvm-wire.js';
@@ -11,7 +12,7 @@ import { bodyOf, pageOf, type RouteDeps } from './deps.js';
 
 const BASE = '/2025-09-09/microvms';
 
-function runInput(body: RunMicrovmBody, image: string): RunMicrovmInput {
+function runInput(body: RunMicrovmBody, image: string, addresses: AddressPolicy): RunMicrovmInput {
   const extra: Record<string, unknown> = { imageName: image };
   for (const key of KEPT_MICROVM_MEMBERS) {
     if (body[key] !== undefined) extra[key] = body[key];
@@ -22,7 +23,7 @@ function runInput(body: RunMicrovmBody, image: string): RunMicrovmInput {
   if (body.maximumDurationInSeconds !== undefined) input.maximumDurationSeconds = body.maximumDurationInSeconds;
   if (body.runHookPayload !== undefined) input.runHookPayload = body.runHookPayload;
   // Absent: the image's egress applies. Present (even empty): it replaces the image's.
-  if (body.egressNetworkConnectors !== undefined) input.egress = connectorsToEgress(body.egressNetworkConnectors);
+  if (body.egressNetworkConnectors !== undefined) input.egress = connectorsToEgress(body.egressNetworkConnectors, addresses);
   if (body.clientToken !== undefined) input.clientToken = body.clientToken;
   return input;
 }
@@ -34,7 +35,7 @@ export function registerMicrovmRoutes(app: FastifyInstance, deps: RouteDeps): vo
     const { caller } = deps.context(req);
     const body = parseInput(RunMicrovmBody, bodyOf(req), 'body');
     const name = arns.imageName(caller, body.imageIdentifier);
-    const m = await core.microvms.run(caller, runInput(body, name));
+    const m = await core.microvms.run(caller, runInput(body, name, deps.addresses));
     return microvmToWire(m, arns.image(caller.tenant.accountId, name), deps.endpointFor(m.id));
   });
 

@@ -33,6 +33,10 @@ const versionSettings = {
   hooks: Hooks.optional(),
   environmentVariables: EnvironmentVariables.optional(),
   clientToken: ClientToken.optional(),
+  // Cubby extensions (the official client sends them only when told to, see src/client): the
+  // build's own caps. Bounded loosely here; the core holds them to the operator's maximums.
+  cubbyBuildDiskMiB: int(1, 1 << 30).optional(),
+  cubbyBuildMemoryMiB: int(1, 1 << 30).optional(),
 };
 
 export const CreateMicrovmImageBody = z.strictObject({

@@ -62,3 +62,37 @@ test('a signed x-amz-content-sha256 must match the body', async () => {
   const req = await signedRequest({ body: 'abc', headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
   await refused(auth().authenticate(req), 'AUTH_BAD_SIGNATURE');
 });
+
+test("one tenant's flood is throttled in its own replay pool: another tenant is neither blocked nor replayable", async () => {
+  const other: Tenant = { id: 'tn_b', name: 'b', accountId: '210987654321', createdAt: new Date() };
+  const KEY_B = { accessKeyId: 'CBKTESTTESTTESTTEST2', secretAccessKey: 'hush' };
+  const a = new SigV4Authenticator({
+    lookupKey: async (id) => (id === KEY.accessKeyId ? { secretAccessKey: KEY.secretAccessKey, tenant }
+      : id === KEY_B.accessKeyId ? { secretAccessKey: KEY_B.secretAccessKey, tenant: other } : undefined),
+    now: () => NOW,
+    replayCacheSize: 5,
+  });
+  const signB = async (body: string): Promise<ReceivedRequest> => {
+    const signer = new SignatureV4({ credentials: KEY_B, region: 'local', service: 'lambda', sha256: Sha256 });
+    const out = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/x', query: {}, headers: { host: '127.0.0.1:1' }, body }, { signingDate: new Date(NOW) });
+    const h = Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+    return { method: 'POST', rawPath: out.path, query: {}, headers: h, body: Buffer.from(body) };
+  };
+  const b0 = await signB('{"n":0}');
+  assert.deepEqual(await a.authenticate(b0), { tenant: other });
+  const flood = await Promise.all(Array.from({ length: 12 }, (_, i) => signedRequest({ body: `{"flood":${i}}` })));
+  let throttled = 0;
+  for (const req of flood) {
+    try {
+      await a.authenticate(req);
+    } catch (e) {
+      assert.ok(isCubbyError(e, 'THROTTLED'), String(e));
+      assert.equal(typeof e.details?.retryAfterSeconds, 'number');
+      throttled += 1;
+    }
+  }
+  assert.equal(throttled, 7, "tenant A is throttled past its own pool's 5 entries");
+  await refused(a.authenticate(flood[0] as ReceivedRequest), 'AUTH_REPLAYED');
+  await refused(a.authenticate(b0), 'AUTH_REPLAYED');
+  for (let i = 1; i <= 4; i++) assert.deepEqual(await a.authenticate(await signB(`{"n":${i}}`)), { tenant: other }, `B request ${i}`);
+});

@@ -1,5 +1,5 @@
-/** The usage extension routes as the CLI reads them (signed like every API call). */
-import { cubbyExtension } from '../cli/extension.js';
+/** The usage extension routes as the CLI and the validator read them (signed like every API call). */
+import { cubbyExtension } from './extension.js';
 import type { MicrovmStats, UsageReport } from '../core/usage/types.js';
 
 /** A JSON round trip turns Dates into ISO strings. */

@@ -1,8 +1,8 @@
 /**
- * The CLI's API client: the official Lambda MicroVMs client, signed with the caller's access
- * key from the standard AWS variables or profile (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
- * AWS_PROFILE), region AWS_REGION (default local), endpoint AWS_ENDPOINT_URL (default the
- * local daemon).
+ * The API client of the CLI and the validator: the official Lambda MicroVMs client, signed with
+ * the caller's access key from the standard AWS variables or profile (AWS_ACCESS_KEY_ID/
+ * AWS_SECRET_ACCESS_KEY, AWS_PROFILE), region AWS_REGION (default local), endpoint
+ * AWS_ENDPOINT_URL (default the local daemon).
  */
 import { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
 

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
-import { apiClient } from './client.js';
+import { apiClient } from './api-client.js';
 
 export interface ExtensionAnswer { status: number; body: string }
 

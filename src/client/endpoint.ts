@@ -1,4 +1,4 @@
-/** Reaching a microVM endpoint from the CLI: `*.localhost` names go to loopback with the Host header kept. */
+/** Reaching a microVM endpoint from a client (CLI, validator): `*.localhost` names go to loopback with the Host header kept. */
 export function endpointTarget(endpoint: string): { host: string; port: number; hostHeader: string; secure: boolean } {
   const u = new URL(endpoint);
   const secure = u.protocol === 'https:' || u.protocol === 'wss:';
