@@ -91,7 +91,7 @@ export function createCore(d: CoreDeps): Core {
   const launcher = new Launcher({ runtime: d.runtime, hooks: d.hooks, log: d.log, poolSize: c.warmPoolSize });
   const manager = new MicrovmManager({
     store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer, quotas,
-    config: { checkpointRoot: d.disk.join(c.dataDir, 'checkpoints'), maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
+    config: { checkpointRoot, maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
   });
   const scheduler = new PolicyScheduler({ store: d.store, manager, runtime: d.runtime, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
   const buildLimits: BuildCapLimits = { ...DEFAULT_BUILD_CAP_LIMITS, ...c.buildLimits };

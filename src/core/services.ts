@@ -9,12 +9,14 @@ import type {
 import type { EgressPolicy, PortRange } from './ports/network.js';
 import type { MicrovmStats, UsageQuery, UsageReport } from './usage/types.js';
 import type { QuotaService } from './quotas/service.js';
+import type { ManagedImageInfo } from './ports/images.js';
 
 export interface Caller { tenant: Tenant }
 
-export interface ManagedImageInfo {
+/** A managed base image as tenants see it: its catalog entry with the versions built on this host (ManagedImageInfo). */
+export interface ManagedImage {
   name: string;
-  versions: Array<{ version: string; status: 'AVAILABLE' | 'DEPRECATED'; createdAt: Date; updatedAt?: Date }>;
+  versions: Array<Pick<ManagedImageInfo, 'version' | 'status'> & { createdAt: Date; updatedAt?: Date }>;
   createdAt: Date;
   updatedAt?: Date;
 }
@@ -43,8 +45,8 @@ export interface ImagesService {
   getBuild(caller: Caller, name: string, version: string, buildId: string): Promise<ImageBuild>;
   listBuilds(caller: Caller, name: string, version: string, page: PageRequest): Promise<Page<ImageBuild>>;
   buildLog(caller: Caller, name: string, version: string, buildId?: string): Promise<string>;
-  listManaged(page: PageRequest): Promise<Page<ManagedImageInfo>>;
-  getManaged(name: string): Promise<ManagedImageInfo>;
+  listManaged(page: PageRequest): Promise<Page<ManagedImage>>;
+  getManaged(name: string): Promise<ManagedImage>;
 }
 
 export interface RunMicrovmInput {
@@ -97,6 +99,6 @@ export interface CoreServices {
   tokens: TokensService;
   tags: TagsService;
   usage: UsageService;
-  /** Per-tenant quotas (limits, use, upload admission); absent in front-door tests without a core. */
-  quotas?: QuotaService;
+  /** Per-tenant quotas (limits, use, upload admission). */
+  quotas: QuotaService;
 }

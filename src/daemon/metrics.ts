@@ -6,11 +6,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoreObserver } from '../core/ports/observer.js';
 import type { Store } from '../core/ports/store.js';
-import type { MicrovmState } from '../core/model.js';
+import { MICROVM_STATES } from '../core/microvms/state-machine.js';
 import type { UsageService } from '../core/services.js';
 import type { UsageTotals } from '../core/usage/types.js';
-
-const STATES: MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING', 'TERMINATED'];
 
 /** How long one scrape's per-tenant usage is reused (it reads every microVM and the disk). */
 const USAGE_CACHE_MS = 1_000;
@@ -26,7 +24,7 @@ export function createMetrics(store: Store): { registry: Registry; observer: Cor
   new Gauge({
     name: 'cubby_microvms', help: 'MicroVMs by state', labelNames: ['state'], registers: [registry],
     async collect() {
-      for (const s of STATES) this.set({ state: s }, await store.countMicrovms({ states: [s] }));
+      for (const s of MICROVM_STATES) this.set({ state: s }, await store.countMicrovms({ states: [s] }));
     },
   });
   const observer: CoreObserver = {

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   IMAGE_EXISTS: 'conflict',
   IMAGE_IN_USE: 'conflict',
   IMAGE_NOT_READY: 'conflict',
+  IMAGE_DELETING: 'conflict',              // the image is being deleted; nothing may be added to it
   IMAGE_BASE_NOT_FOUND: 'not_found',
   IMAGE_BASE_BUILD_FAILED: 'unavailable',
   ARTIFACT_INVALID: 'validation',

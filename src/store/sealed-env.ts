@@ -4,7 +4,7 @@
  * map instead of the map; the row's identity is the authenticated data, so a sealed environment
  * copied onto another version does not open. An empty map stays `{}` (nothing to hide, and no
  * master key file is created for it). A clear map (written before sealing existed) still reads
- * as is until the on-open pass seals it (sqlite/seal-env.ts, postgres/seal-env.ts).
+ * as is until the on-open pass seals it (sql/seal-env.ts).
  */
 import type { ImageSettings, ImageVersion } from '../core/model.js';
 import type { SecretBox } from './secret-box.js';

@@ -97,7 +97,7 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
   after(async () => {
     if (d) {
       for (const m of await d.store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'])) {
-        await d.core.manager.doTerminate(m.id, 'test over').catch(() => undefined);
+        await d.core.manager.withLock(m.id, (steps) => steps.terminate('test over')).catch(() => undefined);
       }
       await d.stop();
     }

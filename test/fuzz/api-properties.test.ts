@@ -165,7 +165,7 @@ describe('API and gateway properties against the real daemon', { timeout: 420_00
   after(async () => {
     if (d) {
       for (const m of await d.store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'])) {
-        await d.core.manager.doTerminate(m.id, 'test over').catch(() => undefined);
+        await d.core.manager.withLock(m.id, (steps) => steps.terminate('test over')).catch(() => undefined);
       }
       await d.destroy();
     }

@@ -223,10 +223,14 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         const listener = net.createServer((c) => c.end('host-service')).listen(0, '0.0.0.0');
         await new Promise((r) => listener.once('listening', r));
         const hostPort = (listener.address() as net.AddressInfo).port;
-        const closed = await rt.create(spec());
-        const allow = await rt.create(spec({ egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] } }));
-        const internet = await rt.create(spec({ egress: { mode: 'internet' } }));
+        // Made one by one inside the try: a failed create must still close the listener and
+        // destroy what was made, or the test process hangs on the open server.
+        const made: string[] = [];
+        const create = async (s: Parameters<typeof spec>[0]) => { const x = await rt.create(spec(s)); made.push(x.id); return x; };
         try {
+          const closed = await create({});
+          const allow = await create({ egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] } });
+          const internet = await create({ egress: { mode: 'internet' } });
           await waitForHttp(`http://${internet.address}:8080/peek`);
           assert.equal(await canConnect(rt, internet.id, host.address, host.ports[1]), true, 'internet: a public address is reachable');
           assert.equal(await canConnect(rt, internet.id, hostAddressOf(internet.address), hostPort), false, 'internet: the host stays closed');
@@ -240,9 +244,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
           assert.equal(await canConnect(rt, allow.id, hostAddressOf(allow.address), hostPort), false, 'allowlist: the host stays closed');
           assert.equal(await canConnect(rt, allow.id, closed.address, 8080), false, 'allowlist: other sandboxes stay closed');
         } finally {
-          await rt.destroy(closed.id);
-          await rt.destroy(allow.id);
-          await rt.destroy(internet.id);
+          for (const id of made) await rt.destroy(id).catch(() => undefined);
           listener.close();
         }
       });

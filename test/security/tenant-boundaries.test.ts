@@ -99,7 +99,7 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     await new Promise<void>((r) => hostService?.close(() => r()));
     if (d) {
       for (const m of await d.store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED'])) {
-        await d.core.manager.doTerminate(m.id, 'test over').catch(() => undefined);
+        await d.core.manager.withLock(m.id, (steps) => steps.terminate('test over')).catch(() => undefined);
       }
       await d.destroy();
     }

@@ -3,6 +3,7 @@
  * must pass it. An implementation's runner calls runStoreContract with a factory of fresh stores.
  */
 import { describe } from 'node:test';
+import { concurrencyTests } from './contract/concurrency.js';
 import { imageTests } from './contract/images.js';
 import { microvmTests } from './contract/microvms.js';
 import { paginationTests } from './contract/pagination.js';
@@ -27,6 +28,7 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     tagTests(makeStore);
     idempotencyTests(makeStore);
     transactionTests(makeStore);
+    concurrencyTests(makeStore);
     quotaTests(makeStore);
   });
 }

@@ -2,7 +2,7 @@
 import type { ResourceKind } from '../model.js';
 import type { Caller, TagsService } from '../services.js';
 import type { Store } from '../ports/store.js';
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError, errors } from '../../errors/index.js';
 
 const MAX_TAGS = 50;
 
@@ -13,11 +13,11 @@ export class TagsServiceImpl implements TagsService {
   private async resourceId(caller: Caller, kind: ResourceKind, id: string): Promise<string> {
     if (kind === 'image') {
       const img = await this.store.getImageByName(caller.tenant.id, id);
-      if (!img) throw new CubbyError('IMAGE_NOT_FOUND', `image ${id} not found`);
+      if (!img) throw errors.imageNotFound(id);
       return img.id;
     }
     const m = await this.store.getMicrovm(caller.tenant.id, id);
-    if (!m) throw new CubbyError('MICROVM_NOT_FOUND', `microVM ${id} not found`);
+    if (!m) throw errors.microvmNotFound(id);
     return m.id;
   }
 

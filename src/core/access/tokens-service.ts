@@ -3,14 +3,14 @@ import type { Caller, TokensService } from '../services.js';
 import type { Store } from '../ports/store.js';
 import type { TokenIssuer } from '../ports/tokens.js';
 import type { PortRange } from '../ports/network.js';
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError, errors } from '../../errors/index.js';
 
 export class TokensServiceImpl implements TokensService {
   constructor(private readonly store: Store, private readonly issuer: TokenIssuer) {}
 
   private async live(caller: Caller, id: string): Promise<void> {
     const m = await this.store.getMicrovm(caller.tenant.id, id);
-    if (!m) throw new CubbyError('MICROVM_NOT_FOUND', `microVM ${id} not found`);
+    if (!m) throw errors.microvmNotFound(id);
     if (m.state === 'TERMINATED' || m.state === 'TERMINATING') throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${m.state}`);
   }
 

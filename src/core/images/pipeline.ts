@@ -12,9 +12,10 @@ import type { DiskPort } from '../ports/disk.js';
 import type { ArtifactUnpacker, ImageBuilder, ImageConfig, ManagedImageStore } from '../ports/images.js';
 import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
-import { hookTimeoutMs } from '../hooks.js';
+import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
+import { buildLogPath, failVersion, versionDir } from './version-files.js';
 
 export interface PipelineDeps {
   store: Store;
@@ -31,14 +32,6 @@ export interface PipelineDeps {
   defaultReadySeconds?: number;
   /** The operator's maximum build caps (default: build-caps.ts). */
   buildLimits?: BuildCapLimits;
-}
-
-export function versionDir(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, imageId: string, version: string): string {
-  return d.disk.join(d.imagesRoot, imageId, version);
-}
-
-export function buildLogPath(d: Pick<PipelineDeps, 'disk' | 'imagesRoot'>, b: Pick<ImageBuild, 'imageId' | 'version' | 'id'>): string {
-  return d.disk.join(d.imagesRoot, b.imageId, b.version, `build-${b.id}.log`);
 }
 
 /** The builder resolves a Dockerfile USER to "uid:gid" against the image's own /etc/passwd. */
@@ -138,16 +131,7 @@ export class BuildPipeline {
         await d.runtime.destroy(sandboxId).catch(() => undefined);
       }
       // Keep the log; drop everything else the build wrote.
-      for (const sub of ['context', 'rootfs', 'snapshot']) await d.disk.remove(d.disk.join(dir, sub)).catch(() => undefined);
-      await d.store.tx(async (t) => {
-        await t.updateBuild(tenantId, build.id, { state: 'FAILED', stateReason: err.message });
-        await t.updateVersion(tenantId, version.imageId, version.version, { state: 'FAILED', stateReason: err.message });
-        const img = await t.getImage(tenantId, version.imageId);
-        if (img) {
-          const state = img.state === 'CREATING' ? 'CREATE_FAILED' : img.state === 'UPDATING' ? 'UPDATE_FAILED' : img.state;
-          await t.updateImage(tenantId, img.id, { state, latestFailedVersion: version.version });
-        }
-      }).catch((se: unknown) => d.log.error({ err: String(se) }, 'could not record a failed build'));
+      await failVersion(d, build, err.message).catch((se: unknown) => d.log.error({ err: String(se) }, 'could not record a failed build'));
       d.log.warn({ image: version.imageId, version: version.version, err: err.message }, 'image build failed');
     }
   }
@@ -158,7 +142,7 @@ export class BuildPipeline {
     if (h.enabled.ready) {
       log(`waiting for the ready hook on port ${h.port}`);
       try {
-        await this.d.hooks.call({ address, port: h.port, hook: 'ready', timeoutMs: hookTimeoutMs(h, 'ready') });
+        await callHook(this.d.hooks, h, 'ready', address);
       } catch (e) {
         throw new CubbyError('APP_NOT_READY', `the app never got ready: ${(e as Error).message}`, { cause: e });
       }
@@ -183,7 +167,7 @@ export class BuildPipeline {
     log('validating: restoring a test microVM from the snapshot');
     const sb = await this.d.runtime.restore({ id, checkpointDir: snapshot, labels: { purpose: 'image-validate' } });
     try {
-      await this.d.hooks.call({ address: sb.address, port: h.port, hook: 'validate', timeoutMs: hookTimeoutMs(h, 'validate') });
+      await callHook(this.d.hooks, h, 'validate', sb.address);
       log('validate hook answered 200');
     } catch (e) {
       throw new CubbyError('VALIDATE_FAILED', `validation failed: ${(e as Error).message}`, { cause: e });

@@ -5,20 +5,21 @@
  */
 import { createHash } from 'node:crypto';
 import type { Image, ImageBuild, ImageSettings, ImageVersion, Page, PageRequest } from '../model.js';
-import type { Caller, CreateImageInput, ImagesService, ManagedImageInfo } from '../services.js';
+import type { Caller, CreateImageInput, ImagesService, ManagedImage } from '../services.js';
 import type { Store, StoreOps } from '../ports/store.js';
 import type { ArtifactUnpacker, ManagedImageStore } from '../ports/images.js';
 import type { Logger } from '../ports/observer.js';
 import type { DiskPort } from '../ports/disk.js';
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError, errors } from '../../errors/index.js';
 import { FairQueue } from '../quotas/fair-queue.js';
 import type { QuotaService } from '../quotas/service.js';
-import { buildLogPath, versionDir, type BuildPipeline } from './pipeline.js';
+import type { BuildPipeline } from './pipeline.js';
+import { buildLogPath, failVersion, versionDir } from './version-files.js';
 import { checkBuildCaps, type BuildCapLimits } from './build-caps.js';
 import type { Launcher } from '../launch/launcher.js';
+import { LIVE_STATES } from '../microvms/state-machine.js';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$/;
-const LIVE = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'] as const;
 
 export interface ImagesDeps {
   store: Store;
@@ -71,7 +72,7 @@ export class ImagesServiceImpl implements ImagesService {
 
   private async image(caller: Caller, name: string): Promise<Image> {
     const img = await this.d.store.getImageByName(caller.tenant.id, name);
-    if (!img || img.state === 'DELETED') throw new CubbyError('IMAGE_NOT_FOUND', `image ${name} not found`);
+    if (!img || img.state === 'DELETED') throw errors.imageNotFound(name);
     return img;
   }
 
@@ -120,7 +121,7 @@ export class ImagesServiceImpl implements ImagesService {
       : this.d.store.tx(create));
     if (made) this.startBuild(made.version, made.build);
     const image = await this.d.store.getImage(tenantId, imageId);
-    if (!image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${input.name} not found`);
+    if (!image) throw errors.imageNotFound(input.name);
     const version = made?.version ?? (await this.d.store.listVersions(tenantId, imageId, { maxResults: 1 })).items[0];
     if (!version) throw new CubbyError('CUBBY_INTERNAL', 'image without a version');
     return { image, version };
@@ -130,7 +131,7 @@ export class ImagesServiceImpl implements ImagesService {
     this.checkSettings(settings);
     const tenantId = caller.tenant.id;
     const img = await this.image(caller, name);
-    if (img.state === 'DELETING') throw new CubbyError('MICROVM_BAD_STATE', `image ${name} is being deleted`);
+    if (img.state === 'DELETING') throw errors.imageDeleting(name);
     await this.precheckArtifact(tenantId, settings, { operation: 'UpdateMicrovmImage', clientToken });
     let made: { version: ImageVersion; build: ImageBuild } | undefined;
     const update = async (t: StoreOps): Promise<string> => {
@@ -145,12 +146,12 @@ export class ImagesServiceImpl implements ImagesService {
     const v = ref.split('@')[1] ?? '';
     const version = await this.d.store.getVersion(tenantId, img.id, v);
     const image = await this.d.store.getImage(tenantId, img.id);
-    if (!version || !image) throw new CubbyError('IMAGE_NOT_FOUND', `image ${name} not found`);
+    if (!version || !image) throw errors.imageNotFound(name);
     return { image, version };
   }
 
   private async refuseIfInUse(tenantId: string, imageId: string, version: string | undefined, what: string): Promise<void> {
-    const n = await this.d.store.countMicrovms({ tenantId, imageId, version, states: [...LIVE] });
+    const n = await this.d.store.countMicrovms({ tenantId, imageId, version, states: LIVE_STATES });
     if (n > 0) throw new CubbyError('IMAGE_IN_USE', `${what} is used by ${n} microVM(s); terminate them first`);
   }
 
@@ -178,7 +179,7 @@ export class ImagesServiceImpl implements ImagesService {
   async getVersion(caller: Caller, name: string, version: string): Promise<ImageVersion> {
     const img = await this.image(caller, name);
     const v = await this.d.store.getVersion(caller.tenant.id, img.id, version);
-    if (!v) throw new CubbyError('IMAGE_VERSION_NOT_FOUND', `image ${name} has no version ${version}`);
+    if (!v) throw errors.imageVersionNotFound(name, version);
     return v;
   }
 
@@ -211,7 +212,7 @@ export class ImagesServiceImpl implements ImagesService {
   async getBuild(caller: Caller, name: string, version: string, buildId: string): Promise<ImageBuild> {
     const v = await this.getVersion(caller, name, version);
     const b = await this.d.store.getBuild(caller.tenant.id, buildId);
-    if (!b || b.imageId !== v.imageId || b.version !== version) throw new CubbyError('IMAGE_BUILD_NOT_FOUND', `build ${buildId} not found`);
+    if (!b || b.imageId !== v.imageId || b.version !== version) throw errors.imageBuildNotFound(buildId);
     return b;
   }
 
@@ -228,7 +229,7 @@ export class ImagesServiceImpl implements ImagesService {
     return (await this.d.disk.read(b.logPath ?? buildLogPath(this.d, b))) ?? '';
   }
 
-  async listManaged(page: PageRequest): Promise<Page<ManagedImageInfo>> {
+  async listManaged(page: PageRequest): Promise<Page<ManagedImage>> {
     const all = await this.managedInfos();
     const start = page.nextToken ? Number(Buffer.from(page.nextToken, 'base64url').toString()) : 0;
     if (!Number.isInteger(start) || start < 0 || start > all.length) throw new CubbyError('CUBBY_VALIDATION', 'invalid nextToken');
@@ -237,14 +238,14 @@ export class ImagesServiceImpl implements ImagesService {
     return { items, nextToken: start + n < all.length ? Buffer.from(String(start + n)).toString('base64url') : undefined };
   }
 
-  async getManaged(name: string): Promise<ManagedImageInfo> {
+  async getManaged(name: string): Promise<ManagedImage> {
     const m = (await this.managedInfos()).find((x) => x.name === name);
     if (!m) throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name} not found`);
     return m;
   }
 
   /** The catalog, with the versions built on this host (a catalog entry not yet built is listed with none). */
-  private async managedInfos(): Promise<ManagedImageInfo[]> {
+  private async managedInfos(): Promise<ManagedImage[]> {
     const built = await this.d.managed.list();
     return this.d.managed.catalog().map((def) => {
       const versions = built.filter((b) => b.name === def.name)
@@ -257,17 +258,9 @@ export class ImagesServiceImpl implements ImagesService {
   /** Builds interrupted by a daemon restart are marked FAILED (the owner can update the image again). */
   async reconcile(): Promise<void> {
     for (const b of await this.d.store.listBuildsByState(['PENDING', 'IN_PROGRESS'])) {
-      const reason = 'build interrupted by a daemon restart; update the image to build again';
-      await this.d.store.updateBuild(b.tenantId, b.id, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
-      await this.d.store.updateVersion(b.tenantId, b.imageId, b.version, { state: 'FAILED', stateReason: reason }).catch(() => undefined);
       // What the cut build wrote (context, a ~200 MB rootfs, a partial snapshot) goes; its log stays.
-      const dir = versionDir(this.d, b.imageId, b.version);
-      for (const sub of ['context', 'rootfs', 'snapshot']) await this.d.disk.remove(this.d.disk.join(dir, sub)).catch(() => undefined);
-      const img = await this.d.store.getImage(b.tenantId, b.imageId);
-      if (img) {
-        const state = img.state === 'CREATING' ? 'CREATE_FAILED' : img.state === 'UPDATING' ? 'UPDATE_FAILED' : img.state;
-        await this.d.store.updateImage(b.tenantId, img.id, { state, latestFailedVersion: b.version }).catch(() => undefined);
-      }
+      await failVersion(this.d, b, 'build interrupted by a daemon restart; update the image to build again')
+        .catch((e: unknown) => this.d.log.error({ build: b.id, err: String(e) }, 'could not record an interrupted build'));
     }
   }
 

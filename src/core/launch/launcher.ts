@@ -10,7 +10,7 @@ import type { EgressPolicy } from '../ports/network.js';
 import type { SandboxInfo, SandboxRuntime } from '../ports/runtime.js';
 import type { Logger } from '../ports/observer.js';
 import { newMicrovmId } from '../ids.js';
-import { hookTimeoutMs } from '../hooks.js';
+import { callHookIfEnabled } from '../hooks.js';
 
 export interface LaunchTarget {
   tenantId: string;
@@ -50,12 +50,7 @@ export class Launcher {
       id: lease.id, checkpointDir: target.snapshotPath, egress, labels: { image: target.imageId, version: target.version },
     });
     try {
-      if (target.hooks.enabled.run) {
-        await this.deps.hooks.call({
-          address: sandbox.address, port: target.hooks.port, hook: 'run',
-          body: { microvmId: lease.id, runHookPayload: payload ?? '' }, timeoutMs: hookTimeoutMs(target.hooks, 'run'),
-        });
-      }
+      await callHookIfEnabled(this.deps.hooks, target.hooks, 'run', sandbox.address, { microvmId: lease.id, runHookPayload: payload ?? '' });
       return sandbox;
     } catch (e) {
       await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);

@@ -10,7 +10,8 @@ import type { SandboxRuntime } from '../ports/runtime.js';
 import type { DiskPort } from '../ports/disk.js';
 import type { Logger } from '../ports/observer.js';
 import type { MicrovmManager } from './manager.js';
-import { FROM } from './state-machine.js';
+import type { LifecycleSteps } from './lifecycle-steps.js';
+import { FROM, LIVE_STATES } from './state-machine.js';
 
 export interface ReconcileReport { adopted: string[]; suspended: string[]; terminated: string[]; swept: string[] }
 
@@ -19,7 +20,7 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
   const { store, runtime, manager } = d;
   // Commands a killed daemon left in flight must not complete behind our back.
   await runtime.recover();
-  const live = await store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING']);
+  const live = await store.listMicrovmsByState(LIVE_STATES);
   const keep = new Set<string>();
 
   const sandboxState = async (id: string) => (await runtime.get(id))?.state;
@@ -27,15 +28,15 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
     if (!dir) return false;
     try { await runtime.inspectCheckpoint(dir); return true; } catch { return false; }
   };
-  const lost = async (m: Microvm, reason: string) => {
+  const lost = async (steps: LifecycleSteps, m: Microvm, reason: string) => {
     await runtime.destroy(m.id).catch(() => undefined);
     await d.disk.remove(d.disk.join(manager.checkpointDir(m.id, 'current'), '..')).catch(() => undefined);
-    await manager.transition(m.id, [m.state], { state: 'TERMINATED', stateReason: reason, terminatedAt: new Date(), checkpointPath: null });
+    await steps.transition([m.state], { state: 'TERMINATED', stateReason: reason, terminatedAt: new Date(), checkpointPath: null });
     report.terminated.push(m.id);
   };
 
   for (const m of live) {
-    await manager.withLock(m.id, async () => {
+    await manager.withLock(m.id, async (steps) => {
       const st = await sandboxState(m.id);
       const current = manager.checkpointDir(m.id, 'current');
       const next = manager.checkpointDir(m.id, 'next');
@@ -43,32 +44,32 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
         case 'RUNNING':
           if (st === 'running') { keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
           else if (st === 'paused') { await runtime.resume(m.id); keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
-          else await lost(m, 'the sandbox vanished while the daemon was down (its memory state is lost)');
+          else await lost(steps, m, 'the sandbox vanished while the daemon was down (its memory state is lost)');
           break;
         case 'SUSPENDING':
           // Crashed mid-suspend: a complete new checkpoint wins; else the sandbox goes on running.
           if (await checkpointOk(next)) {
             await d.disk.replace(next, current);
             await runtime.destroy(m.id).catch(() => undefined);
-            await manager.transition(m.id, FROM.suspendDone, { state: 'SUSPENDED', checkpointPath: current, suspendedAt: new Date(), stateReason: 'suspend completed after a daemon restart' });
+            await steps.transition(FROM.suspendDone, { state: 'SUSPENDED', checkpointPath: current, suspendedAt: new Date(), stateReason: 'suspend completed after a daemon restart' });
             report.suspended.push(m.id);
           } else if (st === 'running' || st === 'paused') {
             await d.disk.remove(next);
             if (st === 'paused') await runtime.resume(m.id);
-            await manager.transition(m.id, FROM.suspendDone, { state: 'RUNNING', stateReason: 'suspend interrupted by a daemon restart; still running' });
+            await steps.transition(FROM.suspendDone, { state: 'RUNNING', stateReason: 'suspend interrupted by a daemon restart; still running' });
             keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id);
           } else {
-            await lost(m, 'the sandbox vanished during suspend and no complete checkpoint was written');
+            await lost(steps, m, 'the sandbox vanished during suspend and no complete checkpoint was written');
           }
           break;
         case 'PENDING':
           if (m.checkpointPath && await checkpointOk(m.checkpointPath)) {
             // Crashed mid-resume: the checkpoint is intact, so the session goes back to SUSPENDED.
             await runtime.destroy(m.id).catch(() => undefined);
-            await manager.transition(m.id, FROM.resumeDone, { state: 'SUSPENDED', stateReason: 'resume interrupted by a daemon restart' });
+            await steps.transition(FROM.resumeDone, { state: 'SUSPENDED', stateReason: 'resume interrupted by a daemon restart' });
             report.suspended.push(m.id);
           } else {
-            await lost(m, 'launch interrupted by a daemon restart');
+            await lost(steps, m, 'launch interrupted by a daemon restart');
           }
           break;
         case 'SUSPENDED':
@@ -80,7 +81,7 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
           }
           break;
         case 'TERMINATING':
-          await manager.doTerminate(m.id, m.stateReason ?? 'terminated');
+          await steps.terminate(m.stateReason ?? 'terminated');
           report.terminated.push(m.id);
           break;
         default:

@@ -8,6 +8,8 @@ import type { Store } from '../ports/store.js';
 import type { Logger } from '../ports/observer.js';
 import type { SandboxRuntime } from '../ports/runtime.js';
 import type { MicrovmManager } from './manager.js';
+import type { LifecycleSteps } from './lifecycle-steps.js';
+import { POLICY_STATES } from './state-machine.js';
 import { isCubbyError } from '../../errors/index.js';
 
 export interface SchedulerConfig {
@@ -43,7 +45,7 @@ export class PolicyScheduler {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const live = await this.d.store.listMicrovmsByState(['RUNNING', 'SUSPENDED']);
+      const live = await this.d.store.listMicrovmsByState(POLICY_STATES);
       for (const m of live) this.check(m);
       if (this.now() - this.lastLiveness > (this.d.config.livenessMs ?? 5000)) {
         this.lastLiveness = this.now();
@@ -63,15 +65,15 @@ export class PolicyScheduler {
   private check(m: Microvm): void {
     const mgr = this.d.manager;
     const expired = () => this.now() - m.startedAt.getTime() >= m.maximumDurationSeconds * 1000;
-    if (expired()) return this.act(m, expired, () => mgr.doTerminate(m.id, `maximum duration of ${m.maximumDurationSeconds} s reached`));
+    if (expired()) return this.act(m, expired, (s) => s.terminate(`maximum duration of ${m.maximumDurationSeconds} s reached`));
     const p = m.idlePolicy;
     if (!p) return;
     const idle = () => mgr.activity.idleMs(m.id) >= p.maxIdleDurationSeconds * 1000;
     if (m.state === 'RUNNING' && idle()) {
-      if (p.suspendedDurationSeconds === 0) return this.act(m, idle, () => mgr.doTerminate(m.id, `idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
-      return this.act(m, idle, async () => {
+      if (p.suspendedDurationSeconds === 0) return this.act(m, idle, (s) => s.terminate(`idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
+      return this.act(m, idle, async (s) => {
         try {
-          await mgr.doSuspend(m.id, `idle for ${p.maxIdleDurationSeconds} s`);
+          await s.suspend(`idle for ${p.maxIdleDurationSeconds} s`);
         } catch (e) {
           // Over the suspended quota: it stays RUNNING (nothing was changed, no state lost); try
           // again after another idle period rather than on every tick.
@@ -83,7 +85,7 @@ export class PolicyScheduler {
     }
     const suspendedTooLong = () => Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
     if (m.state === 'SUSPENDED' && suspendedTooLong()) {
-      return this.act(m, suspendedTooLong, () => mgr.doTerminate(m.id, `suspended for ${p.suspendedDurationSeconds} s`));
+      return this.act(m, suspendedTooLong, (s) => s.terminate(`suspended for ${p.suspendedDurationSeconds} s`));
     }
   }
 
@@ -91,13 +93,13 @@ export class PolicyScheduler {
    * Runs one policy action per microVM at a time, under its lifecycle lock, and only if the
    * microVM is still in the same state and the action still due (a request may have arrived).
    */
-  private act(m: Microvm, stillDue: () => boolean, fn: () => Promise<unknown>): void {
+  private act(m: Microvm, stillDue: () => boolean, fn: (steps: LifecycleSteps) => Promise<unknown>): void {
     if (this.busy.has(m.id)) return;
     this.busy.add(m.id);
-    void this.d.manager.withLock(m.id, async () => {
+    void this.d.manager.withLock(m.id, async (steps) => {
       const cur = await this.d.store.getMicrovmAny(m.id);
       if (!cur || cur.state !== m.state || !stillDue()) return;
-      await fn();
+      await fn(steps);
     }).catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
       .finally(() => this.busy.delete(m.id));
   }
@@ -115,9 +117,9 @@ export class PolicyScheduler {
       const st = states.get(m.id);
       if (st !== 'stopped') continue;
       const gone = async () => (await this.d.runtime.get(m.id))?.state === 'stopped';
-      this.act(m, () => true, async () => {
+      this.act(m, () => true, async (s) => {
         if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
-        await this.d.manager.doTerminate(m.id, 'the app exited or was killed (the sandbox stopped)');
+        await s.terminate('the app exited or was killed (the sandbox stopped)');
       });
     }
   }

@@ -20,5 +20,13 @@ export const FROM = {
   terminateDone: ['TERMINATING'],
 } as const satisfies Record<string, readonly MicrovmState[]>;
 
-export const LIVE_STATES: MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'];
-export const HAS_SANDBOX: MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING'];
+/** Every state, in lifecycle order. */
+export const MICROVM_STATES: readonly MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING', 'TERMINATED'];
+/** Not yet TERMINATED: the microVM still uses its image version (and may hold host resources). */
+export const LIVE_STATES: readonly MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'];
+/** Holding a sandbox (memory): what the host cap and the running quota count; PENDING covers starting and resuming. */
+export const HAS_SANDBOX: readonly MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING'];
+/** Holding (or writing) a checkpoint: what the suspended quota counts. */
+export const HAS_CHECKPOINT: readonly MicrovmState[] = ['SUSPENDING', 'SUSPENDED'];
+/** Subject to the policy clock (idle suspend, suspended and maximum-duration deadlines). */
+export const POLICY_STATES: readonly MicrovmState[] = ['RUNNING', 'SUSPENDED'];

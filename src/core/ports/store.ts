@@ -68,7 +68,7 @@ export interface MicrovmFilter {
   /** Exact "major.minor"; meaningful with imageId. */
   version?: string;
   /** Any of these states; absent or empty = every state. */
-  states?: MicrovmState[];
+  states?: readonly MicrovmState[];
 }
 
 export interface MicrovmCountFilter extends MicrovmFilter {
@@ -157,7 +157,7 @@ export interface StoreOps {
   /** Oldest first. */
   listMicrovms(tenantId: string, req?: PageRequest & MicrovmFilter): Promise<Page<Microvm>>;
   /** Every tenant's microVMs in these states (reconcile, timers), oldest first. */
-  listMicrovmsByState(states: MicrovmState[]): Promise<Microvm[]>;
+  listMicrovmsByState(states: readonly MicrovmState[]): Promise<Microvm[]>;
   countMicrovms(filter: MicrovmCountFilter): Promise<number>;
   /**
    * Compare-and-set on state: applies the patch (and the new state) only if the current state is

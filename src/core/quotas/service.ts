@@ -6,18 +6,14 @@
  * record, the SUSPENDING transition, the build record), so a check always sees every use admitted
  * before it.
  */
-import type { MicrovmState } from '../model.js';
 import type { Store } from '../ports/store.js';
 import type { DiskPort } from '../ports/disk.js';
 import type { ArtifactUsagePort } from '../ports/artifacts.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { HAS_CHECKPOINT, HAS_SANDBOX } from '../microvms/state-machine.js';
+import { checkpointOf } from '../microvms/checkpoints.js';
 import { checkQuota, effectiveLimits, statusOf } from './check.js';
 import type { QuotaLimits, QuotaStatus, QuotaUsage } from './types.js';
-
-/** States that hold a sandbox (memory) and count as running; PENDING covers starting and resuming. */
-export const RUNNING_STATES: MicrovmState[] = ['PENDING', 'RUNNING', 'SUSPENDING'];
-/** States that hold (or are writing) a checkpoint and count as suspended. */
-export const SUSPENDED_STATES: MicrovmState[] = ['SUSPENDING', 'SUSPENDED'];
 
 export interface QuotaDeps {
   store: Store;
@@ -65,12 +61,13 @@ export class QuotaService {
 
   async microvmUse(tenantId: string): Promise<MicrovmUse> {
     const out: MicrovmUse = { running: 0, memoryMiB: 0, suspended: 0 };
-    for (const r of await this.d.store.countMicrovmsByVersion(tenantId, [...new Set([...RUNNING_STATES, ...SUSPENDED_STATES])])) {
-      if (RUNNING_STATES.includes(r.state)) {
+    // Running: holding a sandbox (memory). Suspended: holding or writing a checkpoint.
+    for (const r of await this.d.store.countMicrovmsByVersion(tenantId, [...new Set([...HAS_SANDBOX, ...HAS_CHECKPOINT])])) {
+      if (HAS_SANDBOX.includes(r.state)) {
         out.running += r.count;
         out.memoryMiB += r.count * await this.versionMemory(tenantId, r.imageId, r.version);
       }
-      if (SUSPENDED_STATES.includes(r.state)) out.suspended += r.count;
+      if (HAS_CHECKPOINT.includes(r.state)) out.suspended += r.count;
     }
     return out;
   }
@@ -81,7 +78,7 @@ export class QuotaService {
     let nextToken: string | undefined;
     do {
       const page = await this.d.store.listMicrovms(tenantId, { maxResults: 100, states: ['SUSPENDED'], ...(nextToken ? { nextToken } : {}) });
-      for (const m of page.items) total += await this.d.disk.size(m.checkpointPath ?? this.d.disk.join(this.d.checkpointRoot, m.id, 'current'));
+      for (const m of page.items) total += await this.d.disk.size(checkpointOf(this.d.disk, this.d.checkpointRoot, m));
       nextToken = page.nextToken;
     } while (nextToken);
     return total;

@@ -9,7 +9,8 @@ import type { Store } from '../ports/store.js';
 import type { SandboxRuntime } from '../ports/runtime.js';
 import type { DiskPort } from '../ports/disk.js';
 import type { QuotaService } from '../quotas/service.js';
-import { CubbyError } from '../../errors/index.js';
+import { CubbyError, errors } from '../../errors/index.js';
+import { checkpointOf } from '../microvms/checkpoints.js';
 import { meteredSeconds, overlapsWindow } from './accounting.js';
 import { ZERO_COST, addCosts, costOf } from './cost.js';
 import { DEFAULT_PRICES, GIB, SECONDS_PER_MONTH, withPrices } from './prices.js';
@@ -55,7 +56,7 @@ export class UsageServiceImpl implements UsageService {
       if (!overlapsWindow(m, now, q)) continue;
       const v = await info(m);
       const t = meteredSeconds(m, now, q);
-      const snapshotBytes = m.state === 'SUSPENDED' ? await this.d.disk.size(m.checkpointPath ?? this.d.disk.join(this.d.checkpointRoot, m.id, 'current')) : 0;
+      const snapshotBytes = m.state === 'SUSPENDED' ? await this.d.disk.size(checkpointOf(this.d.disk, this.d.checkpointRoot, m)) : 0;
       const billedSnapshotBytes = snapshotBytes || v.buildSnapshotBytes;
       microvms.push({
         id: m.id, image: v.image, version: m.imageVersion, state: m.state, startedAt: m.startedAt,
@@ -74,8 +75,8 @@ export class UsageServiceImpl implements UsageService {
 
   async stats(caller: Caller, id: string): Promise<MicrovmStats> {
     const m = await this.d.store.getMicrovm(caller.tenant.id, id);
-    if (!m) throw new CubbyError('MICROVM_NOT_FOUND', `microVM ${id} not found`);
-    if (m.state !== 'RUNNING') throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${m.state}; stats are read from a running microVM`);
+    if (!m) throw errors.microvmNotFound(id);
+    if (m.state !== 'RUNNING') throw errors.microvmNotRunning(id, m.state, 'stats');
     const s = await this.d.runtime.stats(id);
     const v = await this.versionInfo(caller.tenant.id, m);
     return { microvmId: id, state: m.state, sampledAt: this.now(), memoryBytes: s.memoryBytes, cpuSeconds: s.cpuSeconds, memoryMiB: v.memoryMiB, vcpus: v.vcpus };

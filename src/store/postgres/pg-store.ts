@@ -1,9 +1,10 @@
 /**
- * The store on PostgreSQL. Calls outside a transaction run on any pooled connection; `tx` checks
- * out one connection, runs BEGIN/COMMIT (ROLLBACK on error) on it, and store calls made from the
- * transaction's async context (tracked with AsyncLocalStorage) run on that connection. Each call
- * inside a transaction runs under a savepoint, so a call that fails (a unique violation, say)
- * does not abort the whole transaction, as PostgreSQL otherwise would.
+ * The store on PostgreSQL: the shared operations (../sql) on a connection pool. Calls outside a
+ * transaction run on any pooled connection; `tx` checks out one connection, runs BEGIN/COMMIT
+ * (ROLLBACK on error) on it, and store calls made from the transaction's async context (tracked
+ * with AsyncLocalStorage) run on that connection, one at a time. Each call inside a transaction
+ * runs under a savepoint, so a call that fails (a unique violation, say) does not abort the
+ * whole transaction, as PostgreSQL otherwise would.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
@@ -14,20 +15,12 @@ import { IDEMPOTENCY_TTL_MS, runIdempotent } from '../idempotent.js';
 import { loadOrCreateMasterKey } from '../master-key.js';
 import type { MigrateReport, Migration } from '../migration.js';
 import { SecretBox } from '../secret-box.js';
-import { buildOps } from './build-ops.js';
-import { type Ctx, numbered, type Ops } from './context.js';
+import { sealClearEnvironments, type SqlCtx, sqlOps } from '../sql/ops.js';
+import { postgresDialect } from './dialect.js';
 import { mapPgError } from './errors.js';
-import { idempotencyOps } from './idempotency-ops.js';
-import { imageOps } from './image-ops.js';
-import { microvmOps } from './microvm-ops.js';
 import { migrate } from './migrate.js';
 import { MIGRATIONS } from './migrations.js';
 import { createPool, type PoolOptions } from './pool.js';
-import { quotaOps } from './quota-ops.js';
-import { tagOps } from './tag-ops.js';
-import { tenantOps } from './tenant-ops.js';
-import { sealClearEnvironments } from './seal-env.js';
-import { versionOps } from './version-ops.js';
 
 export { IDEMPOTENCY_TTL_MS };
 
@@ -55,6 +48,12 @@ interface Scope {
 }
 
 const closedError = (): CubbyError => new CubbyError('STORE_CLOSED', 'the store is closed');
+
+/** `?` placeholders as PostgreSQL's $1, $2, ... (the shared statements hold no other `?`). */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
 
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const now = opts.now ?? (() => new Date());
@@ -92,9 +91,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     return p;
   };
 
-  async function query(sql: string, args: unknown[]): Promise<pg.QueryResult<Row>> {
+  async function query(sql: string, params: readonly unknown[] = []): Promise<pg.QueryResult<Row>> {
     const s = current();
-    return (s ? s.client : pool).query<Row>(numbered(sql), args);
+    return (s ? s.client : pool).query<Row>(numbered(sql), params as unknown[]);
   }
 
   /** A connection of its own in a transaction: BEGIN, fn in its scope, COMMIT (ROLLBACK on error). */
@@ -120,31 +119,29 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     }
   }
 
-  const ctx: Ctx = {
+  const ctx: SqlCtx = {
+    dialect: postgresDialect,
     now,
-    all: async (sql, ...args) => (await query(sql, args)).rows,
-    one: async (sql, ...args) => (await query(sql, args)).rows[0],
-    run: async (sql, ...args) => (await query(sql, args)).rowCount ?? 0,
+    all: async (sql, params) => (await query(sql, params)).rows,
+    get: async (sql, params) => (await query(sql, params)).rows[0],
+    run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
     write: (fn) => (current() ? fn() : transaction(() => fn())),
     secrets: () => (box ??= new SecretBox(loadOrCreateMasterKey(dataDir as string))),
     idempotencyTtlMs: opts.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS,
   };
-  const ops: Ops = {
-    ...tenantOps(ctx), ...imageOps(ctx), ...versionOps(ctx), ...buildOps(ctx),
-    ...microvmOps(ctx), ...tagOps(ctx), ...quotaOps(ctx), ...idempotencyOps(ctx),
-  };
-  const names = Object.keys(ops) as Array<keyof Ops>;
+  const ops = sqlOps(ctx);
+  const names = Object.keys(ops) as Array<keyof StoreOps>;
   try {
     await sealClearEnvironments(ctx); // image environments written before sealing existed
   } catch (e) {
     await pool.end().catch(() => undefined);
     throw mapPgError(e);
   }
-  const call = (name: keyof Ops, args: unknown[]): Promise<unknown> =>
+  const call = (name: keyof StoreOps, args: unknown[]): Promise<unknown> =>
     (ops[name] as (...a: unknown[]) => Promise<unknown>)(...args);
 
   /** A call inside a transaction: queued behind the others, under a savepoint. */
-  function inScope(s: Scope, name: keyof Ops, args: unknown[]): Promise<unknown> {
+  function inScope(s: Scope, name: keyof StoreOps, args: unknown[]): Promise<unknown> {
     const run = async (): Promise<unknown> => {
       await s.client.query('SAVEPOINT cubby_call');
       try {
@@ -162,7 +159,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     return p;
   }
 
-  function view(fn: (name: keyof Ops, args: unknown[]) => Promise<unknown>): StoreOps {
+  function view(fn: (name: keyof StoreOps, args: unknown[]) => Promise<unknown>): StoreOps {
     return Object.fromEntries(names.map((n) => [n, (...args: unknown[]) => fn(n, args)])) as unknown as StoreOps;
   }
 
@@ -201,7 +198,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     runIdempotent({
       tx: (fn) => tx(async (t) => {
         await ctx.run('SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))',
-          JSON.stringify([key.tenantId, key.operation, key.clientToken]));
+          [JSON.stringify([key.tenantId, key.operation, key.clientToken])]);
         return fn(t);
       }),
     }, key, requestHash, create);

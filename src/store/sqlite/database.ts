@@ -41,12 +41,3 @@ export function openDatabase(opts: OpenDatabaseOptions): { db: Database.Database
   }
 }
 
-/** SQLite's errors as CubbyErrors: a lock held too long is worth retrying, anything else is a bug. */
-export function mapSqliteError(e: unknown): unknown {
-  if (e instanceof CubbyError) return e;
-  if (!(e instanceof Database.SqliteError)) return e;
-  if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED')) {
-    return new CubbyError('STORE_BUSY', 'the database is busy (locked by another writer); retry', { cause: e });
-  }
-  return new CubbyError('CUBBY_INTERNAL', `database error: ${e.message}`, { cause: e, details: { sqliteCode: e.code } });
-}

@@ -152,7 +152,7 @@ describe('microVM lifecycle over the real core', () => {
     await eventually(async () => (await w.store.getMicrovmAny(m.id))?.state === 'SUSPENDING', 'SUSPENDING');
     const next = w.restart();
     for (const id of [pending.id, m.id]) {
-      const t = await next.core.manager.withLock(id, () => next.core.manager.doTerminate(id, 'operator'));
+      const t = await next.core.manager.withLock(id, (steps) => steps.terminate('operator'));
       assert.equal(t.state, 'TERMINATED');
       assert.equal(await next.runtime.get(id), undefined);
     }

@@ -1,6 +1,6 @@
 /** Core image records -> the wire's image, version, build and managed-image shapes. */
 import type { Image, ImageBuild, ImageVersion } from '../../../core/model.js';
-import type { ManagedImageInfo } from '../../../core/services.js';
+import type { ManagedImage } from '../../../core/services.js';
 import type { LambdaArns } from '../arn.js';
 import { settingsToWire } from './image-settings.js';
 import { epochSeconds, optionalEpochSeconds } from './time.js';
@@ -70,7 +70,7 @@ export function buildToWire(build: ImageBuild, imageArn: string): Record<string,
   };
 }
 
-export function managedSummaryToWire(info: ManagedImageInfo, arns: LambdaArns): Record<string, unknown> {
+export function managedSummaryToWire(info: ManagedImage, arns: LambdaArns): Record<string, unknown> {
   return {
     imageArn: arns.managedImage(info.name),
     createdAt: epochSeconds(info.createdAt),
@@ -79,7 +79,7 @@ export function managedSummaryToWire(info: ManagedImageInfo, arns: LambdaArns): 
 }
 
 export function managedVersionToWire(
-  info: ManagedImageInfo, version: ManagedImageInfo['versions'][number], arns: LambdaArns,
+  info: ManagedImage, version: ManagedImage['versions'][number], arns: LambdaArns,
 ): Record<string, unknown> {
   return {
     imageArn: arns.managedImage(info.name),

@@ -59,7 +59,7 @@ function recording(services: CoreServices, afterWrite: (name: string) => Promise
   return {
     calls,
     images: wrap(services.images, 'images'), microvms: wrap(services.microvms, 'microvms'), tokens: wrap(services.tokens, 'tokens'),
-    tags: wrap(services.tags, 'tags'), usage: wrap(services.usage, 'usage'),
+    tags: wrap(services.tags, 'tags'), usage: wrap(services.usage, 'usage'), quotas: services.quotas,
   };
 }
 
