@@ -15,7 +15,12 @@ import { median, printTable, timed, type Row } from './support/stats.js';
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Idle { memMiB: number[]; pssMiB: number[]; cpuMsPerS: number[]; procs: number[] }
+interface Idle {
+  memMiB: number[];
+  pssMiB: number[];
+  cpuMsPerS: number[];
+  procs: number[];
+}
 
 /** Memory after settling, and CPU over `windowMs` of idleness, per cgroup. */
 async function measureIdle(cgroups: string[], windowMs: number): Promise<Idle> {
@@ -69,7 +74,7 @@ export async function densityBench(n = 10, idleWindowMs = 10_000): Promise<Row[]
       suspendMs.push((await timed(() => b!.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))))[0]);
       const ck = (await b.d.store.getMicrovmAny(id))?.checkpointPath;
       if (!ck) throw new Error(`microVM ${id} has no checkpoint after suspend`);
-      ckMiB.push(await diskBytes(ck) / MiB);
+      ckMiB.push((await diskBytes(ck)) / MiB);
     }
     for (const cg of cgroups) if (await cgroupExists(cg)) leftProcs += (await cgroupUsage(cg)).procs;
     // With every microVM suspended, what is left is the daemon (policy clock, store).
@@ -91,11 +96,21 @@ export async function densityBench(n = 10, idleWindowMs = 10_000): Promise<Row[]
       clones.push(r.clone);
     }
     await sleep(3000);
-    rawIdle = await measureIdle(clones.map((c) => `cubby-raw/${c.id}`), idleWindowMs);
+    rawIdle = await measureIdle(
+      clones.map((c) => `cubby-raw/${c.id}`),
+      idleWindowMs,
+    );
     for (const [i, c] of clones.entries()) {
       const dir = path.join(work, `ck-${i}`);
-      rawSuspendMs.push((await timed(async () => { await raw!.checkpoint(c, dir); await raw!.destroy(c); }))[0]);
-      rawCkMiB.push(await diskBytes(dir) / MiB);
+      rawSuspendMs.push(
+        (
+          await timed(async () => {
+            await raw!.checkpoint(c, dir);
+            await raw!.destroy(c);
+          })
+        )[0],
+      );
+      rawCkMiB.push((await diskBytes(dir)) / MiB);
     }
   } finally {
     await b?.stop().catch((e: unknown) => console.error('bench daemon stop failed', e));
@@ -107,7 +122,12 @@ export async function densityBench(n = 10, idleWindowMs = 10_000): Promise<Row[]
     { metric: `launch while filling up to ${n} (RunMicrovm; raw: restore -> first 200)`, cubby: launchMs, raw: rawLaunchMs },
     { metric: 'idle RUNNING: memory per microVM (cgroup anon + shmem)', cubby: cubby.memMiB, raw: rawIdle.memMiB, unit: 'MiB' },
     { metric: 'idle RUNNING: PSS per microVM (sentry + gofer + stubs)', cubby: cubby.pssMiB, raw: rawIdle.pssMiB, unit: 'MiB' },
-    { metric: `idle RUNNING: CPU per microVM (over ${idleWindowMs / 1000} s)`, cubby: cubby.cpuMsPerS, raw: rawIdle.cpuMsPerS, unit: 'ms/s' },
+    {
+      metric: `idle RUNNING: CPU per microVM (over ${idleWindowMs / 1000} s)`,
+      cubby: cubby.cpuMsPerS,
+      raw: rawIdle.cpuMsPerS,
+      unit: 'ms/s',
+    },
     { metric: 'suspend (SuspendMicrovm; raw: checkpoint + delete)', cubby: suspendMs, raw: rawSuspendMs },
     { metric: 'SUSPENDED: disk per microVM (checkpoint, allocated)', cubby: ckMiB, raw: rawCkMiB, unit: 'MiB' },
     { metric: `SUSPENDED: sandbox processes left for all ${n}`, cubby: [leftProcs], unit: '' },
@@ -115,11 +135,26 @@ export async function densityBench(n = 10, idleWindowMs = 10_000): Promise<Row[]
   ];
   printTable(`Density: ${n} idle microVMs of the counter app, RUNNING then SUSPENDED, vs ${n} raw runsc sandboxes`, rows);
   const memCap = (pss: number[]) => memAvailable / MiB / median(pss);
-  const cpuCap = (cpu: number[]) => cores * 1000 / median(cpu);
+  const cpuCap = (cpu: number[]) => (cores * 1000) / median(cpu);
   const capacity: Row[] = [
-    { metric: `idle RUNNING, memory-bound (MemAvailable ${(memAvailable / 2 ** 30).toFixed(1)} GiB / PSS)`, cubby: [memCap(cubby.pssMiB)], raw: [memCap(rawIdle.pssMiB)], unit: 'microVMs' },
-    { metric: `idle RUNNING, CPU-bound (${cores} cores fully spent on idling)`, cubby: [cpuCap(cubby.cpuMsPerS)], raw: [cpuCap(rawIdle.cpuMsPerS)], unit: 'microVMs' },
-    { metric: `SUSPENDED, disk-bound (free ${(freeDisk / 2 ** 30).toFixed(1)} GiB / checkpoint)`, cubby: [freeDisk / MiB / median(ckMiB)], raw: [freeDisk / MiB / median(rawCkMiB)], unit: 'microVMs' },
+    {
+      metric: `idle RUNNING, memory-bound (MemAvailable ${(memAvailable / 2 ** 30).toFixed(1)} GiB / PSS)`,
+      cubby: [memCap(cubby.pssMiB)],
+      raw: [memCap(rawIdle.pssMiB)],
+      unit: 'microVMs',
+    },
+    {
+      metric: `idle RUNNING, CPU-bound (${cores} cores fully spent on idling)`,
+      cubby: [cpuCap(cubby.cpuMsPerS)],
+      raw: [cpuCap(rawIdle.cpuMsPerS)],
+      unit: 'microVMs',
+    },
+    {
+      metric: `SUSPENDED, disk-bound (free ${(freeDisk / 2 ** 30).toFixed(1)} GiB / checkpoint)`,
+      cubby: [freeDisk / MiB / median(ckMiB)],
+      raw: [freeDisk / MiB / median(rawCkMiB)],
+      unit: 'microVMs',
+    },
   ];
   printTable('Density, extrapolated capacity of this host', capacity);
   return [...rows, ...capacity];

@@ -11,16 +11,30 @@ import { runLoad } from './support/load.js';
 import type { LoadSpec } from './support/load-worker.js';
 import { median, printGoal, printGoalMinRatio, printTable, type Row } from './support/stats.js';
 
-export interface GatewayBenchOptions { requests: number; concurrency: number; sequential: number; rounds: number }
+export interface GatewayBenchOptions {
+  requests: number;
+  concurrency: number;
+  sequential: number;
+  rounds: number;
+}
 type Target = Omit<LoadSpec, 'requests' | 'concurrency' | 'warmup'>;
 
-interface Measured { rps: Row; load: Row; seq: Row; added: Row; cpu: Row; errors: string }
+interface Measured {
+  rps: Row;
+  load: Row;
+  seq: Row;
+  added: Row;
+  cpu: Row;
+  errors: string;
+}
 
 async function targets(b: BenchDaemon, image: string): Promise<{ gw: Target; direct: Target }> {
   const id = await b.run({ imageIdentifier: image });
   const token = await b.token(id);
   const gw: Target = {
-    host: '127.0.0.1', port: b.d.gatewayPort, path: '/state',
+    host: '127.0.0.1',
+    port: b.d.gatewayPort,
+    path: '/state',
     headers: { host: `${id}.${b.d.config.domain}:${b.d.gatewayPort}`, 'x-aws-proxy-auth': token },
   };
   await untilOk(gw);
@@ -29,7 +43,13 @@ async function targets(b: BenchDaemon, image: string): Promise<{ gw: Target; dir
 
 async function measure(t: { gw: Target; direct: Target }, o: GatewayBenchOptions, label: string): Promise<Measured> {
   const m: Measured = {
-    rps: { metric: `${label}: throughput, ${o.requests} GETs at concurrency ${o.concurrency}, keep-alive`, cubby: [], raw: [], unit: 'req/s', goal: '>= 0.8x' },
+    rps: {
+      metric: `${label}: throughput, ${o.requests} GETs at concurrency ${o.concurrency}, keep-alive`,
+      cubby: [],
+      raw: [],
+      unit: 'req/s',
+      goal: '>= 0.8x',
+    },
     load: { metric: `${label}: latency under that load`, cubby: [], raw: [] },
     seq: { metric: `${label}: sequential latency (${o.sequential} GETs per round)`, cubby: [], raw: [] },
     added: { metric: `${label}: added p50 latency, sequential (gateway - direct, per round)`, cubby: [], goal: '< 1 ms' },
@@ -37,7 +57,16 @@ async function measure(t: { gw: Target; direct: Target }, o: GatewayBenchOptions
     errors: '',
   };
   for (let round = 0; round < o.rounds; round++) {
-    const order: Array<['cubby' | 'raw', Target]> = round % 2 === 0 ? [['cubby', t.gw], ['raw', t.direct]] : [['raw', t.direct], ['cubby', t.gw]];
+    const order: Array<['cubby' | 'raw', Target]> =
+      round % 2 === 0
+        ? [
+            ['cubby', t.gw],
+            ['raw', t.direct],
+          ]
+        : [
+            ['raw', t.direct],
+            ['cubby', t.gw],
+          ];
     const seqP50: Record<string, number> = {};
     for (const [side, spec] of order) {
       const cpu0 = process.cpuUsage();
@@ -56,7 +85,9 @@ async function measure(t: { gw: Target; direct: Target }, o: GatewayBenchOptions
   return m;
 }
 
-export async function gatewayBench(o: GatewayBenchOptions = { requests: 3000, concurrency: 16, sequential: 500, rounds: 3 }): Promise<Row[]> {
+export async function gatewayBench(
+  o: GatewayBenchOptions = { requests: 3000, concurrency: 16, sequential: 500, rounds: 3 },
+): Promise<Row[]> {
   let b: BenchDaemon | undefined;
   let fast: Measured | undefined;
   let small: Measured | undefined;
@@ -64,12 +95,19 @@ export async function gatewayBench(o: GatewayBenchOptions = { requests: 3000, co
     b = await benchDaemon(0);
     await b.image(UNTHROTTLED.name, UNTHROTTLED.memoryMiB);
     fast = await measure(await targets(b, UNTHROTTLED.name), o, UNTHROTTLED.name);
-    small = await measure(await targets(b, IMAGE), { requests: 600, concurrency: o.concurrency, sequential: 200, rounds: 1 }, `${IMAGE} (0.25 vCPU)`);
+    small = await measure(
+      await targets(b, IMAGE),
+      { requests: 600, concurrency: o.concurrency, sequential: 200, rounds: 1 },
+      `${IMAGE} (0.25 vCPU)`,
+    );
   } finally {
     await b?.stop().catch((e: unknown) => console.error('bench daemon stop failed', e));
   }
   const out = [fast.rps, fast.load, fast.seq, fast.added, fast.cpu, small.rps, small.seq];
-  printTable('Gateway vs direct to the sandbox (raw column: the same load straight to the sandbox address; one RUNNING microVM, GET /state)', out);
+  printTable(
+    'Gateway vs direct to the sandbox (raw column: the same load straight to the sandbox address; one RUNNING microVM, GET /state)',
+    out,
+  );
   if (fast.errors || small.errors) console.log(`errors: ${fast.errors}${small.errors}`);
   printGoalMinRatio('gateway throughput', fast.rps.cubby, fast.rps.raw ?? [], 0.8);
   printGoal('added p50 latency', fast.added.cubby, undefined, 1);

@@ -30,7 +30,11 @@ function timeLaunchSteps(b: BenchDaemon): Phases {
   p.wrap(b.network, 'allocate', NET);
   p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', RUNSC);
   p.wrap(b.hooks, 'call', (c) => `hook ${(c as { hook: string }).hook}`);
-  p.wrap(b.runtime, 'get', byCaller('runtime.get', { CoreGatewayTargets: 'gateway address lookup', doTerminate: 'terminate hook address' }));
+  p.wrap(
+    b.runtime,
+    'get',
+    byCaller('runtime.get', { CoreGatewayTargets: 'gateway address lookup', doTerminate: 'terminate hook address' }),
+  );
   return p;
 }
 
@@ -39,7 +43,11 @@ async function terminate(b: BenchDaemon, ids: string[]): Promise<void> {
 }
 
 /** One launch: RunMicrovm, then the first 200 through `first` and after it through the other path. */
-async function launchOnce(b: BenchDaemon, first: 'gateway' | 'direct', image?: string): Promise<{ id: string; run: number; gateway: number; direct: number }> {
+async function launchOnce(
+  b: BenchDaemon,
+  first: 'gateway' | 'direct',
+  image?: string,
+): Promise<{ id: string; run: number; gateway: number; direct: number }> {
   const [run, id] = await timed(() => b.run(image ? { imageIdentifier: image } : {}));
   // Token and address are looked up outside the timed path (a client would hold the token already).
   const token = await b.token(id);
@@ -70,14 +78,31 @@ export async function launchBench(reps = 20): Promise<Row[]> {
     direct: { metric: 'cold: RunMicrovm start -> first 200 direct to sandbox', cubby: [] as number[], raw: [] as number[] },
     gwFirst: { metric: 'cold: first request via gateway (after RUNNING)', cubby: [] as number[] },
     directFirst: { metric: 'cold: first request direct (after RUNNING)', cubby: [] as number[] },
-    warm: { metric: 'warm pool (refilled): RunMicrovm start -> first 200 via gateway', cubby: [] as number[], raw: [] as number[], goal: 'p50 < 100 ms' },
+    warm: {
+      metric: 'warm pool (refilled): RunMicrovm start -> first 200 via gateway',
+      cubby: [] as number[],
+      raw: [] as number[],
+      goal: 'p50 < 100 ms',
+    },
     warmRun: { metric: 'warm pool (refilled): RunMicrovm call -> RUNNING', cubby: [] as number[] },
     burst: { metric: 'warm pool, 5 back-to-back: RunMicrovm start -> first 200 via gateway', cubby: [] as number[], raw: [] as number[] },
-    fast: { metric: `cold, ${UNTHROTTLED.name} image (4 vCPU quota, never throttled): RunMicrovm start -> first 200 via gateway`, cubby: [] as number[], raw: [] as number[] },
+    fast: {
+      metric: `cold, ${UNTHROTTLED.name} image (4 vCPU quota, never throttled): RunMicrovm start -> first 200 via gateway`,
+      cubby: [] as number[],
+      raw: [] as number[],
+    },
   };
   const steps = {
-    core: { metric: 'core run: lease + restore + run hook + store (raw: netns + restore + first 200)', cubby: [] as number[], raw: [] as number[] },
-    restore: { metric: 'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)', cubby: [] as number[], raw: [] as number[] },
+    core: {
+      metric: 'core run: lease + restore + run hook + store (raw: netns + restore + first 200)',
+      cubby: [] as number[],
+      raw: [] as number[],
+    },
+    restore: {
+      metric: 'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)',
+      cubby: [] as number[],
+      raw: [] as number[],
+    },
     net: { metric: 'network.allocate: netns, veth, nft (raw: ip netns + veth)', cubby: [] as number[], raw: [] as number[] },
     runsc: { metric: 'runsc restore -detach', cubby: [] as number[], raw: [] as number[] },
     hook: { metric: 'run hook call, the first request after restore (raw: first GET :8080)', cubby: [] as number[], raw: [] as number[] },
@@ -97,15 +122,26 @@ export async function launchBench(reps = 20): Promise<Row[]> {
     rawFast = await RawRestorer.open(path.join(work, 'raw-fast'), fastSnapshot);
     // Untimed first round: page cache and code paths warm for both sides.
     await terminate(b, [(await launchOnce(b, 'gateway')).id, (await launchOnce(b, 'gateway', UNTHROTTLED.name)).id]);
-    for (const [r, s] of [[raw, snapshot], [rawFast, fastSnapshot]] as const) { const c = await r.restore(s); await r.destroy(c.clone); }
+    for (const [r, s] of [
+      [raw, snapshot],
+      [rawFast, fastSnapshot],
+    ] as const) {
+      const c = await r.restore(s);
+      await r.destroy(c.clone);
+    }
     const phases = timeLaunchSteps(b);
     const directReps = Math.max(2, Math.ceil(reps / 2));
     for (let i = 0; i < reps + directReps; i++) {
       const gatewayFirst = i < reps;
       const l = await launchOnce(b, gatewayFirst ? 'gateway' : 'direct');
       rows.run.cubby.push(l.run);
-      if (gatewayFirst) { rows.gw.cubby.push(l.run + l.gateway); rows.gwFirst.cubby.push(l.gateway); }
-      else { rows.direct.cubby.push(l.run + l.direct); rows.directFirst.cubby.push(l.direct); }
+      if (gatewayFirst) {
+        rows.gw.cubby.push(l.run + l.gateway);
+        rows.gwFirst.cubby.push(l.gateway);
+      } else {
+        rows.direct.cubby.push(l.run + l.direct);
+        rows.directFirst.cubby.push(l.direct);
+      }
       await terminate(b, [l.id]);
       if (i < reps) {
         const r = await raw.restore(snapshot);
@@ -176,8 +212,13 @@ export async function launchBench(reps = 20): Promise<Row[]> {
   }
   const out = Object.values(rows);
   printTable('Launch (RunMicrovm -> first HTTP 200) vs raw runsc restore of the same snapshot', out);
-  console.log(`warm pool hits: ${warmHits}/${rows.warm.cubby.length} refilled launches, ${burstHits}/${rows.burst.cubby.length} back-to-back launches`);
-  printTable('Launch, where the time goes (cold, warm pool off; each step once per launch; raw: the same step of the raw restore)', Object.values(steps));
+  console.log(
+    `warm pool hits: ${warmHits}/${rows.warm.cubby.length} refilled launches, ${burstHits}/${rows.burst.cubby.length} back-to-back launches`,
+  );
+  printTable(
+    'Launch, where the time goes (cold, warm pool off; each step once per launch; raw: the same step of the raw restore)',
+    Object.values(steps),
+  );
   printGoal('cold launch via gateway', rows.gw.cubby, rows.gw.raw, 1.15);
   printGoal('warm-pool launch via gateway p50', rows.warm.cubby, undefined, 100);
   return [...out, ...Object.values(steps)];

@@ -17,9 +17,16 @@ import { waitForState } from '../test/e2e/support.js';
 import { nodeDisk } from '../src/adapters/node-disk.js';
 
 const STEPS = [
-  'ensureRunning: the whole resume (raw: netns + restore + first 200)', 'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)',
-  'network.allocate: netns, veth, nft (raw: ip netns + veth)', 'runsc restore -detach', 'hook resume', 'disk.remove (old checkpoint)',
-  'runtime.get (gateway address lookup)', 'runtime.get (leftover-sandbox check)', 'hook suspend', 'runtime.get (suspend hook address)',
+  'ensureRunning: the whole resume (raw: netns + restore + first 200)',
+  'runtime.restore: network + manifest + bundle + runsc (raw: netns + bundle + runsc)',
+  'network.allocate: netns, veth, nft (raw: ip netns + veth)',
+  'runsc restore -detach',
+  'hook resume',
+  'disk.remove (old checkpoint)',
+  'runtime.get (gateway address lookup)',
+  'runtime.get (leftover-sandbox check)',
+  'hook suspend',
+  'runtime.get (suspend hook address)',
 ] as const;
 
 function timeResumeSteps(b: BenchDaemon): Phases {
@@ -30,12 +37,25 @@ function timeResumeSteps(b: BenchDaemon): Phases {
   p.wrap((b.runtime as unknown as { runsc: object }).runsc, 'startDetached', STEPS[3]);
   p.wrap(b.hooks, 'call', (c) => `hook ${(c as { hook: string }).hook}`);
   p.wrap(nodeDisk, 'remove', (dir) => (String(dir).endsWith('current') ? STEPS[5] : 'disk.remove (other)'));
-  p.wrap(b.runtime, 'get', byCaller('runtime.get', { CoreGatewayTargets: 'gateway address lookup', doResume: 'leftover-sandbox check', doSuspend: 'suspend hook address' }));
+  p.wrap(
+    b.runtime,
+    'get',
+    byCaller('runtime.get', {
+      CoreGatewayTargets: 'gateway address lookup',
+      doResume: 'leftover-sandbox check',
+      doSuspend: 'suspend hook address',
+    }),
+  );
   return p;
 }
 
 interface Rounds {
-  resume: number[]; rawResume: number[]; suspend: number[]; rawSuspend: number[]; ck: number[]; rawCk: number[];
+  resume: number[];
+  rawResume: number[];
+  suspend: number[];
+  rawSuspend: number[];
+  ck: number[];
+  rawCk: number[];
   /** The raw restore's parts, by the STEPS index they compare with. */
   rawSteps: Map<number, number[]>;
 }
@@ -50,7 +70,10 @@ async function rounds(b: BenchDaemon, work: string, image: string, reps: number,
   const v = await b.image(image, 0);
   const raw = await RawRestorer.open(path.join(work, `raw-${image}`), v.snapshotPath ?? '');
   try {
-    const id = await b.run({ imageIdentifier: image, idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true } });
+    const id = await b.run({
+      imageIdentifier: image,
+      idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true },
+    });
     const probe = gatewayProbe(b.d.gatewayPort, b.d.config.domain, id, await b.token(id), '/');
     for (let i = -1; i < reps; i++) {
       if (i === 0) onFirst?.();
@@ -63,7 +86,10 @@ async function rounds(b: BenchDaemon, work: string, image: string, reps: number,
       // Raw first: Cubby's resume deletes the checkpoint once the microVM runs again.
       const r = await raw.restore(ck);
       const rawCk = path.join(work, `raw-ck-${i}`);
-      const [tRawSuspend] = await timed(async () => { await raw.checkpoint(r.clone, rawCk); await raw.destroy(r.clone); });
+      const [tRawSuspend] = await timed(async () => {
+        await raw.checkpoint(r.clone, rawCk);
+        await raw.destroy(r.clone);
+      });
       const rawBytes = await dirBytes(rawCk);
       await fs.rm(rawCk, { recursive: true, force: true });
       await new Promise((res) => setTimeout(res, 200));
@@ -98,7 +124,9 @@ export async function resumeBench(reps = 12): Promise<Row[]> {
     b = await benchDaemon(0);
     const bd = b;
     await b.image(UNTHROTTLED.name, UNTHROTTLED.memoryMiB);
-    main = await rounds(b, work, IMAGE, reps, () => { phases = timeResumeSteps(bd); });
+    main = await rounds(b, work, IMAGE, reps, () => {
+      phases = timeResumeSteps(bd);
+    });
     phases?.restore();
     for (const [i, name] of STEPS.entries()) steps.push({ metric: name, cubby: phases?.get(name) ?? [], raw: main.rawSteps.get(i) });
     fast = await rounds(b, work, UNTHROTTLED.name, Math.max(3, Math.ceil(reps / 2)));
@@ -108,14 +136,26 @@ export async function resumeBench(reps = 12): Promise<Row[]> {
     await fs.rm(work, { recursive: true, force: true });
   }
   const out: Row[] = [
-    { metric: 'auto-resume: gateway request start -> 200 (raw: restore of the same checkpoint -> first 200)', cubby: main.resume, raw: main.rawResume, goal: '<= 1.15x raw, p50 < 600 ms' },
-    { metric: 'SuspendMicrovm call -> SUSPENDED, sandbox released (raw: runsc checkpoint + delete)', cubby: main.suspend, raw: main.rawSuspend },
+    {
+      metric: 'auto-resume: gateway request start -> 200 (raw: restore of the same checkpoint -> first 200)',
+      cubby: main.resume,
+      raw: main.rawResume,
+      goal: '<= 1.15x raw, p50 < 600 ms',
+    },
+    {
+      metric: 'SuspendMicrovm call -> SUSPENDED, sandbox released (raw: runsc checkpoint + delete)',
+      cubby: main.suspend,
+      raw: main.rawSuspend,
+    },
     { metric: 'checkpoint size', cubby: main.ck, raw: main.rawCk, unit: 'MiB' },
     { metric: `${UNTHROTTLED.name} image (4 vCPU quota, never throttled): auto-resume -> 200`, cubby: fast.resume, raw: fast.rawResume },
     { metric: `${UNTHROTTLED.name} image: SuspendMicrovm call`, cubby: fast.suspend, raw: fast.rawSuspend },
   ];
   printTable('Resume (suspended microVM, auto-resume on a gateway request) vs raw runsc restore of the same checkpoint', out);
-  printTable('Resume, where the time goes (counter image; per resume; the last two are inside SuspendMicrovm; raw: the same step of the raw restore, its first GET beside the resume hook)', steps);
+  printTable(
+    'Resume, where the time goes (counter image; per resume; the last two are inside SuspendMicrovm; raw: the same step of the raw restore, its first GET beside the resume hook)',
+    steps,
+  );
   printGoal('auto-resume to first 200', main.resume, main.rawResume, 1.15);
   printGoal('auto-resume to first 200 p50', main.resume, undefined, 600);
   return [...out, ...steps];

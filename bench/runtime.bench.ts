@@ -25,13 +25,19 @@ export async function runtimeBench(rootfs: string, reps: number): Promise<Row[]>
     restore: { metric: 'restore -> first exec', cubby: [], raw: [], goal: '<= 1.15x' },
     clones: { metric: '5 concurrent clones -> first exec in all', cubby: [], raw: [], goal: '<= 1.15x' },
   };
-  const push = (k: string, side: 'cubby' | 'raw', ms: number) => { rows[k]?.[side]?.push(ms); };
+  const push = (k: string, side: 'cubby' | 'raw', ms: number) => {
+    rows[k]?.[side]?.push(ms);
+  };
   try {
     for (let i = 0; i < reps; i++) {
       // ---- Cubby
       {
         const id = newSandboxId();
-        const [tCreate, s] = await timed(async () => { const s = await rt.create({ id, rootfs, process: proc }); await rt.run(id, { args: ['true'] }); return s; });
+        const [tCreate, s] = await timed(async () => {
+          const s = await rt.create({ id, rootfs, process: proc });
+          await rt.run(id, { args: ['true'] });
+          return s;
+        });
         push('create', 'cubby', tCreate);
         for (let k = 0; k < 3; k++) push('exec', 'cubby', (await timed(() => rt.run(s.id, { args: ['true'] })))[0]);
         // Checkpoint a started app, as the image pipeline does (after its ready check).
@@ -40,10 +46,32 @@ export async function runtimeBench(rootfs: string, reps: number): Promise<Row[]>
         push('checkpoint', 'cubby', (await timed(() => rt.checkpoint(id, ck)))[0]);
         await rt.destroy(id);
         const rid = newSandboxId();
-        push('restore', 'cubby', (await timed(async () => { await rt.restore({ id: rid, checkpointDir: ck }); await rt.run(rid, { args: ['true'] }); }))[0]);
+        push(
+          'restore',
+          'cubby',
+          (
+            await timed(async () => {
+              await rt.restore({ id: rid, checkpointDir: ck });
+              await rt.run(rid, { args: ['true'] });
+            })
+          )[0],
+        );
         await rt.destroy(rid);
         const ids = Array.from({ length: 5 }, () => newSandboxId());
-        push('clones', 'cubby', (await timed(() => Promise.all(ids.map(async (c) => { await rt.restore({ id: c, checkpointDir: ck }); await rt.run(c, { args: ['true'] }); }))))[0]);
+        push(
+          'clones',
+          'cubby',
+          (
+            await timed(() =>
+              Promise.all(
+                ids.map(async (c) => {
+                  await rt.restore({ id: c, checkpointDir: ck });
+                  await rt.run(c, { args: ['true'] });
+                }),
+              ),
+            )
+          )[0],
+        );
         await Promise.all(ids.map((c) => rt.destroy(c)));
       }
       // ---- raw runsc, same work

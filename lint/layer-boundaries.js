@@ -43,33 +43,35 @@ export const layerBoundaries = {
   meta: {
     type: 'problem',
     docs: { description: 'keeps each layer of src/ to the layers it may depend on' },
-    schema: [{
-      type: 'object',
-      properties: {
-        layers: {
-          type: 'object',
-          additionalProperties: {
+    schema: [
+      {
+        type: 'object',
+        properties: {
+          layers: {
             type: 'object',
-            properties: {
-              may: { type: 'array', items: { type: 'string' } },
-              never: { type: 'array', items: { type: 'string' } },
-              modules: { type: 'array', items: { type: 'string' } },
+            additionalProperties: {
+              type: 'object',
+              properties: {
+                may: { type: 'array', items: { type: 'string' } },
+                never: { type: 'array', items: { type: 'string' } },
+                modules: { type: 'array', items: { type: 'string' } },
+              },
+              required: ['may'],
+              additionalProperties: false,
             },
-            required: ['may'],
-            additionalProperties: false,
           },
         },
+        required: ['layers'],
+        additionalProperties: false,
       },
-      required: ['layers'],
-      additionalProperties: false,
-    }],
+    ],
     messages: {
       layer: "{{from}} may not import from {{to}} ('{{spec}}'): {{from}} may import only {{may}}",
       outside: "{{from}} may not import from outside src ('{{spec}}')",
       never: "{{from}} may not import {{module}} ('{{spec}}'): it reaches the host",
       module: "{{from}} may not import the package '{{spec}}': it talks to the world through ports",
       computed: '{{from}} may not import a computed specifier: the layer rule cannot check it',
-      unknown: "src/{{from}} is not in the layer table (eslint.config.js): give it a place there",
+      unknown: 'src/{{from}} is not in the layer table (eslint.config.js): give it a place there',
     },
   },
   create(context) {
@@ -80,7 +82,11 @@ export const layerBoundaries = {
     const from = path.relative(root, file).split(path.sep)[0];
     const rule = layers[from];
     if (!rule) {
-      return { Program(node) { context.report({ node, messageId: 'unknown', data: { from } }); } };
+      return {
+        Program(node) {
+          context.report({ node, messageId: 'unknown', data: { from } });
+        },
+      };
     }
     const bannedPackages = new Set((rule.modules ?? []).map(packageName));
 
@@ -98,7 +104,10 @@ export const layerBoundaries = {
         context.report({ node, messageId: 'outside', data: { from, spec } });
         return;
       }
-      const target = rel.split(path.sep).join('/').replace(/\.(js|ts|mjs|cjs)$/, '');
+      const target = rel
+        .split(path.sep)
+        .join('/')
+        .replace(/\.(js|ts|mjs|cjs)$/, '');
       const to = target.split('/')[0];
       if (!rule.may.includes(to)) {
         context.report({ node, messageId: 'layer', data: { from, to, spec, may: rule.may.join(', ') } });
@@ -108,14 +117,22 @@ export const layerBoundaries = {
       if (hit) context.report({ node, messageId: 'never', data: { from, module: hit, spec } });
     }
 
-    const fromSource = (node) => { if (node.source) check(node.source, literal(node.source)); };
+    const fromSource = (node) => {
+      if (node.source) check(node.source, literal(node.source));
+    };
     return {
       ImportDeclaration: fromSource,
       ExportNamedDeclaration: fromSource,
       ExportAllDeclaration: fromSource,
-      ImportExpression(node) { check(node.source, literal(node.source)); },
-      TSImportType(node) { check(node, literal(node.argument ?? node.parameter)); },
-      TSExternalModuleReference(node) { check(node, literal(node.expression)); },
+      ImportExpression(node) {
+        check(node.source, literal(node.source));
+      },
+      TSImportType(node) {
+        check(node, literal(node.argument ?? node.parameter));
+      },
+      TSExternalModuleReference(node) {
+        check(node, literal(node.expression));
+      },
       CallExpression(node) {
         if (node.callee.type === 'Identifier' && node.callee.name === 'require' && node.arguments.length === 1) {
           check(node, literal(node.arguments[0]));

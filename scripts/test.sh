@@ -29,7 +29,7 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   if [ -n "$ours" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
-echo "== lint"; npx eslint .
+echo "== lint"; npx eslint . && npm run --silent format:check
 echo "== type-check"; npx tsc -p tsconfig.json --noEmit
 echo "== tests"
 files=$(find dist/test -name '*.test.js' | sort)

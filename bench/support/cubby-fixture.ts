@@ -6,7 +6,12 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateMicrovmImageCommand, LambdaMicrovmsClient, RunMicrovmCommand, TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
+import {
+  CreateMicrovmImageCommand,
+  LambdaMicrovmsClient,
+  RunMicrovmCommand,
+  TerminateMicrovmCommand,
+} from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../../test/support/daemon.js';
 import { waitForVersion } from '../../test/e2e/support.js';
 import type { Caller } from '../../src/core/services.js';
@@ -48,12 +53,18 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
-interface Keys { accessKeyId: string; secretAccessKey: string; tenantId: string }
+interface Keys {
+  accessKeyId: string;
+  secretAccessKey: string;
+  tenantId: string;
+}
 
 let shared: { dataDir: string; artifacts: string; keys: Keys } | undefined;
 
 /** The managed parts the core was assembled with (private fields, reached on purpose). */
-interface Internals { d: { runtime: SandboxRuntime; hooks: HooksPort } }
+interface Internals {
+  d: { runtime: SandboxRuntime; hooks: HooksPort };
+}
 
 export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
   let d: TestDaemon;
@@ -78,12 +89,14 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
     keys = shared.keys;
   }
   const client = new LambdaMicrovmsClient({
-    endpoint: d.apiUrl, region: 'local', maxAttempts: 1,
+    endpoint: d.apiUrl,
+    region: 'local',
+    maxAttempts: 1,
     credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey },
   });
   const tenant = await d.store.getTenant(keys.tenantId);
   const image = await d.store.getImageByName(keys.tenantId, IMAGE);
-  const version = image && await d.store.getVersion(keys.tenantId, image.id, '1.0');
+  const version = image && (await d.store.getVersion(keys.tenantId, image.id, '1.0'));
   if (!tenant || !version) {
     await d.stop();
     throw new Error('bench tenant or counter image missing from the store');
@@ -94,11 +107,17 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
   const network = (runtime as unknown as { opts: { network: NetworkPort } }).opts.network;
   const launched = new Set<string>();
   return {
-    d, client, caller, version, runtime, network, hooks: internals.d.hooks,
+    d,
+    client,
+    caller,
+    version,
+    runtime,
+    network,
+    hooks: internals.d.hooks,
     async image(name, memoryMiB) {
-      if (!await d.store.getImageByName(keys.tenantId, name)) await buildCounter(client, name, memoryMiB);
+      if (!(await d.store.getImageByName(keys.tenantId, name))) await buildCounter(client, name, memoryMiB);
       const img = await d.store.getImageByName(keys.tenantId, name);
-      const v = img && await d.store.getVersion(keys.tenantId, img.id, '1.0');
+      const v = img && (await d.store.getVersion(keys.tenantId, img.id, '1.0'));
       if (!v) throw new Error(`image ${name} missing after its build`);
       return v;
     },
@@ -131,11 +150,16 @@ export async function benchDaemon(warmPool: number): Promise<BenchDaemon> {
 
 async function buildCounter(client: LambdaMicrovmsClient, name: string, memoryMiB: number): Promise<void> {
   const t0 = performance.now();
-  await client.send(new CreateMicrovmImageCommand({
-    name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-    codeArtifact: { uri: `file://${path.join(shared?.artifacts ?? '', 'counter.zip')}` }, hooks: HOOKS,
-    resources: [{ minimumMemoryInMiB: memoryMiB }],
-  }));
+  await client.send(
+    new CreateMicrovmImageCommand({
+      name,
+      baseImageArn: 'debian-12-python',
+      buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+      codeArtifact: { uri: `file://${path.join(shared?.artifacts ?? '', 'counter.zip')}` },
+      hooks: HOOKS,
+      resources: [{ minimumMemoryInMiB: memoryMiB }],
+    }),
+  );
   const v = await waitForVersion(client, name, '1.0');
   if (v.state !== 'SUCCESSFUL') throw new Error(`image ${name} build failed: ${v.stateReason}`);
   console.log(`(image ${name}, counter app with ${memoryMiB} MiB, built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);

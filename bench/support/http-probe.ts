@@ -1,7 +1,12 @@
 /** First-answer probes: poll a GET on a fresh connection until it answers 200. */
 import http from 'node:http';
 
-export interface Probe { host: string; port: number; path: string; headers?: Record<string, string> }
+export interface Probe {
+  host: string;
+  port: number;
+  path: string;
+  headers?: Record<string, string>;
+}
 
 function getOnce(p: Probe, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -15,7 +15,13 @@ export interface LoadSpec {
   warmup: number;
 }
 
-export interface LoadResult { ms: number; ok: number; errors: number; latencies: number[]; firstError?: string }
+export interface LoadResult {
+  ms: number;
+  ok: number;
+  errors: number;
+  latencies: number[];
+  firstError?: string;
+}
 
 function get(agent: http.Agent, s: LoadSpec): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -30,7 +36,11 @@ function get(agent: http.Agent, s: LoadSpec): Promise<number> {
   });
 }
 
-async function load(s: LoadSpec, count: number, latencies: number[] | undefined): Promise<{ ok: number; errors: number; firstError?: string }> {
+async function load(
+  s: LoadSpec,
+  count: number,
+  latencies: number[] | undefined,
+): Promise<{ ok: number; errors: number; firstError?: string }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: s.concurrency });
   let next = 0;
   let ok = 0;
@@ -42,7 +52,11 @@ async function load(s: LoadSpec, count: number, latencies: number[] | undefined)
       const t0 = performance.now();
       try {
         const status = await get(agent, s);
-        if (status === 200) ok++; else { errors++; firstError ??= `status ${status}`; }
+        if (status === 200) ok++;
+        else {
+          errors++;
+          firstError ??= `status ${status}`;
+        }
       } catch (e) {
         errors++;
         firstError ??= (e as Error).message;

@@ -16,7 +16,10 @@ export function runLoad(spec: LoadSpec, timeoutMs = 120_000): Promise<LoadResult
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (code !== 0) { reject(new Error(`load worker exited ${code}: ${err.slice(-1000)}`)); return; }
+      if (code !== 0) {
+        reject(new Error(`load worker exited ${code}: ${err.slice(-1000)}`));
+        return;
+      }
       try {
         resolve(JSON.parse(out) as LoadResult);
       } catch {

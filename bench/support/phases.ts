@@ -28,12 +28,18 @@ export class Phases {
       record(name, performance.now() - t0);
       return out;
     };
-    this.undo.push(() => { target[method] = original; });
+    this.undo.push(() => {
+      target[method] = original;
+    });
   }
 
   /** Samples recorded since the last clear(). */
-  get(name: string): number[] { return [...(this.samples.get(name) ?? [])]; }
-  clear(): void { this.samples.clear(); }
+  get(name: string): number[] {
+    return [...(this.samples.get(name) ?? [])];
+  }
+  clear(): void {
+    this.samples.clear();
+  }
 
   /** One line: label p50 (n) for every label seen. */
   summary(): string {

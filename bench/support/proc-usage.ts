@@ -21,18 +21,31 @@ export interface Usage {
 export async function cubbyCgroup(id: string): Promise<string> {
   for (const tag of await fs.readdir(path.join(CG, 'memory', 'cubby')).catch(() => [] as string[])) {
     const rel = path.join('cubby', tag, id);
-    if (await fs.stat(path.join(CG, 'memory', rel)).then(() => true, () => false)) return rel;
+    if (
+      await fs.stat(path.join(CG, 'memory', rel)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return rel;
   }
   throw new Error(`no cgroup for sandbox ${id}`);
 }
 
 export async function cgroupExists(rel: string): Promise<boolean> {
-  return fs.stat(path.join(CG, 'memory', rel)).then(() => true, () => false);
+  return fs.stat(path.join(CG, 'memory', rel)).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function cgroupUsage(rel: string): Promise<Usage> {
-  const stat = new Map((await fs.readFile(path.join(CG, 'memory', rel, 'memory.stat'), 'utf8')).split('\n')
-    .map((l) => l.split(' ')).map(([k, v]) => [k ?? '', Number(v)]));
+  const stat = new Map(
+    (await fs.readFile(path.join(CG, 'memory', rel, 'memory.stat'), 'utf8'))
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([k, v]) => [k ?? '', Number(v)]),
+  );
   const cpu = Number((await fs.readFile(path.join(CG, 'cpuacct', rel, 'cpuacct.usage'), 'utf8')).trim());
   const pids = (await fs.readFile(path.join(CG, 'memory', rel, 'cgroup.procs'), 'utf8')).split('\n').filter(Boolean);
   // systrap stub processes of one address space share it (CLONE_VM): their rollups are

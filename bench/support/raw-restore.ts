@@ -9,11 +9,19 @@ import { MANIFEST, type CheckpointManifest } from '../../src/runtime/gvisor/chec
 import { RawRunsc } from './raw-runsc.js';
 import { untilOk } from './http-probe.js';
 
-export interface RawClone { id: string; ns: string; idx: number; address: string }
+export interface RawClone {
+  id: string;
+  ns: string;
+  idx: number;
+  address: string;
+}
 
 export class RawRestorer {
   private readonly clones = new Set<RawClone>();
-  private constructor(readonly raw: RawRunsc, private readonly m: CheckpointManifest) {}
+  private constructor(
+    readonly raw: RawRunsc,
+    private readonly m: CheckpointManifest,
+  ) {}
 
   /** `checkpointDir`: any checkpoint of the image (they share rootfs and spec). */
   static async open(workDir: string, checkpointDir: string): Promise<RawRestorer> {
@@ -25,7 +33,9 @@ export class RawRestorer {
    * netns + bundle + runsc restore + first 200 on :8080; the clone stays until destroy().
    * ms: all of it; restoreMs: until runsc restore returned; and the parts.
    */
-  async restore(checkpointDir: string): Promise<{ ms: number; restoreMs: number; netnsMs: number; runscMs: number; firstAnswerMs: number; clone: RawClone }> {
+  async restore(
+    checkpointDir: string,
+  ): Promise<{ ms: number; restoreMs: number; netnsMs: number; runscMs: number; firstAnswerMs: number; clone: RawClone }> {
     const t0 = performance.now();
     const id = newSandboxId();
     const { ns, idx } = await this.raw.netns();

@@ -22,11 +22,22 @@ function sh(cmd: string, args: string[], input?: string): Promise<void> {
 export class RawRunsc {
   private n = 0;
   readonly flags: string[];
-  constructor(readonly dir: string, readonly rootfs: string) {
-    this.flags = [`--root=${path.join(dir, 'root')}`, '--platform=systrap', '--network=sandbox', '--net-disconnect-ok', '--overlay2=root:memory'];
+  constructor(
+    readonly dir: string,
+    readonly rootfs: string,
+  ) {
+    this.flags = [
+      `--root=${path.join(dir, 'root')}`,
+      '--platform=systrap',
+      '--network=sandbox',
+      '--net-disconnect-ok',
+      '--overlay2=root:memory',
+    ];
   }
 
-  address(idx: number): string { return `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + 2}`; }
+  address(idx: number): string {
+    return `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + 2}`;
+  }
 
   /** netns + veth + addresses, as few commands as possible. */
   async netns(): Promise<{ ns: string; idx: number }> {
@@ -35,8 +46,16 @@ export class RawRunsc {
     const ns = `rawb${idx}`;
     const a = (k: number) => `10.215.${Math.floor(idx / 64)}.${(idx % 64) * 4 + k}`;
     await sh('ip', ['netns', 'add', ns]);
-    await sh('ip', ['-batch', '-'], `link add rbh${idx} type veth peer name rbs${idx} netns ${ns}\naddr add ${a(1)}/30 dev rbh${idx}\nlink set rbh${idx} up\n`);
-    await sh('ip', ['-n', ns, '-batch', '-'], `addr add ${a(2)}/30 dev rbs${idx}\nlink set rbs${idx} up\nlink set lo up\nroute add default via ${a(1)}\n`);
+    await sh(
+      'ip',
+      ['-batch', '-'],
+      `link add rbh${idx} type veth peer name rbs${idx} netns ${ns}\naddr add ${a(1)}/30 dev rbh${idx}\nlink set rbh${idx} up\n`,
+    );
+    await sh(
+      'ip',
+      ['-n', ns, '-batch', '-'],
+      `addr add ${a(2)}/30 dev rbs${idx}\nlink set rbs${idx} up\nlink set lo up\nroute add default via ${a(1)}\n`,
+    );
     return { ns, idx };
   }
 
@@ -44,20 +63,41 @@ export class RawRunsc {
   async bundle(id: string, ns: string, proc: ProcessSpec, extra: { limits?: ResourceLimits; hostname?: string } = {}): Promise<string> {
     const b = path.join(this.dir, 'bundles', id);
     await fs.mkdir(b, { recursive: true });
-    const spec = buildOciSpec({ rootfs: this.rootfs, process: proc, ...extra, netnsPath: `/var/run/netns/${ns}`, cgroupsPath: `/cubby-raw/${id}` });
+    const spec = buildOciSpec({
+      rootfs: this.rootfs,
+      process: proc,
+      ...extra,
+      netnsPath: `/var/run/netns/${ns}`,
+      cgroupsPath: `/cubby-raw/${id}`,
+    });
     await fs.writeFile(path.join(b, 'config.json'), JSON.stringify(spec));
     return b;
   }
 
   private detached(args: string[]): Promise<void> {
     const cmd = ['runsc', ...this.flags, ...args].join(' ');
-    return sh('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${cmd} >/dev/null 2>&1`]);
+    return sh('unshare', [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${cmd} >/dev/null 2>&1`,
+    ]);
   }
 
-  run(id: string, bundle: string): Promise<void> { return this.detached(['run', '-detach', `-bundle=${bundle}`, id]); }
-  restore(id: string, bundle: string, image: string): Promise<void> { return this.detached(['restore', '-detach', `-image-path=${image}`, `-bundle=${bundle}`, id]); }
-  exec(id: string, args: string[]): Promise<void> { return sh('runsc', [this.flags[0] ?? '', 'exec', id, ...args]); }
-  checkpoint(id: string, image: string): Promise<void> { return sh('runsc', [...this.flags, 'checkpoint', `-image-path=${image}`, '-compression=none', id]); }
+  run(id: string, bundle: string): Promise<void> {
+    return this.detached(['run', '-detach', `-bundle=${bundle}`, id]);
+  }
+  restore(id: string, bundle: string, image: string): Promise<void> {
+    return this.detached(['restore', '-detach', `-image-path=${image}`, `-bundle=${bundle}`, id]);
+  }
+  exec(id: string, args: string[]): Promise<void> {
+    return sh('runsc', [this.flags[0] ?? '', 'exec', id, ...args]);
+  }
+  checkpoint(id: string, image: string): Promise<void> {
+    return sh('runsc', [...this.flags, 'checkpoint', `-image-path=${image}`, '-compression=none', id]);
+  }
 
   async destroy(id: string, ns: string, idx: number): Promise<void> {
     await sh('runsc', [this.flags[0] ?? '', 'delete', '-force', id]).catch(() => undefined);

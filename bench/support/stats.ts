@@ -7,7 +7,13 @@ export function percentile(xs: number[], p: number): number {
 }
 export const median = (xs: number[]): number => percentile(xs, 50);
 
-export interface Row { metric: string; cubby: number[]; raw?: number[]; unit?: string; goal?: string }
+export interface Row {
+  metric: string;
+  cubby: number[];
+  raw?: number[];
+  unit?: string;
+  goal?: string;
+}
 
 export function printTable(title: string, rows: Row[]): void {
   const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
@@ -19,7 +25,9 @@ export function printTable(title: string, rows: Row[]): void {
     const c = median(r.cubby);
     const raw = r.raw ? median(r.raw) : NaN;
     const ratio = r.raw ? (c / raw).toFixed(2) + 'x' : '-';
-    console.log(`| ${r.metric} | ${fmt(c)} ${unit} | ${fmt(percentile(r.cubby, 95))} ${unit} | ${r.raw ? `${fmt(raw)} ${unit}` : '-'} | ${ratio} | ${r.goal ?? ''} | ${r.cubby.length} |`);
+    console.log(
+      `| ${r.metric} | ${fmt(c)} ${unit} | ${fmt(percentile(r.cubby, 95))} ${unit} | ${r.raw ? `${fmt(raw)} ${unit}` : '-'} | ${ratio} | ${r.goal ?? ''} | ${r.cubby.length} |`,
+    );
   }
 }
 
@@ -34,7 +42,10 @@ export function printGoal(what: string, cubby: number[], raw: number[] | undefin
   const c = median(cubby);
   if (raw) {
     const ratio = c / median(raw);
-    const verdict = ratio <= limit ? 'met' : `MISSED by ${((ratio / limit - 1) * 100).toFixed(0)}% (${(c - limit * median(raw)).toFixed(1)} ${unit} over)`;
+    const verdict =
+      ratio <= limit
+        ? 'met'
+        : `MISSED by ${((ratio / limit - 1) * 100).toFixed(0)}% (${(c - limit * median(raw)).toFixed(1)} ${unit} over)`;
     console.log(`- goal ${what} <= ${limit}x raw: ${ratio.toFixed(2)}x -> ${verdict}`);
   } else {
     const verdict = c < limit ? 'met' : `MISSED by ${(c - limit).toFixed(1)} ${unit}`;

@@ -20,9 +20,15 @@ export const nodeDisk: DiskPort = {
     await fs.rm(to, { recursive: true, force: true });
     await fs.rename(from, to);
   },
-  exists: (p) => fs.access(p).then(() => true, () => false),
+  exists: (p) =>
+    fs.access(p).then(
+      () => true,
+      () => false,
+    ),
   size,
-  ensureDir: async (p) => { await fs.mkdir(p, { recursive: true, mode: 0o700 }); },
+  ensureDir: async (p) => {
+    await fs.mkdir(p, { recursive: true, mode: 0o700 });
+  },
   join: (...parts) => path.join(...parts),
   async append(p, text) {
     await fs.mkdir(path.dirname(p), { recursive: true, mode: 0o700 });

@@ -22,7 +22,8 @@ registerValidate(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { name?: string; message?: string; $metadata?: unknown; code?: unknown };
   // Checked first: the SDK's connection errors carry $metadata too.
-  if (err && typeof err === 'object' && err.code === 'ECONNREFUSED') process.stderr.write('cubby: the daemon is not reachable (is `./cubby serve` running? set AWS_ENDPOINT_URL)\n');
+  if (err && typeof err === 'object' && err.code === 'ECONNREFUSED')
+    process.stderr.write('cubby: the daemon is not reachable (is `./cubby serve` running? set AWS_ENDPOINT_URL)\n');
   else if (isCubbyError(e)) process.stderr.write(`cubby: ${e.code}: ${e.message}\n`);
   else if (err.$metadata) process.stderr.write(`cubby: ${err.name}: ${err.message}\n`);
   else process.stderr.write(`cubby: ${err?.message ?? String(e)}\n`);

@@ -1,5 +1,7 @@
 /** How the CLI prints: --json for scripts, aligned text for people, progress on stderr. */
-export interface OutputOptions { json?: boolean }
+export interface OutputOptions {
+  json?: boolean;
+}
 
 function plain(v: unknown): string {
   if (v instanceof Date) return v.toISOString();
@@ -35,7 +37,13 @@ export function table(rows: Array<Record<string, unknown>>): void {
   const cells = rows.map((r) => cols.map((c) => plain(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
   process.stdout.write(cols.map((c, i) => c.toUpperCase().padEnd(widths[i] ?? 0)).join('  ') + '\n');
-  for (const r of cells) process.stdout.write(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd() + '\n');
+  for (const r of cells)
+    process.stdout.write(
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
 }
 
 export function progress(msg: string): void {

@@ -6,11 +6,15 @@
  */
 import type { BuildHandler, BuildHandlerArguments, MiddlewareStack } from '@smithy/types';
 
-interface HttpRequestLike { body?: unknown; headers: Record<string, string> }
+interface HttpRequestLike {
+  body?: unknown;
+  headers: Record<string, string>;
+}
 
 /** Adds `members` to the command's JSON body; nothing when every member is undefined. */
 export function withCubbyMembers<I extends object, O extends object, C extends { middlewareStack: MiddlewareStack<I, O> }>(
-  command: C & { middlewareStack: MiddlewareStack<I, O> }, members: Record<string, unknown>,
+  command: C & { middlewareStack: MiddlewareStack<I, O> },
+  members: Record<string, unknown>,
 ): C {
   const defined = Object.fromEntries(Object.entries(members).filter(([, v]) => v !== undefined));
   if (Object.keys(defined).length === 0) return command;
@@ -18,7 +22,8 @@ export function withCubbyMembers<I extends object, O extends object, C extends {
     (next: BuildHandler<I, O>) => async (args: BuildHandlerArguments<I>) => {
       const req = args.request as HttpRequestLike;
       // The serializer hands over a string or (newer clients) the JSON's bytes.
-      const text = typeof req.body === 'string' ? req.body : req.body instanceof Uint8Array ? Buffer.from(req.body).toString('utf8') : undefined;
+      const text =
+        typeof req.body === 'string' ? req.body : req.body instanceof Uint8Array ? Buffer.from(req.body).toString('utf8') : undefined;
       if (text !== undefined) {
         const body = Buffer.from(JSON.stringify({ ...(JSON.parse(text || '{}') as Record<string, unknown>), ...defined }), 'utf8');
         req.body = typeof req.body === 'string' ? body.toString('utf8') : new Uint8Array(body);

@@ -12,7 +12,10 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
 import { apiClient } from './api-client.js';
 
-export interface ExtensionAnswer { status: number; body: string }
+export interface ExtensionAnswer {
+  status: number;
+  body: string;
+}
 
 /** A failed extension call, named like the official client's errors (`cubby: <name>: <message>`). */
 export class ExtensionError extends Error {
@@ -25,7 +28,9 @@ export class ExtensionError extends Error {
       const parsed = JSON.parse(body) as { __type?: string; message?: string };
       if (parsed.__type) name = parsed.__type;
       if (parsed.message) message = parsed.message;
-    } catch { /* not JSON: keep the text */ }
+    } catch {
+      /* not JSON: keep the text */
+    }
     super(message);
     this.name = name;
     this.status = status;
@@ -41,7 +46,10 @@ async function sha256OfFile(file: string): Promise<string> {
 
 /** One signed request; `upload` streams a file as the body (its hash is signed, not its bytes held). */
 export async function signedCall(
-  client: LambdaMicrovmsClient, method: string, pathAndQuery: string, upload?: { file: string; contentType: string },
+  client: LambdaMicrovmsClient,
+  method: string,
+  pathAndQuery: string,
+  upload?: { file: string; contentType: string },
 ): Promise<ExtensionAnswer> {
   const credentials = await client.config.credentials();
   const region = await client.config.region();
@@ -60,8 +68,13 @@ export async function signedCall(
   }
   const signer = new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
   const signed = await signer.sign({
-    method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined,
-    path: url.pathname, query, headers,
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: url.port ? Number(url.port) : undefined,
+    path: url.pathname,
+    query,
+    headers,
   });
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {

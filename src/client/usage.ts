@@ -3,9 +3,19 @@ import { cubbyExtension } from './extension.js';
 import type { MicrovmStats, UsageReport } from '../core/usage/types.js';
 
 /** A JSON round trip turns Dates into ISO strings. */
-export type Wire<T> = T extends Date ? string : T extends Array<infer U> ? Array<Wire<U>> : T extends object ? { [K in keyof T]: Wire<T[K]> } : T;
+export type Wire<T> = T extends Date
+  ? string
+  : T extends Array<infer U>
+    ? Array<Wire<U>>
+    : T extends object
+      ? { [K in keyof T]: Wire<T[K]> }
+      : T;
 
-export interface UsageRequest { from?: string; to?: string; prices?: string }
+export interface UsageRequest {
+  from?: string;
+  to?: string;
+  prices?: string;
+}
 
 export async function fetchUsage(q: UsageRequest = {}): Promise<Wire<UsageReport>> {
   const params = new URLSearchParams();

@@ -5,7 +5,12 @@ import type { HookResult, HooksPort } from './ports/hooks.js';
 export const DEFAULT_HOOK_PORT = 9000;
 const DEFAULT_SECONDS: Record<HookName, number> = { ready: 30, validate: 30, run: 10, resume: 10, suspend: 10, terminate: 10 };
 export const HOOK_TIMEOUT_RANGE: Record<HookName, [number, number]> = {
-  ready: [1, 3600], validate: [1, 3600], run: [1, 60], resume: [1, 60], suspend: [1, 60], terminate: [1, 60],
+  ready: [1, 3600],
+  validate: [1, 3600],
+  run: [1, 60],
+  resume: [1, 60],
+  suspend: [1, 60],
+  terminate: [1, 60],
 };
 
 export function hookTimeoutMs(h: HookSettings, name: HookName): number {
@@ -25,8 +30,13 @@ export function callHook(port: HooksPort, h: HookSettings, hook: HookName, addre
  * Calls the hook only when the image enables it. The address is asked for only then, and a
  * sandbox without one (not running) is not called. True when the hook was called.
  */
-export async function callHookIfEnabled(port: HooksPort, h: HookSettings | undefined, hook: HookName,
-  address: string | (() => Promise<string | undefined>), body?: unknown): Promise<boolean> {
+export async function callHookIfEnabled(
+  port: HooksPort,
+  h: HookSettings | undefined,
+  hook: HookName,
+  address: string | (() => Promise<string | undefined>),
+  body?: unknown,
+): Promise<boolean> {
   if (!h?.enabled[hook]) return false;
   const addr = typeof address === 'string' ? address : await address();
   if (!addr) return false;

@@ -85,32 +85,79 @@ export function createCore(d: CoreDeps): Core {
   const imagesRoot = d.disk.join(c.dataDir, 'images');
   const checkpointRoot = d.disk.join(c.dataDir, 'checkpoints');
   const quotas = new QuotaService({
-    store: d.store, disk: d.disk, checkpointRoot, defaults: effectiveLimits(DEFAULT_QUOTAS, c.quotas),
+    store: d.store,
+    disk: d.disk,
+    checkpointRoot,
+    defaults: effectiveLimits(DEFAULT_QUOTAS, c.quotas),
     ...(d.artifacts ? { artifacts: d.artifacts } : {}),
   });
   const launcher = new Launcher({ runtime: d.runtime, hooks: d.hooks, log: d.log, poolSize: c.warmPoolSize });
   const manager = new MicrovmManager({
-    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher, log: d.log, observer: d.observer, quotas,
+    store: d.store,
+    runtime: d.runtime,
+    hooks: d.hooks,
+    disk: d.disk,
+    launcher,
+    log: d.log,
+    observer: d.observer,
+    quotas,
     config: { checkpointRoot, maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
   });
-  const scheduler = new PolicyScheduler({ store: d.store, manager, runtime: d.runtime, log: d.log, config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs } });
+  const scheduler = new PolicyScheduler({
+    store: d.store,
+    manager,
+    runtime: d.runtime,
+    log: d.log,
+    config: { tickMs: c.policyTickMs, terminatedRetentionMs: c.terminatedRetentionMs },
+  });
   const buildLimits: BuildCapLimits = { ...DEFAULT_BUILD_CAP_LIMITS, ...c.buildLimits };
   const pipeline = new BuildPipeline({
-    store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, managed: d.managed, unpacker: d.unpacker,
-    builder: d.builder, log: d.log, imagesRoot, buildLimits,
+    store: d.store,
+    runtime: d.runtime,
+    hooks: d.hooks,
+    disk: d.disk,
+    managed: d.managed,
+    unpacker: d.unpacker,
+    builder: d.builder,
+    log: d.log,
+    imagesRoot,
+    buildLimits,
   });
   const images = new ImagesServiceImpl({
-    store: d.store, managed: d.managed, unpacker: d.unpacker, pipeline, launcher, disk: d.disk, imagesRoot, log: d.log, buildConcurrency: c.buildConcurrency, quotas, buildLimits,
+    store: d.store,
+    managed: d.managed,
+    unpacker: d.unpacker,
+    pipeline,
+    launcher,
+    disk: d.disk,
+    imagesRoot,
+    log: d.log,
+    buildConcurrency: c.buildConcurrency,
+    quotas,
+    buildLimits,
   });
   const services: CoreServices = {
-    images, microvms: manager, tokens: new TokensServiceImpl(d.store, d.tokens), tags: new TagsServiceImpl(d.store), quotas,
+    images,
+    microvms: manager,
+    tokens: new TokensServiceImpl(d.store, d.tokens),
+    tags: new TagsServiceImpl(d.store),
+    quotas,
     usage: new UsageServiceImpl({
-      store: d.store, runtime: d.runtime, disk: d.disk, checkpointRoot, quotas,
+      store: d.store,
+      runtime: d.runtime,
+      disk: d.disk,
+      checkpointRoot,
+      quotas,
       ...(c.usagePrices ? { prices: c.usagePrices } : {}),
     }),
   };
   return {
-    services, manager, launcher, images, scheduler, quotas,
+    services,
+    manager,
+    launcher,
+    images,
+    scheduler,
+    quotas,
     async start() {
       await images.reconcile();
       const report = await reconcile({ store: d.store, runtime: d.runtime, disk: d.disk, manager, log: d.log });

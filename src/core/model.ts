@@ -5,14 +5,14 @@
 import type { EgressPolicy } from './ports/network.js';
 
 export interface Tenant {
-  id: string;            // internal id, e.g. "tn_..."
-  name: string;          // unique, [a-z0-9-]{1,63}
-  accountId: string;     // 12 digits, unique; used in ARNs
+  id: string; // internal id, e.g. "tn_..."
+  name: string; // unique, [a-z0-9-]{1,63}
+  accountId: string; // 12 digits, unique; used in ARNs
   createdAt: Date;
 }
 
 export interface AccessKey {
-  accessKeyId: string;   // "CBK" + 17 upper-case alphanumerics (AWS-like, 20 chars)
+  accessKeyId: string; // "CBK" + 17 upper-case alphanumerics (AWS-like, 20 chars)
   tenantId: string;
   /** The secret, encrypted at rest by the store's key; only the store decrypts. */
   secretAccessKey: string;
@@ -33,13 +33,13 @@ export interface HookSettings {
 
 /** The settings an image version is built with (one per version; immutable once built). */
 export interface ImageSettings {
-  baseImage: string;          // managed image name, e.g. "debian-12-python"
-  baseImageVersion?: string;  // "major.minor"; absent = latest available
+  baseImage: string; // managed image name, e.g. "debian-12-python"
+  baseImageVersion?: string; // "major.minor"; absent = latest available
   description?: string;
-  codeArtifactUri: string;    // file:///abs.zip, http(s)://..., or cubby-artifact://<id> (an upload)
+  codeArtifactUri: string; // file:///abs.zip, http(s)://..., or cubby-artifact://<id> (an upload)
   environment: Record<string, string>;
-  memoryMiB: number;          // baseline memory
-  vcpus: number;              // baseline vCPUs
+  memoryMiB: number; // baseline memory
+  vcpus: number; // baseline vCPUs
   hooks: HookSettings;
   egress: EgressPolicy;
   /** The build's own caps (absent: the defaults; see core/images/build-caps.ts). */
@@ -56,14 +56,12 @@ export interface BuildCapSettings {
 }
 
 export type ImageState =
-  | 'CREATING' | 'CREATED' | 'CREATE_FAILED'
-  | 'UPDATING' | 'UPDATED' | 'UPDATE_FAILED'
-  | 'DELETING' | 'DELETED' | 'DELETE_FAILED';
+  'CREATING' | 'CREATED' | 'CREATE_FAILED' | 'UPDATING' | 'UPDATED' | 'UPDATE_FAILED' | 'DELETING' | 'DELETED' | 'DELETE_FAILED';
 
 export interface Image {
   id: string;
   tenantId: string;
-  name: string;               // unique per tenant
+  name: string; // unique per tenant
   state: ImageState;
   latestActiveVersion?: string;
   latestFailedVersion?: string;
@@ -76,7 +74,7 @@ export type ImageVersionState = 'PENDING' | 'IN_PROGRESS' | 'SUCCESSFUL' | 'FAIL
 export interface ImageVersion {
   imageId: string;
   tenantId: string;
-  version: string;            // "major.minor"
+  version: string; // "major.minor"
   state: ImageVersionState;
   status: 'ACTIVE' | 'INACTIVE';
   settings: ImageSettings;
@@ -114,7 +112,7 @@ export interface IdlePolicy {
 }
 
 export interface Microvm {
-  id: string;                 // [a-z0-9]{20}; also the sandbox id and the endpoint's host label
+  id: string; // [a-z0-9]{20}; also the sandbox id and the endpoint's host label
   tenantId: string;
   imageId: string;
   imageVersion: string;
@@ -142,5 +140,11 @@ export interface Microvm {
 
 export type ResourceKind = 'image' | 'microvm';
 
-export interface Page<T> { items: T[]; nextToken?: string }
-export interface PageRequest { maxResults?: number; nextToken?: string }
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+export interface PageRequest {
+  maxResults?: number;
+  nextToken?: string;
+}

@@ -4,14 +4,25 @@
  * is reported as not found, never as forbidden, so tenants cannot learn what others have.
  */
 import type {
-  Image, ImageBuild, ImageSettings, ImageVersion, IdlePolicy, Microvm, Page, PageRequest, ResourceKind, Tenant,
+  Image,
+  ImageBuild,
+  ImageSettings,
+  ImageVersion,
+  IdlePolicy,
+  Microvm,
+  Page,
+  PageRequest,
+  ResourceKind,
+  Tenant,
 } from './model.js';
 import type { EgressPolicy, PortRange } from './ports/network.js';
 import type { MicrovmStats, UsageQuery, UsageReport } from './usage/types.js';
 import type { QuotaService } from './quotas/service.js';
 import type { ManagedImageInfo } from './ports/images.js';
 
-export interface Caller { tenant: Tenant }
+export interface Caller {
+  tenant: Tenant;
+}
 
 /** A managed base image as tenants see it: its catalog entry with the versions built on this host (ManagedImageInfo). */
 export interface ManagedImage {

@@ -14,7 +14,11 @@ export function startArtifactGc(dir: string, log: Logger, opts: { maxAgeMs?: num
       for (const f of await fs.readdir(path.join(dir, tenant)).catch(() => [] as string[])) {
         const p = path.join(dir, tenant, f);
         const st = await fs.stat(p).catch(() => undefined);
-        if (st && st.mtimeMs < cutoff) await fs.rm(p, { force: true }).then(() => log.info({ artifact: p }, 'removed an expired upload'), () => undefined);
+        if (st && st.mtimeMs < cutoff)
+          await fs.rm(p, { force: true }).then(
+            () => log.info({ artifact: p }, 'removed an expired upload'),
+            () => undefined,
+          );
       }
     }
   };

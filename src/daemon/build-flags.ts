@@ -18,7 +18,10 @@ function mib(raw: number | string | undefined, flag: string, min: number): numbe
   return n;
 }
 
-export function buildSettings(o: BuildFlags, env: NodeJS.ProcessEnv = process.env): { limits: Partial<BuildCapLimits>; hostReserveMiB?: number } {
+export function buildSettings(
+  o: BuildFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): { limits: Partial<BuildCapLimits>; hostReserveMiB?: number } {
   const disk = mib(o.buildDiskMaxMib ?? env.CUBBY_BUILD_DISK_MAX_MIB, '--build-disk-max-mib', 256);
   const memory = mib(o.buildMemoryMaxMib ?? env.CUBBY_BUILD_MEMORY_MAX_MIB, '--build-memory-max-mib', 128);
   const reserve = mib(o.hostDiskReserveMib ?? env.CUBBY_HOST_DISK_RESERVE_MIB, '--host-disk-reserve-mib', 0);

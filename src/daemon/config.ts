@@ -44,13 +44,39 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host, port };
 }
 
-const list = (s: string | undefined): string[] => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const list = (s: string | undefined): string[] =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function allowedRanges(entries: string[]): string[] {
-  try { return parseAllowedRanges(entries); } catch (e) { throw new Error(`--egress-allow-private: ${(e as Error).message}`); }
+  try {
+    return parseAllowedRanges(entries);
+  } catch (e) {
+    throw new Error(`--egress-allow-private: ${(e as Error).message}`);
+  }
 }
 
-export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheDir: string; api: string; gateway: string; domain: string; region: string; logLevel: string; warmPool: number; maxActive: number; artifactRoots: string; egressAllowPrivate: string; metricsToken: string }> & QuotaFlags & BuildFlags): DaemonConfig {
+export function daemonConfig(
+  o: Partial<{
+    dataDir: string;
+    store: string;
+    cacheDir: string;
+    api: string;
+    gateway: string;
+    domain: string;
+    region: string;
+    logLevel: string;
+    warmPool: number;
+    maxActive: number;
+    artifactRoots: string;
+    egressAllowPrivate: string;
+    metricsToken: string;
+  }> &
+    QuotaFlags &
+    BuildFlags,
+): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
   const store = storeUrl(o.store);
@@ -71,7 +97,8 @@ export function daemonConfig(o: Partial<{ dataDir: string; store: string; cacheD
     ...((o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN) ? { metricsToken: o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN } : {}),
     ...(build.hostReserveMiB !== undefined ? { hostDiskReserveMiB: build.hostReserveMiB } : {}),
     core: {
-      ...DEFAULT_CORE_CONFIG, dataDir,
+      ...DEFAULT_CORE_CONFIG,
+      dataDir,
       ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),
       ...(o.maxActive !== undefined ? { maxActiveMicrovms: o.maxActive } : {}),
       quotas: quotaDefaults(o),

@@ -55,12 +55,21 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     // Made after the core (they need it), but the core's observer reaches them.
     const late: { targets?: CoreGatewayTargets; gateway?: Gateway } = {};
     const core: Core = createCore({
-      store, runtime, hooks: new HttpHooks(), disk: nodeDisk, managed,
+      store,
+      runtime,
+      hooks: new HttpHooks(),
+      disk: nodeDisk,
+      managed,
       unpacker: new TenantArtifacts({
-        artifactsDir: path.join(config.dataDir, 'artifacts'), fileRoots: config.artifactRoots, addresses,
+        artifactsDir: path.join(config.dataDir, 'artifacts'),
+        fileRoots: config.artifactRoots,
+        addresses,
         log: (fields, msg) => log.warn(fields, msg),
-      }), builder: new BuildahBuilder({
-        images: managed, cacheDir: config.cacheDir, ...(config.hostDiskReserveMiB !== undefined ? { hostReserveMiB: config.hostDiskReserveMiB } : {}),
+      }),
+      builder: new BuildahBuilder({
+        images: managed,
+        cacheDir: config.cacheDir,
+        ...(config.hostDiskReserveMiB !== undefined ? { hostReserveMiB: config.hostDiskReserveMiB } : {}),
       }),
       tokens: { mint: async (r) => tokenService.tokens.mint(r.microvmId, r.tenantId, r.ports, r.minutes, r.kind) },
       log,
@@ -70,7 +79,10 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         stateChanged(e) {
           observer.stateChanged?.(e);
           // A suspended or terminated microVM's pooled connections and cached address are stale.
-          if (e.from === 'RUNNING') { late.targets?.forget(e.microvmId); late.gateway?.evict(e.microvmId); }
+          if (e.from === 'RUNNING') {
+            late.targets?.forget(e.microvmId);
+            late.gateway?.evict(e.microvmId);
+          }
         },
       },
       config: config.core,
@@ -81,10 +93,24 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     closers.unshift(stopGc);
     const report = await core.start();
     closers.unshift(() => core.stop());
-    log.info({ adopted: report.adopted.length, suspended: report.suspended.length, terminated: report.terminated.length, swept: report.swept.length }, 'core started');
+    log.info(
+      {
+        adopted: report.adopted.length,
+        suspended: report.suspended.length,
+        terminated: report.terminated.length,
+        swept: report.swept.length,
+      },
+      'core started',
+    );
 
     const targets = new CoreGatewayTargets({ store, runtime, manager: core.manager });
-    const gateway = createGateway({ targets, tokens: tokenService.tokens, domain: config.domain, logger: log, metrics: promGatewayMetrics(registry) });
+    const gateway = createGateway({
+      targets,
+      tokens: tokenService.tokens,
+      domain: config.domain,
+      logger: log,
+      metrics: promGatewayMetrics(registry),
+    });
     late.targets = targets;
     late.gateway = gateway;
     const gw = await gateway.listen(config.gateway.host, config.gateway.port);
@@ -92,7 +118,11 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const endpointFor = (id: string) => `http://${id}.${config.domain}:${gw.port}`;
 
     const api: FastifyInstance = createLambdaApi({
-      core: core.services, region: config.region, endpointFor, logger: log, addresses,
+      core: core.services,
+      region: config.region,
+      endpointFor,
+      logger: log,
+      addresses,
       artifactsDir: path.join(config.dataDir, 'artifacts'),
       lookupKey: async (id) => {
         const k = await store.getKeyForAuth(id);
@@ -110,7 +140,13 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${apiPort}`;
     log.info({ api: apiUrl, gateway: `http://*.${config.domain}:${gw.port}`, dataDir: config.dataDir }, 'cubby is serving');
     return {
-      config, core, store, apiUrl, gatewayUrl: `http://127.0.0.1:${gw.port}`, gatewayPort: gw.port, log,
+      config,
+      core,
+      store,
+      apiUrl,
+      gatewayUrl: `http://127.0.0.1:${gw.port}`,
+      gatewayPort: gw.port,
+      log,
       async stop() {
         for (const c of closers) await Promise.resolve(c()).catch((e: unknown) => log.warn({ err: String(e) }, 'shutdown step failed'));
       },

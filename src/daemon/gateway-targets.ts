@@ -50,7 +50,9 @@ export class CoreGatewayTargets implements GatewayTargets {
   async openShell(id: string, size: { cols: number; rows: number }): Promise<ShellProcess> {
     return this.d.runtime.exec(id, {
       args: ['/bin/sh', '-c', 'if [ -x /bin/bash ]; then exec /bin/bash -l; else exec /bin/sh -l; fi'],
-      env: { TERM: 'xterm-256color', HOME: '/root' }, cwd: '/root', tty: size,
+      env: { TERM: 'xterm-256color', HOME: '/root' },
+      cwd: '/root',
+      tty: size,
     });
   }
 }

@@ -29,7 +29,10 @@ export function checkMetricsAccess(remoteAddress: string | undefined, authorizat
   if (isLoopback(remoteAddress)) return;
   const given = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
   if (token && given && sameSecret(given, token)) return;
-  throw new CubbyError('METRICS_FORBIDDEN', token
-    ? '/metrics needs the operator\'s metrics token (Authorization: Bearer ...) from off the host'
-    : '/metrics is served to the host itself only; set --metrics-token to scrape it from elsewhere');
+  throw new CubbyError(
+    'METRICS_FORBIDDEN',
+    token
+      ? "/metrics needs the operator's metrics token (Authorization: Bearer ...) from off the host"
+      : '/metrics is served to the host itself only; set --metrics-token to scrape it from elsewhere',
+  );
 }

@@ -3,15 +3,15 @@
  * front doors map each kind onto their own wire errors (HTTP status, AWS exception name, E2B code).
  */
 export type ErrorKind =
-  | 'validation'   // the caller sent something wrong
-  | 'not_found'    // the thing does not exist (or is not visible to this tenant)
-  | 'conflict'     // the thing exists but is in the wrong state
+  | 'validation' // the caller sent something wrong
+  | 'not_found' // the thing does not exist (or is not visible to this tenant)
+  | 'conflict' // the thing exists but is in the wrong state
   | 'unauthorized' // no or bad credentials
-  | 'forbidden'    // credentials fine, action not allowed
-  | 'throttled'    // too many requests or sandboxes right now; retry later
-  | 'quota'        // a configured limit was reached
-  | 'unavailable'  // a dependency (runtime, network, disk) failed; may succeed on retry
-  | 'internal';    // a bug
+  | 'forbidden' // credentials fine, action not allowed
+  | 'throttled' // too many requests or sandboxes right now; retry later
+  | 'quota' // a configured limit was reached
+  | 'unavailable' // a dependency (runtime, network, disk) failed; may succeed on retry
+  | 'internal'; // a bug
 
 export const ERROR_CODES = {
   // generic
@@ -44,7 +44,7 @@ export const ERROR_CODES = {
   IMAGE_EXISTS: 'conflict',
   IMAGE_IN_USE: 'conflict',
   IMAGE_NOT_READY: 'conflict',
-  IMAGE_DELETING: 'conflict',              // the image is being deleted; nothing may be added to it
+  IMAGE_DELETING: 'conflict', // the image is being deleted; nothing may be added to it
   IMAGE_BASE_NOT_FOUND: 'not_found',
   IMAGE_BASE_BUILD_FAILED: 'unavailable',
   ARTIFACT_INVALID: 'validation',
@@ -66,7 +66,7 @@ export const ERROR_CODES = {
   MICROVM_SUSPEND_FAILED: 'unavailable',
   MICROVM_LIMIT: 'throttled',
   // host capacity and per-tenant quotas (src/core/quotas)
-  HOST_CAPACITY: 'throttled',              // the host runs its maximum of active microVMs; retry later
+  HOST_CAPACITY: 'throttled', // the host runs its maximum of active microVMs; retry later
   QUOTA_RUNNING_MICROVMS: 'quota',
   QUOTA_MEMORY: 'quota',
   QUOTA_SUSPENDED_MICROVMS: 'quota',
@@ -92,7 +92,7 @@ export const ERROR_CODES = {
   API_UNKNOWN_OPERATION: 'not_found',
   API_BODY_TOO_LARGE: 'validation',
   API_UNSUPPORTED_MEDIA_TYPE: 'validation',
-  METRICS_FORBIDDEN: 'forbidden',         // /metrics asked from off the host without the metrics token
+  METRICS_FORBIDDEN: 'forbidden', // /metrics asked from off the host without the metrics token
   // endpoint gateway
   GATEWAY_UNKNOWN_HOST: 'not_found',
   GATEWAY_BAD_PORT: 'validation',
@@ -102,11 +102,11 @@ export const ERROR_CODES = {
   // store
   STORE_CONFLICT: 'conflict',
   STORE_MIGRATION_FAILED: 'internal',
-  STORE_BUSY: 'unavailable',               // the database stayed locked past the busy timeout
+  STORE_BUSY: 'unavailable', // the database stayed locked past the busy timeout
   STORE_CLOSED: 'unavailable',
-  STORE_MASTER_KEY_INVALID: 'internal',    // master.key unreadable, malformed or too permissive
-  STORE_SECRET_UNREADABLE: 'internal',     // a stored secret does not decrypt with the master key
-  IDEMPOTENCY_MISMATCH: 'conflict',        // client token reused with a different request
+  STORE_MASTER_KEY_INVALID: 'internal', // master.key unreadable, malformed or too permissive
+  STORE_SECRET_UNREADABLE: 'internal', // a stored secret does not decrypt with the master key
+  IDEMPOTENCY_MISMATCH: 'conflict', // client token reused with a different request
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

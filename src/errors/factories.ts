@@ -19,7 +19,10 @@ export interface ErrorFactory<T extends string> {
 export function createError<const T extends string>(code: ErrorCode, template: T): ErrorFactory<T> {
   const make = (...args: ArgsOf<T>): CubbyError => {
     let i = 0;
-    return new CubbyError(code, template.replace(/%s/g, () => String(args[i++])));
+    return new CubbyError(
+      code,
+      template.replace(/%s/g, () => String(args[i++])),
+    );
   };
   return Object.assign(make, { code, template });
 }

@@ -23,10 +23,7 @@ export interface AuthRequest {
  * 'allow' may name the tenant the credentials belong to; the gateway then checks it owns the
  * target. 'deny' carries the error to answer with (401/403 by its kind).
  */
-export type AuthVerdict =
-  | { outcome: 'abstain' }
-  | { outcome: 'allow'; tenantId?: string }
-  | { outcome: 'deny'; error: CubbyError };
+export type AuthVerdict = { outcome: 'abstain' } | { outcome: 'allow'; tenantId?: string } | { outcome: 'deny'; error: CubbyError };
 
 export type Authenticator = (req: AuthRequest) => AuthVerdict | Promise<AuthVerdict>;
 

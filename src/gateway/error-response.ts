@@ -48,9 +48,10 @@ export function sendSocketError(socket: Duplex, err: CubbyError, form: RouteForm
   if (socket.writable) {
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
-      'Content-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(text)}\r\n` +
-      'Connection: close\r\n\r\n' + text,
+        'Content-Type: application/json\r\n' +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        text,
     );
   }
   // Drain whatever the client still sends, and close for good shortly after the answer left:

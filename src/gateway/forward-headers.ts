@@ -8,8 +8,14 @@ import { scopeSetCookies } from './set-cookie.js';
 import { isGatewaySubprotocol } from './subprotocols.js';
 
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'transfer-encoding', 'upgrade',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'transfer-encoding',
+  'upgrade',
 ]);
 
 export interface ForwardInfo {
@@ -18,11 +24,7 @@ export interface ForwardInfo {
 }
 
 /** Request headers for the app. `upgrade` keeps Connection/Upgrade for a WebSocket handshake. */
-export function upstreamRequestHeaders(
-  headersDistinct: NodeJS.Dict<string[]>,
-  info: ForwardInfo,
-  upgrade: boolean,
-): OutgoingHttpHeaders {
+export function upstreamRequestHeaders(headersDistinct: NodeJS.Dict<string[]>, info: ForwardInfo, upgrade: boolean): OutgoingHttpHeaders {
   const named = connectionTokens(headersDistinct['connection']);
   const out: OutgoingHttpHeaders = {};
   for (const [name, values] of Object.entries(headersDistinct)) {
@@ -32,7 +34,10 @@ export function upstreamRequestHeaders(
     if (name === 'expect') continue;
     if (name.startsWith('x-forwarded-')) continue; // client-supplied values are not to be trusted
     if (name === 'sec-websocket-protocol') {
-      const kept = values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s && !isGatewaySubprotocol(s));
+      const kept = values
+        .flatMap((v) => v.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s && !isGatewaySubprotocol(s));
       if (kept.length > 0) out[name] = kept.join(', ');
       continue;
     }
@@ -59,7 +64,10 @@ export function clientResponseHeaders(headersDistinct: NodeJS.Dict<string[]>, co
   for (const [name, values] of Object.entries(headersDistinct)) {
     if (!values) continue;
     if (HOP_BY_HOP.has(name) || named.has(name)) continue;
-    if (name === 'set-cookie') { out[name] = scopeSetCookies(values, cookieHost); continue; }
+    if (name === 'set-cookie') {
+      out[name] = scopeSetCookies(values, cookieHost);
+      continue;
+    }
     out[name] = values.length === 1 ? values[0] : values;
   }
   return out;

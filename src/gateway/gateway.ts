@@ -58,7 +58,9 @@ export interface Gateway {
 }
 
 /** Set while a request is handled, so errors are worded for its front door. */
-interface Exchange { route?: Route }
+interface Exchange {
+  route?: Route;
+}
 
 export function createGateway(opts: GatewayOptions): Gateway {
   const domain = opts.domain.toLowerCase().replace(/\.$/, '');
@@ -77,12 +79,19 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const upgraded = new Set<Duplex>();
   const wss = new WebSocketServer({ noServer: true, handleProtocols: echoProtocol });
 
-  const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => { void onRequest(req, res); });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { void onUpgrade(req, socket, head); });
+  const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => {
+    void onRequest(req, res);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void onUpgrade(req, socket, head);
+  });
   // Without a listener node drops CONNECT requests unanswered; the gateway tunnels nothing.
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     socket.on('error', () => {});
-    metrics.exchange('http', sendSocketError(socket, new CubbyError('CUBBY_VALIDATION', 'the endpoint gateway does not tunnel (CONNECT)'), undefined));
+    metrics.exchange(
+      'http',
+      sendSocketError(socket, new CubbyError('CUBBY_VALIDATION', 'the endpoint gateway does not tunnel (CONNECT)'), undefined),
+    );
   });
 
   const activity = (id: string, kind: ActivityKind) => {
@@ -137,8 +146,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const headers = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, false);
       metrics.addedLatency(Number(process.hrtime.bigint() - t0 - heldNs) / 1e9);
       forwardHttp(req, res, {
-        address, port: route.port, headers, form: route.form, connectTimeoutMs,
-        agent: agents.get(route.microvmId, address), cookieHost: cookieHostFor(req.headers.host, route.form),
+        address,
+        port: route.port,
+        headers,
+        form: route.form,
+        connectTimeoutMs,
+        agent: agents.get(route.microvmId, address),
+        cookieHost: cookieHostFor(req.headers.host, route.form),
       });
     } catch (e) {
       const err = fail(e, ex);
@@ -168,14 +182,22 @@ export function createGateway(opts: GatewayOptions): Gateway {
       active = route.microvmId;
       activity(active, 'ws-open');
       const { address } = await ready(route, info);
-      if (socket.destroyed) { finish(499); return; }
+      if (socket.destroyed) {
+        finish(499);
+        return;
+      }
       if (kind === 'shell') {
         await openShell(req, socket, head, route.microvmId, finish);
         return;
       }
       const headers = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, true);
       const status = await forwardUpgrade(req, socket, head, {
-        address, port: route.port, headers, form: route.form, offered: subprotocols, connectTimeoutMs,
+        address,
+        port: route.port,
+        headers,
+        form: route.form,
+        offered: subprotocols,
+        connectTimeoutMs,
         cookieHost: cookieHostFor(req.headers.host, route.form),
       });
       finish(status);
@@ -187,7 +209,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
   }
 
   async function openShell(
-    req: IncomingMessage, socket: Duplex, head: Buffer, microvmId: string, finish: (status: number) => void,
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    microvmId: string,
+    finish: (status: number) => void,
   ): Promise<void> {
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
       throw new CubbyError('CUBBY_VALIDATION', 'the shell speaks WebSocket only');
@@ -197,15 +223,24 @@ export function createGateway(opts: GatewayOptions): Gateway {
       proc = await targets.openShell(microvmId, shellSize(req.url));
     } catch (e) {
       throw new CubbyError('GATEWAY_SHELL_FAILED', `could not open a shell: ${e instanceof Error ? e.message : String(e)}`, {
-        details: { reason: e instanceof Error ? e.message : String(e) }, cause: e,
+        details: { reason: e instanceof Error ? e.message : String(e) },
+        cause: e,
       });
     }
     let handed = false;
     // A handshake ws rejects (bad key, client gone) never reaches the callback: hang up then.
-    socket.once('close', () => { if (!handed) { proc.kill('SIGHUP'); finish(499); } });
+    socket.once('close', () => {
+      if (!handed) {
+        proc.kill('SIGHUP');
+        finish(499);
+      }
+    });
     wss.handleUpgrade(req, socket, head, (ws) => {
       handed = true;
-      runShell(ws, proc).then(() => finish(101), () => finish(101));
+      runShell(ws, proc).then(
+        () => finish(101),
+        () => finish(101),
+      );
     });
   }
 

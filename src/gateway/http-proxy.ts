@@ -23,7 +23,8 @@ export interface HttpForward {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpForward): void {
-  const bodiless = req.headers['transfer-encoding'] === undefined &&
+  const bodiless =
+    req.headers['transfer-encoding'] === undefined &&
     (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
   const retriable = bodiless && IDEMPOTENT.has(req.method ?? '');
 
@@ -37,7 +38,9 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
       agent: f.agent,
     });
     armConnectTimeout(up, f.connectTimeoutMs);
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    res.on('close', () => {
+      if (!res.writableFinished) up.destroy();
+    });
 
     up.on('response', (ures) => {
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct, f.cookieHost));
@@ -52,7 +55,9 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
         res.end();
       });
       // The app died mid-response: the client must see a broken stream, not a clean end.
-      ures.on('close', () => { if (!ures.complete) res.destroy(); });
+      ures.on('close', () => {
+        if (!ures.complete) res.destroy();
+      });
     });
 
     up.on('error', (err) => {

@@ -30,7 +30,11 @@ export class KeyRing {
   private readonly checkIntervalMs: number;
   private readonly now: () => number;
 
-  private constructor(private readonly store: TokenKeyStore, keys: TokenKey[], opts: KeyRingOptions) {
+  private constructor(
+    private readonly store: TokenKeyStore,
+    keys: TokenKey[],
+    opts: KeyRingOptions,
+  ) {
     this.keys = keys;
     this.rotationIntervalMs = opts.rotationIntervalMs ?? 24 * 3600_000;
     this.retentionMs = opts.retentionMs ?? MAX_TOKEN_LIFETIME_MS + 10 * 60_000;
@@ -97,7 +101,9 @@ export class KeyRing {
   /** Runs maintain() periodically; the timer never keeps the process alive. */
   start(onError: (e: unknown) => void = () => {}): void {
     if (this.timer) return;
-    this.timer = setInterval(() => { this.maintain().catch(onError); }, this.checkIntervalMs);
+    this.timer = setInterval(() => {
+      this.maintain().catch(onError);
+    }, this.checkIntervalMs);
     this.timer.unref();
   }
 

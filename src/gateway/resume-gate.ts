@@ -8,7 +8,10 @@ import type { GatewayTargets, TargetInfo } from './targets.js';
 export class ResumeGate {
   private readonly inflight = new Map<string, Promise<{ address: string }>>();
 
-  constructor(private readonly targets: GatewayTargets, private readonly timeoutMs: number) {}
+  constructor(
+    private readonly targets: GatewayTargets,
+    private readonly timeoutMs: number,
+  ) {}
 
   /** `waited` tells whether the request was held for a resume (its old connections are dead). */
   async ready(microvmId: string, info: TargetInfo): Promise<{ address: string; waited: boolean }> {
@@ -18,8 +21,10 @@ export class ResumeGate {
       case 'SUSPENDED':
       case 'SUSPENDING':
         if (!info.autoResume) {
-          throw new CubbyError('GATEWAY_TARGET_SUSPENDED',
-            `microVM ${microvmId} is suspended and its idle policy does not auto-resume; call ResumeMicrovm first`);
+          throw new CubbyError(
+            'GATEWAY_TARGET_SUSPENDED',
+            `microVM ${microvmId} is suspended and its idle policy does not auto-resume; call ResumeMicrovm first`,
+          );
         }
         return { ...(await this.ensureRunning(microvmId)), waited: true };
       case 'PENDING':
@@ -34,7 +39,9 @@ export class ResumeGate {
     if (!shared) {
       shared = this.targets.ensureRunning(microvmId);
       this.inflight.set(microvmId, shared);
-      const forget = () => { if (this.inflight.get(microvmId) === shared) this.inflight.delete(microvmId); };
+      const forget = () => {
+        if (this.inflight.get(microvmId) === shared) this.inflight.delete(microvmId);
+      };
       shared.then(forget, forget);
     }
     let timer: NodeJS.Timeout | undefined;

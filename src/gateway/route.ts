@@ -20,12 +20,7 @@ export interface Route {
 const ID = /^[a-z0-9]+$/;
 const E2B_LABEL = /^(\d{1,5})-([a-z0-9]+)$/;
 
-export function routeRequest(
-  headers: IncomingHttpHeaders,
-  subprotocols: string[],
-  domain: string,
-  defaultPort: number,
-): Route {
+export function routeRequest(headers: IncomingHttpHeaders, subprotocols: string[], domain: string, defaultPort: number): Route {
   const host = hostName(headers.host);
   if (host === domain) {
     const id = single(headers['e2b-sandbox-id']);

@@ -59,7 +59,10 @@ function isForeignDomain(attribute: string, ownHost: string | undefined): boolea
   const name = (eq < 0 ? attribute : attribute.slice(0, eq)).trim().toLowerCase();
   if (name !== 'domain') return false;
   if (ownHost === undefined || eq < 0) return true;
-  let domain = attribute.slice(eq + 1).trim().toLowerCase();
+  let domain = attribute
+    .slice(eq + 1)
+    .trim()
+    .toLowerCase();
   // A leading dot is ignored by browsers (RFC 6265 5.2.3): ".a.example" means "a.example".
   if (domain.startsWith('.')) domain = domain.slice(1);
   return domain !== ownHost;

@@ -61,9 +61,14 @@ export function runShell(ws: WebSocket, proc: ShellProcess): Promise<void> {
   });
 
   let alive = true;
-  ws.on('pong', () => { alive = true; });
+  ws.on('pong', () => {
+    alive = true;
+  });
   const pinger = setInterval(() => {
-    if (!alive) { ws.terminate(); return; }
+    if (!alive) {
+      ws.terminate();
+      return;
+    }
     alive = false;
     ws.ping();
   }, PING_MS);
@@ -81,17 +86,19 @@ export function runShell(ws: WebSocket, proc: ShellProcess): Promise<void> {
     });
   });
 
-  const procDone = proc.exit.then(
-    (status) => status,
-    () => ({ code: null, signal: null }),
-  ).then(async (status) => {
-    exited = true;
-    await ended(stdout, 1000);
-    if (ws.readyState !== WebSocket.OPEN) return;
-    const code = status.code ?? (status.signal ? 128 + (constants.signals[status.signal as NodeJS.Signals] ?? 0) : -1);
-    ws.send(JSON.stringify({ type: 'exit', code, signal: status.signal }));
-    ws.close(1000, 'exit');
-  });
+  const procDone = proc.exit
+    .then(
+      (status) => status,
+      () => ({ code: null, signal: null }),
+    )
+    .then(async (status) => {
+      exited = true;
+      await ended(stdout, 1000);
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const code = status.code ?? (status.signal ? 128 + (constants.signals[status.signal as NodeJS.Signals] ?? 0) : -1);
+      ws.send(JSON.stringify({ type: 'exit', code, signal: status.signal }));
+      ws.close(1000, 'exit');
+    });
 
   return Promise.all([wsClosed, procDone]).then(() => undefined);
 }

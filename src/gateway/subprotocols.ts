@@ -8,7 +8,10 @@ const GATEWAY_PREFIX = 'lambda-microvms.';
 
 export function parseSubprotocols(header: string | undefined): string[] {
   if (!header) return [];
-  return header.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return header
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export function isGatewaySubprotocol(p: string): boolean {

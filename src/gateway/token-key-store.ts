@@ -24,12 +24,14 @@ export interface TokenKeyStore {
 
 const fileSchema = z.object({
   version: z.literal(1),
-  keys: z.array(z.object({
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-    secret: z.string().min(1),
-    createdAt: z.iso.datetime(),
-    retiredAt: z.iso.datetime().optional(),
-  })),
+  keys: z.array(
+    z.object({
+      id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+      secret: z.string().min(1),
+      createdAt: z.iso.datetime(),
+      retiredAt: z.iso.datetime().optional(),
+    }),
+  ),
 });
 
 export class FileTokenKeyStore implements TokenKeyStore {
@@ -91,6 +93,10 @@ export class FileTokenKeyStore implements TokenKeyStore {
 /** Keeps keys in memory only: tokens die with the process. For tests and throwaway daemons. */
 export class MemoryTokenKeyStore implements TokenKeyStore {
   private keys: TokenKey[] = [];
-  async load(): Promise<TokenKey[]> { return this.keys.map((k) => ({ ...k })); }
-  async save(keys: TokenKey[]): Promise<void> { this.keys = keys.map((k) => ({ ...k })); }
+  async load(): Promise<TokenKey[]> {
+    return this.keys.map((k) => ({ ...k }));
+  }
+  async save(keys: TokenKey[]): Promise<void> {
+    this.keys = keys.map((k) => ({ ...k }));
+  }
 }

@@ -55,7 +55,10 @@ export class TokenService implements TokenVerifier {
   private readonly now: () => number;
   private readonly verified = new Map<string, TokenClaims>();
 
-  constructor(readonly ring: KeyRing, opts: { now?: () => number } = {}) {
+  constructor(
+    readonly ring: KeyRing,
+    opts: { now?: () => number } = {},
+  ) {
     this.now = opts.now ?? Date.now;
   }
 

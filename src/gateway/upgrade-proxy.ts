@@ -51,12 +51,18 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
       client.write(responseHead(ures, status, [...scopeRawSetCookies(stripFraming(ures.rawHeaders), f.cookieHost), 'Connection', 'close']));
       ures.pipe(client);
       client.once('finish', () => setTimeout(() => client.destroy(), 2000).unref());
-      client.once('close', () => { ures.destroy(); resolve(status); });
+      client.once('close', () => {
+        ures.destroy();
+        resolve(status);
+      });
     });
 
     up.on('error', (err) => {
       client.off('close', onClientGone);
-      if (client.destroyed) { resolve(499); return; }
+      if (client.destroyed) {
+        resolve(499);
+        return;
+      }
       const status = sendSocketError(client, upstreamError(err, f.port), f.form);
       client.once('close', () => resolve(status));
     });
@@ -70,10 +76,18 @@ function splice(a: Duplex, b: Socket, onClosed: () => void): void {
   a.pipe(b);
   b.pipe(a);
   let open = 2;
-  const closed = () => { if (--open === 0) onClosed(); };
+  const closed = () => {
+    if (--open === 0) onClosed();
+  };
   // Either side failing tears down both; a clean FIN is forwarded by pipe() as end().
-  a.once('close', () => { b.destroy(); closed(); });
-  b.once('close', () => { a.destroy(); closed(); });
+  a.once('close', () => {
+    b.destroy();
+    closed();
+  });
+  b.once('close', () => {
+    a.destroy();
+    closed();
+  });
   a.on('error', () => a.destroy());
   b.on('error', () => b.destroy());
 }
@@ -88,7 +102,7 @@ function upgradeResponseHeaders(ures: IncomingMessage, offered: string[]): strin
   const chosen = ures.headers['sec-websocket-protocol'];
   const appOffered = offered.filter((p) => !isGatewaySubprotocol(p));
   if (chosen === undefined && appOffered.length === 0 && offered.length > 0) {
-    const echo = offered.find((p) => p.startsWith(PORT_SUBPROTOCOL_PREFIX)) ?? offered[0] as string;
+    const echo = offered.find((p) => p.startsWith(PORT_SUBPROTOCOL_PREFIX)) ?? (offered[0] as string);
     raw.push('Sec-WebSocket-Protocol', echo);
   }
   return raw;

@@ -23,7 +23,10 @@ export class UpstreamAgents {
     pool?.agent.destroy();
     // `timeout` only closes pooled idle sockets (Node destroys free sockets on timeout).
     const agent = new Agent({
-      keepAlive: true, noDelay: true, maxSockets: this.opts.maxSockets, timeout: this.opts.idleTimeoutMs,
+      keepAlive: true,
+      noDelay: true,
+      maxSockets: this.opts.maxSockets,
+      timeout: this.opts.idleTimeoutMs,
     });
     this.pools.set(microvmId, { address, agent });
     return agent;

@@ -12,17 +12,33 @@ function post(address: string, port: number, path: string, body: string, timeout
     // A deadline for the whole exchange: req.setTimeout would only start once connected, leaving
     // a connect to an unresponsive sandbox to the kernel's SYN timeout (about two minutes).
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    const fail = (e: Error) => { clearTimeout(timer); reject(e); };
-    const req = http.request({
-      host: address, port, path, method: 'POST', agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => { size += c.length; if (size <= 64 * 1024) chunks.push(c); });
-      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }); });
-      res.on('error', fail);
-    });
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      reject(e);
+    };
+    const req = http.request(
+      {
+        host: address,
+        port,
+        path,
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= 64 * 1024) chunks.push(c);
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', fail);
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -55,9 +71,13 @@ export class HttpHooks implements HooksPort {
       await sleep(delay);
       delay = Math.min(delay * 2, 200);
     }
-    throw new CubbyError('HOOK_FAILED', `${c.hook} hook on port ${c.port} ${last === 'no answer' ? `did not answer within ${c.timeoutMs / 1000} s` : last}`, {
-      details: { hook: c.hook, elapsedMs: Date.now() - started },
-    });
+    throw new CubbyError(
+      'HOOK_FAILED',
+      `${c.hook} hook on port ${c.port} ${last === 'no answer' ? `did not answer within ${c.timeoutMs / 1000} s` : last}`,
+      {
+        details: { hook: c.hook, elapsedMs: Date.now() - started },
+      },
+    );
   }
 
   async waitForPort(address: string, port: number, timeoutMs: number): Promise<void> {
@@ -66,8 +86,14 @@ export class HttpHooks implements HooksPort {
     while (Date.now() < deadline) {
       const ok = await new Promise<boolean>((resolve) => {
         const s = net.connect({ host: address, port });
-        s.setTimeout(Math.max(1, Math.min(1000, deadline - Date.now())), () => { s.destroy(); resolve(false); });
-        s.once('connect', () => { s.destroy(); resolve(true); });
+        s.setTimeout(Math.max(1, Math.min(1000, deadline - Date.now())), () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
         s.once('error', () => resolve(false));
       });
       if (ok) return;

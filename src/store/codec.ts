@@ -24,7 +24,10 @@ export type Layout<T> = {
   [K in keyof T]-?: { column: string; type: ColumnType } & (undefined extends T[K] ? { optional: true } : { optional?: false });
 };
 
-export interface Codec<T> { fields: readonly Field<T>[]; byKey: ReadonlyMap<string, Field<T>> }
+export interface Codec<T> {
+  fields: readonly Field<T>[];
+  byKey: ReadonlyMap<string, Field<T>>;
+}
 
 export function codec<T>(layout: Layout<T>): Codec<T> {
   const fields = Object.entries(layout).map(([key, spec]) => ({ key, ...(spec as object) }) as Field<T>);
@@ -34,17 +37,23 @@ export function codec<T>(layout: Layout<T>): Codec<T> {
 function encode(type: ColumnType, value: unknown): SqlValue {
   if (value === null || value === undefined) return null;
   switch (type) {
-    case 'date': return (value as Date).getTime();
-    case 'json': return JSON.stringify(value);
-    default: return value as SqlValue;
+    case 'date':
+      return (value as Date).getTime();
+    case 'json':
+      return JSON.stringify(value);
+    default:
+      return value as SqlValue;
   }
 }
 
 function decode(type: ColumnType, value: unknown): unknown {
   switch (type) {
-    case 'date': return new Date(value as number);
-    case 'json': return JSON.parse(value as string);
-    default: return value;
+    case 'date':
+      return new Date(value as number);
+    case 'json':
+      return JSON.parse(value as string);
+    default:
+      return value;
   }
 }
 
@@ -71,7 +80,10 @@ export function toColumns<T>(c: Codec<T>, record: T, extra: Record<string, SqlVa
     columns.push(f.column);
     values.push(v);
   }
-  for (const [col, v] of Object.entries(extra)) { columns.push(col); values.push(v); }
+  for (const [col, v] of Object.entries(extra)) {
+    columns.push(col);
+    values.push(v);
+  }
   return { columns, values };
 }
 

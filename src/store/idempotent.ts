@@ -7,8 +7,9 @@ import { CubbyError } from '../errors/index.js';
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export function idempotencyMismatch(key: IdempotencyKey): CubbyError {
-  return new CubbyError('IDEMPOTENCY_MISMATCH', `client token already used for a different ${key.operation} request`,
-    { details: { operation: key.operation, clientToken: key.clientToken } });
+  return new CubbyError('IDEMPOTENCY_MISMATCH', `client token already used for a different ${key.operation} request`, {
+    details: { operation: key.operation, clientToken: key.clientToken },
+  });
 }
 
 /** An idempotency row as both SQL stores keep it. */
@@ -24,7 +25,10 @@ export function idempotencyRecord(r: Row): IdempotencyRecord {
 }
 
 export function runIdempotent(
-  store: Pick<Store, 'tx'>, key: IdempotencyKey, requestHash: string, create: (t: StoreOps) => Promise<string>,
+  store: Pick<Store, 'tx'>,
+  key: IdempotencyKey,
+  requestHash: string,
+  create: (t: StoreOps) => Promise<string>,
 ): Promise<IdempotentResult> {
   return store.tx(async (t) => {
     const prior = await t.getIdempotency(key);

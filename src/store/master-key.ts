@@ -55,6 +55,10 @@ export function loadOrCreateMasterKey(dataDir: string): Buffer {
     unlinkSync(tmp);
   }
   const dirFd = openSync(dataDir, 'r');
-  try { fsyncSync(dirFd); } finally { closeSync(dirFd); }
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
   return readKeyFile(path);
 }

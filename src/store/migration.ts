@@ -1,9 +1,16 @@
 /** Rules every store's schema migration follows: steps numbered 1..n, a newer schema refused. */
 import { CubbyError } from '../errors/index.js';
 
-export interface Migration { id: number; name: string; sql: string }
+export interface Migration {
+  id: number;
+  name: string;
+  sql: string;
+}
 
-export interface MigrateReport { applied: number[]; current: number }
+export interface MigrateReport {
+  applied: number[];
+  current: number;
+}
 
 export function checkStepNumbers(steps: readonly Migration[]): void {
   if (steps.some((s, i) => !Number.isInteger(s.id) || s.id !== i + 1)) {
@@ -16,7 +23,9 @@ export function refuseUnknownSteps(done: Iterable<number>, steps: readonly Migra
   const known = new Set(steps.map((s) => s.id));
   const unknown = [...done].filter((id) => !known.has(id));
   if (unknown.length > 0) {
-    throw new CubbyError('STORE_MIGRATION_FAILED',
-      `database schema is newer than this program (unknown steps ${unknown.join(', ')}): upgrade Cubby`);
+    throw new CubbyError(
+      'STORE_MIGRATION_FAILED',
+      `database schema is newer than this program (unknown steps ${unknown.join(', ')}): upgrade Cubby`,
+    );
   }
 }

@@ -21,8 +21,9 @@ export const microvmNotFound = (id: string): CubbyError =>
   new CubbyError('MICROVM_NOT_FOUND', `microVM ${id} not found`, { details: { microvmId: id } });
 
 export const microvmBadState = (id: string, current: unknown, expected: readonly MicrovmState[], target: MicrovmState): CubbyError =>
-  new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${String(current)}, not ${expected.join(' or ') || '(none)'}`,
-    { details: { microvmId: id, current, expected: [...expected], target } });
+  new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${String(current)}, not ${expected.join(' or ') || '(none)'}`, {
+    details: { microvmId: id, current, expected: [...expected], target },
+  });
 
 const TENANT_NAME = /^[a-z0-9-]{1,63}$/;
 

@@ -20,7 +20,10 @@ export function pageSize(maxResults: number | undefined): number {
 }
 
 function fingerprint(list: string, scope: unknown): string {
-  return createHash('sha256').update(JSON.stringify([list, scope])).digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([list, scope]))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 export function encodePageToken(list: string, scope: unknown, position: number[]): string {

@@ -5,7 +5,12 @@ import { encodePageToken } from './page-token.js';
 
 /** Rows fetched with LIMIT size + 1 become a page, with a token when the extra row exists. */
 export function toPage<T>(
-  rows: Row[], size: number, map: (r: Row) => T, position: (r: Row) => number[], list: string, scope: unknown,
+  rows: Row[],
+  size: number,
+  map: (r: Row) => T,
+  position: (r: Row) => number[],
+  list: string,
+  scope: unknown,
 ): Page<T> {
   const kept = rows.slice(0, size);
   const last = kept[kept.length - 1];

@@ -84,10 +84,26 @@ export const MICROVM = codec<Microvm>({
 
 /** What each update may change (identity and, for microVMs, state are not patchable). */
 export const IMAGE_PATCHABLE: ReadonlySet<string> = new Set(['state', 'latestActiveVersion', 'latestFailedVersion', 'updatedAt']);
-export const VERSION_PATCHABLE: ReadonlySet<string> = new Set(['state', 'status', 'stateReason', 'rootfsPath', 'snapshotPath', 'updatedAt']);
-export const BUILD_PATCHABLE: ReadonlySet<string> = new Set(['state', 'stateReason', 'logPath', 'memorySnapshotBytes',
-  'diskSnapshotBytes', 'codeInstallBytes', 'updatedAt']);
+export const VERSION_PATCHABLE: ReadonlySet<string> = new Set([
+  'state',
+  'status',
+  'stateReason',
+  'rootfsPath',
+  'snapshotPath',
+  'updatedAt',
+]);
+export const BUILD_PATCHABLE: ReadonlySet<string> = new Set([
+  'state',
+  'stateReason',
+  'logPath',
+  'memorySnapshotBytes',
+  'diskSnapshotBytes',
+  'codeInstallBytes',
+  'updatedAt',
+]);
 const MICROVM_IDENTITY = new Set(['id', 'tenantId', 'imageId', 'imageVersion', 'state']);
-export const MICROVM_PATCHABLE: ReadonlySet<string> = new Set(MICROVM.fields.map((f) => f.key as string).filter((k) => !MICROVM_IDENTITY.has(k)));
+export const MICROVM_PATCHABLE: ReadonlySet<string> = new Set(
+  MICROVM.fields.map((f) => f.key as string).filter((k) => !MICROVM_IDENTITY.has(k)),
+);
 /** A transition may also set the state. */
 export const MICROVM_TRANSITION: ReadonlySet<string> = new Set([...MICROVM_PATCHABLE, 'state']);

@@ -1,7 +1,10 @@
 /** Image version numbers: "major.minor", compared numerically (1.10 is after 1.9). */
 import { CubbyError } from '../errors/index.js';
 
-export interface VersionNumber { major: number; minor: number }
+export interface VersionNumber {
+  major: number;
+  minor: number;
+}
 
 const PATTERN = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
 

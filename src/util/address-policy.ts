@@ -8,17 +8,30 @@ import { BlockList, isIP } from 'node:net';
 
 /** IPv4 ranges a tenant never reaches unless the operator allows them. */
 export const REFUSED_V4 = [
-  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12',
-  '192.0.0.0/24', '192.0.2.0/24', '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24',
-  '224.0.0.0/4', '240.0.0.0/4', '255.255.255.255/32',
+  '0.0.0.0/8',
+  '10.0.0.0/8',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '172.16.0.0/12',
+  '192.0.0.0/24',
+  '192.0.2.0/24',
+  '192.168.0.0/16',
+  '198.18.0.0/15',
+  '198.51.100.0/24',
+  '203.0.113.0/24',
+  '224.0.0.0/4',
+  '240.0.0.0/4',
+  '255.255.255.255/32',
 ] as const;
 
 /** IPv6 ranges likewise; IPv4-mapped/compatible and 6to4 addresses are judged by their IPv4 part. */
-export const REFUSED_V6 = [
-  '::/128', '::1/128', 'fe80::/10', 'fc00::/7', 'ff00::/8', '2001:db8::/32', '64:ff9b::/96',
-] as const;
+export const REFUSED_V6 = ['::/128', '::1/128', 'fe80::/10', 'fc00::/7', 'ff00::/8', '2001:db8::/32', '64:ff9b::/96'] as const;
 
-export interface Cidr4 { base: number; prefix: number }
+export interface Cidr4 {
+  base: number;
+  prefix: number;
+}
 /** An inclusive range of IPv4 addresses as unsigned numbers. */
 type Interval = [number, number];
 
@@ -141,7 +154,15 @@ export function parseAllowedRanges(list: readonly string[]): string[] {
     if (v4) return `${ipv4Text(v4.base)}/${v4.prefix}`;
     const [addr = '', len, extra] = entry.trim().split('/');
     const prefix = len === undefined ? 128 : Number(len);
-    if (extra === undefined && isIP(addr) === 6 && !addr.includes('%') && Number.isInteger(prefix) && prefix >= 0 && prefix <= 128 && (len === undefined || /^\d{1,3}$/.test(len))) {
+    if (
+      extra === undefined &&
+      isIP(addr) === 6 &&
+      !addr.includes('%') &&
+      Number.isInteger(prefix) &&
+      prefix >= 0 &&
+      prefix <= 128 &&
+      (len === undefined || /^\d{1,3}$/.test(len))
+    ) {
       return `${addr.toLowerCase()}/${prefix}`;
     }
     throw new Error(`'${entry}' is not an IPv4 or IPv6 CIDR`);
@@ -151,14 +172,23 @@ export function parseAllowedRanges(list: readonly string[]): string[] {
 export function addressPolicy(allowPrivate: readonly string[] = []): AddressPolicy {
   const allowed = parseAllowedRanges(allowPrivate);
   const refused = new BlockList();
-  for (const c of REFUSED_V4) { const [a = '', n] = c.split('/'); refused.addSubnet(a, Number(n), 'ipv4'); }
-  for (const c of REFUSED_V6) { const [a = '', n] = c.split('/'); refused.addSubnet(a, Number(n), 'ipv6'); }
+  for (const c of REFUSED_V4) {
+    const [a = '', n] = c.split('/');
+    refused.addSubnet(a, Number(n), 'ipv4');
+  }
+  for (const c of REFUSED_V6) {
+    const [a = '', n] = c.split('/');
+    refused.addSubnet(a, Number(n), 'ipv6');
+  }
   const allow = new BlockList();
   const allowedV4: Interval[] = [];
   for (const c of allowed) {
     const [a = '', n] = c.split('/');
     const v4 = parseCidr4(c);
-    if (v4) { allow.addSubnet(a, Number(n), 'ipv4'); allowedV4.push(interval(v4)); } else allow.addSubnet(a, Number(n), 'ipv6');
+    if (v4) {
+      allow.addSubnet(a, Number(n), 'ipv4');
+      allowedV4.push(interval(v4));
+    } else allow.addSubnet(a, Number(n), 'ipv6');
   }
   const allowMerged = merge(allowedV4);
   const refusedV4 = REFUSED_V4.map((c) => ({ name: c, range: interval(parseCidr4(c) as Cidr4) }));
@@ -179,7 +209,8 @@ export function addressPolicy(allowPrivate: readonly string[] = []): AddressPoli
     },
     refusedWithin(cidr) {
       const reach = interval(cidr);
-      const open = blocked.filter(([lo, hi]) => hi >= reach[0] && lo <= reach[1])
+      const open = blocked
+        .filter(([lo, hi]) => hi >= reach[0] && lo <= reach[1])
         .map(([lo, hi]): Interval => [Math.max(lo, reach[0]), Math.min(hi, reach[1])]);
       return refusedV4.filter((r) => open.some(([lo, hi]) => hi >= r.range[0] && lo <= r.range[1])).map((r) => r.name);
     },

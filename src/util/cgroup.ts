@@ -8,7 +8,10 @@ import { promises as fs } from 'node:fs';
 export async function removeCgroupDir(dir: string, busyWaitMs = 0): Promise<void> {
   const until = Date.now() + busyWaitMs;
   for (;;) {
-    const code = await fs.rmdir(dir).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    const code = await fs.rmdir(dir).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
     if (code !== 'EBUSY' || Date.now() >= until) return;
     await new Promise((r) => setTimeout(r, 50));
   }

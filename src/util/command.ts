@@ -1,7 +1,12 @@
 /** Runs host commands for adapters (never imported by the core). */
 import { spawn, type SpawnOptions } from 'node:child_process';
 
-export interface CommandResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CommandResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 export interface CommandOptions {
   input?: string | Buffer;
@@ -21,15 +26,23 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
     child.stderr?.on('data', (d: Buffer) => err.push(d));
     let timer: NodeJS.Timeout | undefined;
     if (opts.timeoutMs) {
-      timer = setTimeout(() => { err.push(Buffer.from(`\n[timed out after ${opts.timeoutMs} ms]`)); child.kill('SIGKILL'); }, opts.timeoutMs);
+      timer = setTimeout(() => {
+        err.push(Buffer.from(`\n[timed out after ${opts.timeoutMs} ms]`));
+        child.kill('SIGKILL');
+      }, opts.timeoutMs);
     }
-    child.on('error', (e) => { if (timer) clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
     if (child.stdin) {
-      child.stdin.on('error', () => { /* the command may exit before reading its input */ });
+      child.stdin.on('error', () => {
+        /* the command may exit before reading its input */
+      });
       child.stdin.end(opts.input ?? '');
     }
   });

@@ -7,7 +7,9 @@ export class KeyedMutex {
     const next = prev.then(fn, fn);
     const settled = next.catch(() => undefined);
     this.tails.set(key, settled);
-    void settled.then(() => { if (this.tails.get(key) === settled) this.tails.delete(key); });
+    void settled.then(() => {
+      if (this.tails.get(key) === settled) this.tails.delete(key);
+    });
     return next;
   }
 }

@@ -4,7 +4,10 @@ import { endpointTarget } from '../client/endpoint.js';
 
 export const AUTH_HEADER = 'X-aws-proxy-auth';
 
-export interface Answer { status: number; body: string }
+export interface Answer {
+  status: number;
+  body: string;
+}
 
 export interface EndpointRequest {
   endpoint: string;
@@ -17,16 +20,28 @@ export interface EndpointRequest {
 export function requestOnce(r: EndpointRequest): Promise<Answer> {
   const t = endpointTarget(r.endpoint);
   return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: t.host, port: t.port, path: r.path, method: 'GET', agent: false,
-      headers: { host: t.hostHeader, [AUTH_HEADER]: r.token, 'x-aws-proxy-port': String(r.port) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => { if (size < 4096) { chunks.push(c); size += c.length; } });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 4096) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      {
+        host: t.host,
+        port: t.port,
+        path: r.path,
+        method: 'GET',
+        agent: false,
+        headers: { host: t.hostHeader, [AUTH_HEADER]: r.token, 'x-aws-proxy-port': String(r.port) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < 4096) {
+            chunks.push(c);
+            size += c.length;
+          }
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 4096) }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(r.timeoutMs, () => req.destroy(new Error(`no answer in ${r.timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -37,7 +52,11 @@ export function requestOnce(r: EndpointRequest): Promise<Answer> {
  * Milliseconds from `since` until the app answers: retries while the gateway itself fails (5xx,
  * refused) until the deadline. Any status below 500 is the app's answer.
  */
-export async function firstAnswer(r: Omit<EndpointRequest, 'timeoutMs'>, since: number, deadlineMs: number): Promise<{ ms: number; status: number }> {
+export async function firstAnswer(
+  r: Omit<EndpointRequest, 'timeoutMs'>,
+  since: number,
+  deadlineMs: number,
+): Promise<{ ms: number; status: number }> {
   let last = '';
   while (Date.now() - since < deadlineMs) {
     const left = Math.max(1000, deadlineMs - (Date.now() - since));

@@ -30,13 +30,22 @@ export async function plantHostFixtures(): Promise<HostFixtures> {
     // Exits by itself after 10 minutes should the validator die without cleaning up.
     child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600000)', marker], { stdio: 'ignore' });
     let count = 0;
-    const srv = net.createServer((sock) => { count++; sock.destroy(); });
+    const srv = net.createServer((sock) => {
+      count++;
+      sock.destroy();
+    });
     server = srv;
-    await new Promise<void>((resolve, reject) => { srv.once('error', reject); srv.listen(0, '0.0.0.0', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(0, '0.0.0.0', () => resolve());
+    });
     const port = (srv.address() as net.AddressInfo).port;
     const c = child;
     return {
-      hostPath, marker, listenerPort: port, accepted: () => count,
+      hostPath,
+      marker,
+      listenerPort: port,
+      accepted: () => count,
       async close() {
         c.kill('SIGKILL');
         await new Promise<void>((r) => srv.close(() => r()));
@@ -67,8 +76,14 @@ export function hostAddresses(max = 8): string[] {
 /** Whether this host can open a TCP connection to host:port (so a probe to it is meaningful). */
 export function reachableFromHost(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host, port, timeout: timeoutMs }, () => { s.destroy(); resolve(true); });
+    const s = net.connect({ host, port, timeout: timeoutMs }, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
-    s.on('timeout', () => { s.destroy(); resolve(false); });
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }

@@ -16,8 +16,8 @@ export function renderReport(r: ValidationReport): string {
     `cubby validate ${r.image}${r.version ? ` (version ${r.version})` : ''}`,
     '',
     ...r.checks.flatMap((c) => [renderCheck(c), '']),
-    `cleanup: launched ${r.cleanup.launched} microVM(s), terminated ${r.cleanup.terminated} at the end; `
-      + (r.cleanup.leftOver.length === 0 ? 'nothing left running' : `LEFT RUNNING: ${r.cleanup.leftOver.join(', ')}`),
+    `cleanup: launched ${r.cleanup.launched} microVM(s), terminated ${r.cleanup.terminated} at the end; ` +
+      (r.cleanup.leftOver.length === 0 ? 'nothing left running' : `LEFT RUNNING: ${r.cleanup.leftOver.join(', ')}`),
     '',
     r.passed
       ? `RESULT: PASS (${r.checks.length} checks${warned ? `, ${warned} warning(s)` : ''})`

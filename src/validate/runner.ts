@@ -31,7 +31,10 @@ export async function runCheck(s: Session, c: (typeof CHECKS)[number], onDone?: 
   return result;
 }
 
-export async function runValidation(s: Session, hooks: { onCheck?: (r: CheckResult) => void; onStart?: (title: string) => void } = {}): Promise<ValidationReport> {
+export async function runValidation(
+  s: Session,
+  hooks: { onCheck?: (r: CheckResult) => void; onStart?: (title: string) => void } = {},
+): Promise<ValidationReport> {
   const startedAt = new Date().toISOString();
   const checks: CheckResult[] = [];
   let cleanup = { launched: 0, terminated: 0, leftOver: [] as string[] };
@@ -47,10 +50,13 @@ export async function runValidation(s: Session, hooks: { onCheck?: (r: CheckResu
   }
   const build = checks.find((c) => c.id === 'build')?.data.version;
   return {
-    image: s.opts.image, ...(typeof build === 'string' ? { version: build } : {}),
-    startedAt, finishedAt: new Date().toISOString(),
+    image: s.opts.image,
+    ...(typeof build === 'string' ? { version: build } : {}),
+    startedAt,
+    finishedAt: new Date().toISOString(),
     options: { ...s.opts },
-    checks, cleanup,
+    checks,
+    cleanup,
     passed: checks.every((c) => c.status === 'PASS') && cleanup.leftOver.length === 0,
   };
 }

@@ -3,9 +3,16 @@
  * the validator launched so all of them are terminated at the end, whatever happened.
  */
 import {
-  CreateMicrovmAuthTokenCommand, CreateMicrovmShellAuthTokenCommand, GetMicrovmCommand, ListMicrovmsCommand,
-  RunMicrovmCommand, TerminateMicrovmCommand, type GetMicrovmCommandOutput, type LambdaMicrovmsClient,
-  type MicrovmItem, type RunMicrovmRequest,
+  CreateMicrovmAuthTokenCommand,
+  CreateMicrovmShellAuthTokenCommand,
+  GetMicrovmCommand,
+  ListMicrovmsCommand,
+  RunMicrovmCommand,
+  TerminateMicrovmCommand,
+  type GetMicrovmCommandOutput,
+  type LambdaMicrovmsClient,
+  type MicrovmItem,
+  type RunMicrovmRequest,
 } from '@aws-sdk/client-lambda-microvms';
 import { AUTH_HEADER } from './endpoint-http.js';
 
@@ -32,7 +39,11 @@ export class Session {
   readonly launched = new Set<string>();
   readonly apiEndpoint: URL;
 
-  constructor(readonly client: LambdaMicrovmsClient, readonly opts: ValidateOptions, apiEndpoint: string) {
+  constructor(
+    readonly client: LambdaMicrovmsClient,
+    readonly opts: ValidateOptions,
+    apiEndpoint: string,
+  ) {
     this.apiEndpoint = new URL(apiEndpoint);
   }
 
@@ -48,7 +59,9 @@ export class Session {
   }
 
   async token(id: string, minutes = 15): Promise<string> {
-    const r = await this.client.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: minutes, allowedPorts: [{ port: this.opts.port }] }));
+    const r = await this.client.send(
+      new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: minutes, allowedPorts: [{ port: this.opts.port }] }),
+    );
     const t = r.authToken?.[AUTH_HEADER];
     if (!t) throw new Error('CreateMicrovmAuthToken answered without a token');
     return t;
@@ -62,7 +75,12 @@ export class Session {
   }
 
   /** Polls GetMicrovm until one of `states`; returns the record and every state seen on the way. */
-  async waitForState(id: string, states: string[], timeoutMs: number, pollMs = 100): Promise<{ m: Microvm; seen: string[]; reached: boolean }> {
+  async waitForState(
+    id: string,
+    states: string[],
+    timeoutMs: number,
+    pollMs = 100,
+  ): Promise<{ m: Microvm; seen: string[]; reached: boolean }> {
     const deadline = Date.now() + timeoutMs;
     const seen: string[] = [];
     for (;;) {
@@ -103,7 +121,9 @@ export class Session {
     await Promise.all(ids.map((id) => this.waitForState(id, ['TERMINATED'], timeoutMs, 250).catch(() => undefined)));
     const after = await this.listAll().catch(() => undefined);
     const leftOver = after
-      ? after.filter((m) => m.microvmId && this.launched.has(m.microvmId) && m.state !== 'TERMINATED').map((m) => `${m.microvmId} (${m.state})`)
+      ? after
+          .filter((m) => m.microvmId && this.launched.has(m.microvmId) && m.state !== 'TERMINATED')
+          .map((m) => `${m.microvmId} (${m.state})`)
       : ['(ListMicrovms failed: cannot confirm)'];
     return { terminated: ids.length, leftOver };
   }

@@ -18,8 +18,11 @@ const READY = 'CUBBY_SHELL_READY';
 
 export function runShellScript(endpoint: string, shellToken: string, script: string, timeoutMs: number): Promise<ShellRun> {
   const t = endpointTarget(endpoint);
-  const ws = new WebSocket(`${t.secure ? 'wss' : 'ws'}://${t.host}:${t.port}/shell?cols=200&rows=50`,
-    [`lambda-microvms.authentication.${shellToken}`], { headers: { host: t.hostHeader } });
+  const ws = new WebSocket(
+    `${t.secure ? 'wss' : 'ws'}://${t.host}:${t.port}/shell?cols=200&rows=50`,
+    [`lambda-microvms.authentication.${shellToken}`],
+    { headers: { host: t.hostHeader } },
+  );
   let out = '';
   let sent = false;
   let exitCode: number | undefined;
@@ -53,7 +56,10 @@ export function runShellScript(endpoint: string, shellToken: string, script: str
     });
     ws.on('close', () => finish(false));
     ws.on('error', (e) => {
-      if (!opened) { clearTimeout(timer); reject(e); } else finish(false);
+      if (!opened) {
+        clearTimeout(timer);
+        reject(e);
+      } else finish(false);
     });
   });
 }

@@ -31,7 +31,11 @@ test('the access rule: loopback, or the token from elsewhere; never a wrong or m
   for (const a of ['127.0.0.1', '127.3.4.5', '::1', '::ffff:127.0.0.1']) checkMetricsAccess(a, undefined, undefined);
   checkMetricsAccess('203.0.113.2', `Bearer ${TOKEN}`, TOKEN);
   const refused = (addr: string | undefined, auth: string | undefined, token: string | undefined) =>
-    assert.throws(() => checkMetricsAccess(addr, auth, token), (e: unknown) => isCubbyError(e, 'METRICS_FORBIDDEN'), `${addr} ${auth} ${token}`);
+    assert.throws(
+      () => checkMetricsAccess(addr, auth, token),
+      (e: unknown) => isCubbyError(e, 'METRICS_FORBIDDEN'),
+      `${addr} ${auth} ${token}`,
+    );
   refused('203.0.113.2', undefined, undefined);
   refused('203.0.113.2', `Bearer ${TOKEN}`, undefined);
   refused('203.0.113.2', undefined, TOKEN);

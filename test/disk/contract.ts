@@ -19,7 +19,10 @@ export function runDiskContract(name: string, make: () => Promise<DiskFixture>):
     let d: DiskPort;
     let n = 0;
     const dir = () => d.join(fx.root, `case-${n++}`);
-    before(async () => { fx = await make(); d = fx.disk; });
+    before(async () => {
+      fx = await make();
+      d = fx.disk;
+    });
     after(() => fx.close());
 
     test('append creates the file and its directories; read returns the text; absent reads undefined', async () => {
@@ -44,7 +47,7 @@ export function runDiskContract(name: string, make: () => Promise<DiskFixture>):
       assert.equal(await d.size(d.join(base, 'nope')), 0);
     });
 
-    test('replace moves a tree over an existing target, dropping the target\'s old files', async () => {
+    test("replace moves a tree over an existing target, dropping the target's old files", async () => {
       const base = dir();
       const from = d.join(base, 'next');
       const to = d.join(base, 'current');

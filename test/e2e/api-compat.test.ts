@@ -12,14 +12,35 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  ConflictException, CreateMicrovmAuthTokenCommand, CreateMicrovmImageCommand, CreateMicrovmShellAuthTokenCommand,
-  DeleteMicrovmImageCommand, DeleteMicrovmImageVersionCommand, GetMicrovmCommand, GetMicrovmImageBuildCommand,
-  GetMicrovmImageCommand, GetMicrovmImageVersionCommand, ListManagedMicrovmImageVersionsCommand,
-  ListManagedMicrovmImagesCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand,
-  ListMicrovmImagesCommand, ListMicrovmsCommand, ListTagsCommand, ResourceNotFoundException, ResumeMicrovmCommand,
-  RunMicrovmCommand, SuspendMicrovmCommand, TagResourceCommand, TerminateMicrovmCommand, UntagResourceCommand,
-  UpdateMicrovmImageCommand, UpdateMicrovmImageVersionCommand, ValidationException,
-  type CreateMicrovmImageCommandInput, type LambdaMicrovmsClient,
+  ConflictException,
+  CreateMicrovmAuthTokenCommand,
+  CreateMicrovmImageCommand,
+  CreateMicrovmShellAuthTokenCommand,
+  DeleteMicrovmImageCommand,
+  DeleteMicrovmImageVersionCommand,
+  GetMicrovmCommand,
+  GetMicrovmImageBuildCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListManagedMicrovmImageVersionsCommand,
+  ListManagedMicrovmImagesCommand,
+  ListMicrovmImageBuildsCommand,
+  ListMicrovmImageVersionsCommand,
+  ListMicrovmImagesCommand,
+  ListMicrovmsCommand,
+  ListTagsCommand,
+  ResourceNotFoundException,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TagResourceCommand,
+  TerminateMicrovmCommand,
+  UntagResourceCommand,
+  UpdateMicrovmImageCommand,
+  UpdateMicrovmImageVersionCommand,
+  ValidationException,
+  type CreateMicrovmImageCommandInput,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { ExtensionError, cubbyExtension, uploadArtifact } from '../../src/client/extension.js';
 import { zipDirectory } from '../../src/cli/zip-dir.js';
@@ -47,14 +68,18 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
   let nameB: string;
   const launched = new Set<string>();
   // Shared between the ordered tests below.
-  let first = '';   // a microVM on 1.0, launched with a client token
-  let second = '';  // another microVM on 1.0
+  let first = ''; // a microVM on 1.0, launched with a client token
+  let second = ''; // another microVM on 1.0
 
   const imageArn = (name: string) => `arn:aws:lambda:local:${accountA}:microvm-image:${name}`;
   const microvmArn = (id: string) => `arn:aws:lambda:local:${accountA}:microvm:${id}`;
   const settings = (uri: string, env: Record<string, string> = {}): Omit<CreateMicrovmImageCommandInput, 'name'> => ({
-    baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri },
-    hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }], environmentVariables: { MODE: 'compat', ...env },
+    baseImageArn: 'debian-12-python',
+    buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+    codeArtifact: { uri },
+    hooks: HOOKS,
+    resources: [{ minimumMemoryInMiB: 512 }],
+    environmentVariables: { MODE: 'compat', ...env },
   });
   async function run(client: LambdaMicrovmsClient, extra: Record<string, unknown> = {}) {
     const m = await client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE, ...extra }));
@@ -95,7 +120,13 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     // A second image, for pagination: its zip passes the request-time check (headers only) but
     // an entry holds more bytes than its header says, so the build fails as soon as it unpacks.
     failingUri = `file://${path.join(tmp, 'lying.zip')}`;
-    await fs.writeFile(new URL(failingUri), makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: 'liar.txt', data: 'x'.repeat(4096), declaredSize: 16 }]));
+    await fs.writeFile(
+      new URL(failingUri),
+      makeZip([
+        { name: 'Dockerfile', data: 'FROM debian-12-python\n' },
+        { name: 'liar.txt', data: 'x'.repeat(4096), declaredSize: 16 },
+      ]),
+    );
     await a.send(new CreateMicrovmImageCommand({ name: OTHER, ...settings(failingUri) }));
     const v = await waitForVersion(a, IMAGE, '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
@@ -139,7 +170,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(v.status, 'ACTIVE');
     assert.equal(v.codeArtifact?.uri, counterUri);
     const versions = await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }));
-    assert.deepEqual((versions.items ?? []).map((x) => x.imageVersion), ['1.0']);
+    assert.deepEqual(
+      (versions.items ?? []).map((x) => x.imageVersion),
+      ['1.0'],
+    );
 
     const builds = await a.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }));
     const buildId = builds.items?.[0]?.buildId;
@@ -147,7 +181,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     const build = await a.send(new GetMicrovmImageBuildCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', buildId }));
     assert.equal(build.buildId, buildId);
     assert.equal(build.imageVersion, '1.0');
-    await assert.rejects(a.send(new GetMicrovmImageBuildCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', buildId: 'no-such-build' })), ResourceNotFoundException);
+    await assert.rejects(
+      a.send(new GetMicrovmImageBuildCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', buildId: 'no-such-build' })),
+      ResourceNotFoundException,
+    );
 
     const log = await cubbyExtension('GET', `/cubby/v1/images/${IMAGE}/versions/1.0/log`, a);
     assert.match(log, /cubby-artifact:\/\//, 'the build log tells where the code came from');
@@ -159,8 +196,11 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.ok(python, JSON.stringify(managed.items));
     const mv = await a.send(new ListManagedMicrovmImageVersionsCommand({ imageIdentifier: 'debian-12-python' }));
     assert.ok((mv.items ?? []).length >= 1, 'the base image built for these tests is listed');
-    assert.deepEqual((await b.send(new ListManagedMicrovmImagesCommand({}))).items?.map((i) => i.imageArn),
-      managed.items?.map((i) => i.imageArn), 'managed images are the same for every tenant');
+    assert.deepEqual(
+      (await b.send(new ListManagedMicrovmImagesCommand({}))).items?.map((i) => i.imageArn),
+      managed.items?.map((i) => i.imageArn),
+      'managed images are the same for every tenant',
+    );
   });
 
   test('RunMicrovm (idempotent with clientToken), GetMicrovm, ListMicrovms with pagination, the gateway, app logs', async () => {
@@ -173,8 +213,11 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(m.endpoint, `http://${first}.${d.config.domain}:${d.gatewayPort}`);
     const again = await a.send(new RunMicrovmCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', clientToken, runHookPayload: 'p1' }));
     assert.equal(again.microvmId, first, 'the same client token and body give the same microVM');
-    await assert.rejects(a.send(new RunMicrovmCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', clientToken, runHookPayload: 'p2' })),
-      (e: unknown) => e instanceof ConflictException || e instanceof ValidationException, 'the same token with another body is refused');
+    await assert.rejects(
+      a.send(new RunMicrovmCommand({ imageIdentifier: IMAGE, imageVersion: '1.0', clientToken, runHookPayload: 'p2' })),
+      (e: unknown) => e instanceof ConflictException || e instanceof ValidationException,
+      'the same token with another body is refused',
+    );
     second = (await run(a, { imageVersion: '1.0' })).microvmId ?? '';
 
     const got = await a.send(new GetMicrovmCommand({ microvmIdentifier: first }));
@@ -206,7 +249,11 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(JSON.parse(r.body), { count: 1 });
     assert.equal((await viaGateway(d, second, '/', { token })).status, 401, "a token opens only its own microVM's endpoint");
-    assert.deepEqual(await wsEcho(d, first, token, ['one', 'x'.repeat(3000)]), ['one', 'x'.repeat(3000)], 'WebSockets pass through to the app');
+    assert.deepEqual(
+      await wsEcho(d, first, token, ['one', 'x'.repeat(3000)]),
+      ['one', 'x'.repeat(3000)],
+      'WebSockets pass through to the app',
+    );
   });
 
   test("the app's startup line is in the logs of a microVM restored from the snapshot", async () => {
@@ -249,17 +296,27 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     }
     const logs = await cubbyExtension('GET', `/cubby/v1/microvms/${first}/logs`, a);
     assert.match(logs, /from-the-shell-6/, "the app's stdout, as GET /cubby/v1/microvms/{id}/logs shows it");
-    await assert.rejects(openShell(d, first, await endpointToken(a, first)), /401|403|Unexpected server response/, 'an endpoint token does not open the shell');
+    await assert.rejects(
+      openShell(d, first, await endpointToken(a, first)),
+      /401|403|Unexpected server response/,
+      'an endpoint token does not open the shell',
+    );
   });
 
   test('TagResource, ListTags and UntagResource on an image ARN and a microVM ARN', async () => {
-    for (const [arn, initial] of [[imageArn(IMAGE), { team: 'a' }], [microvmArn(first), {}]] as const) {
+    for (const [arn, initial] of [
+      [imageArn(IMAGE), { team: 'a' }],
+      [microvmArn(first), {}],
+    ] as const) {
       await a.send(new TagResourceCommand({ Resource: arn, Tags: { env: 'test', owner: 'compat' } }));
       assert.deepEqual((await a.send(new ListTagsCommand({ Resource: arn }))).Tags, { ...initial, env: 'test', owner: 'compat' });
       await a.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['owner', 'absent'] }));
       assert.deepEqual((await a.send(new ListTagsCommand({ Resource: arn }))).Tags, { ...initial, env: 'test' });
     }
-    await assert.rejects(a.send(new TagResourceCommand({ Resource: microvmArn('mvm-does-not-exist'), Tags: { x: 'y' } })), ResourceNotFoundException);
+    await assert.rejects(
+      a.send(new TagResourceCommand({ Resource: microvmArn('mvm-does-not-exist'), Tags: { x: 'y' } })),
+      ResourceNotFoundException,
+    );
     await assert.rejects(a.send(new TagResourceCommand({ Resource: imageArn(IMAGE), Tags: { 'aws:reserved': 'y' } })), ValidationException);
   });
 
@@ -269,7 +326,8 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
       vm: await a.send(new GetMicrovmCommand({ microvmIdentifier: first })),
       tags: (await a.send(new ListTagsCommand({ Resource: imageArn(IMAGE) }))).Tags,
     };
-    const buildId = (await a.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }))).items?.[0]?.buildId ?? '';
+    const buildId =
+      (await a.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }))).items?.[0]?.buildId ?? '';
     for (const image of [IMAGE, imageArn(IMAGE)]) {
       const calls: Array<[string, () => Promise<unknown>]> = [
         ['GetMicrovmImage', () => b.send(new GetMicrovmImageCommand({ imageIdentifier: image }))],
@@ -277,7 +335,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
         ['DeleteMicrovmImage', () => b.send(new DeleteMicrovmImageCommand({ imageIdentifier: image }))],
         ['GetMicrovmImageVersion', () => b.send(new GetMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
         ['ListMicrovmImageVersions', () => b.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: image }))],
-        ['UpdateMicrovmImageVersion', () => b.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0', status: 'INACTIVE' }))],
+        [
+          'UpdateMicrovmImageVersion',
+          () => b.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0', status: 'INACTIVE' })),
+        ],
         ['DeleteMicrovmImageVersion', () => b.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
         ['GetMicrovmImageBuild', () => b.send(new GetMicrovmImageBuildCommand({ imageIdentifier: image, imageVersion: '1.0', buildId }))],
         ['ListMicrovmImageBuilds', () => b.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
@@ -291,15 +352,30 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
         ['SuspendMicrovm', () => b.send(new SuspendMicrovmCommand({ microvmIdentifier: vm }))],
         ['ResumeMicrovm', () => b.send(new ResumeMicrovmCommand({ microvmIdentifier: vm }))],
         ['TerminateMicrovm', () => b.send(new TerminateMicrovmCommand({ microvmIdentifier: vm }))],
-        ['CreateMicrovmAuthToken', () => b.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] }))],
-        ['CreateMicrovmShellAuthToken', () => b.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5 }))],
+        [
+          'CreateMicrovmAuthToken',
+          () =>
+            b.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] })),
+        ],
+        [
+          'CreateMicrovmShellAuthToken',
+          () => b.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5 })),
+        ],
       ];
       for (const [op, call] of calls) await assert.rejects(call(), ResourceNotFoundException, `${op}(${vm}) from tenant B`);
     }
     for (const arn of [imageArn(IMAGE), microvmArn(first)]) {
-      await assert.rejects(b.send(new TagResourceCommand({ Resource: arn, Tags: { stolen: 'yes' } })), ResourceNotFoundException, `TagResource(${arn})`);
+      await assert.rejects(
+        b.send(new TagResourceCommand({ Resource: arn, Tags: { stolen: 'yes' } })),
+        ResourceNotFoundException,
+        `TagResource(${arn})`,
+      );
       await assert.rejects(b.send(new ListTagsCommand({ Resource: arn })), ResourceNotFoundException, `ListTags(${arn})`);
-      await assert.rejects(b.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['team'] })), ResourceNotFoundException, `UntagResource(${arn})`);
+      await assert.rejects(
+        b.send(new UntagResourceCommand({ Resource: arn, TagKeys: ['team'] })),
+        ResourceNotFoundException,
+        `UntagResource(${arn})`,
+      );
     }
     await assert.rejects(b.send(new ListMicrovmsCommand({ imageIdentifier: imageArn(IMAGE) })), ResourceNotFoundException);
     assert.deepEqual((await b.send(new ListMicrovmImagesCommand({}))).items, []);
@@ -308,8 +384,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     await assert.rejects(cubbyExtension('GET', `/cubby/v1/microvms/${first}/logs`, b), notFound);
     await assert.rejects(cubbyExtension('GET', `/cubby/v1/images/${IMAGE}/versions/1.0/log`, b), notFound);
     // A's upload is not B's: B naming A's artifact URI finds nothing, and nothing is recorded.
-    await assert.rejects(b.send(new CreateMicrovmImageCommand({ name: 'stolen', ...settings(counterUri) })),
-      (e: unknown) => e instanceof ValidationException && /no uploaded artifact/.test(e.message));
+    await assert.rejects(
+      b.send(new CreateMicrovmImageCommand({ name: 'stolen', ...settings(counterUri) })),
+      (e: unknown) => e instanceof ValidationException && /no uploaded artifact/.test(e.message),
+    );
     await assert.rejects(b.send(new GetMicrovmImageCommand({ imageIdentifier: 'stolen' })), ResourceNotFoundException);
 
     const vm = await a.send(new GetMicrovmCommand({ microvmIdentifier: first }));
@@ -318,7 +396,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     const image = await a.send(new GetMicrovmImageCommand({ imageIdentifier: IMAGE }));
     assert.equal(image.state, before.image.state);
     assert.equal(image.latestActiveImageVersion, '1.0');
-    assert.deepEqual((await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => [v.imageVersion, v.status]), [['1.0', 'ACTIVE']]);
+    assert.deepEqual(
+      (await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => [v.imageVersion, v.status]),
+      [['1.0', 'ACTIVE']],
+    );
     assert.deepEqual((await a.send(new ListTagsCommand({ Resource: imageArn(IMAGE) }))).Tags, before.tags);
     assert.equal(await bump(first), 3, "the microVM's memory is untouched");
   });
@@ -328,7 +409,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(updated.imageVersion, '1.1');
     const v11 = await waitForVersion(a, IMAGE, '1.1');
     assert.equal(v11.state, 'SUCCESSFUL', v11.stateReason);
-    assert.deepEqual((await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => v.imageVersion).sort(), ['1.0', '1.1']);
+    assert.deepEqual(
+      (await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => v.imageVersion).sort(),
+      ['1.0', '1.1'],
+    );
     assert.equal((await a.send(new GetMicrovmImageCommand({ imageIdentifier: IMAGE }))).latestActiveImageVersion, '1.1');
 
     const latest = await run(a);
@@ -341,14 +425,27 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(on.status, 'ACTIVE');
     const newer = await run(a);
     assert.equal(newer.imageVersion, '1.1');
-    await assert.rejects(a.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.1', status: 'RETIRED' as 'ACTIVE' })), ValidationException);
+    await assert.rejects(
+      a.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.1', status: 'RETIRED' as 'ACTIVE' })),
+      ValidationException,
+    );
 
-    await assert.rejects(a.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' })), ConflictException, '1.0 is in use');
+    await assert.rejects(
+      a.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' })),
+      ConflictException,
+      '1.0 is in use',
+    );
     for (const id of [first, second, older.microvmId ?? '', latest.microvmId ?? '']) await terminate(id);
     const deleted = await a.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }));
     assert.equal(deleted.imageVersion, '1.0');
-    await assert.rejects(a.send(new GetMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' })), ResourceNotFoundException);
-    assert.deepEqual((await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => v.imageVersion), ['1.1']);
+    await assert.rejects(
+      a.send(new GetMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' })),
+      ResourceNotFoundException,
+    );
+    assert.deepEqual(
+      (await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => v.imageVersion),
+      ['1.1'],
+    );
     assert.equal((await a.send(new GetMicrovmImageCommand({ imageIdentifier: IMAGE }))).latestActiveImageVersion, '1.1');
     assert.equal(await bump(newer.microvmId ?? ''), 1, 'the 1.1 microVM is unaffected');
   });
@@ -373,9 +470,15 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     await assert.rejects(a.send(new GetMicrovmImageCommand({ imageIdentifier: 'arn:aws:lambda:local:nope' })), ValidationException);
     await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'bad name!', ...settings(counterUri) })), ValidationException);
     await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'x', ...settings('ftp://example/app.zip') })), ValidationException);
-    await assert.rejects(a.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: 'mvm-x', expirationInMinutes: 0, allowedPorts: [{ port: 8080 }] })), ValidationException);
+    await assert.rejects(
+      a.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: 'mvm-x', expirationInMinutes: 0, allowedPorts: [{ port: 8080 }] })),
+      ValidationException,
+    );
     await assert.rejects(a.send(new ListMicrovmsCommand({ nextToken: 'not-a-token' })), ValidationException);
-    await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'missing', ...settings(`file://${path.join(tmp, 'missing.zip')}`) })), ValidationException);
+    await assert.rejects(
+      a.send(new CreateMicrovmImageCommand({ name: 'missing', ...settings(`file://${path.join(tmp, 'missing.zip')}`) })),
+      ValidationException,
+    );
     const dupe = await a.send(new CreateMicrovmImageCommand({ name: 'dupe', ...settings(failingUri) }));
     assert.equal(dupe.imageVersion, '1.0');
     await assert.rejects(a.send(new CreateMicrovmImageCommand({ name: 'dupe', ...settings(counterUri) })), ConflictException);

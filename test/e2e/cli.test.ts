@@ -53,7 +53,10 @@ describe('the cubby CLI against a real daemon', { timeout: 600_000 }, () => {
 
   test('tenants and keys: list, a second key, revocation takes effect at once', async () => {
     const tenants = await cliJson<Json[]>(['tenant', 'list', ...dataDir()], process.env);
-    assert.ok(tenants.some((t) => t.name === tenantName), JSON.stringify(tenants));
+    assert.ok(
+      tenants.some((t) => t.name === tenantName),
+      JSON.stringify(tenants),
+    );
     const text = await cli(['tenant', 'list', ...dataDir()], process.env);
     assert.match(text.stdout, new RegExp(`^NAME\\s+ACCOUNTID.*\\n(.*\\n)*${tenantName}\\s`, 'm'), 'a table for people');
 
@@ -62,7 +65,10 @@ describe('the cubby CLI against a real daemon', { timeout: 600_000 }, () => {
     assert.deepEqual(await cliJson(['list'], keyEnv), [], 'the new key works');
     const keys = await cliJson<Json[]>(['key', 'list', tenantName, ...dataDir()], process.env);
     assert.equal(keys.length, 2);
-    assert.ok(keys.every((x) => x.status === 'ACTIVE' && !('secretAccessKey' in x)), JSON.stringify(keys));
+    assert.ok(
+      keys.every((x) => x.status === 'ACTIVE' && !('secretAccessKey' in x)),
+      JSON.stringify(keys),
+    );
     const revoked = await cliJson(['key', 'revoke', String(k.accessKeyId), ...dataDir()], process.env);
     assert.equal(revoked.status, 'REVOKED');
     const refused = await cli(['list'], keyEnv);
@@ -72,17 +78,26 @@ describe('the cubby CLI against a real daemon', { timeout: 600_000 }, () => {
   });
 
   test('image create --from DIR uploads, builds and waits; list, show, versions, builds, logs', async () => {
-    const created = await cliJson(['image', 'create', 'demo', '--from', COUNTER_DIR, '--hooks', 'ready,run,resume,suspend', '--memory', '512'], env);
+    const created = await cliJson(
+      ['image', 'create', 'demo', '--from', COUNTER_DIR, '--hooks', 'ready,run,resume,suspend', '--memory', '512'],
+      env,
+    );
     assert.equal(created.name, 'demo');
     assert.equal(created.imageVersion, '1.0');
     assert.equal(created.state, 'SUCCESSFUL');
     const list = await cliJson<Json[]>(['image', 'list'], env);
-    assert.deepEqual(list.map((i) => [i.name, i.latest]), [['demo', '1.0']]);
+    assert.deepEqual(
+      list.map((i) => [i.name, i.latest]),
+      [['demo', '1.0']],
+    );
     const show = await cliJson(['image', 'show', 'demo'], env);
     assert.equal(show.name, 'demo');
     assert.equal(show.latestActiveImageVersion, '1.0');
     const versions = await cliJson<Json[]>(['image', 'versions', 'demo'], env);
-    assert.deepEqual(versions.map((v) => [v.version, v.state, v.status]), [['1.0', 'SUCCESSFUL', 'ACTIVE']]);
+    assert.deepEqual(
+      versions.map((v) => [v.version, v.state, v.status]),
+      [['1.0', 'SUCCESSFUL', 'ACTIVE']],
+    );
     assert.match(String((await cliJson(['image', 'show', 'demo'], env)).imageArn), /:microvm-image:demo$/);
     const builds = await cliJson<Json[]>(['image', 'builds', 'demo', '1.0'], env);
     assert.equal(builds.length, 1);
@@ -99,7 +114,10 @@ describe('the cubby CLI against a real daemon', { timeout: 600_000 }, () => {
     assert.equal(m.state, 'RUNNING');
     assert.equal(m.imageVersion, '1.0');
     const listed = await cliJson<Json[]>(['list'], env);
-    assert.deepEqual(listed.map((x) => [x.microvmId, x.state, x.image]), [[id, 'RUNNING', 'demo']]);
+    assert.deepEqual(
+      listed.map((x) => [x.microvmId, x.state, x.image]),
+      [[id, 'RUNNING', 'demo']],
+    );
     const text = await cli(['list'], env);
     assert.match(text.stdout, new RegExp(`^${id}\\s+RUNNING\\s+demo`, 'm'));
     assert.equal((await cliJson(['show', id], env)).state, 'RUNNING');

@@ -10,8 +10,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, DeleteMicrovmImageVersionCommand, GetMicrovmImageCommand, ConflictException, ResourceNotFoundException, ValidationException,
-  RunMicrovmCommand, TerminateMicrovmCommand, UpdateMicrovmImageCommand, type LambdaMicrovmsClient,
+  CreateMicrovmImageCommand,
+  DeleteMicrovmImageVersionCommand,
+  GetMicrovmImageCommand,
+  ConflictException,
+  ResourceNotFoundException,
+  ValidationException,
+  RunMicrovmCommand,
+  TerminateMicrovmCommand,
+  UpdateMicrovmImageCommand,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
@@ -31,9 +39,17 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
   let tmp: string;
   let baseline: Set<string>;
 
-  const create = (name: string, uri: string, extra: Record<string, unknown> = {}) => client.send(new CreateMicrovmImageCommand({
-    name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri }, hooks: HOOKS, ...extra,
-  }));
+  const create = (name: string, uri: string, extra: Record<string, unknown> = {}) =>
+    client.send(
+      new CreateMicrovmImageCommand({
+        name,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri },
+        hooks: HOOKS,
+        ...extra,
+      }),
+    );
 
   before(async () => {
     baseline = await hostResources();
@@ -60,7 +76,9 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
     if (log) assert.match(await d.core.services.images.buildLog(caller, name, version), log);
     const dir = path.join(d.dataDir, 'images');
     for (const sub of ['rootfs', 'snapshot', 'context']) {
-      const leftovers = (await fs.readdir(dir, { recursive: true }).catch(() => [] as string[])).filter((f) => String(f).endsWith(`/${version}/${sub}`));
+      const leftovers = (await fs.readdir(dir, { recursive: true }).catch(() => [] as string[])).filter((f) =>
+        String(f).endsWith(`/${version}/${sub}`),
+      );
       assert.deepEqual(leftovers, [], `a failed build leaves no ${sub}`);
     }
   }
@@ -87,12 +105,34 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
       return `file://${f}`;
     };
     const cases: Array<[string, string, Record<string, unknown>, RegExp]> = [
-      ['traversal', await zip('traversal.zip', [{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: '../../escaped.txt', data: 'x' }]), {}, /\.\./],
+      [
+        'traversal',
+        await zip('traversal.zip', [
+          { name: 'Dockerfile', data: 'FROM debian-12-python\n' },
+          { name: '../../escaped.txt', data: 'x' },
+        ]),
+        {},
+        /\.\./,
+      ],
       ['no-dockerfile', await zip('empty.zip', [{ name: 'app.py', data: 'print(1)' }]), {}, /no Dockerfile/],
       ['bad-dockerfile', await zip('bad.zip', [{ name: 'Dockerfile', data: 'FROM ubuntu:22.04\n' }]), {}, /not a managed image/],
       ['wrong-base', await fixtureArtifact('counter', tmp), { baseImageArn: 'debian-12-minimal' }, /FROM debian-12-python does not match/],
-      ['outside-roots', 'file:///etc/passwd', {}, /^the file:\/\/ artifact file:\/\/\/etc\/passwd is outside the directories allowed for this tenant$/],
-      ['not-a-zip', await (async () => { const f = path.join(tmp, 'x.zip'); await fs.writeFile(f, 'not a zip'); return `file://${f}`; })(), {}, /not a valid zip/],
+      [
+        'outside-roots',
+        'file:///etc/passwd',
+        {},
+        /^the file:\/\/ artifact file:\/\/\/etc\/passwd is outside the directories allowed for this tenant$/,
+      ],
+      [
+        'not-a-zip',
+        await (async () => {
+          const f = path.join(tmp, 'x.zip');
+          await fs.writeFile(f, 'not a zip');
+          return `file://${f}`;
+        })(),
+        {},
+        /not a valid zip/,
+      ],
       ['no-upload', 'cubby-artifact://AAAAAAAAAAAA', {}, /no uploaded artifact cubby-artifact:\/\/AAAAAAAAAAAA/],
     ];
     for (const [name, uri, extra, reason] of cases) {
@@ -102,15 +142,29 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
         assert.doesNotMatch(e.message, /\/var\/lib|artifacts\//, `${name}: the answer names no host path`);
         return true;
       });
-      await assert.rejects(client.send(new GetMicrovmImageCommand({ imageIdentifier: name })), ResourceNotFoundException, `${name} was recorded`);
+      await assert.rejects(
+        client.send(new GetMicrovmImageCommand({ imageIdentifier: name })),
+        ResourceNotFoundException,
+        `${name} was recorded`,
+      );
     }
-    await fs.access(path.join(tmp, '..', '..', 'escaped.txt')).then(() => assert.fail('traversal wrote outside the build'), () => undefined);
+    await fs.access(path.join(tmp, '..', '..', 'escaped.txt')).then(
+      () => assert.fail('traversal wrote outside the build'),
+      () => undefined,
+    );
   });
 
   test('a remote artifact is checked by the build: a hostile one FAILS it, with the reason, and writes nothing outside', async () => {
     // Served from loopback, which this daemon was told to allow (by default it refuses private hosts).
-    const hostile = makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: 'ok.txt', data: 'x' }, { name: 'a/../../../escaped-remote.txt', data: 'x' }]);
-    const server = http.createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/zip' }); res.end(hostile); });
+    const hostile = makeZip([
+      { name: 'Dockerfile', data: 'FROM debian-12-python\n' },
+      { name: 'ok.txt', data: 'x' },
+      { name: 'a/../../../escaped-remote.txt', data: 'x' },
+    ]);
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/zip' });
+      res.end(hostile);
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     try {
       const { port } = server.address() as AddressInfo;
@@ -119,7 +173,10 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
     } finally {
       server.close();
     }
-    await fs.access(path.join(d.dataDir, '..', 'escaped-remote.txt')).then(() => assert.fail('traversal wrote outside the build'), () => undefined);
+    await fs.access(path.join(d.dataDir, '..', 'escaped-remote.txt')).then(
+      () => assert.fail('traversal wrote outside the build'),
+      () => undefined,
+    );
   });
 
   test('a new version never disturbs microVMs of the old one; a used version cannot be deleted', async () => {
@@ -129,14 +186,23 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
     const id = m.microvmId ?? '';
     const token = await endpointToken(client, id);
     assert.equal((await viaGateway(d, id, '/', { token })).status, 200);
-    const up = await client.send(new UpdateMicrovmImageCommand({
-      imageIdentifier: 'versioned', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: HOOKS, environmentVariables: { V: '2' },
-    }));
+    const up = await client.send(
+      new UpdateMicrovmImageCommand({
+        imageIdentifier: 'versioned',
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        hooks: HOOKS,
+        environmentVariables: { V: '2' },
+      }),
+    );
     assert.equal(up.imageVersion, '1.1');
     assert.equal((await waitForVersion(client, 'versioned', '1.1')).state, 'SUCCESSFUL');
     assert.equal(JSON.parse((await viaGateway(d, id, '/', { token })).body).count, 2, 'the 1.0 microVM kept running through the 1.1 build');
-    await assert.rejects(client.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: 'versioned', imageVersion: '1.0' })), ConflictException);
+    await assert.rejects(
+      client.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: 'versioned', imageVersion: '1.0' })),
+      ConflictException,
+    );
     const m2 = await client.send(new RunMicrovmCommand({ imageIdentifier: 'versioned' }));
     assert.equal(m2.imageVersion, '1.1', 'new launches take the latest active version');
     for (const x of [id, m2.microvmId]) await client.send(new TerminateMicrovmCommand({ microvmIdentifier: x }));

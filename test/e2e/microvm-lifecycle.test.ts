@@ -11,8 +11,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import {
-  CreateMicrovmImageCommand, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
-  TerminateMicrovmCommand, ConflictException, type LambdaMicrovmsClient,
+  CreateMicrovmImageCommand,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TerminateMicrovmCommand,
+  ConflictException,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
@@ -33,7 +38,7 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     return JSON.parse(r.body) as Record<string, unknown>;
   }
   async function bump(id: string, token?: string): Promise<number> {
-    const r = await viaGateway(d, id, '/', { token: token ?? await endpointToken(client, id) });
+    const r = await viaGateway(d, id, '/', { token: token ?? (await endpointToken(client, id)) });
     assert.equal(r.status, 200, r.body);
     return (JSON.parse(r.body) as { count: number }).count;
   }
@@ -46,11 +51,17 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-art-'));
     d = await startTestDaemon({ warmPool: 1 });
     client = (await d.tenant('lifecycle')).client;
-    const created = await client.send(new CreateMicrovmImageCommand({
-      name: image, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-      environmentVariables: { MODE: 'test' },
-    }));
+    const created = await client.send(
+      new CreateMicrovmImageCommand({
+        name: image,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        hooks: HOOKS,
+        resources: [{ minimumMemoryInMiB: 512 }],
+        environmentVariables: { MODE: 'test' },
+      }),
+    );
     assert.equal(created.imageVersion, '1.0');
     const v = await waitForVersion(client, image, '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
@@ -66,7 +77,11 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     const t0 = Date.now();
     const [a, b, c] = await Promise.all([run({ runHookPayload: 'pa' }), run({ runHookPayload: 'pb' }), run({ runHookPayload: 'pc' })]);
     assert.ok(a && b && c);
-    assert.equal(new Set([a.microvmId, b.microvmId, c.microvmId]).size, 3, 'three microVMs, whether from the warm pool or restored on demand');
+    assert.equal(
+      new Set([a.microvmId, b.microvmId, c.microvmId]).size,
+      3,
+      'three microVMs, whether from the warm pool or restored on demand',
+    );
     for (const m of [a, b, c]) assert.equal(m.state, 'RUNNING');
     const sa = await state(a.microvmId ?? '');
     const sb = await state(b.microvmId ?? '');
@@ -87,7 +102,11 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
   test('20 suspend/resume cycles, manual and automatic, keep memory and processes exactly', async () => {
     const m = await run({ idlePolicy: { maxIdleDurationSeconds: 1, suspendedDurationSeconds: 600, autoResumeEnabled: true } });
     const id = m.microvmId ?? '';
-    await assert.rejects(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })), ConflictException, 'resume of a RUNNING microVM is a conflict');
+    await assert.rejects(
+      client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })),
+      ConflictException,
+      'resume of a RUNNING microVM is a conflict',
+    );
     const token = await endpointToken(client, id);
     let count = 0;
     for (let i = 0; i < 20; i++) {
@@ -99,16 +118,21 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
       count = await bump(id, token);
       assert.equal(count, i + 1, `cycle ${i}: the counter continues`);
       if (i % 2 === 0) {
-        await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));  // manual suspend
+        await client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })); // manual suspend
       }
-      await waitForState(client, id, ['SUSPENDED'], 10_000);                    // odd cycles: the idle policy
+      await waitForState(client, id, ['SUSPENDED'], 10_000); // odd cycles: the idle policy
     }
     assert.equal(await bump(id, token), 21);
     const s = await state(id);
     assert.equal(s.resumes, 20, 'the resume hook ran on every resume');
     assert.equal(s.suspends, 20, 'the suspend hook ran before every suspend');
-    await assert.rejects(client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))
-      .then(() => client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))), ConflictException, 'suspend of a SUSPENDED microVM is a conflict');
+    await assert.rejects(
+      client
+        .send(new SuspendMicrovmCommand({ microvmIdentifier: id }))
+        .then(() => client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }))),
+      ConflictException,
+      'suspend of a SUSPENDED microVM is a conflict',
+    );
     await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
     await waitForState(client, id, ['TERMINATED']);
   });
@@ -117,10 +141,17 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     const m = await run();
     const id = m.microvmId ?? '';
     const token = await endpointToken(client, id);
-    const ws = new WebSocket(`ws://127.0.0.1:${d.gatewayPort}/ws`, [`lambda-microvms.authentication.${token}`, 'lambda-microvms.port.8080'], {
-      headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` },
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${d.gatewayPort}/ws`,
+      [`lambda-microvms.authentication.${token}`, 'lambda-microvms.port.8080'],
+      {
+        headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` },
+      },
+    );
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
     });
-    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
     const echoes: string[] = [];
     ws.on('message', (data) => echoes.push(String(data)));
     for (const msg of ['one', 'two', 'x'.repeat(5000)]) ws.send(msg);
@@ -177,7 +208,8 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     const [a, b] = await Promise.all([run(), run()]);
     const ida = a.microvmId ?? '';
     const idb = b.microvmId ?? '';
-    await bump(ida); await bump(ida);
+    await bump(ida);
+    await bump(ida);
     await bump(idb);
     await client.send(new SuspendMicrovmCommand({ microvmIdentifier: idb }));
     await waitForState(client, idb, ['SUSPENDED']);

@@ -10,7 +10,14 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateMicrovmImageCommand, LambdaMicrovmsClient, RunMicrovmCommand, SuspendMicrovmCommand, ResumeMicrovmCommand, TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
+import {
+  CreateMicrovmImageCommand,
+  LambdaMicrovmsClient,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  ResumeMicrovmCommand,
+  TerminateMicrovmCommand,
+} from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { startPostgres, type PostgresServer } from '../store/fixtures/postgres-server.js';
@@ -46,11 +53,20 @@ describe('the daemon on a PostgreSQL store', { timeout: 300_000 }, () => {
     const t = await d.tenant('pg');
     // The client follows the daemon across the restart (it comes back on another port).
     let client = t.client;
-    await fs.access(path.join(d.dataDir, 'cubby.db')).then(() => assert.fail('an SQLite file was made beside a PostgreSQL store'), () => undefined);
-    await client.send(new CreateMicrovmImageCommand({
-      name: 'counter', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: COUNTER_LIFECYCLE_HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-    }));
+    await fs.access(path.join(d.dataDir, 'cubby.db')).then(
+      () => assert.fail('an SQLite file was made beside a PostgreSQL store'),
+      () => undefined,
+    );
+    await client.send(
+      new CreateMicrovmImageCommand({
+        name: 'counter',
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        hooks: COUNTER_LIFECYCLE_HOOKS,
+        resources: [{ minimumMemoryInMiB: 512 }],
+      }),
+    );
     const v = await waitForVersion(client, 'counter', '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
     const id = (await client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }))).microvmId ?? '';
@@ -68,13 +84,21 @@ describe('the daemon on a PostgreSQL store', { timeout: 300_000 }, () => {
     assert.equal(await bump(), 2, 'memory kept across suspend and resume');
 
     // The operator CLI, a second process, reads the same database while the daemon runs.
-    const cli = await runCommand(process.execPath, [CLI, 'tenant', 'list', '--json', '--data-dir', d.dataDir, '--store', url], { timeoutMs: 30_000 });
+    const cli = await runCommand(process.execPath, [CLI, 'tenant', 'list', '--json', '--data-dir', d.dataDir, '--store', url], {
+      timeoutMs: 30_000,
+    });
     assert.equal(cli.code, 0, cli.stderr);
-    assert.ok((JSON.parse(cli.stdout) as Array<{ id: string }>).some((x) => x.id === t.tenantId), cli.stdout);
+    assert.ok(
+      (JSON.parse(cli.stdout) as Array<{ id: string }>).some((x) => x.id === t.tenantId),
+      cli.stdout,
+    );
 
     d = await d.restart();
     client = new LambdaMicrovmsClient({
-      endpoint: d.apiUrl, region: 'local', maxAttempts: 1, credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+      endpoint: d.apiUrl,
+      region: 'local',
+      maxAttempts: 1,
+      credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
     });
     await waitForState(client, id, ['RUNNING']);
     assert.equal(await bump(), 3, 'the running microVM was re-adopted from the PostgreSQL records after the restart');

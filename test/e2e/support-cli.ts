@@ -5,7 +5,11 @@ import { spawn as spawnPty } from 'node-pty';
 
 export const CLI = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../src/cli/main.js');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Credentials and endpoint as the CLI reads them (the standard AWS variables); no inherited
@@ -16,7 +20,10 @@ export function cliEnv(vars: { accessKeyId: string; secretAccessKey: string; end
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
   return {
     ...env,
-    AWS_ACCESS_KEY_ID: vars.accessKeyId, AWS_SECRET_ACCESS_KEY: vars.secretAccessKey, AWS_REGION: 'local', AWS_ENDPOINT_URL: vars.endpoint,
+    AWS_ACCESS_KEY_ID: vars.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: vars.secretAccessKey,
+    AWS_REGION: 'local',
+    AWS_ENDPOINT_URL: vars.endpoint,
   };
 }
 
@@ -50,9 +57,17 @@ export interface PtySession {
 
 /** The CLI in a pseudo-terminal, as a person at a terminal runs it (`cubby shell`). */
 export function cliInPty(args: string[], env: NodeJS.ProcessEnv): PtySession {
-  const p = spawnPty(process.execPath, [CLI, ...args], { name: 'xterm', cols: 100, rows: 30, cwd: process.cwd(), env: env as Record<string, string> });
+  const p = spawnPty(process.execPath, [CLI, ...args], {
+    name: 'xterm',
+    cols: 100,
+    rows: 30,
+    cwd: process.cwd(),
+    env: env as Record<string, string>,
+  });
   let out = '';
-  p.onData((d) => { out += d; });
+  p.onData((d) => {
+    out += d;
+  });
   const exit = new Promise<number>((resolve) => p.onExit(({ exitCode }) => resolve(exitCode)));
   return {
     type: (text) => p.write(text),
@@ -66,6 +81,12 @@ export function cliInPty(args: string[], env: NodeJS.ProcessEnv): PtySession {
     },
     exit,
     output: () => out,
-    kill: () => { try { p.kill(); } catch { /* already gone */ } },
+    kill: () => {
+      try {
+        p.kill();
+      } catch {
+        /* already gone */
+      }
+    },
   };
 }

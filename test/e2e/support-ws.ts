@@ -6,7 +6,8 @@ const EXIT_WAIT_MS = 60_000;
 
 function connect(d: Daemon, id: string, urlPath: string, protocols: string[]): Promise<WebSocket> {
   const ws = new WebSocket(`ws://127.0.0.1:${d.gatewayPort}${urlPath}`, protocols, {
-    headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` }, handshakeTimeout: 15_000,
+    headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` },
+    handshakeTimeout: 15_000,
   });
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws));
@@ -31,7 +32,10 @@ export async function openShell(d: Daemon, id: string, token: string): Promise<S
   let timer: NodeJS.Timeout | undefined;
   const exit = new Promise<Record<string, unknown>>((resolve, reject) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) { out += data.toString('utf8'); return; }
+      if (isBinary) {
+        out += data.toString('utf8');
+        return;
+      }
       const msg = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
       if (msg.type === 'exit') resolve(msg);
     });

@@ -13,7 +13,10 @@ export const COUNTER_HOOKS = {
   microvmImageHooks: { ...COUNTER_LIFECYCLE_HOOKS.microvmImageHooks, validate: 'ENABLED' },
 } as const;
 import {
-  CreateMicrovmAuthTokenCommand, GetMicrovmCommand, GetMicrovmImageVersionCommand, type LambdaMicrovmsClient,
+  CreateMicrovmAuthTokenCommand,
+  GetMicrovmCommand,
+  GetMicrovmImageVersionCommand,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 
 export async function waitForVersion(client: LambdaMicrovmsClient, image: string, version: string, timeoutMs = 600_000) {
@@ -38,11 +41,19 @@ export async function waitForState(client: LambdaMicrovmsClient, id: string, sta
   throw new Error(`microVM ${id} stayed ${last}, expected ${states.join('|')}`);
 }
 
-export async function endpointToken(client: LambdaMicrovmsClient, id: string, ports: number[] | 'all' = [8080], minutes = 10): Promise<string> {
-  const r = await client.send(new CreateMicrovmAuthTokenCommand({
-    microvmIdentifier: id, expirationInMinutes: minutes,
-    allowedPorts: ports === 'all' ? [{ allPorts: {} }] : ports.map((port) => ({ port })),
-  }));
+export async function endpointToken(
+  client: LambdaMicrovmsClient,
+  id: string,
+  ports: number[] | 'all' = [8080],
+  minutes = 10,
+): Promise<string> {
+  const r = await client.send(
+    new CreateMicrovmAuthTokenCommand({
+      microvmIdentifier: id,
+      expirationInMinutes: minutes,
+      allowedPorts: ports === 'all' ? [{ allPorts: {} }] : ports.map((port) => ({ port })),
+    }),
+  );
   const t = r.authToken?.['X-aws-proxy-auth'];
   if (!t) throw new Error('no token');
   return t;

@@ -11,7 +11,10 @@ test('a factory fills its template in order and carries its code and kind', () =
   assert.equal(e.message, 'microVM abc123 not found');
   assert.equal(errors.microvmNotFound.code, 'MICROVM_NOT_FOUND');
   assert.equal(errors.imageVersionNotFound('app', '1.2').message, 'image app has no version 1.2');
-  assert.equal(errors.microvmNotRunning('m1', 'SUSPENDED', 'logs').message, 'microVM m1 is SUSPENDED; logs are read from a running microVM');
+  assert.equal(
+    errors.microvmNotRunning('m1', 'SUSPENDED', 'logs').message,
+    'microVM m1 is SUSPENDED; logs are read from a running microVM',
+  );
   assert.equal(errors.imageNotFound('app').message, 'image app not found');
   assert.equal(errors.imageBuildNotFound('b9').message, 'build b9 not found');
 });

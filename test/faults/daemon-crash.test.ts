@@ -12,8 +12,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmCommand, GetMicrovmImageCommand, GetMicrovmImageVersionCommand, ListMicrovmsCommand,
-  ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand, type LambdaMicrovmsClient, type MicrovmItem,
+  CreateMicrovmImageCommand,
+  GetMicrovmCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListMicrovmsCommand,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TerminateMicrovmCommand,
+  type LambdaMicrovmsClient,
+  type MicrovmItem,
 } from '@aws-sdk/client-lambda-microvms';
 import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.js';
 import { fixtureArtifact } from '../support/daemon.js';
@@ -46,7 +55,12 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
    * finishing after the restart are the orphan cases below, tested on their own).
    */
   async function restart(): Promise<void> {
-    await until('runsc commands of the dead daemon to end', async () => ((await runscCommandPids(dataDir)).length ? undefined : true), 60_000, 50);
+    await until(
+      'runsc commands of the dead daemon to end',
+      async () => ((await runscCommandPids(dataDir)).length ? undefined : true),
+      60_000,
+      50,
+    );
     await dp.start();
     await assertConsistent();
   }
@@ -61,10 +75,20 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     }
   }
   const inState = (id: string, states: string[], ms?: number) =>
-    until(`${id} in ${states.join('|')}`, async () => { const m = await get(id); return states.includes(m.state ?? '') ? m : undefined; }, ms);
+    until(
+      `${id} in ${states.join('|')}`,
+      async () => {
+        const m = await get(id);
+        return states.includes(m.state ?? '') ? m : undefined;
+      },
+      ms,
+    );
   async function bump(id: string): Promise<number> {
     let t = tokens.get(id);
-    if (!t) { t = await endpointToken(client, id, 'all'); tokens.set(id, t); }
+    if (!t) {
+      t = await endpointToken(client, id, 'all');
+      tokens.set(id, t);
+    }
     const r = await dp.endpoint(id, '/', t);
     assert.equal(r.status, 200, `${id}: ${r.body}`);
     return (JSON.parse(r.body) as { count: number }).count;
@@ -111,7 +135,11 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     } while (nextToken);
     return out;
   }
-  const exists = (p: string) => fs.access(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    fs.access(p).then(
+      () => true,
+      () => false,
+    );
 
   /** The store and runsc agree; no microVM is left half-way; checkpoints exist exactly for SUSPENDED ones. */
   async function assertConsistent(): Promise<void> {
@@ -125,7 +153,8 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         for (const m of vms) {
           const id = m.microvmId ?? '';
           const ck = path.join(dataDir, 'checkpoints', id);
-          if (m.state === 'RUNNING') assert.equal(sandboxes.get(id), 'running', `${id} is RUNNING but its sandbox is ${sandboxes.get(id) ?? 'gone'}`);
+          if (m.state === 'RUNNING')
+            assert.equal(sandboxes.get(id), 'running', `${id} is RUNNING but its sandbox is ${sandboxes.get(id) ?? 'gone'}`);
           else if (m.state === 'SUSPENDED') {
             assert.ok(!sandboxes.has(id), `${id} is SUSPENDED but still has a sandbox`);
             assert.ok(await exists(path.join(ck, 'current', 'cubby-checkpoint.json')), `${id} is SUSPENDED without a checkpoint`);
@@ -146,10 +175,16 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
   }
 
   async function image(name: string): Promise<void> {
-    await client.send(new CreateMicrovmImageCommand({
-      name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri },
-      hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-    }));
+    await client.send(
+      new CreateMicrovmImageCommand({
+        name,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri },
+        hooks: HOOKS,
+        resources: [{ minimumMemoryInMiB: 512 }],
+      }),
+    );
   }
   /** The build log of the image whose directory is not in `known` (the one just created). */
   async function newBuildLog(known: string[]): Promise<string> {
@@ -171,7 +206,9 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     return m.microvmId ?? '';
   }
   /** Sends a call without waiting for it; its failure (the daemon died under it) is expected. */
-  const fire = (p: Promise<unknown>) => { p.catch(() => undefined); };
+  const fire = (p: Promise<unknown>) => {
+    p.catch(() => undefined);
+  };
 
   before(async () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-crash-art-'));
@@ -188,7 +225,8 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
       if (!dp.pid) await dp.start().catch(() => undefined);
       all = await listAll().catch(() => []);
       for (const m of all) {
-        if (m.state !== 'TERMINATED') await client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId })).catch(() => undefined);
+        if (m.state !== 'TERMINATED')
+          await client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId })).catch(() => undefined);
       }
       await dp.destroy();
     }
@@ -204,10 +242,18 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
 
   test('build: a build cut by the crash is FAILED with a reason after the restart; its leftovers are swept', async () => {
     // Cut once while buildah runs, once while the built app is starting in its sandbox.
-    for (const [name, mark] of [['cut-in-buildah', '[build] '], ['cut-at-start', 'starting the app']] as const) {
+    for (const [name, mark] of [
+      ['cut-in-buildah', '[build] '],
+      ['cut-at-start', 'starting the app'],
+    ] as const) {
       const before = await fs.readdir(path.join(dataDir, 'images')).catch(() => [] as string[]);
       await image(name);
-      await until(`build log of ${name} to reach "${mark}"`, async () => ((await newBuildLog(before)).includes(mark) ? true : undefined), 120_000, 50);
+      await until(
+        `build log of ${name} to reach "${mark}"`,
+        async () => ((await newBuildLog(before)).includes(mark) ? true : undefined),
+        120_000,
+        50,
+      );
       const pid = dp.pid ?? 0;
       const dirs = await buildDirsOwnedBy([pid]);
       await crash();
@@ -222,10 +268,12 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         const left = await fs.readdir(path.join(dataDir, 'images', m, '1.0')).catch(() => [] as string[]);
         // Only the build log may stay for the owner to read; a half-built rootfs is waste.
         const waste = left.filter((f) => !f.startsWith('build-'));
-        if (waste.length) console.error(`[finding] the interrupted build of ${name} left ${waste.join(', ')} in ${path.join(dataDir, 'images', m, '1.0')}`);
+        if (waste.length)
+          console.error(`[finding] the interrupted build of ${name} left ${waste.join(', ')} in ${path.join(dataDir, 'images', m, '1.0')}`);
       }
       const orphans = await processesUnder(dirs);
-      if (orphans.length) console.error(`[finding] build processes of the killed daemon still run after the restart:\n${orphans.join('\n')}`);
+      if (orphans.length)
+        console.error(`[finding] build processes of the killed daemon still run after the restart:\n${orphans.join('\n')}`);
     }
     // The next build works, and sweeps what the killed builds left in the shared build store.
     await image('counter');
@@ -255,7 +303,9 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         counters.set(full.microvmId ?? '', 0);
         await carriesOn(full.microvmId ?? '');
       }
-      console.error(`[launch cut at ${delayMs} ms] ${full.microvmId ?? ''} -> ${full.state}${full.stateReason ? `: ${full.stateReason}` : ''}`);
+      console.error(
+        `[launch cut at ${delayMs} ms] ${full.microvmId ?? ''} -> ${full.state}${full.stateReason ? `: ${full.stateReason}` : ''}`,
+      );
     }
   });
 
@@ -287,7 +337,12 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
   });
 
   test('terminate: a terminate cut by the crash is finished by the restart, of running and suspended microVMs', async () => {
-    for (const [suspended, cut] of [[false, -1], [false, 300], [true, -1], [true, 100]] as const) {
+    for (const [suspended, cut] of [
+      [false, -1],
+      [false, 300],
+      [true, -1],
+      [true, 100],
+    ] as const) {
       const id = await run();
       await carriesOn(id);
       if (suspended) {
@@ -314,21 +369,38 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
    */
   async function crashLeavingOrphan(verb: string, id: string, delayMs: number): Promise<void> {
     const daemon = dp.pid ?? 0;
-    const pids = await until(`runsc ${verb} of ${id}`, async () => {
-      // A direct child of the daemon (unshare, then sh, then runsc itself: same pid).
-      for (const p of await childrenMatching(daemon, [verb, id])) {
-        const argv0 = (await fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).split('\0')[0] ?? '';
-        if (path.basename(argv0) === 'runsc') return [p];
-      }
-      return undefined;
-    }, 30_000, 1);
+    const pids = await until(
+      `runsc ${verb} of ${id}`,
+      async () => {
+        // A direct child of the daemon (unshare, then sh, then runsc itself: same pid).
+        for (const p of await childrenMatching(daemon, [verb, id])) {
+          const argv0 = (await fs.readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '')).split('\0')[0] ?? '';
+          if (path.basename(argv0) === 'runsc') return [p];
+        }
+        return undefined;
+      },
+      30_000,
+      1,
+    );
     if (delayMs > 0) await sleep(delayMs);
-    for (const p of pids) { try { process.kill(p, 'SIGSTOP'); } catch { /* already done */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGSTOP');
+      } catch {
+        /* already done */
+      }
+    }
     await crash();
     const starting = dp.start();
     // Should the frozen command hold a runsc lock the start-up needs, let it go after a while.
     await Promise.race([starting.catch(() => undefined), sleep(10_000)]);
-    for (const p of pids) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+    }
     await until('the orphaned runsc command to end', async () => (pids.some(isAlive) ? undefined : true), 60_000, 50);
     await starting;
     await assertConsistent();
@@ -355,7 +427,13 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     const found: string[] = [];
     for (const ctrl of await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
       const dir = path.join('/sys/fs/cgroup', ctrl, 'cubby', runtimeTag(dataDir), id);
-      if (await fs.rmdir(dir).then(() => true, () => false)) found.push(dir);
+      if (
+        await fs.rmdir(dir).then(
+          () => true,
+          () => false,
+        )
+      )
+        found.push(dir);
     }
     return found;
   }
@@ -364,7 +442,6 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     const stray = await strayCgroups(id);
     assert.deepEqual(stray, [], `the orphaned runsc left cgroups of ${id} behind (removed by the test)`);
   }
-
 
   test('orphans: a resume whose runsc restore outlives the crash loses no session', async () => {
     for (const delayMs of [0, 25, 80]) {
@@ -392,8 +469,11 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
         await crashLeavingOrphan('restore', id, delayMs);
         const m = await get(id);
         console.error(`[orphan restore frozen ${delayMs} ms in, launch] ${id} -> ${m.state}: ${m.stateReason ?? ''}`);
-        if (m.state === 'RUNNING') { counters.set(id, 0); await carriesOn(id); await terminate(id); }
-        else assert.equal(m.state, 'TERMINATED');
+        if (m.state === 'RUNNING') {
+          counters.set(id, 0);
+          await carriesOn(id);
+          await terminate(id);
+        } else assert.equal(m.state, 'TERMINATED');
       });
     }
   });

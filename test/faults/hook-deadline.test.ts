@@ -13,10 +13,23 @@ import { withTestHost } from '../support/test-host.js';
 test('a hook call to an address that drops every SYN gives up at its deadline', { timeout: 20_000 }, async () => {
   await withTestHost(async (h) => {
     // Inside the test host's own namespace: drop everything that comes in.
-    const nft = await runCommand('ip', ['netns', 'exec', h.ns, 'nft', 'add table inet blackhole; add chain inet blackhole in { type filter hook input priority 0; policy drop; }'], { timeoutMs: 10_000 });
+    const nft = await runCommand(
+      'ip',
+      [
+        'netns',
+        'exec',
+        h.ns,
+        'nft',
+        'add table inet blackhole; add chain inet blackhole in { type filter hook input priority 0; policy drop; }',
+      ],
+      { timeoutMs: 10_000 },
+    );
     assert.equal(nft.code, 0, nft.stderr);
     const t0 = Date.now();
-    await assert.rejects(new HttpHooks().call({ address: h.address, port: h.ports[0], hook: 'resume', timeoutMs: 1500 }), /resume hook on port \d+ no answer within/);
+    await assert.rejects(
+      new HttpHooks().call({ address: h.address, port: h.ports[0], hook: 'resume', timeoutMs: 1500 }),
+      /resume hook on port \d+ no answer within/,
+    );
     const took = Date.now() - t0;
     assert.ok(took >= 1400 && took < 4000, `gave up after ${took} ms (deadline 1500 ms)`);
   });

@@ -12,7 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmCommand, LambdaMicrovmsClient, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
+  CreateMicrovmImageCommand,
+  GetMicrovmCommand,
+  LambdaMicrovmsClient,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
   TerminateMicrovmCommand,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
@@ -50,7 +55,10 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
   }
   async function call(id: string, p = '/') {
     let t = tokens.get(id);
-    if (!t) { t = await endpointToken(client, id, 'all'); tokens.set(id, t); }
+    if (!t) {
+      t = await endpointToken(client, id, 'all');
+      tokens.set(id, t);
+    }
     return viaGateway(d, id, p, { token: t, timeoutMs: 20_000 });
   }
   async function carriesOn(id: string): Promise<void> {
@@ -87,10 +95,16 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     const t = await d.tenant('faults');
     client = t.client;
     keys = t;
-    await client.send(new CreateMicrovmImageCommand({
-      name: 'counter', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-    }));
+    await client.send(
+      new CreateMicrovmImageCommand({
+        name: 'counter',
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        hooks: HOOKS,
+        resources: [{ minimumMemoryInMiB: 512 }],
+      }),
+    );
     assert.equal((await waitForVersion(client, 'counter', '1.0', 180_000)).state, 'SUCCESSFUL');
   });
 
@@ -118,23 +132,37 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     assert.ok(pid, 'runsc knows the sandbox pid');
     process.kill(pid, 'SIGKILL');
     // The app's main process (pid 1 inside) killed from a shell in the microVM.
-    await shellExec({ gatewayPort: d.gatewayPort, domain: d.config.domain }, crashed, await shellToken(client, crashed), 'kill -9 1', 15_000)
-      .catch(() => undefined);
-    await Promise.all([killed, crashed].map(async (id) => {
-      const t0 = Date.now();
-      const r = await call(id);
-      console.error(`[dead sandbox ${id}] gateway answered ${r.status} in ${Date.now() - t0} ms: ${r.body.slice(0, 200)}`);
-      assert.equal(r.status, 502, `a dead app is a 502 from the gateway: ${r.body}`);
-      assert.match(r.body, /not reachable/);
-      assert.ok(Date.now() - t0 < 12_000, 'within the gateway connect timeout (10 s), no hang');
-    }));
+    await shellExec(
+      { gatewayPort: d.gatewayPort, domain: d.config.domain },
+      crashed,
+      await shellToken(client, crashed),
+      'kill -9 1',
+      15_000,
+    ).catch(() => undefined);
+    await Promise.all(
+      [killed, crashed].map(async (id) => {
+        const t0 = Date.now();
+        const r = await call(id);
+        console.error(`[dead sandbox ${id}] gateway answered ${r.status} in ${Date.now() - t0} ms: ${r.body.slice(0, 200)}`);
+        assert.equal(r.status, 502, `a dead app is a 502 from the gateway: ${r.body}`);
+        assert.match(r.body, /not reachable/);
+        assert.ok(Date.now() - t0 < 12_000, 'within the gateway connect timeout (10 s), no hang');
+      }),
+    );
   });
 
   async function terminatedWithReason(id: string, withinMs: number): Promise<string> {
     const deadline = Date.now() + withinMs;
     let m = await get(id);
-    while (m.state !== 'TERMINATED' && Date.now() < deadline) { await sleep(200); m = await get(id); }
-    assert.equal(m.state, 'TERMINATED', `${id} is still ${m.state} ${withinMs} ms after its sandbox died (${m.stateReason ?? 'no reason'})`);
+    while (m.state !== 'TERMINATED' && Date.now() < deadline) {
+      await sleep(200);
+      m = await get(id);
+    }
+    assert.equal(
+      m.state,
+      'TERMINATED',
+      `${id} is still ${m.state} ${withinMs} ms after its sandbox died (${m.stateReason ?? 'no reason'})`,
+    );
     assert.ok(m.stateReason, 'with a reason');
     return m.stateReason ?? '';
   }
@@ -181,18 +209,27 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     await sh('fallocate', ['-l', String(fill), filler]);
     const freeBefore = await freeBytes();
     try {
-      await assert.rejects(client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })), (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
-        assert.match(e.message, /disk full|no space/i, e.message);
-        assert.ok((e.$metadata?.httpStatusCode ?? 0) < 600);
-        return true;
-      });
+      await assert.rejects(
+        client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })),
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) => {
+          assert.match(e.message, /disk full|no space/i, e.message);
+          assert.ok((e.$metadata?.httpStatusCode ?? 0) < 600);
+          return true;
+        },
+      );
       const m = await get(id);
       assert.equal(m.state, 'RUNNING');
       assert.match(m.stateReason ?? '', /suspend failed.*(disk full|no space)/i);
       await carriesOn(id);
       // The half-written checkpoint was removed: the space is back.
-      assert.ok((await freeBytes()) >= freeBefore - (64 << 10), `the failed checkpoint left ${freeBefore - (await freeBytes())} bytes behind`);
-      assert.deepEqual((await fs.readdir(path.join(checkpoints, id)).catch(() => [] as string[])).filter((f) => f !== 'current'), []);
+      assert.ok(
+        (await freeBytes()) >= freeBefore - (64 << 10),
+        `the failed checkpoint left ${freeBefore - (await freeBytes())} bytes behind`,
+      );
+      assert.deepEqual(
+        (await fs.readdir(path.join(checkpoints, id)).catch(() => [] as string[])).filter((f) => f !== 'current'),
+        [],
+      );
     } finally {
       await fs.rm(filler, { force: true });
     }
@@ -220,7 +257,10 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     } finally {
       await fh.close();
     }
-    for (const [id, why] of [[truncated, /truncated|bytes, expected/], [digest, /digest|corrupt/]] as const) {
+    for (const [id, why] of [
+      [truncated, /truncated|bytes, expected/],
+      [digest, /digest|corrupt/],
+    ] as const) {
       await assert.rejects(client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })), (e: Error) => {
         assert.match(e.message, why, e.message);
         return true;
@@ -230,7 +270,12 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
       assert.match(m.stateReason ?? '', /resume failed/);
       assert.match(m.stateReason ?? '', why);
       // The evidence stays for the owner (or an operator) to look at.
-      assert.ok(await fs.stat(cur(id, 'cubby-checkpoint.json')).then(() => true, () => false));
+      assert.ok(
+        await fs.stat(cur(id, 'cubby-checkpoint.json')).then(
+          () => true,
+          () => false,
+        ),
+      );
     }
     await resume(healthy);
     await carriesOn(healthy);
@@ -257,9 +302,18 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
       await fh.close();
     }
     try {
-      const r = await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })).then(() => 'resumed', (e: Error) => `refused: ${e.message}`);
+      const r = await client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })).then(
+        () => 'resumed',
+        (e: Error) => `refused: ${e.message}`,
+      );
       const m = await get(id);
-      const app = m.state === 'RUNNING' ? await call(id, '/state').then((x) => `${x.status} ${x.body.slice(0, 100)}`, (e: Error) => e.message) : '-';
+      const app =
+        m.state === 'RUNNING'
+          ? await call(id, '/state').then(
+              (x) => `${x.status} ${x.body.slice(0, 100)}`,
+              (e: Error) => e.message,
+            )
+          : '-';
       console.error(`[corrupted pages] resume ${r}; state ${m.state} (${m.stateReason ?? ''}); app: ${app}`);
       assert.match(r, /^refused: .*(digest|corrupt)/);
       assert.equal(m.state, 'SUSPENDED');

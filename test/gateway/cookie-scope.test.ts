@@ -14,15 +14,24 @@ const OWN = `vm1.${DOMAIN}`;
 
 /** What the app sends, as raw header pairs (odd casing kept on the wire). */
 const APP_COOKIES = [
-  'Set-Cookie', `sid=1; Domain=${DOMAIN}; Path=/; HttpOnly`,
-  'SET-COOKIE', `wide=2; DOMAIN=.${DOMAIN.toUpperCase()}; Secure; SameSite=None; Partitioned`,
-  'set-cookie', 'far=3; domain=localhost; Max-Age=60',
-  'Set-Cookie', `own=4; Domain=${OWN}; Expires=Wed, 21 Oct 2037 07:28:00 GMT`,
-  'Set-Cookie', '__Host-h=5; Secure; Path=/; SameSite=Strict',
-  'Set-Cookie', `__Secure-s=6; Secure; Domain=vm2.${DOMAIN}; Path=/`,
-  'Set-Cookie', `q="x; Domain=${DOMAIN}"; Path=/`,
-  'Set-Cookie', 'm=7; Domain=; Domain; path=/p',
-  'X-Note', `Domain=${DOMAIN}`,
+  'Set-Cookie',
+  `sid=1; Domain=${DOMAIN}; Path=/; HttpOnly`,
+  'SET-COOKIE',
+  `wide=2; DOMAIN=.${DOMAIN.toUpperCase()}; Secure; SameSite=None; Partitioned`,
+  'set-cookie',
+  'far=3; domain=localhost; Max-Age=60',
+  'Set-Cookie',
+  `own=4; Domain=${OWN}; Expires=Wed, 21 Oct 2037 07:28:00 GMT`,
+  'Set-Cookie',
+  '__Host-h=5; Secure; Path=/; SameSite=Strict',
+  'Set-Cookie',
+  `__Secure-s=6; Secure; Domain=vm2.${DOMAIN}; Path=/`,
+  'Set-Cookie',
+  `q="x; Domain=${DOMAIN}"; Path=/`,
+  'Set-Cookie',
+  'm=7; Domain=; Domain; path=/p',
+  'X-Note',
+  `Domain=${DOMAIN}`,
 ];
 const CLIENT_COOKIES = [
   'sid=1; Path=/; HttpOnly',
@@ -48,17 +57,28 @@ async function cookieApp(t: TestContext): Promise<number> {
     res.writeHead(200, ['Content-Type', 'text/plain', ...APP_COOKIES]);
     res.end('ok');
   });
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   server.on('upgrade', (req, socket: Socket) => {
     if (req.url === '/refuse') {
       socket.end(head('403 Forbidden', ['Content-Length', '2', ...APP_COOKIES]) + 'no');
       return;
     }
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(head('101 Switching Protocols', ['Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Accept', accept, ...APP_COOKIES]));
+    socket.write(
+      head('101 Switching Protocols', ['Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Accept', accept, ...APP_COOKIES]),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
   return (server.address() as AddressInfo).port;
 }
 
@@ -88,7 +108,10 @@ test('WebSocket upgrades: the 101 and a refused handshake carry the same confine
 
   const refused = open('/refuse');
   const answer = await new Promise<{ status: number | undefined; cookies: string[] | undefined }>((resolve, reject) => {
-    refused.once('unexpected-response', (_req, res) => { resolve({ status: res.statusCode, cookies: res.headers['set-cookie'] }); res.resume(); });
+    refused.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode, cookies: res.headers['set-cookie'] });
+      res.resume();
+    });
     refused.once('error', reject);
   });
   refused.terminate();

@@ -19,13 +19,22 @@ test('a valid token passes; the app sees no x-aws-proxy-* header and gets X-Forw
   const res = await call(r.port, {
     host: `${r.host()}:${r.port}`,
     path: '/echo?q=1',
-    headers: { 'x-aws-proxy-auth': r.token(), 'x-aws-proxy-port': String(r.app.port), 'x-aws-proxy-other': 'x', 'x-custom': 'kept', 'x-forwarded-for': '6.6.6.6' },
+    headers: {
+      'x-aws-proxy-auth': r.token(),
+      'x-aws-proxy-port': String(r.app.port),
+      'x-aws-proxy-other': 'x',
+      'x-custom': 'kept',
+      'x-forwarded-for': '6.6.6.6',
+    },
   });
   assert.equal(res.status, 200);
   assert.equal(res.headers['x-app'], 'yes');
   const seen = res.json<{ url: string; headers: Record<string, string> }>();
   assert.equal(seen.url, '/echo?q=1');
-  assert.deepEqual(Object.keys(seen.headers).filter((h) => h.startsWith('x-aws-proxy')), []);
+  assert.deepEqual(
+    Object.keys(seen.headers).filter((h) => h.startsWith('x-aws-proxy')),
+    [],
+  );
   assert.equal(seen.headers['x-custom'], 'kept');
   assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
   assert.equal(seen.headers['x-forwarded-proto'], 'http');
@@ -74,7 +83,10 @@ test('a port the token does not allow is 403; X-aws-proxy-port selects an allowe
   const second = await startUpstream();
   t.after(() => second.close());
   const onlyFirst = r.token();
-  const denied = await call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': onlyFirst, 'x-aws-proxy-port': String(second.port) } });
+  const denied = await call(r.port, {
+    host: r.host(),
+    headers: { 'x-aws-proxy-auth': onlyFirst, 'x-aws-proxy-port': String(second.port) },
+  });
   assert.equal(denied.status, 403);
   assert.equal(second.hits.length, 0);
   const both = r.token({ ports: [{ from: Math.min(r.app.port, second.port), to: Math.max(r.app.port, second.port) }] });
@@ -115,16 +127,18 @@ test('keep-alive: sequential requests share one connection to the app', async (t
 
 /** Reads a streamed response, noting when each chunk arrived. */
 function streamed(port: number, host: string, path: string, token: string) {
-  return new Promise<{ status: number; type: string | undefined; chunks: Array<{ at: number; text: string }>; end: number }>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host, 'x-aws-proxy-auth': token }, agent: false }, (res) => {
-      const chunks: Array<{ at: number; text: string }> = [];
-      res.on('data', (c: Buffer) => chunks.push({ at: Date.now(), text: c.toString() }));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], chunks, end: Date.now() }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return new Promise<{ status: number; type: string | undefined; chunks: Array<{ at: number; text: string }>; end: number }>(
+    (resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, headers: { host, 'x-aws-proxy-auth': token }, agent: false }, (res) => {
+        const chunks: Array<{ at: number; text: string }> = [];
+        res.on('data', (c: Buffer) => chunks.push({ at: Date.now(), text: c.toString() }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], chunks, end: Date.now() }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
 }
 
 test('chunked and SSE responses stream through event by event', async (t) => {
@@ -152,7 +166,10 @@ test('50 MB up and 50 MB down arrive intact', async (t) => {
   // A streamed (chunked) upload, produced as the socket drains.
   const body = new Readable({
     read() {
-      if (sent === 50) { this.push(null); return; }
+      if (sent === 50) {
+        this.push(null);
+        return;
+      }
       const chunk = Buffer.from(block);
       chunk.writeUInt32BE(sent, 0);
       hash.update(chunk);
@@ -160,11 +177,23 @@ test('50 MB up and 50 MB down arrive intact', async (t) => {
       this.push(chunk);
     },
   });
-  const up = await call(r.port, { host: r.host(), path: '/upload', method: 'POST', body, headers: { 'x-aws-proxy-auth': r.token() }, timeoutMs: 60_000 });
+  const up = await call(r.port, {
+    host: r.host(),
+    path: '/upload',
+    method: 'POST',
+    body,
+    headers: { 'x-aws-proxy-auth': r.token() },
+    timeoutMs: 60_000,
+  });
   assert.equal(up.status, 200);
   assert.deepEqual(up.json(), { bytes: 50 * MB, sha256: hash.digest('hex') });
 
-  const down = await call(r.port, { host: r.host(), path: '/download?mb=50', headers: { 'x-aws-proxy-auth': r.token() }, timeoutMs: 60_000 });
+  const down = await call(r.port, {
+    host: r.host(),
+    path: '/download?mb=50',
+    headers: { 'x-aws-proxy-auth': r.token() },
+    timeoutMs: 60_000,
+  });
   assert.equal(down.status, 200);
   assert.equal(down.body.length, 50 * MB);
   assert.equal(createHash('sha256').update(down.body).digest('hex'), r.app.lastDownloadSha);

@@ -10,9 +10,13 @@ test('20 concurrent requests to a SUSPENDED microVM trigger one ensureRunning an
   const r = await rig(t);
   r.targets.add('vm1', { state: 'SUSPENDED', autoResume: true });
   const started = Date.now();
-  const answers = await Promise.all(Array.from({ length: 20 }, () =>
-    call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } })));
-  assert.deepEqual(answers.map((a) => a.status), Array(20).fill(200));
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, () => call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } })),
+  );
+  assert.deepEqual(
+    answers.map((a) => a.status),
+    Array(20).fill(200),
+  );
   assert.deepEqual(r.targets.ensureCalls, ['vm1'], 'exactly one resume');
   assert.ok(Date.now() - started >= 190, 'requests were held during the resume');
   assert.equal(r.app.hits.length, 20);
@@ -26,8 +30,9 @@ test('a failed resume answers 502 with the reason to every held request, and is 
     await new Promise((res) => setTimeout(res, 50));
     throw new Error('snapshot missing');
   };
-  const answers = await Promise.all(Array.from({ length: 5 }, () =>
-    call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } })));
+  const answers = await Promise.all(
+    Array.from({ length: 5 }, () => call(r.port, { host: r.host(), headers: { 'x-aws-proxy-auth': r.token() } })),
+  );
   for (const a of answers) {
     assert.equal(a.status, 502);
     assert.equal(a.json().reason, 'snapshot missing');
@@ -65,20 +70,32 @@ test('a long SSE stream keeps its microVM busy until the stream ends', async (t)
   const busy: number[] = [];
   let firstAt = 0;
   const done = new Promise<number>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: r.port, path: '/sse?n=8&gapMs=100', agent: false,
-      headers: { host: r.host(), 'x-aws-proxy-auth': r.token() },
-    }, (res) => {
-      res.on('data', () => { firstAt ||= Date.now(); busy.push(r.targets.busy('vm1')); });
-      res.on('end', () => resolve(Date.now()));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: r.port,
+        path: '/sse?n=8&gapMs=100',
+        agent: false,
+        headers: { host: r.host(), 'x-aws-proxy-auth': r.token() },
+      },
+      (res) => {
+        res.on('data', () => {
+          firstAt ||= Date.now();
+          busy.push(r.targets.busy('vm1'));
+        });
+        res.on('end', () => resolve(Date.now()));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
   const end = await done;
   assert.ok(end - firstAt >= 600, 'a long stream');
   assert.ok(busy.length >= 8);
-  assert.ok(busy.every((b) => b === 1), `busy while streaming: ${busy.join(',')}`);
+  assert.ok(
+    busy.every((b) => b === 1),
+    `busy while streaming: ${busy.join(',')}`,
+  );
   await new Promise((res) => setTimeout(res, 20));
   assert.equal(r.targets.busy('vm1'), 0);
   const kinds = r.targets.events.map((e) => e.kind);

@@ -44,7 +44,8 @@ test('cookies already confined to the own host are untouched', () => {
     '',
     'v=a=b; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
     'domain=cubby.test; Path=/', // a cookie named "domain" is a name, not an attribute
-  ]) assert.equal(scopeSetCookie(same, OWN), same, same);
+  ])
+    assert.equal(scopeSetCookie(same, OWN), same, same);
 });
 
 test('without an own host (header-routed E2B requests on the shared domain) every Domain goes', () => {
@@ -54,12 +55,35 @@ test('without an own host (header-routed E2B requests on the shared domain) ever
 });
 
 test('several Set-Cookie values, as a list and as raw header pairs in any case', () => {
-  assert.deepEqual(scopeSetCookies(['a=1; Domain=cubby.test', 'b=2; Domain=vm1.cubby.test', 'c=3'], OWN),
-    ['a=1', 'b=2; Domain=vm1.cubby.test', 'c=3']);
-  const raw = ['Content-Type', 'text/plain', 'SET-COOKIE', 'a=1; Domain=cubby.test; Path=/', 'x-domain', 'Domain=cubby.test',
-    'set-cookie', 'b=2; domain=.cubby.test', 'Set-Cookie', 'c=3; Domain=vm1.cubby.test'];
-  assert.deepEqual(scopeRawSetCookies(raw, OWN), ['Content-Type', 'text/plain', 'SET-COOKIE', 'a=1; Path=/',
-    'x-domain', 'Domain=cubby.test', 'set-cookie', 'b=2', 'Set-Cookie', 'c=3; Domain=vm1.cubby.test']);
+  assert.deepEqual(scopeSetCookies(['a=1; Domain=cubby.test', 'b=2; Domain=vm1.cubby.test', 'c=3'], OWN), [
+    'a=1',
+    'b=2; Domain=vm1.cubby.test',
+    'c=3',
+  ]);
+  const raw = [
+    'Content-Type',
+    'text/plain',
+    'SET-COOKIE',
+    'a=1; Domain=cubby.test; Path=/',
+    'x-domain',
+    'Domain=cubby.test',
+    'set-cookie',
+    'b=2; domain=.cubby.test',
+    'Set-Cookie',
+    'c=3; Domain=vm1.cubby.test',
+  ];
+  assert.deepEqual(scopeRawSetCookies(raw, OWN), [
+    'Content-Type',
+    'text/plain',
+    'SET-COOKIE',
+    'a=1; Path=/',
+    'x-domain',
+    'Domain=cubby.test',
+    'set-cookie',
+    'b=2',
+    'Set-Cookie',
+    'c=3; Domain=vm1.cubby.test',
+  ]);
 });
 
 test('the own host comes from the Host header (no port, no trailing dot, lower case), none for the E2B header form', () => {

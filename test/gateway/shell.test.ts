@@ -36,9 +36,14 @@ test('a shell token opens a terminal: input, output, resize, Ctrl-C and the exit
     procs.push(p);
     return p;
   };
-  t.after(() => { for (const p of procs) p.kill('SIGKILL'); });
-  const ws = new WebSocket(`ws://127.0.0.1:${r.port}/shell?cols=100&rows=30`,
-    [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`], { headers: { host: r.host() } });
+  t.after(() => {
+    for (const p of procs) p.kill('SIGKILL');
+  });
+  const ws = new WebSocket(
+    `ws://127.0.0.1:${r.port}/shell?cols=100&rows=30`,
+    [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`],
+    { headers: { host: r.host() } },
+  );
   t.after(() => ws.terminate());
   const s = collect(ws);
   await once(ws, 'open');
@@ -68,7 +73,10 @@ test('a shell token opens a terminal: input, output, resize, Ctrl-C and the exit
   const exit = s.controls.find((c) => c.type === 'exit');
   assert.deepEqual(exit, { type: 'exit', code: 7, signal: null });
   await until(() => r.targets.busy('vm1') === 0, 'ws-close');
-  assert.deepEqual(r.targets.events.map((e) => e.kind), ['ws-open', 'ws-close']);
+  assert.deepEqual(
+    r.targets.events.map((e) => e.kind),
+    ['ws-open', 'ws-close'],
+  );
   assert.equal(r.app.hits.length, 0, 'the app never saw /shell');
 });
 
@@ -78,7 +86,9 @@ test('a signal control frame reaches the shell process', async (t) => {
   r.targets.shell = async (_id, size) =>
     (proc = ptyShell(['/bin/sh', '-c', 'trap "echo got-int; exit 3" INT; echo ready; while :; do sleep 0.05; done'], size));
   t.after(() => proc?.kill('SIGKILL'));
-  const ws = new WebSocket(`ws://127.0.0.1:${r.port}/shell`, [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`], { headers: { host: r.host() } });
+  const ws = new WebSocket(`ws://127.0.0.1:${r.port}/shell`, [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`], {
+    headers: { host: r.host() },
+  });
   t.after(() => ws.terminate());
   const s = collect(ws);
   await once(ws, 'open');
@@ -86,7 +96,10 @@ test('a signal control frame reaches the shell process', async (t) => {
   ws.send(JSON.stringify({ type: 'signal', signal: 'SIGINT' }));
   await once(ws, 'close');
   assert.match(s.out, /got-int/);
-  assert.deepEqual(s.controls.find((c) => c.type === 'exit'), { type: 'exit', code: 3, signal: null });
+  assert.deepEqual(
+    s.controls.find((c) => c.type === 'exit'),
+    { type: 'exit', code: 3, signal: null },
+  );
 });
 
 test('closing the WebSocket hangs the shell up', async (t) => {
@@ -94,7 +107,9 @@ test('closing the WebSocket hangs the shell up', async (t) => {
   let proc: (ShellProcess & { pid: number }) | undefined;
   r.targets.shell = async (_id, size) => (proc = ptyShell(['/bin/sh'], size));
   t.after(() => proc?.kill('SIGKILL'));
-  const ws = new WebSocket(`ws://127.0.0.1:${r.port}/shell`, [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`], { headers: { host: r.host() } });
+  const ws = new WebSocket(`ws://127.0.0.1:${r.port}/shell`, [`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`], {
+    headers: { host: r.host() },
+  });
   await once(ws, 'open');
   ws.close();
   const status = await Promise.race([proc!.exit, new Promise((res) => setTimeout(() => res('still running'), 3000).unref())]);
@@ -112,6 +127,8 @@ test('/shell refuses endpoint tokens (401) and reports a failed openShell as 502
   };
   assert.equal(await refuse([`lambda-microvms.authentication.${r.token()}`]), 401);
   assert.equal(await refuse([]), 401);
-  r.targets.shell = async () => { throw new Error('no tty in this microVM'); };
+  r.targets.shell = async () => {
+    throw new Error('no tty in this microVM');
+  };
   assert.equal(await refuse([`lambda-microvms.authentication.${r.token({ kind: 'shell' })}`]), 502);
 });

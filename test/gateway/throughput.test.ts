@@ -11,27 +11,39 @@ import { Worker } from 'node:worker_threads';
 const TOTAL = 2000;
 const CONCURRENCY = 20;
 
-interface Run { seconds: number; rps: number; p50: number; p99: number; statuses: Set<number> }
+interface Run {
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  statuses: Set<number>;
+}
 
 async function load(port: number, headers: Record<string, string>, concurrency = CONCURRENCY, total = TOTAL): Promise<Run> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
   const statuses = new Set<number>();
   let issued = 0;
-  const one = () => new Promise<void>((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path: '/', headers, agent }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        statuses.add(res.statusCode ?? 0);
-        resolve();
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const t0 = process.hrtime.bigint();
+      const req = request({ host: '127.0.0.1', port, path: '/', headers, agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+          statuses.add(res.statusCode ?? 0);
+          resolve();
+        });
       });
+      req.on('error', reject);
+      req.end();
     });
-    req.on('error', reject);
-    req.end();
-  });
-  const worker = async () => { while (issued < total) { issued += 1; await one(); } };
+  const worker = async () => {
+    while (issued < total) {
+      issued += 1;
+      await one();
+    }
+  };
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
@@ -49,7 +61,12 @@ async function worker(t: TestContext, data: Record<string, unknown>): Promise<{ 
     await once(w, 'exit');
     clearTimeout(timer);
   });
-  const [msg] = (await Promise.race([once(w, 'message'), once(w, 'error').then(([e]) => { throw e; })])) as [{ port: number }];
+  const [msg] = (await Promise.race([
+    once(w, 'message'),
+    once(w, 'error').then(([e]) => {
+      throw e;
+    }),
+  ])) as [{ port: number }];
   return msg;
 }
 
@@ -69,7 +86,9 @@ test('throughput and latency: gateway vs direct (printed)', async (t) => {
     `${name}: ${Math.round(x.rps * x.seconds)} req in ${x.seconds.toFixed(2)} s = ${x.rps.toFixed(0)} req/s, p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`;
   t.diagnostic(fmt('direct  concurrent', direct));
   t.diagnostic(fmt('gateway concurrent', via));
-  t.diagnostic(`concurrency ${CONCURRENCY}: throughput ratio ${(via.rps / direct.rps).toFixed(2)}, added p50 ${(via.p50 - direct.p50).toFixed(2)} ms`);
+  t.diagnostic(
+    `concurrency ${CONCURRENCY}: throughput ratio ${(via.rps / direct.rps).toFixed(2)}, added p50 ${(via.p50 - direct.p50).toFixed(2)} ms`,
+  );
   t.diagnostic(fmt('direct  sequential', directSeq));
   t.diagnostic(fmt('gateway sequential', viaSeq));
   t.diagnostic(`sequential: added p50 ${(viaSeq.p50 - directSeq.p50).toFixed(3)} ms`);

@@ -30,19 +30,46 @@ function code(fn: () => unknown): string {
 
 test('a minted token verifies for its microVM, port and kind, and is url-safe', async () => {
   const { tokens } = await clocked();
-  const { token, expiresAt } = tokens.mint('vm1', 'tenant-a', [{ from: 8080, to: 8080 }, { from: 9000, to: 9010 }], 15, 'endpoint');
+  const { token, expiresAt } = tokens.mint(
+    'vm1',
+    'tenant-a',
+    [
+      { from: 8080, to: 8080 },
+      { from: 9000, to: 9010 },
+    ],
+    15,
+    'endpoint',
+  );
   assert.match(token, /^[A-Za-z0-9._-]+$/);
   assert.ok(token.length < 300, `token is compact (${token.length} chars)`);
   assert.ok(Math.abs(expiresAt.getTime() - (Date.now() + 15 * MIN)) < 2000);
   const claims = tokens.verify(token, 'vm1', 9005, 'endpoint');
   assert.equal(claims.tenantId, 'tenant-a');
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')), 'OK');
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8081, 'endpoint')), 'TOKEN_PORT_DENIED');
-  assert.equal(code(() => tokens.verify(token, 'vm2', 8080, 'endpoint')), 'TOKEN_INVALID');
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8080, 'shell')), 'TOKEN_INVALID');
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')),
+    'OK',
+  );
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8081, 'endpoint')),
+    'TOKEN_PORT_DENIED',
+  );
+  assert.equal(
+    code(() => tokens.verify(token, 'vm2', 8080, 'endpoint')),
+    'TOKEN_INVALID',
+  );
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8080, 'shell')),
+    'TOKEN_INVALID',
+  );
   const all = tokens.mint('vm1', 'tenant-a', 'all', 1, 'shell').token;
-  assert.equal(code(() => tokens.verify(all, 'vm1', 1, 'shell')), 'OK');
-  assert.equal(code(() => tokens.verify(all, 'vm1', 65535, 'shell')), 'OK');
+  assert.equal(
+    code(() => tokens.verify(all, 'vm1', 1, 'shell')),
+    'OK',
+  );
+  assert.equal(
+    code(() => tokens.verify(all, 'vm1', 65535, 'shell')),
+    'OK',
+  );
 });
 
 test('tampered, truncated or foreign tokens are refused', async () => {
@@ -54,10 +81,21 @@ test('tampered, truncated or foreign tokens are refused', async () => {
   const forged = Buffer.from(Buffer.from(body, 'base64url').toString().replace('"vm1"', '"vm2"')).toString('base64url');
   const flipped = sig.slice(0, -2) + (sig.at(-2) === 'A' ? 'B' : 'A') + sig.at(-1);
   for (const bad of [
-    `${p}.${kid}.${forged}.${sig}`, `${p}.${kid}.${body}.${flipped}`, `${p}.${kid}.${body}`, `${p}.${kid}.${body}.`,
-    `x${token}`, '', 'garbage', `${p}.${kid}.${body}.${sig}.${sig}`, other.tokens.mint('vm1', 't', 'all', 5, 'endpoint').token,
+    `${p}.${kid}.${forged}.${sig}`,
+    `${p}.${kid}.${body}.${flipped}`,
+    `${p}.${kid}.${body}`,
+    `${p}.${kid}.${body}.`,
+    `x${token}`,
+    '',
+    'garbage',
+    `${p}.${kid}.${body}.${sig}.${sig}`,
+    other.tokens.mint('vm1', 't', 'all', 5, 'endpoint').token,
   ]) {
-    assert.equal(code(() => tokens.verify(bad, 'vm1', 8080, 'endpoint')), 'TOKEN_INVALID', bad);
+    assert.equal(
+      code(() => tokens.verify(bad, 'vm1', 8080, 'endpoint')),
+      'TOKEN_INVALID',
+      bad,
+    );
   }
 });
 
@@ -65,14 +103,36 @@ test('tokens expire at their expiry and mint arguments are checked', async () =>
   const { clock, tokens } = await clocked();
   const token = tokens.mint('vm1', 't', 'all', 2, 'endpoint').token;
   clock.now += 2 * MIN - 1500;
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')), 'OK');
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')),
+    'OK',
+  );
   clock.now += 1500;
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')), 'TOKEN_EXPIRED');
-  for (const bad of [0, 61, 1.5]) assert.equal(code(() => tokens.mint('vm1', 't', 'all', bad, 'endpoint')), 'CUBBY_VALIDATION');
-  assert.equal(code(() => tokens.mint('VM-1', 't', 'all', 5, 'endpoint')), 'CUBBY_VALIDATION');
-  assert.equal(code(() => tokens.mint('vm1', 't', [{ from: 9000, to: 8000 }], 5, 'endpoint')), 'CUBBY_VALIDATION');
-  assert.equal(code(() => tokens.mint('vm1', 't', [{ from: 0, to: 80 }], 5, 'endpoint')), 'CUBBY_VALIDATION');
-  assert.equal(code(() => tokens.mint('vm1', 't', [], 5, 'endpoint')), 'CUBBY_VALIDATION');
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')),
+    'TOKEN_EXPIRED',
+  );
+  for (const bad of [0, 61, 1.5])
+    assert.equal(
+      code(() => tokens.mint('vm1', 't', 'all', bad, 'endpoint')),
+      'CUBBY_VALIDATION',
+    );
+  assert.equal(
+    code(() => tokens.mint('VM-1', 't', 'all', 5, 'endpoint')),
+    'CUBBY_VALIDATION',
+  );
+  assert.equal(
+    code(() => tokens.mint('vm1', 't', [{ from: 9000, to: 8000 }], 5, 'endpoint')),
+    'CUBBY_VALIDATION',
+  );
+  assert.equal(
+    code(() => tokens.mint('vm1', 't', [{ from: 0, to: 80 }], 5, 'endpoint')),
+    'CUBBY_VALIDATION',
+  );
+  assert.equal(
+    code(() => tokens.mint('vm1', 't', [], 5, 'endpoint')),
+    'CUBBY_VALIDATION',
+  );
 });
 
 test('rotation: tokens signed before a rotation verify until their key is dropped', async () => {
@@ -82,18 +142,30 @@ test('rotation: tokens signed before a rotation verify until their key is droppe
   await ring.rotate();
   assert.notEqual(ring.current().id, oldKey);
   const after = tokens.mint('vm1', 't', 'all', 60, 'endpoint').token;
-  assert.equal(code(() => tokens.verify(before, 'vm1', 80, 'endpoint')), 'OK');
-  assert.equal(code(() => tokens.verify(after, 'vm1', 80, 'endpoint')), 'OK');
+  assert.equal(
+    code(() => tokens.verify(before, 'vm1', 80, 'endpoint')),
+    'OK',
+  );
+  assert.equal(
+    code(() => tokens.verify(after, 'vm1', 80, 'endpoint')),
+    'OK',
+  );
   // The old key stays for the longest token lifetime: a 60-minute token outlives its key's retirement.
   clock.now += 59 * MIN;
   await ring.maintain();
   assert.ok(ring.find(oldKey), 'retired key kept within retention');
-  assert.equal(code(() => tokens.verify(before, 'vm1', 80, 'endpoint')), 'OK');
+  assert.equal(
+    code(() => tokens.verify(before, 'vm1', 80, 'endpoint')),
+    'OK',
+  );
   clock.now += 15 * MIN;
   await ring.maintain();
   assert.equal(ring.find(oldKey), undefined, 'retired key dropped after retention');
   // Once dropped, its tokens are unknown (invalid), not merely expired.
-  assert.equal(code(() => tokens.verify(before, 'vm1', 80, 'endpoint')), 'TOKEN_INVALID');
+  assert.equal(
+    code(() => tokens.verify(before, 'vm1', 80, 'endpoint')),
+    'TOKEN_INVALID',
+  );
 });
 
 test('rotation happens on schedule, and a revoked key stops verifying at once', async () => {
@@ -109,7 +181,10 @@ test('rotation happens on schedule, and a revoked key stops verifying at once', 
   assert.notEqual(ring.current().id, first, 'rotated when due');
   const token = tokens.mint('vm1', 't', 'all', 5, 'endpoint').token;
   await ring.revoke(ring.current().id);
-  assert.equal(code(() => tokens.verify(token, 'vm1', 80, 'endpoint')), 'TOKEN_INVALID');
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 80, 'endpoint')),
+    'TOKEN_INVALID',
+  );
   assert.ok(ring.current(), 'a fresh signing key replaced the revoked one');
   await assert.rejects(KeyRing.open({ store, retentionMs: 30 * MIN }), /retention/);
 });
@@ -127,8 +202,14 @@ test('keys survive a restart through the file store (mode 0600); a corrupt file 
   // "Restart": a new ring from the same file verifies both tokens and keeps signing with the same key.
   const second = await KeyRing.open({ store: new FileTokenKeyStore(file) });
   const tokens = new TokenService(second);
-  assert.equal(code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')), 'OK');
-  assert.equal(code(() => tokens.verify(rotated, 'vm1', 8080, 'endpoint')), 'OK');
+  assert.equal(
+    code(() => tokens.verify(token, 'vm1', 8080, 'endpoint')),
+    'OK',
+  );
+  assert.equal(
+    code(() => tokens.verify(rotated, 'vm1', 8080, 'endpoint')),
+    'OK',
+  );
   assert.equal(second.current().id, first.current().id);
 
   await writeFile(file, '{"version":1,"keys":[{"id":"x"}]}');

@@ -35,7 +35,10 @@ test('WebSocket echo through auth and port subprotocols; the gateway ones never 
   assert.equal(r.app.wsHandshakes.length, 1);
   const hs = r.app.wsHandshakes[0]!;
   assert.equal(hs.protocol, 'chat');
-  assert.deepEqual(Object.keys(hs.headers).filter((h) => h.startsWith('x-aws-proxy')), []);
+  assert.deepEqual(
+    Object.keys(hs.headers).filter((h) => h.startsWith('x-aws-proxy')),
+    [],
+  );
   assert.equal(hs.headers['x-forwarded-for'], '127.0.0.1');
 
   ws.send('close:4001');
@@ -44,7 +47,10 @@ test('WebSocket echo through auth and port subprotocols; the gateway ones never 
   assert.equal(reason.toString(), 'bye');
   // ws-open/ws-close bracket the connection for the idle policy.
   await waitFor(() => r.targets.busy('vm1') === 0);
-  assert.deepEqual(r.targets.events.map((e) => e.kind), ['ws-open', 'ws-close']);
+  assert.deepEqual(
+    r.targets.events.map((e) => e.kind),
+    ['ws-open', 'ws-close'],
+  );
 });
 
 test('a WebSocket with only gateway subprotocols gets one echoed, so strict clients accept it', async (t) => {

@@ -17,21 +17,36 @@ export interface HooksFixture {
 }
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => { assert.ok(isCubbyError(e), String(e)); assert.equal(e.code, code, e.message); return true; });
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isCubbyError(e), String(e));
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
 }
 
 export function runHooksContract(name: string, make: () => Promise<HooksFixture>): void {
   describe(`hooks contract: ${name}`, () => {
     let fx: HooksFixture;
-    before(async () => { fx = await make(); });
+    before(async () => {
+      fx = await make();
+    });
     after(() => fx.close());
 
     test('a 200 answer succeeds and the app receives the hook with its body', async () => {
       const a = await fx.app([200]);
-      const r = await fx.hooks.call({ address: a.address, port: a.port, hook: 'run', body: { microvmId: 'm1', runHookPayload: 'p' }, timeoutMs: 2000 });
+      const r = await fx.hooks.call({
+        address: a.address,
+        port: a.port,
+        hook: 'run',
+        body: { microvmId: 'm1', runHookPayload: 'p' },
+        timeoutMs: 2000,
+      });
       assert.equal(r.status, 200);
       assert.ok(r.elapsedMs >= 0);
-      assert.deepEqual(a.received().map((x) => [x.hook, x.body]), [['run', { microvmId: 'm1', runHookPayload: 'p' }]]);
+      assert.deepEqual(
+        a.received().map((x) => [x.hook, x.body]),
+        [['run', { microvmId: 'm1', runHookPayload: 'p' }]],
+      );
     });
 
     test('ready and validate are polled while 503, then succeed on 200', async () => {

@@ -14,12 +14,14 @@ runHooksContract('http', async () => {
       const received: Array<{ hook: string; body: unknown }> = [];
       const server = http.createServer((req, res) => {
         let raw = '';
-        req.on('data', (d: Buffer) => { raw += d.toString(); });
+        req.on('data', (d: Buffer) => {
+          raw += d.toString();
+        });
         req.on('end', () => {
           const hook = (req.url ?? '').replace('/aws/lambda-microvms/runtime/v1/', '');
           const body = JSON.parse(raw || '{}') as Record<string, unknown>;
           received.push({ hook, body: Object.keys(body).length ? body : undefined });
-          const status = queue.length > 1 ? queue.shift() ?? 200 : queue[0] ?? 200;
+          const status = queue.length > 1 ? (queue.shift() ?? 200) : (queue[0] ?? 200);
           res.writeHead(status).end();
         });
       });
@@ -34,6 +36,8 @@ runHooksContract('http', async () => {
       await new Promise((r) => s.close(r));
       return { address: '127.0.0.1', port };
     },
-    async close() { for (const s of servers) s.close(); },
+    async close() {
+      for (const s of servers) s.close();
+    },
   };
 });

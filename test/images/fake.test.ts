@@ -8,11 +8,17 @@ import { MemFs } from '../support/fakes/mem-fs.js';
 /** Relative paths of the files under dir in a MemFs, sorted. */
 function filesUnder(fs: MemFs, dir: string): string[] {
   const pre = `${dir.replace(/\/$/, '')}/`;
-  return [...fs.files.keys()].filter((f) => f.startsWith(pre)).map((f) => f.slice(pre.length)).sort();
+  return [...fs.files.keys()]
+    .filter((f) => f.startsWith(pre))
+    .map((f) => f.slice(pre.length))
+    .sort();
 }
 
 runManagedStoreContract('fake', async () => ({
-  store: new FakeManagedImages(), built: 'debian-12-python', deprecated: '1.0', close: async () => undefined,
+  store: new FakeManagedImages(),
+  built: 'debian-12-python',
+  deprecated: '1.0',
+  close: async () => undefined,
 }));
 
 runArtifactContract('fake', async () => {
@@ -20,7 +26,8 @@ runArtifactContract('fake', async () => {
   const limits = { maxEntries: 20, maxTotalBytes: 64 * 1024 };
   let n = 0;
   return {
-    unpacker: new FakeUnpacker(fs, limits), limits,
+    unpacker: new FakeUnpacker(fs, limits),
+    limits,
     source: async (zip) => new Uint8Array(zip),
     target: () => `/work/targets/t${n++}`,
     files: async (dir) => filesUnder(fs, dir),
@@ -34,7 +41,8 @@ runBuildContract('fake', async () => {
   const fs = new MemFs();
   let n = 0;
   return {
-    builder: new FakeBuilder(fs), base: 'debian-12-python',
+    builder: new FakeBuilder(fs),
+    base: 'debian-12-python',
     async context(files) {
       const dir = `/work/ctx/c${n++}`;
       fs.mkdirp(dir);

@@ -24,7 +24,17 @@ async function findings(rel: string): Promise<string[]> {
 
 test('the core is refused adapters, front doors and host modules at any depth and in every import form', OPTS, async () => {
   assert.deepEqual(await findings('core/microvms/deep/bad.ts'), [
-    '2:layer', '3:layer', '4:module', '5:module', '6:never', '7:layer', '8:layer', '9:module', '11:computed', '12:layer', '13:outside',
+    '2:layer',
+    '3:layer',
+    '4:module',
+    '5:module',
+    '6:never',
+    '7:layer',
+    '8:layer',
+    '9:module',
+    '11:computed',
+    '12:layer',
+    '13:outside',
   ]);
 });
 
@@ -53,6 +63,8 @@ test('the fixtures stay out of the normal lint run, and the real src/ keeps its 
   assert.equal(await eslint.isPathIgnored(path.join(FIXTURES, 'core/microvms/deep/bad.ts')), true);
   const results = await eslint.lintFiles(['src']);
   assert.ok(results.length > 100, `linted only ${results.length} files`);
-  const broken = results.flatMap((r) => r.messages.filter((m) => m.ruleId === RULE).map((m) => `${path.relative(ROOT, r.filePath)}:${m.line}: ${m.message}`));
+  const broken = results.flatMap((r) =>
+    r.messages.filter((m) => m.ruleId === RULE).map((m) => `${path.relative(ROOT, r.filePath)}:${m.line}: ${m.message}`),
+  );
   assert.deepEqual(broken, []);
 });

@@ -10,7 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import type { EgressPolicy, NetworkPort, SandboxNetwork } from '../../src/core/ports/network.js';
 import { isCubbyError } from '../../src/errors/index.js';
 
-export interface ProbeTarget { host: string; port: number }
+export interface ProbeTarget {
+  host: string;
+  port: number;
+}
 
 export interface NetworkIsolationFixture {
   /** A network whose operator allows the outside host's range. */
@@ -60,7 +63,10 @@ export function runNetworkIsolationContract(name: string, make: () => Promise<Ne
     /** Sets `policy` on `a` and checks each target is reached (true) or not (false) from it. */
     async function expectFromA(policy: EgressPolicy, want: Array<[ProbeTarget, boolean]>, via: NetworkPort = fx.network): Promise<void> {
       await via.setPolicy(a, policy);
-      const got = await fx.probe(a, want.map(([t]) => t));
+      const got = await fx.probe(
+        a,
+        want.map(([t]) => t),
+      );
       const expected = want.map(([, open]) => (open ? 'open' : 'timeout'));
       assert.deepEqual(got, expected, `policy ${JSON.stringify(policy)} to ${JSON.stringify(want.map(([t]) => `${t.host}:${t.port}`))}`);
     }
@@ -70,17 +76,33 @@ export function runNetworkIsolationContract(name: string, make: () => Promise<Ne
     });
 
     test('closed lets nothing out: not the outside, not the host, not another sandbox', async () => {
-      await expectFromA({ mode: 'closed' }, [[T.out0(), false], [T.out1(), false], ...inside().map((t): [ProbeTarget, boolean] => [t, false])]);
+      await expectFromA({ mode: 'closed' }, [
+        [T.out0(), false],
+        [T.out1(), false],
+        ...inside().map((t): [ProbeTarget, boolean] => [t, false]),
+      ]);
     });
 
     test('an allowlist opens exactly the listed address, protocol and port', async () => {
-      await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${fx.outside.address}/32`, protocol: 'tcp', ports: [{ from: fx.outside.ports[0], to: fx.outside.ports[0] }] }] },
-        [[T.out0(), true], [T.out1(), false], ...inside().map((t): [ProbeTarget, boolean] => [t, false])]);
-      await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${fx.outside.address}/32`, protocol: 'udp' }] }, [[T.out0(), false], [T.out1(), false]]);
+      await expectFromA(
+        {
+          mode: 'allowlist',
+          rules: [{ cidr: `${fx.outside.address}/32`, protocol: 'tcp', ports: [{ from: fx.outside.ports[0], to: fx.outside.ports[0] }] }],
+        },
+        [[T.out0(), true], [T.out1(), false], ...inside().map((t): [ProbeTarget, boolean] => [t, false])],
+      );
+      await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${fx.outside.address}/32`, protocol: 'udp' }] }, [
+        [T.out0(), false],
+        [T.out1(), false],
+      ]);
     });
 
     test('internet reaches the outside (an allowed range), never the host or another sandbox', async () => {
-      await expectFromA({ mode: 'internet' }, [[T.out0(), true], [T.out1(), true], ...inside().map((t): [ProbeTarget, boolean] => [t, false])]);
+      await expectFromA({ mode: 'internet' }, [
+        [T.out0(), true],
+        [T.out1(), true],
+        ...inside().map((t): [ProbeTarget, boolean] => [t, false]),
+      ]);
     });
 
     test('setPolicy switches a live network both ways', async () => {
@@ -89,11 +111,12 @@ export function runNetworkIsolationContract(name: string, make: () => Promise<Ne
       await expectFromA({ mode: 'internet' }, [[T.out0(), true]]);
     });
 
-    test('without the operator\'s allowance the outside\'s range is refused in rules and unreachable by internet', async () => {
+    test("without the operator's allowance the outside's range is refused in rules and unreachable by internet", async () => {
       const s = await fx.strict.allocate(`${tag}:strict`, { mode: 'closed' });
       try {
-        await assert.rejects(fx.strict.setPolicy(s, { mode: 'allowlist', rules: [{ cidr: `${fx.outside.address}/32` }] }),
-          (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'));
+        await assert.rejects(fx.strict.setPolicy(s, { mode: 'allowlist', rules: [{ cidr: `${fx.outside.address}/32` }] }), (e: unknown) =>
+          isCubbyError(e, 'NETWORK_BAD_POLICY'),
+        );
         await fx.strict.setPolicy(s, { mode: 'internet' });
         assert.deepEqual(await fx.probe(s, [T.out0(), T.out1()]), ['timeout', 'timeout']);
       } finally {

@@ -66,10 +66,16 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
     const owner = (what: string) => `${tag}:${what}`;
     /** Everything allocated, to release (by its current holder) whatever a failed test left. */
     const held: SandboxNetwork[] = [];
-    const keep = (n: SandboxNetwork): SandboxNetwork => { held.push(n); return n; };
+    const keep = (n: SandboxNetwork): SandboxNetwork => {
+      held.push(n);
+      return n;
+    };
     const mine = async () => (await fx.owners()).filter((o) => o.startsWith(`${tag}:`));
 
-    before(async () => { fx = await make(); net = fx.network; });
+    before(async () => {
+      fx = await make();
+      net = fx.network;
+    });
     after(async () => {
       for (const n of held) await net.release({ ...n, owner: undefined }).catch(() => undefined);
       await fx.close();
@@ -120,7 +126,14 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
       const policy: EgressPolicy = {
         mode: 'allowlist',
         rules: [
-          { cidr: '93.184.216.34/24', protocol: 'tcp', ports: [{ from: 443, to: 443 }, { from: 8000, to: 8080 }] },
+          {
+            cidr: '93.184.216.34/24',
+            protocol: 'tcp',
+            ports: [
+              { from: 443, to: 443 },
+              { from: 8000, to: 8080 },
+            ],
+          },
           { cidr: '93.184.217.9' },
           { cidr: `${allowedBase}/${allowedLen}`, protocol: 'udp' },
         ],
@@ -130,7 +143,14 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
         assert.deepEqual(n.policy, {
           mode: 'allowlist',
           rules: [
-            { cidr: PUBLIC, protocol: 'tcp', ports: [{ from: 443, to: 443 }, { from: 8000, to: 8080 }] },
+            {
+              cidr: PUBLIC,
+              protocol: 'tcp',
+              ports: [
+                { from: 443, to: 443 },
+                { from: 8000, to: 8080 },
+              ],
+            },
             { cidr: '93.184.217.9/32' },
             { cidr: fx.allowedPrivate, protocol: 'udp' },
           ],
@@ -158,7 +178,7 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
       assert.deepEqual(await fx.footprint(n), [], 'and leaves nothing behind');
     });
 
-    test('another owner\'s handle neither releases nor changes a network', async () => {
+    test("another owner's handle neither releases nor changes a network", async () => {
       const n = keep(await net.allocate(owner('guarded'), { mode: 'closed' }));
       await net.release({ ...n, owner: owner('intruder') });
       assert.ok((await fx.footprint(n)).length > 0, 'still there');
@@ -209,7 +229,11 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
       try {
         let exhausted: unknown;
         for (let i = 0; i <= fx.poolSize && exhausted === undefined; i++) {
-          try { got.push(keep(await net.allocate(owner(`fill-${i}`), { mode: 'closed' }))); } catch (e) { exhausted = e; }
+          try {
+            got.push(keep(await net.allocate(owner(`fill-${i}`), { mode: 'closed' })));
+          } catch (e) {
+            exhausted = e;
+          }
         }
         assert.ok(isCubbyError(exhausted, 'NETWORK_POOL_EXHAUSTED'), `got ${String(exhausted)} after ${got.length}`);
         assert.ok(got.length >= 1 && got.length <= fx.poolSize, `${got.length} of ${fx.poolSize}`);

@@ -9,7 +9,9 @@ runNetworkSemanticContract('fake', async () => {
   const opts = { poolSize: 8, addresses: addressPolicy([TEST_HOST_RANGE]) };
   const network = new FakeNetwork(host, opts);
   return {
-    network, poolSize: opts.poolSize, allowedPrivate: TEST_HOST_RANGE,
+    network,
+    poolSize: opts.poolSize,
+    allowedPrivate: TEST_HOST_RANGE,
     reopen: async () => new FakeNetwork(host, opts),
     owners: async () => [...host.slots.values()].map((s) => s.owner),
     footprint: async (n) => network.footprint(n),

@@ -73,7 +73,10 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
     });
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
-      id: newSandboxId(), rootfs: fx.rootfs, process: { args: pythonArgs(COUNTER_APP) }, ...over,
+      id: newSandboxId(),
+      rootfs: fx.rootfs,
+      process: { args: pythonArgs(COUNTER_APP) },
+      ...over,
     });
 
     test('exec: output, exit code, env, cwd, uid, stdin, signals, terminal', async () => {
@@ -145,10 +148,14 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
           assert.equal((await httpGet(`http://${c.address}:8080/`)).body, '4', 'the in-memory counter continues in every clone');
           assert.equal((await httpGet(`http://${c.address}:8080/file?p=/root/state.txt`)).body, 'disk-state\n');
         }
-        const [a, b] = restored as [typeof restored[0], typeof restored[0]];
+        const [a, b] = restored as [(typeof restored)[0], (typeof restored)[0]];
         await rt.run(a.id, { args: ['sh', '-c', 'echo mine > /root/clone.txt'] });
         await httpGet(`http://${a.address}:8080/`);
-        assert.equal((await httpGet(`http://${b.address}:8080/file?p=/root/clone.txt`)).status, 404, 'a sibling never sees another clone\'s files');
+        assert.equal(
+          (await httpGet(`http://${b.address}:8080/file?p=/root/clone.txt`)).status,
+          404,
+          "a sibling never sees another clone's files",
+        );
         assert.equal((await httpGet(`http://${b.address}:8080/peek`)).body, '4', 'nor its memory');
         assert.equal((await httpGet(`http://${a.address}:8080/peek`)).body, '5');
       } finally {
@@ -196,17 +203,20 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
     });
 
     test('limits: a memory hog and a fork bomb get errors; the sandbox survives', async () => {
-      const s = await rt.create(spec({
-        process: { args: ['sleep', '1000'] },
-        limits: { memoryBytes: 512 << 20, pids: 256, rlimits: { addressSpaceBytes: 256 << 20, processes: 40 } },
-      }));
+      const s = await rt.create(
+        spec({
+          process: { args: ['sleep', '1000'] },
+          limits: { memoryBytes: 512 << 20, pids: 256, rlimits: { addressSpaceBytes: 256 << 20, processes: 40 } },
+        }),
+      );
       try {
         const hog = await rt.run(s.id, { args: ['python3', '-c', 'x = bytearray(400 * 1024 * 1024)'], timeoutMs: 30_000 });
         assert.notEqual(hog.code, 0);
         assert.match(hog.stderr.toString(), /MemoryError/);
         const bomb = await rt.run(s.id, {
           args: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done 2>&1 | tail -1; echo done'],
-          uid: 1000, timeoutMs: 60_000,
+          uid: 1000,
+          timeoutMs: 60_000,
         });
         assert.match(bomb.stdout.toString() + bomb.stderr.toString(), /fork|Resource temporarily unavailable|Cannot fork/i);
         const alive = await rt.run(s.id, { args: ['echo', 'alive'] });
@@ -226,18 +236,32 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         // Made one by one inside the try: a failed create must still close the listener and
         // destroy what was made, or the test process hangs on the open server.
         const made: string[] = [];
-        const create = async (s: Parameters<typeof spec>[0]) => { const x = await rt.create(spec(s)); made.push(x.id); return x; };
+        const create = async (s: Parameters<typeof spec>[0]) => {
+          const x = await rt.create(spec(s));
+          made.push(x.id);
+          return x;
+        };
         try {
           const closed = await create({});
-          const allow = await create({ egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] } });
+          const allow = await create({
+            egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] },
+          });
           const internet = await create({ egress: { mode: 'internet' } });
           await waitForHttp(`http://${internet.address}:8080/peek`);
           assert.equal(await canConnect(rt, internet.id, host.address, host.ports[1]), true, 'internet: a public address is reachable');
-          assert.equal(await canConnect(rt, internet.id, hostAddressOf(internet.address), hostPort), false, 'internet: the host stays closed');
+          assert.equal(
+            await canConnect(rt, internet.id, hostAddressOf(internet.address), hostPort),
+            false,
+            'internet: the host stays closed',
+          );
           assert.equal(await canConnect(rt, internet.id, closed.address, 8080), false, 'internet: other sandboxes stay closed');
           await waitForHttp(`http://${closed.address}:8080/peek`);
           assert.equal(await canConnect(rt, closed.id, host.address, host.ports[0]), false, 'closed: test host unreachable');
-          assert.equal(await canConnect(rt, closed.id, hostAddressOf(closed.address), hostPort), false, 'closed: host services unreachable');
+          assert.equal(
+            await canConnect(rt, closed.id, hostAddressOf(closed.address), hostPort),
+            false,
+            'closed: host services unreachable',
+          );
           assert.equal(await canConnect(rt, closed.id, allow.address, 8080), false, 'closed: other sandboxes unreachable');
           assert.equal(await canConnect(rt, allow.id, host.address, host.ports[0]), true, 'allowlist: the listed port is reachable');
           assert.equal(await canConnect(rt, allow.id, host.address, host.ports[1]), false, 'allowlist: other ports are not');
@@ -269,10 +293,18 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
     });
 
     test('stdout and stderr are captured to a bounded log', async () => {
-      const s = await rt.create(spec({
-        logLimitBytes: 64 * 1024,
-        process: { args: ['sh', '-c', 'echo first-line; i=0; while [ $i -lt 3000 ]; do echo "line $i padding padding padding padding padding padding"; i=$((i+1)); done; echo last-line >&2; sleep 1000'] },
-      }));
+      const s = await rt.create(
+        spec({
+          logLimitBytes: 64 * 1024,
+          process: {
+            args: [
+              'sh',
+              '-c',
+              'echo first-line; i=0; while [ $i -lt 3000 ]; do echo "line $i padding padding padding padding padding padding"; i=$((i+1)); done; echo last-line >&2; sleep 1000',
+            ],
+          },
+        }),
+      );
       try {
         const deadline = Date.now() + 15_000;
         let log = '';

@@ -53,7 +53,10 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
     });
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
-      id: newMicrovmId(), rootfs: fx.rootfs, process: { args: ['sh', '-c', `echo ${MARKER}; sleep 1000`] }, ...over,
+      id: newMicrovmId(),
+      rootfs: fx.rootfs,
+      process: { args: ['sh', '-c', `echo ${MARKER}; sleep 1000`] },
+      ...over,
     });
     const logHas = async (id: string, text: string) => {
       const end = Date.now() + 10_000;
@@ -115,7 +118,9 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.ok((await rt.inspectCheckpoint(ck)).sizeBytes > 0, 'inspectCheckpoint accepts a good checkpoint');
         await rt.destroy(s.id);
         await rt.sealCheckpoint(ck);
-        const restored = await Promise.all([0, 1, 2].map((i) => rt.restore({ id: newMicrovmId(), checkpointDir: ck, labels: { clone: String(i) } })));
+        const restored = await Promise.all(
+          [0, 1, 2].map((i) => rt.restore({ id: newMicrovmId(), checkpointDir: ck, labels: { clone: String(i) } })),
+        );
         clones.push(...restored.map((r) => r.id));
         assert.equal(new Set(restored.map((r) => r.address)).size, 3, 'each clone has its own address');
         for (const [i, c] of restored.entries()) {
@@ -125,10 +130,10 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
           assert.ok(await logHas(c.id, MARKER), 'a clone continues the console log of the checkpoint');
           assert.equal((await rt.run(c.id, { args: ['cat', '/root/state.txt'] })).stdout.toString(), 'disk-state\n');
         }
-        const [a, b] = restored as [typeof restored[0], typeof restored[0]];
+        const [a, b] = restored as [(typeof restored)[0], (typeof restored)[0]];
         await rt.run(a.id, { args: ['sh', '-c', 'echo mine > /root/clone.txt'] });
         assert.equal((await rt.run(a.id, { args: ['cat', '/root/clone.txt'] })).stdout.toString(), 'mine\n');
-        assert.notEqual((await rt.run(b.id, { args: ['cat', '/root/clone.txt'] })).code, 0, 'a sibling never sees another clone\'s files');
+        assert.notEqual((await rt.run(b.id, { args: ['cat', '/root/clone.txt'] })).code, 0, "a sibling never sees another clone's files");
         await expectCode(rt.restore({ id: a.id, checkpointDir: ck }), 'RUNTIME_DUPLICATE_ID');
       } finally {
         for (const c of clones) await rt.destroy(c);

@@ -7,9 +7,15 @@ runRuntimeSemanticContract('fake', async () => {
   host.fs.mkdirp('/rootfs/test');
   const runtime = new FakeRuntime(host);
   return {
-    runtime, rootfs: '/rootfs/test', scratch: '/scratch',
+    runtime,
+    rootfs: '/rootfs/test',
+    scratch: '/scratch',
     reopen: async () => new FakeRuntime(host),
-    async corruptCheckpoint(dir) { runtime.corruptCheckpoint(dir); },
-    async close() { await runtime.close(); },
+    async corruptCheckpoint(dir) {
+      runtime.corruptCheckpoint(dir);
+    },
+    async close() {
+      await runtime.close();
+    },
   };
 });

@@ -18,7 +18,9 @@ runRuntimeSemanticContract('gvisor', async () => {
   const open = () => new GvisorRuntime({ stateDir, network });
   const runtime = open();
   return {
-    runtime, rootfs: await testRootfs(), scratch,
+    runtime,
+    rootfs: await testRootfs(),
+    scratch,
     reopen: async () => open(),
     async corruptCheckpoint(dir) {
       // Half the memory pages: the size and digest checks both catch it.
@@ -42,7 +44,9 @@ runRuntimeIsolationContract('gvisor', async () => {
   const open = () => new GvisorRuntime({ stateDir, network });
   const runtime = open();
   return {
-    runtime, rootfs, stateDirs: [stateDir],
+    runtime,
+    rootfs,
+    stateDirs: [stateDir],
     reopen: async () => open(),
     async createFromDoomedProcess(spec) {
       const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'doomed-owner.js');

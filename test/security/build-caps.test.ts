@@ -10,7 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmImageCommand, ResourceNotFoundException, ValidationException, type LambdaMicrovmsClient,
+  CreateMicrovmImageCommand,
+  GetMicrovmImageCommand,
+  ResourceNotFoundException,
+  ValidationException,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { withCubbyMembers } from '../../src/client/cubby-members.js';
 import { runCommand } from '../../src/util/command.js';
@@ -44,12 +48,23 @@ describe('build caps', { timeout: 900_000 }, () => {
     return `file://${f}`;
   }
 
-  const create = async (name: string, uri: string, caps: Record<string, number>) => client.send(withCubbyMembers(new CreateMicrovmImageCommand({
-    name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri },
-  }), caps));
+  const create = async (name: string, uri: string, caps: Record<string, number>) =>
+    client.send(
+      withCubbyMembers(
+        new CreateMicrovmImageCommand({
+          name,
+          baseImageArn: 'debian-12-python',
+          buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+          codeArtifact: { uri },
+        }),
+        caps,
+      ),
+    );
 
   test('a RUN step that fills the disk ends FAILED at the disk cap, and leaves nothing of the build', async () => {
-    await create('disk-hog', await artifact('disk-hog', 'FROM debian-12-python\nRUN head -c 600M /dev/zero > /f\nCMD ["true"]\n'), { cubbyBuildDiskMiB: 256 });
+    await create('disk-hog', await artifact('disk-hog', 'FROM debian-12-python\nRUN head -c 600M /dev/zero > /f\nCMD ["true"]\n'), {
+      cubbyBuildDiskMiB: 256,
+    });
     const v = await waitForVersion(client, 'disk-hog', '1.0');
     assert.equal(v.state, 'FAILED');
     assert.match(v.stateReason ?? '', /the build exceeded its disk cap of 256 MiB/);
@@ -62,13 +77,18 @@ describe('build caps', { timeout: 900_000 }, () => {
     assert.equal((await runCommand('losetup', ['-a'])).stdout.split('\n').filter((l) => l.includes(buildDir)).length, 0, 'no loop device');
     assert.equal((await fs.readFile('/proc/mounts', 'utf8')).split('\n').filter((l) => l.includes(buildDir)).length, 0, 'no mount');
     await assert.rejects(fs.lstat(buildDir), 'no build directory (and no backing file in it)');
-    const left = (await fs.readdir(path.join(d.dataDir, 'images'), { recursive: true })).map(String).filter((f) => /\/1\.0\/(rootfs|context)$/.test(f));
+    const left = (await fs.readdir(path.join(d.dataDir, 'images'), { recursive: true }))
+      .map(String)
+      .filter((f) => /\/1\.0\/(rootfs|context)$/.test(f));
     assert.deepEqual(left, [], 'no rootfs or context of the failed version');
   });
 
   test('a RUN step that allocates past the memory cap ends FAILED, killed at the cap', async () => {
-    await create('mem-hog', await artifact('mem-hog', 'FROM debian-12-python\nRUN python3 -c "b = bytearray(900 * 1024 * 1024); print(len(b))"\nCMD ["true"]\n'),
-      { cubbyBuildMemoryMiB: 256 });
+    await create(
+      'mem-hog',
+      await artifact('mem-hog', 'FROM debian-12-python\nRUN python3 -c "b = bytearray(900 * 1024 * 1024); print(len(b))"\nCMD ["true"]\n'),
+      { cubbyBuildMemoryMiB: 256 },
+    );
     const v = await waitForVersion(client, 'mem-hog', '1.0');
     assert.equal(v.state, 'FAILED');
     assert.match(v.stateReason ?? '', /a RUN step exceeded the build's memory cap of 256 MiB \(killed\)/);
@@ -76,7 +96,10 @@ describe('build caps', { timeout: 900_000 }, () => {
 
   test('caps over the operator maximum are a ValidationException naming it, and nothing is recorded', async () => {
     const uri = await artifact('too-big', 'FROM debian-12-python\nCMD ["true"]\n');
-    for (const [caps, max] of [[{ cubbyBuildDiskMiB: 40_000 }, /maximum of 32768 MiB/], [{ cubbyBuildMemoryMiB: 9000 }, /maximum of 8192 MiB/]] as const) {
+    for (const [caps, max] of [
+      [{ cubbyBuildDiskMiB: 40_000 }, /maximum of 32768 MiB/],
+      [{ cubbyBuildMemoryMiB: 9000 }, /maximum of 8192 MiB/],
+    ] as const) {
       await assert.rejects(create('too-big', uri, caps), (e: unknown) => {
         assert.ok(e instanceof ValidationException, String(e));
         assert.match(e.message, max);

@@ -13,7 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmImageCommand, ListMicrovmImagesCommand, ResourceNotFoundException, ValidationException,
+  CreateMicrovmImageCommand,
+  GetMicrovmImageCommand,
+  ListMicrovmImagesCommand,
+  ResourceNotFoundException,
+  ValidationException,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
@@ -33,19 +37,32 @@ describe('builds never fetch URLs from the host network', { timeout: 600_000 }, 
   let port = 0;
   const hits: string[] = [];
 
-  const create = (name: string, uri: string) => client.send(new CreateMicrovmImageCommand({
-    name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri }, hooks: HOOKS,
-  }));
+  const create = (name: string, uri: string) =>
+    client.send(
+      new CreateMicrovmImageCommand({
+        name,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri },
+        hooks: HOOKS,
+      }),
+    );
   const artifact = async (name: string, dockerfile: string, files: Record<string, string> = {}) => {
     const f = path.join(tmp, `${name}.zip`);
-    await fs.writeFile(f, makeZip([{ name: 'Dockerfile', data: dockerfile }, ...Object.entries(files).map(([n, data]) => ({ name: n, data }))]));
+    await fs.writeFile(
+      f,
+      makeZip([{ name: 'Dockerfile', data: dockerfile }, ...Object.entries(files).map(([n, data]) => ({ name: n, data }))]),
+    );
     return `file://${f}`;
   };
 
   before(async () => {
     baseline = await hostResources();
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-build-fetch-'));
-    server = http.createServer((req, res) => { hits.push(`${req.method} ${req.url}`); res.end('secret-metrics'); });
+    server = http.createServer((req, res) => {
+      hits.push(`${req.method} ${req.url}`);
+      res.end('secret-metrics');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
     d = await startTestDaemon();
@@ -60,7 +77,12 @@ describe('builds never fetch URLs from the host network', { timeout: 600_000 }, 
 
   test('URL sources in every form are refused at once, naming the line and why; nothing is recorded or fetched', async () => {
     // Control: the counting server does count (so the zero below means something).
-    await new Promise<void>((r) => http.get(`http://127.0.0.1:${port}/control`, (res) => { res.resume(); res.on('end', r); }));
+    await new Promise<void>((r) =>
+      http.get(`http://127.0.0.1:${port}/control`, (res) => {
+        res.resume();
+        res.on('end', r);
+      }),
+    );
     assert.deepEqual(hits.splice(0), ['GET /control']);
     const u = `http://127.0.0.1:${port}`;
     const cases: Array<[name: string, dockerfile: string, reason: RegExp]> = [
@@ -68,7 +90,11 @@ describe('builds never fetch URLs from the host network', { timeout: 600_000 }, 
       ['arg', `FROM debian-12-python\nARG U=${u}/x\nADD $U /m\n`, /^Dockerfile line 3: /],
       ['env', `FROM debian-12-python\nENV U=${u}/x\nADD \${U} /m\n`, /^Dockerfile line 3: /],
       ['global-arg', `ARG U=${u}/g\nFROM debian-12-python\nARG U\nADD ["$U", "/m"]\n`, /^Dockerfile line 4: /],
-      ['continuation', `FROM debian-12-python\nARG H=127.0.0.1\nADD \\\n  # a comment inside the continuation\n\n  http://$H:${port}/c \\\n  /m\n`, /^Dockerfile line 3: /],
+      [
+        'continuation',
+        `FROM debian-12-python\nARG H=127.0.0.1\nADD \\\n  # a comment inside the continuation\n\n  http://$H:${port}/c \\\n  /m\n`,
+        /^Dockerfile line 3: /,
+      ],
       ['escape-directive', `# escape=\`\nFROM debian-12-python\nADD http:\`/\`/127.0.0.1:${port}/e /m\n`, /^Dockerfile line 3: /],
     ];
     const heredoc = `FROM debian-12-python\nRUN <<EOF\nADD ${u}/h /m\nEOF\n`;
@@ -93,12 +119,19 @@ describe('builds never fetch URLs from the host network', { timeout: 600_000 }, 
         assert.match(e.message, reason, name);
         return true;
       });
-      await assert.rejects(client.send(new GetMicrovmImageCommand({ imageIdentifier: name })), ResourceNotFoundException, `${name} was recorded`);
+      await assert.rejects(
+        client.send(new GetMicrovmImageCommand({ imageIdentifier: name })),
+        ResourceNotFoundException,
+        `${name} was recorded`,
+      );
     }
   });
 
   test('ARG and ENV in COPY, resolving to files of the artifact, still build', async () => {
-    const app = await fs.readFile(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test/fixtures/apps/counter/app.py'), 'utf8');
+    const app = await fs.readFile(
+      path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test/fixtures/apps/counter/app.py'),
+      'utf8',
+    );
     const dockerfile = [
       'FROM debian-12-python',
       'ARG SRC=app.py',

@@ -15,8 +15,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmImageCommand, ListMicrovmsCommand, ResourceNotFoundException, RunMicrovmCommand,
-  TerminateMicrovmCommand, ValidationException, type LambdaMicrovmsClient,
+  CreateMicrovmImageCommand,
+  GetMicrovmImageCommand,
+  ListMicrovmsCommand,
+  ResourceNotFoundException,
+  RunMicrovmCommand,
+  TerminateMicrovmCommand,
+  ValidationException,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
@@ -24,20 +30,34 @@ import { COUNTER_LIFECYCLE_HOOKS, waitForState, waitForVersion } from '../e2e/su
 
 const ONE_TEXT = (uri: string) => `the code artifact could not be fetched from ${uri}`;
 
-interface Loopback { port: number; seen: string[]; close(): Promise<void> }
+interface Loopback {
+  port: number;
+  seen: string[];
+  close(): Promise<void>;
+}
 
 /** A server on a loopback address that records every request and answers with a redirect or 404. */
 async function loopbackServer(address: string, redirectTo?: string): Promise<Loopback> {
   const seen: string[] = [];
   const srv = http.createServer((req, res) => {
     seen.push(req.url ?? '');
-    if (redirectTo) { res.writeHead(302, { location: redirectTo }); res.end(); return; }
-    res.writeHead(404); res.end();
+    if (redirectTo) {
+      res.writeHead(302, { location: redirectTo });
+      res.end();
+      return;
+    }
+    res.writeHead(404);
+    res.end();
   });
   await new Promise<void>((r) => srv.listen(0, address, r));
   return {
-    port: (srv.address() as AddressInfo).port, seen,
-    close: () => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }),
+    port: (srv.address() as AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
   };
 }
 
@@ -62,10 +82,15 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
   });
 
   test('RunMicrovm with allow: connectors reaching the metadata service or everything is refused; nothing is recorded', async () => {
-    await client.send(new CreateMicrovmImageCommand({
-      name: 'target', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, hooks: COUNTER_LIFECYCLE_HOOKS,
-    }));
+    await client.send(
+      new CreateMicrovmImageCommand({
+        name: 'target',
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        hooks: COUNTER_LIFECYCLE_HOOKS,
+      }),
+    );
     assert.equal((await waitForVersion(client, 'target', '1.0')).state, 'SUCCESSFUL');
     // Control: the image runs (so a refusal below is the policy, not a broken image).
     const ok = await client.send(new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: [] }));
@@ -77,29 +102,46 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
     const attacks: [string[], RegExp][] = [
       [['allow:169.254.169.254'], /'allow:169\.254\.169\.254' reaches private or reserved addresses \(169\.254\.0\.0\/16\)/],
       [['allow:169.254.169.254:80'], /169\.254\.0\.0\/16/],
-      [['allow:0.0.0.0/0'], /'allow:0\.0\.0\.0\/0' reaches private or reserved addresses \(0\.0\.0\.0\/8, 10\.0\.0\.0\/8, 100\.64\.0\.0\/10, 127\.0\.0\.0\/8, /],
+      [
+        ['allow:0.0.0.0/0'],
+        /'allow:0\.0\.0\.0\/0' reaches private or reserved addresses \(0\.0\.0\.0\/8, 10\.0\.0\.0\/8, 100\.64\.0\.0\/10, 127\.0\.0\.0\/8, /,
+      ],
       [['arn:aws:lambda:local:aws:network-connector:allow:10.0.0.0/8'], /10\.0\.0\.0\/8/],
       [['allow:127.0.0.0/30'], /127\.0\.0\.0\/8/], // 127.0.0.2 is allowed, its neighbours are not
     ];
     for (const [connectors, reason] of attacks) {
-      await assert.rejects(client.send(new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: connectors })), (e: unknown) => {
-        assert.ok(e instanceof ValidationException, `${connectors.join(',')}: ${String(e)}`);
-        assert.match(e.message, reason);
-        assert.match(e.message, /use 'internet' for the public internet, or ask the operator to allow the range/);
-        return true;
-      });
+      await assert.rejects(
+        client.send(new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: connectors })),
+        (e: unknown) => {
+          assert.ok(e instanceof ValidationException, `${connectors.join(',')}: ${String(e)}`);
+          assert.match(e.message, reason);
+          assert.match(e.message, /use 'internet' for the public internet, or ask the operator to allow the range/);
+          return true;
+        },
+      );
       // The same connectors as image settings.
-      await assert.rejects(client.send(new CreateMicrovmImageCommand({
-        name: 'egress-attack', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, egressNetworkConnectors: connectors,
-      })), ValidationException, connectors.join(','));
+      await assert.rejects(
+        client.send(
+          new CreateMicrovmImageCommand({
+            name: 'egress-attack',
+            baseImageArn: 'debian-12-python',
+            buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+            codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+            egressNetworkConnectors: connectors,
+          }),
+        ),
+        ValidationException,
+        connectors.join(','),
+      );
     }
     const listedAfter = (await client.send(new ListMicrovmsCommand({}))).items?.map((m) => m.microvmId) ?? [];
     assert.deepEqual(listedAfter, listedBefore, 'no microVM was recorded');
     assert.deepEqual(await d.store.listMicrovmsByState(['PENDING', 'RUNNING']), [], 'nothing runs');
     await assert.rejects(client.send(new GetMicrovmImageCommand({ imageIdentifier: 'egress-attack' })), ResourceNotFoundException);
     // The operator's allowance works through the same door: 127.0.0.2 alone is accepted.
-    const allowed = await client.send(new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: ['allow:127.0.0.2:80'] }));
+    const allowed = await client.send(
+      new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: ['allow:127.0.0.2:80'] }),
+    );
     assert.deepEqual(allowed.egressNetworkConnectors, ['allow:127.0.0.2:80']);
     await waitForState(client, allowed.microvmId ?? '', ['RUNNING']);
     await client.send(new TerminateMicrovmCommand({ microvmIdentifier: allowed.microvmId }));
@@ -108,9 +150,15 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
 
   /** Creates an image from `uri` and expects the one fetch text, at request time or as the build's reason. */
   async function expectFetchRefused(name: string, uri: string, when: 'request' | 'build'): Promise<void> {
-    const create = client.send(new CreateMicrovmImageCommand({
-      name, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri }, hooks: COUNTER_LIFECYCLE_HOOKS,
-    }));
+    const create = client.send(
+      new CreateMicrovmImageCommand({
+        name,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri },
+        hooks: COUNTER_LIFECYCLE_HOOKS,
+      }),
+    );
     if (when === 'request') {
       await assert.rejects(create, (e: unknown) => {
         assert.ok(e instanceof ValidationException, `${uri}: ${String(e)}`);
@@ -125,7 +173,11 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
     assert.equal(v.state, 'FAILED', uri);
     const reason = v.stateReason ?? '';
     assert.ok(reason.includes(ONE_TEXT(uri)), `${uri}: ${reason}`);
-    assert.doesNotMatch(reason.replace(ONE_TEXT(uri), ''), /127\.|resolves|refused|ECONNREFUSED|HTTP \d|timed out/, 'the real reason stays in the daemon log');
+    assert.doesNotMatch(
+      reason.replace(ONE_TEXT(uri), ''),
+      /127\.|resolves|refused|ECONNREFUSED|HTTP \d|timed out/,
+      'the real reason stays in the daemon log',
+    );
   }
 
   test('an artifact URL whose host name resolves to loopback is refused with the one text; the server sees nothing', async (t) => {

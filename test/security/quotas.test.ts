@@ -12,8 +12,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, GetMicrovmCommand, InsufficientCapacityException, ListMicrovmImagesCommand, ListMicrovmsCommand,
-  ResumeMicrovmCommand, RunMicrovmCommand, ServiceQuotaExceededException, SuspendMicrovmCommand, TerminateMicrovmCommand,
+  CreateMicrovmImageCommand,
+  GetMicrovmCommand,
+  InsufficientCapacityException,
+  ListMicrovmImagesCommand,
+  ListMicrovmsCommand,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  ServiceQuotaExceededException,
+  SuspendMicrovmCommand,
+  TerminateMicrovmCommand,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
@@ -73,15 +81,30 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     // still queued or building is refused, and leaves no image behind.
     await setQuota(a, { builds: 1 });
     const artifact = await fixtureArtifact('counter', tmp);
-    const created = await a.client.send(new CreateMicrovmImageCommand({
-      name: IMAGE, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: artifact }, hooks: COUNTER_HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-    }));
+    const created = await a.client.send(
+      new CreateMicrovmImageCommand({
+        name: IMAGE,
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: artifact },
+        hooks: COUNTER_HOOKS,
+        resources: [{ minimumMemoryInMiB: 512 }],
+      }),
+    );
     assert.equal(created.imageVersion, '1.0');
-    await quotaRefused(a.client.send(new CreateMicrovmImageCommand({
-      name: 'second', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: artifact }, hooks: COUNTER_HOOKS,
-    })), 'QUOTA_BUILDS', /concurrent image builds.*limit 1, in use 1/);
+    await quotaRefused(
+      a.client.send(
+        new CreateMicrovmImageCommand({
+          name: 'second',
+          baseImageArn: 'debian-12-python',
+          buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+          codeArtifact: { uri: artifact },
+          hooks: COUNTER_HOOKS,
+        }),
+      ),
+      'QUOTA_BUILDS',
+      /concurrent image builds.*limit 1, in use 1/,
+    );
     const names = (await a.client.send(new ListMicrovmImagesCommand({}))).items?.map((i) => i.name) ?? [];
     assert.deepEqual(names, [IMAGE], 'the refused image was not recorded');
     const v = await waitForVersion(a.client, IMAGE, '1.0');
@@ -89,12 +112,18 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
 
     // B gets A's built version recorded as its own (same snapshot): one build for the suite.
     const imgA = await d.store.getImageByName(a.tenantId, IMAGE);
-    const verA = imgA && await d.store.getVersion(a.tenantId, imgA.id, '1.0');
+    const verA = imgA && (await d.store.getVersion(a.tenantId, imgA.id, '1.0'));
     assert.ok(imgA && verA?.snapshotPath);
     const imgB = await d.store.insertImage({ tenantId: b.tenantId, name: IMAGE, state: 'CREATED' });
     await d.store.insertVersion({
-      imageId: imgB.id, tenantId: b.tenantId, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings: verA.settings,
-      snapshotPath: verA.snapshotPath, ...(verA.rootfsPath ? { rootfsPath: verA.rootfsPath } : {}),
+      imageId: imgB.id,
+      tenantId: b.tenantId,
+      version: '1.0',
+      state: 'SUCCESSFUL',
+      status: 'ACTIVE',
+      settings: verA.settings,
+      snapshotPath: verA.snapshotPath,
+      ...(verA.rootfsPath ? { rootfsPath: verA.rootfsPath } : {}),
     });
     await d.store.updateImage(b.tenantId, imgB.id, { latestActiveVersion: '1.0' });
   });
@@ -110,11 +139,15 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  test('running quota: A\'s second launch is refused with which quota, its limit and use; B still launches; nothing is left of the refusal', async () => {
+  test("running quota: A's second launch is refused with which quota, its limit and use; B still launches; nothing is left of the refusal", async () => {
     await setQuota(a, { running: 1 });
     const a1 = await run(a);
     const before = await records(a);
-    await quotaRefused(a.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE })), 'QUOTA_RUNNING_MICROVMS', /running microVMs \(running\): limit 1, in use 1/);
+    await quotaRefused(
+      a.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE })),
+      'QUOTA_RUNNING_MICROVMS',
+      /running microVMs \(running\): limit 1, in use 1/,
+    );
     assert.equal(await records(a), before, 'no record (PENDING or TERMINATED) of the refused launch');
     const b1 = await run(b);
     await answers(b, b1);
@@ -133,10 +166,14 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     await terminate(b, b1);
   });
 
-  test('memory quota: a launch whose baseline memory would pass the tenant\'s MiB is refused', async () => {
+  test("memory quota: a launch whose baseline memory would pass the tenant's MiB is refused", async () => {
     // A has one 512 MiB microVM running.
     await setQuota(a, { running: 10, memoryMiB: 768 });
-    await quotaRefused(a.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE })), 'QUOTA_MEMORY', /memory of running microVMs.*limit 768, in use 512; this needs 512 more/);
+    await quotaRefused(
+      a.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE })),
+      'QUOTA_MEMORY',
+      /memory of running microVMs.*limit 768, in use 512; this needs 512 more/,
+    );
     await setQuota(a, { memoryMiB: 1024 });
     const a3 = await run(a);
     await terminate(a, a3);
@@ -146,7 +183,11 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     const a1 = launched.find((m) => m.client === a.client && m.id)?.id ?? '';
     assert.equal(await state(a, a1), 'RUNNING');
     await setQuota(a, { suspended: 0 });
-    await quotaRefused(a.client.send(new SuspendMicrovmCommand({ microvmIdentifier: a1 })), 'QUOTA_SUSPENDED_MICROVMS', /suspended microVMs.*limit 0, in use 0/);
+    await quotaRefused(
+      a.client.send(new SuspendMicrovmCommand({ microvmIdentifier: a1 })),
+      'QUOTA_SUSPENDED_MICROVMS',
+      /suspended microVMs.*limit 0, in use 0/,
+    );
     assert.equal(await state(a, a1), 'RUNNING');
     await answers(a, a1);
 
@@ -184,13 +225,13 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     const before = await records(a);
     const results = await Promise.allSettled([0, 1, 2].map(() => a.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE }))));
     const won = results.filter((r) => r.status === 'fulfilled');
-    assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status === 'rejected' ? String(r.reason) : 'ok')));
+    assert.equal(won.length, 1, JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))));
     for (const r of results) {
       if (r.status === 'rejected') assert.ok(r.reason instanceof ServiceQuotaExceededException, String(r.reason));
       else launched.push({ client: a.client, id: r.value.microvmId ?? '' });
     }
     assert.equal(await records(a), before + 1, 'only the winner left a record');
-    const winner = won[0]?.status === 'fulfilled' ? won[0].value.microvmId ?? '' : '';
+    const winner = won[0]?.status === 'fulfilled' ? (won[0].value.microvmId ?? '') : '';
     await terminate(a, winner);
   });
 
@@ -217,14 +258,16 @@ describe('per-tenant quotas, end to end', { timeout: 1_200_000 }, () => {
     await uploadArtifact(zip, b.client);
   });
 
-  test('quotas are visible: /metrics has each tenant\'s limit and use', async () => {
+  test("quotas are visible: /metrics has each tenant's limit and use", async () => {
     await setQuota(b, { running: 7 });
     const text = await new Promise<string>((resolve, reject) => {
-      http.get(`${d.apiUrl}/metrics`, (res) => {
-        let s = '';
-        res.on('data', (c: Buffer) => (s += c.toString()));
-        res.on('end', () => resolve(s));
-      }).on('error', reject);
+      http
+        .get(`${d.apiUrl}/metrics`, (res) => {
+          let s = '';
+          res.on('data', (c: Buffer) => (s += c.toString()));
+          res.on('end', () => resolve(s));
+        })
+        .on('error', reject);
     });
     const bName = (await d.store.getTenant(b.tenantId))?.name ?? '';
     assert.match(text, new RegExp(`cubby_tenant_quota_limit\\{tenant="${bName}",quota="running_microvms"\\} 7`));

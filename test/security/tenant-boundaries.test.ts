@@ -14,10 +14,24 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import {
-  CreateMicrovmAuthTokenCommand, CreateMicrovmImageCommand, CreateMicrovmShellAuthTokenCommand, DeleteMicrovmImageCommand,
-  GetMicrovmCommand, GetMicrovmImageCommand, GetMicrovmImageVersionCommand, ListMicrovmImagesCommand, ListMicrovmsCommand,
-  ListTagsCommand, ResourceNotFoundException, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
-  TagResourceCommand, TerminateMicrovmCommand, UpdateMicrovmImageVersionCommand, type LambdaMicrovmsClient,
+  CreateMicrovmAuthTokenCommand,
+  CreateMicrovmImageCommand,
+  CreateMicrovmShellAuthTokenCommand,
+  DeleteMicrovmImageCommand,
+  GetMicrovmCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListMicrovmImagesCommand,
+  ListMicrovmsCommand,
+  ListTagsCommand,
+  ResourceNotFoundException,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TagResourceCommand,
+  TerminateMicrovmCommand,
+  UpdateMicrovmImageVersionCommand,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js';
@@ -31,8 +45,16 @@ import { endpointToken, waitForVersion } from '../e2e/support.js';
 const HOOKS = { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } } as const;
 const IMAGE = 'counter';
 
-interface Tenant { client: LambdaMicrovmsClient; accountId: string }
-interface Vm { id: string; tenant: Tenant; token?: string; net?: { address: string; gateway: string } }
+interface Tenant {
+  client: LambdaMicrovmsClient;
+  accountId: string;
+}
+interface Vm {
+  id: string;
+  tenant: Tenant;
+  token?: string;
+  net?: { address: string; gateway: string };
+}
 
 const hex = (n = 8) => randomBytes(n).toString('hex');
 const open = (o: { outcome: string }) => o.outcome === 'open';
@@ -44,7 +66,9 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
   let tmp: string;
   let dataDir: string;
   let baseline: Set<string>;
-  let a1: Vm; let a2: Vm; let b1: Vm;
+  let a1: Vm;
+  let a2: Vm;
+  let b1: Vm;
   // A host service on every host address: the sandboxes must not reach it (nft, not luck).
   const hostHits: string[] = [];
   let hostService: net.Server;
@@ -77,7 +101,11 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-sec-'));
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-sec-data-'));
     baseline = await daemonResources(dataDir);
-    hostService = net.createServer((s) => { s.on('error', () => undefined); hostHits.push(`${s.remoteAddress}`); s.end('host-secret'); });
+    hostService = net.createServer((s) => {
+      s.on('error', () => undefined);
+      hostHits.push(`${s.remoteAddress}`);
+      s.end('host-secret');
+    });
     await new Promise<void>((r) => hostService.listen(0, '0.0.0.0', r));
     hostPort = (hostService.address() as net.AddressInfo).port;
     d = await startTestDaemon({ dataDir, egressAllowPrivate: TEST_HOST_RANGE });
@@ -85,9 +113,16 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     B = await d.tenant('sec-b');
     const uri = await fixtureArtifact('counter', tmp);
     for (const t of [A, B]) {
-      await t.client.send(new CreateMicrovmImageCommand({
-        name: IMAGE, baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build', codeArtifact: { uri }, hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }],
-      }));
+      await t.client.send(
+        new CreateMicrovmImageCommand({
+          name: IMAGE,
+          baseImageArn: 'debian-12-python',
+          buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+          codeArtifact: { uri },
+          hooks: HOOKS,
+          resources: [{ minimumMemoryInMiB: 512 }],
+        }),
+      );
     }
     for (const t of [A, B]) assert.equal((await waitForVersion(t.client, IMAGE, '1.0', 180_000)).state, 'SUCCESSFUL');
     [a1, a2, b1] = await Promise.all([launch(A), launch(A), launch(B)]);
@@ -118,7 +153,9 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
       hostFiles.push(f);
       await fs.writeFile(f, `${secretH}\n`);
     }
-    t.after(async () => { for (const f of hostFiles) await fs.rm(f, { force: true }); });
+    t.after(async () => {
+      for (const f of hostFiles) await fs.rm(f, { force: true });
+    });
     const wrote = await sh(a1, `for d in /root /tmp /app /etc; do echo ${secretA} > $d/${nameA}; done; sync; echo ok`);
     assert.equal(wrote.output.trim(), 'ok', wrote.output);
 
@@ -135,36 +172,57 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     ].join('\n');
     // A1 (the control) searches only where it wrote; A2 and B1 search their whole filesystem.
     const [inA1, inA2, inB1] = await Promise.all([
-      sh(a1, search.replace(/ \/ ;/, ' /root /tmp /app /etc ;'), 150_000), sh(a2, search, 150_000), sh(b1, search, 150_000),
+      sh(a1, search.replace(/ \/ ;/, ' /root /tmp /app /etc ;'), 150_000),
+      sh(a2, search, 150_000),
+      sh(b1, search, 150_000),
     ]);
-    const hits = (r: ShellResult) => r.output.split('\n').filter((l) => l.startsWith('/')).sort();
+    const hits = (r: ShellResult) =>
+      r.output
+        .split('\n')
+        .filter((l) => l.startsWith('/'))
+        .sort();
     const exits = (r: ShellResult) => r.output.split('\n').filter((l) => /-exit:/.test(l));
     for (const r of [inA1, inA2, inB1]) {
       assert.ok(!exits(r).some((l) => l.endsWith(':124')), `a search timed out, so it proves nothing:\n${r.output}`);
     }
     // Control: the search finds A1's own files (content and names) ...
     const own = ['/root', '/tmp', '/app', '/etc'].map((dd) => `${dd}/${nameA}`);
-    for (const f of own) assert.ok(hits(inA1).filter((h) => h === f).length === 2, `A1 finds its own ${f} by name and content:\n${inA1.output}`);
+    for (const f of own)
+      assert.ok(hits(inA1).filter((h) => h === f).length === 2, `A1 finds its own ${f} by name and content:\n${inA1.output}`);
     assert.ok(!hits(inA1).some((h) => h.includes(nameH)), `A1 sees a host file:\n${inA1.output}`);
     // ... and nothing from A1 or the host, in a sandbox of the same tenant or of another.
     assert.deepEqual(hits(inA2), [], `A2 sees files it must not:\n${inA2.output}`);
     assert.deepEqual(hits(inB1), [], `B1 sees files it must not:\n${inB1.output}`);
 
     // Writes from B1 (new files, and an overwrite of the image's own app) land in B1's layer only.
-    const appSha = async () => createHash('sha256').update(await fs.readFile(await imageAppPath())).digest('hex');
+    const appSha = async () =>
+      createHash('sha256')
+        .update(await fs.readFile(await imageAppPath()))
+        .digest('hex');
     const imageAppPath = async () => {
       for (const img of await fs.readdir(path.join(d.dataDir, 'images'))) {
         const p = path.join(d.dataDir, 'images', img, '1.0', 'rootfs', 'app', 'app.py');
-        if (await fs.stat(p).then(() => true, () => false)) return p;
+        if (
+          await fs.stat(p).then(
+            () => true,
+            () => false,
+          )
+        )
+          return p;
       }
       throw new Error('no image rootfs found');
     };
     const shaBefore = await appSha();
     const w = `cubby-sec-w-${hex(4)}`;
-    const wr = await sh(b1, `for d in /root /tmp /app /etc; do echo pwned > $d/${w} || echo "fail $d"; done; echo '# pwned' >> /app/app.py; ls /tmp/${w} && echo wrote`);
+    const wr = await sh(
+      b1,
+      `for d in /root /tmp /app /etc; do echo pwned > $d/${w} || echo "fail $d"; done; echo '# pwned' >> /app/app.py; ls /tmp/${w} && echo wrote`,
+    );
     assert.match(wr.output, /wrote/, 'control: B1 can write in its own filesystem');
     assert.equal(await appSha(), shaBefore, "the image's rootfs on the host is never modified by a sandbox");
-    const found = await runCommand('find', [d.dataDir, '/tmp', '/root', '/var/cache/cubby/base', '-xdev', '-name', w], { timeoutMs: 60_000 });
+    const found = await runCommand('find', [d.dataDir, '/tmp', '/root', '/var/cache/cubby/base', '-xdev', '-name', w], {
+      timeoutMs: 60_000,
+    });
     assert.equal(found.stdout.trim(), '', `B1's writes reached the host:\n${found.stdout}`);
     const inA = await sh(a1, `ls /tmp/${w} /root/${w} /etc/${w} 2>&1; sha256sum /app/app.py`);
     assert.match(inA.output, /No such file/);
@@ -174,7 +232,10 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
 
   test('processes: a sandbox sees only its own, and cannot signal or trace the host or another sandbox', async () => {
     const mark = `cubby-proc-mark-${hex(4)}`;
-    const started = await sh(a1, `setsid nohup python3 -c "import time; time.sleep(600)" ${mark} >/dev/null 2>&1 < /dev/null & sleep 0.5; echo started`);
+    const started = await sh(
+      a1,
+      `setsid nohup python3 -c "import time; time.sleep(600)" ${mark} >/dev/null 2>&1 < /dev/null & sleep 0.5; echo started`,
+    );
     assert.match(started.output, /started/);
     const victim = spawn('sleep', ['600'], { stdio: 'ignore' });
     victims.push(victim);
@@ -182,11 +243,19 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     assert.ok(hostPids.length >= 4, `host pids of A1's sandbox (sentry and gofer) found: ${hostPids.join(',')}`);
 
     const ownView = await processProbe(target(), a1.id, await tokenOf(a1), []);
-    assert.ok(Object.values(ownView.visible).some((c) => c.includes(mark)), 'control: A1 sees its own marked process');
-    const probes = await Promise.all([a2, b1].map(async (vm) => ({ vm, p: await processProbe(target(), vm.id, await tokenOf(vm), hostPids) })));
+    assert.ok(
+      Object.values(ownView.visible).some((c) => c.includes(mark)),
+      'control: A1 sees its own marked process',
+    );
+    const probes = await Promise.all(
+      [a2, b1].map(async (vm) => ({ vm, p: await processProbe(target(), vm.id, await tokenOf(vm), hostPids) })),
+    );
     for (const { vm, p } of probes) {
       const cmds = Object.values(p.visible);
-      assert.ok(cmds.some((c) => c.includes('/app/app.py')), `control: ${vm.id} sees its own app`);
+      assert.ok(
+        cmds.some((c) => c.includes('/app/app.py')),
+        `control: ${vm.id} sees its own app`,
+      );
       assert.ok(cmds.length <= 8, `${vm.id} sees ${cmds.length} processes:\n${cmds.join('\n')}`);
       for (const c of cmds) {
         assert.ok(!c.includes(mark) && !/\b(node|runsc|sleep 600|systemd|sshd)\b/.test(c), `${vm.id} sees a foreign process: ${c}`);
@@ -208,23 +277,41 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
     const [na1, na2, nb1] = await Promise.all([netOf(a1), netOf(a2), netOf(b1)]);
     const apiPort = Number(new URL(d.apiUrl).port);
     const ports = [apiPort, d.gatewayPort, hostPort];
-    await Promise.all(([[b1, nb1, [na1, na2]], [a2, na2, [na1, nb1]]] as const).map(async ([vm, self, others]) => {
-      const targets: Array<[string, number]> = [
-        ['127.0.0.1', 8080], [self.address, 8080], // controls: its own app answers
-        ...others.flatMap((o) => [[o.address, 8080], [o.address, 9000], ...ports.map((p) => [o.gateway, p])] as Array<[string, number]>),
-        ...ports.map((p) => [self.gateway, p] as [string, number]),
-        ...ports.map((p) => ['127.0.0.1', p] as [string, number]),
-        ['169.254.169.254', 80],
-      ];
-      const r = await connectProbe(target(), vm.id, await tokenOf(vm), targets);
-      assert.ok(open(r[`127.0.0.1:8080`] ?? { outcome: '' }) && open(r[`${self.address}:8080`] ?? { outcome: '' }), `control: ${vm.id} reaches its own app: ${JSON.stringify(r)}`);
-      const controls = new Set(['127.0.0.1:8080', `${self.address}:8080`]);
-      const reached = Object.entries(r).filter(([k, v]) => open(v) && !controls.has(k));
-      assert.deepEqual(reached, [], `${vm.id} reached what it must not`);
-    }));
+    await Promise.all(
+      (
+        [
+          [b1, nb1, [na1, na2]],
+          [a2, na2, [na1, nb1]],
+        ] as const
+      ).map(async ([vm, self, others]) => {
+        const targets: Array<[string, number]> = [
+          ['127.0.0.1', 8080],
+          [self.address, 8080], // controls: its own app answers
+          ...others.flatMap((o) => [[o.address, 8080], [o.address, 9000], ...ports.map((p) => [o.gateway, p])] as Array<[string, number]>),
+          ...ports.map((p) => [self.gateway, p] as [string, number]),
+          ...ports.map((p) => ['127.0.0.1', p] as [string, number]),
+          ['169.254.169.254', 80],
+        ];
+        const r = await connectProbe(target(), vm.id, await tokenOf(vm), targets);
+        assert.ok(
+          open(r[`127.0.0.1:8080`] ?? { outcome: '' }) && open(r[`${self.address}:8080`] ?? { outcome: '' }),
+          `control: ${vm.id} reaches its own app: ${JSON.stringify(r)}`,
+        );
+        const controls = new Set(['127.0.0.1:8080', `${self.address}:8080`]);
+        const reached = Object.entries(r).filter(([k, v]) => open(v) && !controls.has(k));
+        assert.deepEqual(reached, [], `${vm.id} reached what it must not`);
+      }),
+    );
     assert.deepEqual(hostHits, [], 'the host service saw a connection from a sandbox');
     // Control for the host service: it is reachable on the host side address from the host itself.
-    await new Promise<void>((resolve, reject) => net.connect(hostPort, na1.gateway, function (this: net.Socket) { this.destroy(); resolve(); }).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      net
+        .connect(hostPort, na1.gateway, function (this: net.Socket) {
+          this.destroy();
+          resolve();
+        })
+        .on('error', reject),
+    );
     hostHits.length = 0;
   });
 
@@ -235,9 +322,15 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
         const [ne] = await Promise.all([netOf(e), netOf(a1)]);
         const [r, closed] = await Promise.all([
           connectProbe(target(), e.id, await tokenOf(e), [
-            [h.address, h.ports[0]], [h.address, h.ports[1]], [(await netOf(a1)).address, 8080], [ne.gateway, hostPort],
+            [h.address, h.ports[0]],
+            [h.address, h.ports[1]],
+            [(await netOf(a1)).address, 8080],
+            [ne.gateway, hostPort],
           ]),
-          connectProbe(target(), b1.id, await tokenOf(b1), [[h.address, h.ports[0]], [h.address, h.ports[1]]]),
+          connectProbe(target(), b1.id, await tokenOf(b1), [
+            [h.address, h.ports[0]],
+            [h.address, h.ports[1]],
+          ]),
         ]);
         assert.equal(r[`${h.address}:${h.ports[0]}`]?.outcome, 'open', JSON.stringify(r));
         assert.equal(r[`${h.address}:${h.ports[0]}`]?.banner, 'test-host');
@@ -265,28 +358,49 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
       await notFound(`Suspend ${id}`, B.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id })));
       await notFound(`Resume ${id}`, B.client.send(new ResumeMicrovmCommand({ microvmIdentifier: id })));
       await notFound(`Terminate ${id}`, B.client.send(new TerminateMicrovmCommand({ microvmIdentifier: id })));
-      await notFound(`AuthToken ${id}`, B.client.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] })));
-      await notFound(`ShellToken ${id}`, B.client.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5 })));
+      await notFound(
+        `AuthToken ${id}`,
+        B.client.send(
+          new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] }),
+        ),
+      );
+      await notFound(
+        `ShellToken ${id}`,
+        B.client.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5 })),
+      );
     }
     await notFound('TagResource microVM', B.client.send(new TagResourceCommand({ Resource: microvmArn(a1), Tags: { owner: 'b' } })));
     await notFound('ListTags microVM', B.client.send(new ListTagsCommand({ Resource: microvmArn(a1) })));
     await notFound('TagResource image', B.client.send(new TagResourceCommand({ Resource: imageArn(A), Tags: { owner: 'b' } })));
     // A's image ARN names A's account: B's own image of the same name must not answer for it.
     await notFound('GetImage by ARN', B.client.send(new GetMicrovmImageCommand({ imageIdentifier: imageArn(A) })));
-    await notFound('GetImageVersion by ARN', B.client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0' })));
-    await notFound('UpdateImageVersion by ARN', B.client.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0', status: 'INACTIVE' })));
+    await notFound(
+      'GetImageVersion by ARN',
+      B.client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0' })),
+    );
+    await notFound(
+      'UpdateImageVersion by ARN',
+      B.client.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0', status: 'INACTIVE' })),
+    );
     await notFound('DeleteImage by ARN', B.client.send(new DeleteMicrovmImageCommand({ imageIdentifier: imageArn(A) })));
     const listed = await B.client.send(new ListMicrovmsCommand({}));
-    assert.deepEqual((listed.items ?? []).filter((m) => m.state !== 'TERMINATED').map((m) => m.microvmId), [b1.id], 'B lists only its own microVMs');
+    assert.deepEqual(
+      (listed.items ?? []).filter((m) => m.state !== 'TERMINATED').map((m) => m.microvmId),
+      [b1.id],
+      'B lists only its own microVMs',
+    );
     const imgs = await B.client.send(new ListMicrovmImagesCommand({}));
     for (const i of imgs.items ?? []) assert.ok(i.imageArn?.includes(`:${B.accountId}:`), `B lists ${i.imageArn}`);
     // Nothing of A's moved.
     assert.equal((await A.client.send(new GetMicrovmCommand({ microvmIdentifier: a1.id }))).state, 'RUNNING');
     assert.deepEqual((await A.client.send(new ListTagsCommand({ Resource: imageArn(A) }))).Tags ?? {}, {});
-    assert.equal((await A.client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }))).status, 'ACTIVE');
+    assert.equal(
+      (await A.client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: IMAGE, imageVersion: '1.0' }))).status,
+      'ACTIVE',
+    );
   });
 
-  test("endpoints: a token opens only the microVM it was minted for, and only as the kind it is", async () => {
+  test('endpoints: a token opens only the microVM it was minted for, and only as the kind it is', async () => {
     const ta1 = await endpointToken(A.client, a1.id);
     const tb1 = await endpointToken(B.client, b1.id);
     assert.equal((await viaGateway(d, a1.id, '/state', { token: ta1 })).status, 200, 'control');
@@ -304,7 +418,10 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
   test("snapshots: one tenant's image never launches for another, by name or ARN", async () => {
     const countBefore = await d.store.countMicrovms({});
     await assert.rejects(B.client.send(new RunMicrovmCommand({ imageIdentifier: imageArn(A) })), ResourceNotFoundException);
-    await assert.rejects(B.client.send(new RunMicrovmCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0' })), ResourceNotFoundException);
+    await assert.rejects(
+      B.client.send(new RunMicrovmCommand({ imageIdentifier: imageArn(A), imageVersion: '1.0' })),
+      ResourceNotFoundException,
+    );
     assert.equal(await d.store.countMicrovms({}), countBefore, 'a refused launch stores nothing');
     // By bare name, B gets its own image, never A's.
     const own = await B.client.send(new RunMicrovmCommand({ imageIdentifier: IMAGE }));
@@ -315,10 +432,18 @@ describe('tenant and sandbox boundaries', { timeout: 300_000 }, () => {
   /** Status of a WebSocket upgrade to the microVM's /shell with the token as subprotocol. */
   function wsStatus(id: string, token: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${d.gatewayPort}/shell`, [`lambda-microvms.authentication.${token}`],
-        { headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` } });
-      ws.on('open', () => { ws.close(); resolve(101); });
-      ws.on('unexpected-response', (_req, res) => { res.resume(); ws.terminate(); resolve(res.statusCode ?? 0); });
+      const ws = new WebSocket(`ws://127.0.0.1:${d.gatewayPort}/shell`, [`lambda-microvms.authentication.${token}`], {
+        headers: { host: `${id}.${d.config.domain}:${d.gatewayPort}` },
+      });
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        res.resume();
+        ws.terminate();
+        resolve(res.statusCode ?? 0);
+      });
       ws.on('error', (e) => reject(e));
     });
   }

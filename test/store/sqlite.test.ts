@@ -36,7 +36,9 @@ async function makeSqlite(extra: Partial<SqliteStoreOptions> = {}): Promise<Stor
     dataDir,
     store,
     reopen: open,
-    advanceClock: (ms) => { offset += ms; },
+    advanceClock: (ms) => {
+      offset += ms;
+    },
     async rawBytes() {
       const files = [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`].map((f) => join(dataDir, f)).filter(existsSync);
       return Buffer.concat(files.map((f) => readFileSync(f)));
@@ -62,14 +64,23 @@ async function makeSqlite(extra: Partial<SqliteStoreOptions> = {}): Promise<Stor
 runStoreContract('sqlite', () => makeSqlite());
 
 /** Runs the worker fixture; lines of its stdout arrive on `lines`. */
-function worker(t: TestContext, ...args: string[]): { child: ChildProcessWithoutNullStreams; lines: AsyncIterator<string>; exited: Promise<unknown[]> } {
+function worker(
+  t: TestContext,
+  ...args: string[]
+): { child: ChildProcessWithoutNullStreams; lines: AsyncIterator<string>; exited: Promise<unknown[]> } {
   const child = spawn(process.execPath, [WORKER, ...args], { stdio: 'pipe' });
   const exited = once(child, 'exit');
-  t.after(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  void exited.then(([code]) => { if (code !== 0 && code !== null && stderr) console.error(`store-worker: ${stderr}`); });
+  void exited.then(([code]) => {
+    if (code !== 0 && code !== null && stderr) console.error(`store-worker: ${stderr}`);
+  });
   return { child, lines, exited };
 }
 
@@ -144,7 +155,10 @@ describe('sqlite store: files, keys, migrations, several processes', () => {
     const dir = tempDir();
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const first = await openSqliteStore({ dataDir: dir });
-    assert.deepEqual(first.schema.applied, MIGRATIONS.map((m) => m.id));
+    assert.deepEqual(
+      first.schema.applied,
+      MIGRATIONS.map((m) => m.id),
+    );
     await first.createTenant('keep');
     await first.close();
     const second = await openSqliteStore({ dataDir: dir });
@@ -160,7 +174,10 @@ describe('sqlite store: files, keys, migrations, several processes', () => {
     oldDb.prepare(`INSERT INTO tenants (id, name, account_id, created_at) VALUES ('tn_old', 'old', '000000000001', 1)`).run();
     oldDb.close();
     const upgraded = await openSqliteStore({ dataDir: oldDir });
-    assert.deepEqual(upgraded.schema.applied, MIGRATIONS.slice(1).map((m) => m.id));
+    assert.deepEqual(
+      upgraded.schema.applied,
+      MIGRATIONS.slice(1).map((m) => m.id),
+    );
     assert.equal((await upgraded.getTenantByName('old'))?.id, 'tn_old');
     await upgraded.close();
 
@@ -168,7 +185,10 @@ describe('sqlite store: files, keys, migrations, several processes', () => {
     t.after(() => db.close());
     const next = MIGRATIONS.length + 1;
     const broken = [...MIGRATIONS, { id: next, name: 'broken', sql: 'CREATE TABLE half (x); INSERT INTO missing_table VALUES (1);' }];
-    assert.throws(() => migrate(db, broken), (e: unknown) => (e as { code?: string }).code === 'STORE_MIGRATION_FAILED');
+    assert.throws(
+      () => migrate(db, broken),
+      (e: unknown) => (e as { code?: string }).code === 'STORE_MIGRATION_FAILED',
+    );
     assert.equal(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get(), undefined, 'the failed step left nothing');
     assert.equal((db.prepare('SELECT max(id) AS v FROM schema_migrations').get() as { v: number }).v, MIGRATIONS.length);
 
@@ -214,19 +234,21 @@ describe('sqlite store: files, keys, migrations, several processes', () => {
     assert.equal(await nextLine(w1.lines), 'opened');
     const created = JSON.parse((await nextLine(w1.lines)) ?? 'null') as { id: string };
     assert.equal((await w1.exited)[0], 0);
-    assert.equal((await h.store.getTenantByName('from-cli'))?.id, created.id, 'the daemon sees the CLI\'s tenant');
+    assert.equal((await h.store.getTenantByName('from-cli'))?.id, created.id, "the daemon sees the CLI's tenant");
 
     let cliDoneDuringTx = false;
     let w2: ReturnType<typeof worker> | undefined;
     await h.store.tx(async (tx) => {
       await tx.createTenant('in-daemon-tx');
       w2 = worker(t, 'create-tenant', h.dataDir, 'while-locked');
-      void w2.exited.then(() => { cliDoneDuringTx = true; });
+      void w2.exited.then(() => {
+        cliDoneDuringTx = true;
+      });
       // Opening needs no write lock; the CLI's write then waits for ours.
       assert.equal(await nextLine(w2.lines), 'opened');
       await new Promise((r) => setTimeout(r, 500));
     });
-    assert.equal(cliDoneDuringTx, false, 'the CLI waited for the daemon\'s transaction');
+    assert.equal(cliDoneDuringTx, false, "the CLI waited for the daemon's transaction");
     assert.ok(w2);
     assert.equal((await w2.exited)[0], 0, 'then it succeeded');
     assert.ok(await h.store.getTenantByName('while-locked'));

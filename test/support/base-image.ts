@@ -10,10 +10,15 @@ export function ensureTestBaseImage(name = 'debian-12-python'): Promise<string> 
   let p = pending.get(name);
   if (!p) {
     let last = '';
-    p = new ManagedImages().ensure(name, undefined, (e) => {
-      // Phases only: the full debootstrap output would drown the test report.
-      if (e.phase !== last) { last = e.phase; if (e.phase !== 'cached') console.error(`[base image ${name}] ${e.phase}`); }
-    }).then((info) => info.rootfs);
+    p = new ManagedImages()
+      .ensure(name, undefined, (e) => {
+        // Phases only: the full debootstrap output would drown the test report.
+        if (e.phase !== last) {
+          last = e.phase;
+          if (e.phase !== 'cached') console.error(`[base image ${name}] ${e.phase}`);
+        }
+      })
+      .then((info) => info.rootfs);
     pending.set(name, p);
   }
   return p;

@@ -15,7 +15,10 @@ const SLOTS = '/run/cubby/net/slots';
 
 /** The tag the gVisor runtime derives from its state directory (<dataDir>/runtime). */
 export function runtimeTag(dataDir: string): string {
-  return createHash('sha256').update(path.resolve(path.join(dataDir, 'runtime'))).digest('hex').slice(0, 10);
+  return createHash('sha256')
+    .update(path.resolve(path.join(dataDir, 'runtime')))
+    .digest('hex')
+    .slice(0, 10);
 }
 
 async function slotOwners(): Promise<Map<number, string>> {
@@ -23,7 +26,10 @@ async function slotOwners(): Promise<Map<number, string>> {
   for (const f of await fs.readdir(SLOTS).catch(() => [] as string[])) {
     const m = /^(\d+)(\.reap-.*)?$/.exec(f);
     if (!m) continue;
-    const rec = await fs.readFile(path.join(SLOTS, f), 'utf8').then((t) => JSON.parse(t) as { owner?: string }, () => undefined);
+    const rec = await fs.readFile(path.join(SLOTS, f), 'utf8').then(
+      (t) => JSON.parse(t) as { owner?: string },
+      () => undefined,
+    );
     // A slot being claimed or reaped by someone is theirs until it settles.
     owners.set(Number(m[1]), m[2] ? 'reaping:' : (rec?.owner ?? 'claiming:'));
   }

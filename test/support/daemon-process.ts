@@ -16,7 +16,13 @@ import { ensureTestBaseImage } from './base-image.js';
 const MAIN = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../src/cli/main.js');
 const DOMAIN = 'microvm.localhost';
 
-export interface ProcessTenant { client: LambdaMicrovmsClient; accountId: string; tenantId: string; accessKeyId: string; secretAccessKey: string }
+export interface ProcessTenant {
+  client: LambdaMicrovmsClient;
+  accountId: string;
+  tenantId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
 export interface DaemonProcess {
   readonly dataDir: string;
@@ -56,15 +62,20 @@ async function freePort(): Promise<number> {
 
 function answers(url: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(false));
   });
 }
 
-export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; logLevel?: string; startTimeoutMs?: number; artifactRoots?: string } = {}): Promise<DaemonProcess> {
+export async function spawnDaemon(
+  opts: { dataDir?: string; warmPool?: number; logLevel?: string; startTimeoutMs?: number; artifactRoots?: string } = {},
+): Promise<DaemonProcess> {
   await ensureTestBaseImage('debian-12-python');
-  const dataDir = opts.dataDir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-proc-'));
+  const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-proc-')));
   const apiPort = await freePort();
   const gatewayPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -73,27 +84,58 @@ export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; l
   let tail = '';
   // Per-request lines would drown the lifecycle ones in a failure message.
   const keep = (b: Buffer) => {
-    const text = b.toString('utf8').split('\n').filter((l) => !/"msg":"(incoming request|request completed)"/.test(l)).join('\n');
+    const text = b
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => !/"msg":"(incoming request|request completed)"/.test(l))
+      .join('\n');
     tail = (tail + text).slice(-20_000);
   };
 
   const dp: DaemonProcess = {
-    dataDir, apiUrl, apiPort, gatewayPort, domain: DOMAIN,
-    get pid() { return child?.exitCode === null && child.signalCode === null ? child.pid : undefined; },
+    dataDir,
+    apiUrl,
+    apiPort,
+    gatewayPort,
+    domain: DOMAIN,
+    get pid() {
+      return child?.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     async start() {
       if (dp.pid) throw new Error('the daemon is already running');
-      const c = spawn(process.execPath, [MAIN, 'serve', '--data-dir', dataDir, '--api', `127.0.0.1:${apiPort}`, '--gateway', `127.0.0.1:${gatewayPort}`,
-        '--domain', DOMAIN, '--warm-pool', String(opts.warmPool ?? 0), '--log-level', opts.logLevel ?? 'info',
-        // Test artifacts are zipped into temporary directories.
-        '--artifact-roots', opts.artifactRoots ?? os.tmpdir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(
+        process.execPath,
+        [
+          MAIN,
+          'serve',
+          '--data-dir',
+          dataDir,
+          '--api',
+          `127.0.0.1:${apiPort}`,
+          '--gateway',
+          `127.0.0.1:${gatewayPort}`,
+          '--domain',
+          DOMAIN,
+          '--warm-pool',
+          String(opts.warmPool ?? 0),
+          '--log-level',
+          opts.logLevel ?? 'info',
+          // Test artifacts are zipped into temporary directories.
+          '--artifact-roots',
+          opts.artifactRoots ?? os.tmpdir(),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       child = c;
       c.stdout?.on('data', keep);
       c.stderr?.on('data', keep);
       exited = new Promise((resolve) => c.once('exit', () => resolve()));
       const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
       while (!(await answers(`${apiUrl}/metrics`))) {
-        if (c.exitCode !== null || c.signalCode !== null) throw new Error(`the daemon exited (${c.exitCode ?? c.signalCode}) while starting:\n${tail.slice(-4000)}`);
-        if (Date.now() > deadline) throw new Error(`the daemon did not answer within ${opts.startTimeoutMs ?? 60_000} ms:\n${tail.slice(-4000)}`);
+        if (c.exitCode !== null || c.signalCode !== null)
+          throw new Error(`the daemon exited (${c.exitCode ?? c.signalCode}) while starting:\n${tail.slice(-4000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`the daemon did not answer within ${opts.startTimeoutMs ?? 60_000} ms:\n${tail.slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },
@@ -114,11 +156,17 @@ export async function spawnDaemon(opts: { dataDir?: string; warmPool?: number; l
       await dp.start();
     },
     async tenant(name: string) {
-      const r = await runCommand(process.execPath, [MAIN, 'tenant', 'create', `${name}-${Math.random().toString(36).slice(2, 8)}`, '--json', '--data-dir', dataDir], { timeoutMs: 30_000 });
+      const r = await runCommand(
+        process.execPath,
+        [MAIN, 'tenant', 'create', `${name}-${Math.random().toString(36).slice(2, 8)}`, '--json', '--data-dir', dataDir],
+        { timeoutMs: 30_000 },
+      );
       if (r.code !== 0) throw new Error(`tenant create failed: ${r.stderr}`);
       const t = JSON.parse(r.stdout) as { tenantId: string; accountId: string; accessKeyId: string; secretAccessKey: string };
       const client = new LambdaMicrovmsClient({
-        endpoint: apiUrl, region: 'local', maxAttempts: 1,
+        endpoint: apiUrl,
+        region: 'local',
+        maxAttempts: 1,
         credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
       });
       return { client, ...t };

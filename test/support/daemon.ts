@@ -16,7 +16,9 @@ import { zipDirectory } from '../../src/cli/zip-dir.js';
 
 export interface TestDaemon extends Daemon {
   dataDir: string;
-  tenant(name: string): Promise<{ client: LambdaMicrovmsClient; accountId: string; tenantId: string; accessKeyId: string; secretAccessKey: string }>;
+  tenant(
+    name: string,
+  ): Promise<{ client: LambdaMicrovmsClient; accountId: string; tenantId: string; accessKeyId: string; secretAccessKey: string }>;
   /** Stops the daemon (microVMs keep running) and starts a new one on the same data directory. */
   restart(): Promise<TestDaemon>;
   /** Stops and removes the data directory (terminate microVMs first). */
@@ -24,12 +26,32 @@ export interface TestDaemon extends Daemon {
 }
 
 /** `egressAllowPrivate`: the operator's --egress-allow-private (comma-separated CIDRs). */
-export async function startTestDaemon(opts: { dataDir?: string; warmPool?: number; egressAllowPrivate?: string; api?: string; metricsToken?: string; store?: string; maxActive?: number } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(
+  opts: {
+    dataDir?: string;
+    warmPool?: number;
+    egressAllowPrivate?: string;
+    api?: string;
+    metricsToken?: string;
+    store?: string;
+    maxActive?: number;
+  } = {},
+): Promise<TestDaemon> {
   await ensureTestBaseImage('debian-12-python');
-  const dataDir = opts.dataDir ?? await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-'));
-  const config = daemonConfig({ dataDir, api: opts.api ?? '127.0.0.1:0', gateway: '127.0.0.1:0', domain: 'microvm.localhost', warmPool: opts.warmPool ?? 0, logLevel: 'warn', artifactRoots: os.tmpdir(),
-    ...(opts.egressAllowPrivate ? { egressAllowPrivate: opts.egressAllowPrivate } : {}), ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
-    ...(opts.store ? { store: opts.store } : {}), ...(opts.maxActive !== undefined ? { maxActive: opts.maxActive } : {}) });
+  const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-')));
+  const config = daemonConfig({
+    dataDir,
+    api: opts.api ?? '127.0.0.1:0',
+    gateway: '127.0.0.1:0',
+    domain: 'microvm.localhost',
+    warmPool: opts.warmPool ?? 0,
+    logLevel: 'warn',
+    artifactRoots: os.tmpdir(),
+    ...(opts.egressAllowPrivate ? { egressAllowPrivate: opts.egressAllowPrivate } : {}),
+    ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.maxActive !== undefined ? { maxActive: opts.maxActive } : {}),
+  });
   const d = await startDaemon(config, { log: pino({ level: process.env.CUBBY_TEST_LOG ?? 'warn' }) });
   const td: TestDaemon = Object.assign(d, {
     dataDir,
@@ -37,7 +59,9 @@ export async function startTestDaemon(opts: { dataDir?: string; warmPool?: numbe
       const t = await d.store.createTenant(`${name}-${Math.random().toString(36).slice(2, 8)}`);
       const k = await d.store.createKey(t.id);
       const client = new LambdaMicrovmsClient({
-        endpoint: d.apiUrl, region: 'local', maxAttempts: 1,
+        endpoint: d.apiUrl,
+        region: 'local',
+        maxAttempts: 1,
         credentials: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey },
       });
       return { client, accountId: t.accountId, tenantId: t.id, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
@@ -62,19 +86,31 @@ export async function fixtureArtifact(name: string, into: string): Promise<strin
   return `file://${zip}`;
 }
 
-export interface GatewayAnswer { status: number; body: string; headers: http.IncomingHttpHeaders }
+export interface GatewayAnswer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
 
 /** One request through the endpoint gateway, with Host-header routing. */
-export function viaGateway(d: Daemon, id: string, p: string, opts: { token?: string; port?: number; method?: string; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<GatewayAnswer> {
+export function viaGateway(
+  d: Daemon,
+  id: string,
+  p: string,
+  opts: { token?: string; port?: number; method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<GatewayAnswer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: `${id}.${d.config.domain}:${d.gatewayPort}`, ...(opts.headers ?? {}) };
     if (opts.token) headers['x-aws-proxy-auth'] = opts.token;
     if (opts.port) headers['x-aws-proxy-port'] = String(opts.port);
-    const req = http.request({ host: '127.0.0.1', port: d.gatewayPort, path: p, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port: d.gatewayPort, path: p, method: opts.method ?? 'GET', headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      },
+    );
     req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error('gateway request timed out')));
     req.on('error', reject);
     req.end();

@@ -1,6 +1,10 @@
 import http from 'node:http';
 
-export interface HttpAnswer { status: number; body: string; headers: http.IncomingHttpHeaders }
+export interface HttpAnswer {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
 
 /** One HTTP GET with a timeout; rejects on connection errors. */
 export function httpGet(url: string, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {

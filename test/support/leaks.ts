@@ -10,7 +10,12 @@ import { runCommand } from '../../src/util/command.js';
 
 async function lines(cmd: string, args: string[]): Promise<string[]> {
   const r = await runCommand(cmd, args, { timeoutMs: 10_000 }).catch(() => undefined);
-  return r && r.code === 0 ? r.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+  return r && r.code === 0
+    ? r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+    : [];
 }
 
 async function walk(dir: string, depth: number): Promise<string[]> {
@@ -56,7 +61,10 @@ export async function hostResources(stateDirs: string[] = []): Promise<Set<strin
 async function pooledSlots(): Promise<Set<string>> {
   const out = new Set<string>();
   for (const f of await fs.readdir('/run/cubby/net/slots').catch(() => [] as string[])) {
-    const owner = await fs.readFile(`/run/cubby/net/slots/${f}`, 'utf8').then((t) => (JSON.parse(t) as { owner?: string }).owner ?? '', () => '');
+    const owner = await fs.readFile(`/run/cubby/net/slots/${f}`, 'utf8').then(
+      (t) => (JSON.parse(t) as { owner?: string }).owner ?? '',
+      () => '',
+    );
     if (/^\d+$/.test(f) && owner.includes(':pool-')) out.add(f);
   }
   return out;
@@ -71,7 +79,12 @@ function slotOf(item: string): string | undefined {
  * `ignorePooled` leaves out networks a live runtime keeps ready in its pool (a pool refills
  * with new slots while a test runs); a check after the runtime closed must not ignore them.
  */
-export async function assertNoLeaks(before: Set<string>, stateDirs: string[] = [], waitMs = 5000, opts: { ignorePooled?: boolean } = {}): Promise<void> {
+export async function assertNoLeaks(
+  before: Set<string>,
+  stateDirs: string[] = [],
+  waitMs = 5000,
+  opts: { ignorePooled?: boolean } = {},
+): Promise<void> {
   const deadline = Date.now() + waitMs;
   let leaked: string[] = [];
   do {

@@ -3,11 +3,16 @@ import { httpGet } from './http.js';
 
 /** The value of one sample, matched by name and exact labels; undefined when absent. */
 export function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).sort();
+  const want = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)
+    .sort();
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const got = (m[2] ?? '').split(/,(?=[a-zA-Z_][a-zA-Z0-9_]*=")/).filter(Boolean).sort();
+    const got = (m[2] ?? '')
+      .split(/,(?=[a-zA-Z_][a-zA-Z0-9_]*=")/)
+      .filter(Boolean)
+      .sort();
     if (got.length === want.length && got.every((g, i) => g === want[i])) return Number(m[3]);
   }
   return undefined;
@@ -24,5 +29,10 @@ export async function scrapeUntil(apiUrl: string, ok: (text: string) => boolean,
     if (ok(text)) return text;
     await new Promise((res) => setTimeout(res, 250));
   } while (Date.now() < deadline);
-  throw new Error(`/metrics never showed what was expected; last scrape:\n${text.split('\n').filter((l) => l.startsWith('cubby_tenant') || l.startsWith('cubby_microvms')).join('\n')}`);
+  throw new Error(
+    `/metrics never showed what was expected; last scrape:\n${text
+      .split('\n')
+      .filter((l) => l.startsWith('cubby_tenant') || l.startsWith('cubby_microvms'))
+      .join('\n')}`,
+  );
 }

@@ -15,7 +15,10 @@ export function rawExchange(port: number, request: Buffer, timeoutMs = 15_000): 
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const s = net.connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`no answer within ${timeoutMs} ms to ${JSON.stringify(request.subarray(0, 300).toString('latin1'))}`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms to ${JSON.stringify(request.subarray(0, 300).toString('latin1'))}`));
+    }, timeoutMs);
     // No half-close: a proxy may take the client's FIN for a client that gave up.
     s.on('connect', () => s.write(request));
     s.on('data', (c: Buffer) => chunks.push(c));

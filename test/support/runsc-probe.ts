@@ -7,7 +7,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { runCommand } from '../../src/util/command.js';
 
-export interface RunscEntry { id: string; pid: number; status: string }
+export interface RunscEntry {
+  id: string;
+  pid: number;
+  status: string;
+}
 
 export function runscRoot(dataDir: string): string {
   return path.join(dataDir, 'runtime', 'runsc');
@@ -34,10 +38,16 @@ export async function sandboxPid(dataDir: string, id: string): Promise<number | 
  */
 export async function sandboxHostPids(id: string): Promise<number[]> {
   const r = await runCommand('pgrep', ['-f', id], { timeoutMs: 10_000 });
-  const pids = r.stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+  const pids = r.stdout
+    .split('\n')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
   const out: number[] = [];
   for (const pid of pids) {
-    const argv = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').then((c) => c.split('\0'), () => [] as string[]);
+    const argv = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').then(
+      (c) => c.split('\0'),
+      () => [] as string[],
+    );
     if (argv.some((a) => a === 'boot' || a === 'gofer') || /^runsc-(sandbox|gofer)$/.test(argv[0] ?? '')) out.push(pid);
   }
   return out;

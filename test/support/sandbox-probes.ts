@@ -11,14 +11,21 @@ export type ConnectOutcome = 'open' | 'refused' | 'timeout' | `error:${string}`;
 async function pyJson<T>(target: ShellTarget, id: string, token: string, program: string, timeoutMs = 60_000): Promise<T> {
   const r = await sandboxPython(target, id, token, program, timeoutMs);
   assert.equal(r.code, 0, `probe failed in ${id}:\n${r.output}`);
-  const line = r.output.split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = r.output
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
   assert.ok(line, `probe printed no JSON in ${id}:\n${r.output}`);
   return JSON.parse(line) as T;
 }
 
 /** The sandbox's own address and its default gateway (the host side of its /30). */
 export function selfNetwork(target: ShellTarget, id: string, token: string): Promise<{ address: string; gateway: string }> {
-  return pyJson(target, id, token, `
+  return pyJson(
+    target,
+    id,
+    token,
+    `
 import json, socket, struct
 gw = None
 for line in open('/proc/net/route').read().splitlines()[1:]:
@@ -28,15 +35,25 @@ for line in open('/proc/net/route').read().splitlines()[1:]:
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.connect((gw, 9))
 print(json.dumps({'address': s.getsockname()[0], 'gateway': gw}))
-`);
+`,
+  );
 }
 
 /**
  * TCP connects to every target in parallel (1.5 s timeout each); with `banner`, an open
  * connection also reports the first bytes the server sends.
  */
-export function connectProbe(target: ShellTarget, id: string, token: string, targets: Array<[string, number]>): Promise<Record<string, { outcome: ConnectOutcome; banner?: string }>> {
-  return pyJson(target, id, token, `
+export function connectProbe(
+  target: ShellTarget,
+  id: string,
+  token: string,
+  targets: Array<[string, number]>,
+): Promise<Record<string, { outcome: ConnectOutcome; banner?: string }>> {
+  return pyJson(
+    target,
+    id,
+    token,
+    `
 import json, socket
 from concurrent.futures import ThreadPoolExecutor
 def probe(t):
@@ -59,7 +76,8 @@ def probe(t):
         s.close()
 with ThreadPoolExecutor(len(${JSON.stringify(targets)}) or 1) as ex:
     print(json.dumps(dict(ex.map(probe, ${JSON.stringify(targets)}))))
-`);
+`,
+  );
 }
 
 export interface ProcessProbe {
@@ -72,7 +90,11 @@ export interface ProcessProbe {
 
 /** Lists /proc, then tries to SIGKILL and ptrace-attach each of `pids` (numbers from outside). */
 export function processProbe(target: ShellTarget, id: string, token: string, pids: number[]): Promise<ProcessProbe> {
-  return pyJson(target, id, token, `
+  return pyJson(
+    target,
+    id,
+    token,
+    `
 import ctypes, errno, json, os
 visible = {}
 for p in os.listdir('/proc'):
@@ -94,5 +116,6 @@ for pid in ${JSON.stringify(pids)}:
     else:
         trace[str(pid)] = errno.errorcode.get(ctypes.get_errno(), '?')
 print(json.dumps({'visible': visible, 'kill': kill, 'ptrace': trace}))
-`);
+`,
+  );
 }

@@ -3,13 +3,17 @@
  * through the gateway's /shell WebSocket. The command travels base64-encoded and its output is
  * cut out between markers, so the terminal's echo, prompt and line discipline do not matter.
  */
-import {
-  CreateMicrovmShellAuthTokenCommand, type LambdaMicrovmsClient,
-} from '@aws-sdk/client-lambda-microvms';
+import { CreateMicrovmShellAuthTokenCommand, type LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
 import { WebSocket } from 'ws';
 
-export interface ShellTarget { gatewayPort: number; domain: string }
-export interface ShellResult { output: string; code: number }
+export interface ShellTarget {
+  gatewayPort: number;
+  domain: string;
+}
+export interface ShellResult {
+  output: string;
+  code: number;
+}
 
 export async function shellToken(client: LambdaMicrovmsClient, id: string, minutes = 10): Promise<string> {
   const r = await client.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: minutes }));
@@ -27,8 +31,9 @@ export function shellExec(target: ShellTarget, id: string, token: string, comman
   // The markers are split by quotes on the typed line, so only the shell's output contains them whole.
   const line = `printf '%s\\n' "@@CUBBY-""BEGIN@@"; sh -c "$(echo ${b64} | base64 -d)" </dev/null 2>&1; printf '\\n@@CUBBY-''END:%s@@\\n' $?; exit\n`;
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${target.gatewayPort}/shell?cols=1000&rows=50`,
-      [`lambda-microvms.authentication.${token}`], { headers: { host: `${id}.${target.domain}:${target.gatewayPort}` } });
+    const ws = new WebSocket(`ws://127.0.0.1:${target.gatewayPort}/shell?cols=1000&rows=50`, [`lambda-microvms.authentication.${token}`], {
+      headers: { host: `${id}.${target.domain}:${target.gatewayPort}` },
+    });
     let out = '';
     let done = false;
     const finish = (err: Error | undefined, r?: ShellResult) => {
@@ -37,7 +42,8 @@ export function shellExec(target: ShellTarget, id: string, token: string, comman
       clearTimeout(timer);
       if (ws.readyState === WebSocket.OPEN) ws.close();
       else ws.terminate();
-      if (err) reject(err); else resolve(r as ShellResult);
+      if (err) reject(err);
+      else resolve(r as ShellResult);
     };
     const timer = setTimeout(() => {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'signal', signal: 'SIGKILL' }));

@@ -9,8 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 
-export interface SignedKey { accessKeyId: string; secretAccessKey: string }
-export interface SignedAnswer { status: number; headers: http.IncomingHttpHeaders; text: string; json: Record<string, unknown> | undefined }
+export interface SignedKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+export interface SignedAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json: Record<string, unknown> | undefined;
+}
 
 /** A request as it goes on the wire. */
 export interface WireRequest {
@@ -68,7 +76,11 @@ export function sendWire(hostname: string, port: number, req: WireRequest, timeo
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let json: Record<string, unknown> | undefined;
-        try { json = text ? JSON.parse(text) as Record<string, unknown> : undefined; } catch { json = undefined; }
+        try {
+          json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+        } catch {
+          json = undefined;
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
       res.on('error', reject);

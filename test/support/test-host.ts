@@ -8,7 +8,12 @@ import net from 'node:net';
 import { runCommand } from '../../src/util/command.js';
 
 /** `address` is the namespace's side of the veth, `hostAddress` the host's side. */
-export interface TestHost { ns: string; address: string; hostAddress: string; ports: [number, number] }
+export interface TestHost {
+  ns: string;
+  address: string;
+  hostAddress: string;
+  ports: [number, number];
+}
 
 /**
  * Where test hosts live. Documentation space is refused by Cubby's address policy like a
@@ -24,9 +29,15 @@ async function sh(cmd: string, args: string[]): Promise<void> {
 
 function reachable(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ host: address, port, timeout: 500 }, () => { s.destroy(); resolve(true); });
+    const s = net.connect({ host: address, port, timeout: 500 }, () => {
+      s.destroy();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
-    s.on('timeout', () => { s.destroy(); resolve(false); });
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
   });
 }
 

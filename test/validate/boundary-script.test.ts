@@ -19,10 +19,15 @@ function sh(script: string, env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-s'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
     child.on('error', reject);
-    child.on('close', () => { clearTimeout(timer); resolve(out); });
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
     child.stdin.end(script);
   });
 }
@@ -48,7 +53,11 @@ test('on the host the script sees the marked process, the path, open and closed 
   });
   const openPort = (open.address() as net.AddressInfo).port;
   const script = boundaryScript({
-    marker, hostPath: dir, gatewayPorts: [], hostTargets: [`127.0.0.1:${openPort}`, `127.0.0.1:${closedPort}`], egressTarget: `127.0.0.1:${openPort}`,
+    marker,
+    hostPath: dir,
+    gatewayPorts: [],
+    hostTargets: [`127.0.0.1:${openPort}`, `127.0.0.1:${closedPort}`],
+    egressTarget: `127.0.0.1:${openPort}`,
   });
 
   const f = parseBoundaryOutput(await sh(script, { PATH: process.env.PATH ?? '/usr/bin:/bin' }));
@@ -57,9 +66,13 @@ test('on the host the script sees the marked process, the path, open and closed 
   assert.ok((f.processes?.count ?? 0) > 2);
   assert.equal(f.hostFileSeen, true);
   assert.equal(f.tool, 'bash');
-  assert.deepEqual(f.net.sort((a, b) => a.target.localeCompare(b.target)), [
-    { target: `127.0.0.1:${closedPort}`, open: false }, { target: `127.0.0.1:${openPort}`, open: true },
-  ].sort((a, b) => a.target.localeCompare(b.target)));
+  assert.deepEqual(
+    f.net.sort((a, b) => a.target.localeCompare(b.target)),
+    [
+      { target: `127.0.0.1:${closedPort}`, open: false },
+      { target: `127.0.0.1:${openPort}`, open: true },
+    ].sort((a, b) => a.target.localeCompare(b.target)),
+  );
   assert.deepEqual(f.egress, [{ target: `127.0.0.1:${openPort}`, open: true }]);
   const route = await runCommand('ip', ['-4', 'route', 'show', 'default']);
   assert.equal(f.gateway, /via (\S+)/.exec(route.stdout)?.[1] ?? 'none', 'default gateway decoded from /proc/net/route');
@@ -80,13 +93,25 @@ test('on the host the script sees the marked process, the path, open and closed 
 });
 
 test('the parser finds markers behind prompts and ignores echoed script lines', () => {
-  const f = parseBoundaryOutput([
-    '# CUBBY_PROBE begin', 'r() { echo "$P $*"; }', 'CUBBY_PROBE procs 3 no ,python3,sh,bash', 'CUBBY_PROBE hostfile absent',
-    'CUBBY_PROBE tool nc', 'CUBBY_PROBE net 10.0.0.1:80 closed', '$ CUBBY_PROBE egress 1.1.1.1:443 open', 'CUBBY_PROBE end',
-  ].join('\n'));
+  const f = parseBoundaryOutput(
+    [
+      '# CUBBY_PROBE begin',
+      'r() { echo "$P $*"; }',
+      'CUBBY_PROBE procs 3 no ,python3,sh,bash',
+      'CUBBY_PROBE hostfile absent',
+      'CUBBY_PROBE tool nc',
+      'CUBBY_PROBE net 10.0.0.1:80 closed',
+      '$ CUBBY_PROBE egress 1.1.1.1:443 open',
+      'CUBBY_PROBE end',
+    ].join('\n'),
+  );
   assert.deepEqual(f, {
-    complete: true, processes: { count: 3, markerSeen: false, names: ['python3', 'sh', 'bash'] }, hostFileSeen: false, tool: 'nc',
-    net: [{ target: '10.0.0.1:80', open: false }], egress: [{ target: '1.1.1.1:443', open: true }],
+    complete: true,
+    processes: { count: 3, markerSeen: false, names: ['python3', 'sh', 'bash'] },
+    hostFileSeen: false,
+    tool: 'nc',
+    net: [{ target: '10.0.0.1:80', open: false }],
+    egress: [{ target: '1.1.1.1:443', open: true }],
   });
   assert.equal(parseBoundaryOutput('CUBBY_PROBE begin\n').complete, false, 'no end: incomplete');
 });

@@ -28,7 +28,10 @@ const CLI = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..
  * so other suites running on the machine at the same time do not count.
  */
 async function ownLeaks(dataDir: string): Promise<string[]> {
-  const tag = createHash('sha256').update(path.resolve(path.join(dataDir, 'runtime'))).digest('hex').slice(0, 10);
+  const tag = createHash('sha256')
+    .update(path.resolve(path.join(dataDir, 'runtime')))
+    .digest('hex')
+    .slice(0, 10);
   const out: string[] = [];
   for (const ctrl of ['memory', 'cpu', 'pids', 'cpuacct']) {
     for (const e of await fs.readdir(`/sys/fs/cgroup/${ctrl}/cubby/${tag}`, { withFileTypes: true }).catch(() => [])) {
@@ -36,7 +39,10 @@ async function ownLeaks(dataDir: string): Promise<string[]> {
     }
   }
   for (const f of await fs.readdir('/run/cubby/net/slots').catch(() => [] as string[])) {
-    const owner = await fs.readFile(`/run/cubby/net/slots/${f}`, 'utf8').then((t) => (JSON.parse(t) as { owner?: string }).owner ?? '', () => '');
+    const owner = await fs.readFile(`/run/cubby/net/slots/${f}`, 'utf8').then(
+      (t) => (JSON.parse(t) as { owner?: string }).owner ?? '',
+      () => '',
+    );
     if (owner.startsWith(`${tag}:`)) out.push(`slot:${f} ${owner}`);
   }
   const procs = await runCommand('pgrep', ['-af', dataDir]);
@@ -44,24 +50,45 @@ async function ownLeaks(dataDir: string): Promise<string[]> {
   return out;
 }
 
-interface Creds { accessKeyId: string; secretAccessKey: string }
+interface Creds {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
 
-function cli(d: TestDaemon, creds: Creds, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  d: TestDaemon,
+  creds: Creds,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: {
-        PATH: process.env.PATH ?? '', HOME: os.tmpdir(), AWS_ENDPOINT_URL: d.apiUrl, AWS_REGION: 'local',
-        AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        PATH: process.env.PATH ?? '',
+        HOME: os.tmpdir(),
+        AWS_ENDPOINT_URL: d.apiUrl,
+        AWS_REGION: 'local',
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGINT'); }, timeoutMs);
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGINT');
+    }, timeoutMs);
     child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -75,11 +102,16 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     d = await startTestDaemon();
     const t = await d.tenant('validate');
     user = t;
-    await t.client.send(new CreateMicrovmImageCommand({
-      name: 'counter', baseImageArn: 'debian-12-python', buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-      codeArtifact: { uri: await fixtureArtifact('counter', tmp) }, resources: [{ minimumMemoryInMiB: 512 }],
-      hooks: COUNTER_HOOKS,
-    }));
+    await t.client.send(
+      new CreateMicrovmImageCommand({
+        name: 'counter',
+        baseImageArn: 'debian-12-python',
+        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
+        resources: [{ minimumMemoryInMiB: 512 }],
+        hooks: COUNTER_HOOKS,
+      }),
+    );
     const v = await waitForVersion(t.client, 'counter', '1.0');
     assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
   });
@@ -98,10 +130,24 @@ describe('cubby validate', { timeout: 600_000 }, () => {
   });
 
   test('validate counter --json: every check passes with its measurements, and nothing is left behind', async () => {
-    const r = await withTestHost((h) => cli(d, user, [
-      'validate', 'counter', '--json', '--launches', '3', '--egress-target', `${h.address}:${h.ports[0]}`,
-      '--prices', 'vcpuSecond=0.00002,gibSecond=0.000002,snapshotGibMonth=0.1',
-    ], 240_000));
+    const r = await withTestHost((h) =>
+      cli(
+        d,
+        user,
+        [
+          'validate',
+          'counter',
+          '--json',
+          '--launches',
+          '3',
+          '--egress-target',
+          `${h.address}:${h.ports[0]}`,
+          '--prices',
+          'vcpuSecond=0.00002,gibSecond=0.000002,snapshotGibMonth=0.1',
+        ],
+        240_000,
+      ),
+    );
     let report: ValidationReport;
     try {
       report = JSON.parse(r.stdout) as ValidationReport;
@@ -114,7 +160,10 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     assert.equal(report.passed, true);
     assert.equal(report.image, 'counter');
     assert.equal(report.version, '1.0');
-    assert.deepEqual(report.checks.map((c) => c.id), ['build', 'latency', 'idle-cost', 'boundary', 'cleanup']);
+    assert.deepEqual(
+      report.checks.map((c) => c.id),
+      ['build', 'latency', 'idle-cost', 'boundary', 'cleanup'],
+    );
     const check = (id: string) => {
       const c = report.checks.find((x) => x.id === id);
       assert.ok(c, id);
@@ -133,7 +182,10 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     assert.ok((build.snapshot.memoryBytes ?? 0) > 0);
 
     // b. three timed launches and three auto-resumes, with percentiles.
-    const lat = check('latency').data as { launch: { samplesMs: number[]; p50: number; p95: number }; resume: { samplesMs: number[]; p50: number; p95: number } };
+    const lat = check('latency').data as {
+      launch: { samplesMs: number[]; p50: number; p95: number };
+      resume: { samplesMs: number[]; p50: number; p95: number };
+    };
     for (const s of [lat.launch, lat.resume]) {
       assert.equal(s.samplesMs.length, 3);
       assert.ok(s.p50 > 0 && s.p50 <= s.p95 && s.p95 < 30_000, JSON.stringify(s));
@@ -141,8 +193,10 @@ describe('cubby validate', { timeout: 600_000 }, () => {
 
     // c. idle footprint, snapshot on disk, and the day priced at the prices given.
     const idle = check('idle-cost').data as {
-      idle: { memoryBytes: number; cpuFraction: number }; suspended: { snapshotBytes: number };
-      prices: { vcpuSecond: number }; day: { total: number; alwaysRunning: number };
+      idle: { memoryBytes: number; cpuFraction: number };
+      suspended: { snapshotBytes: number };
+      prices: { vcpuSecond: number };
+      day: { total: number; alwaysRunning: number };
     };
     assert.ok(idle.idle.memoryBytes > 1 << 20);
     assert.ok(idle.idle.cpuFraction >= 0 && idle.idle.cpuFraction < 1);
@@ -151,7 +205,8 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     assert.ok(idle.day.total > 0 && idle.day.total < idle.day.alwaysRunning);
 
     // d. every boundary probe ran (the counter image has bash and timeout) and held.
-    for (const name of ['processes', 'host files', 'host network', 'egress closed']) assert.equal(probe('boundary', name).status, 'PASS', name);
+    for (const name of ['processes', 'host files', 'host network', 'egress closed'])
+      assert.equal(probe('boundary', name).status, 'PASS', name);
     const hostPath = (check('boundary').data as { hostPath: string }).hostPath;
     await assert.rejects(fs.access(hostPath), 'the host-only path the validator planted is removed');
 
@@ -163,7 +218,10 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     assert.deepEqual(report.cleanup.leftOver, []);
     assert.ok(report.cleanup.launched >= 3 + 1 + 1 + 1 + 3);
     const live = (await d.store.listMicrovms(user.tenantId, { maxResults: 100 })).items.filter((m) => m.state !== 'TERMINATED');
-    assert.deepEqual(live.map((m) => `${m.id} ${m.state}`), []);
+    assert.deepEqual(
+      live.map((m) => `${m.id} ${m.state}`),
+      [],
+    );
 
     // `cubby usage` accounts for them, tenant-scoped, at the prices asked for.
     const u = await cli(d, user, ['usage', '--json', '--prices', 'vcpuSecond=1,gibSecond=0,snapshotGibMonth=0'], 30_000);

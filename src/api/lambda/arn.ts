@@ -16,7 +16,12 @@ const IMAGE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 const MICROVM_ID = /^[a-zA-Z0-9_-]{1,128}$/;
 const ARN = /^arn:aws[a-zA-Z-]*:lambda:([a-z0-9-]{1,64}):(\d{12}|aws):(microvm-image|microvm):(.*)$/;
 
-export interface ParsedArn { region: string; account: string; type: 'microvm-image' | 'microvm'; id: string }
+export interface ParsedArn {
+  region: string;
+  account: string;
+  type: 'microvm-image' | 'microvm';
+  id: string;
+}
 
 export function imageNotFound(identifier: string): CubbyError {
   return new CubbyError('IMAGE_NOT_FOUND', `MicroVM image '${identifier}' not found.`, {
@@ -53,7 +58,10 @@ export class LambdaArns {
   parse(value: string): ParsedArn | undefined {
     if (!value.startsWith('arn:')) return undefined;
     const m = ARN.exec(value);
-    if (!m) throw invalid(`'${value}' is not a Lambda MicroVMs ARN (arn:aws:lambda:<region>:<account>:microvm-image:<name> or ...:microvm:<id>).`);
+    if (!m)
+      throw invalid(
+        `'${value}' is not a Lambda MicroVMs ARN (arn:aws:lambda:<region>:<account>:microvm-image:<name> or ...:microvm:<id>).`,
+      );
     return { region: m[1] ?? '', account: m[2] ?? '', type: m[3] as ParsedArn['type'], id: m[4] ?? '' };
   }
 

@@ -32,7 +32,12 @@ export interface StoreArtifactInput {
   overLimit?: () => CubbyError;
 }
 
-export interface StoredArtifact { id: string; uri: string; file: string; size: number }
+export interface StoredArtifact {
+  id: string;
+  uri: string;
+  file: string;
+  size: number;
+}
 
 export function tooLarge(maxBytes: number): CubbyError {
   return new CubbyError('API_BODY_TOO_LARGE', `An artifact may be at most ${maxBytes} bytes.`, { details: { maxBytes } });
@@ -53,7 +58,10 @@ export async function storeArtifact(input: StoreArtifactInput): Promise<StoredAr
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      if (size > input.maxBytes) { done(input.overLimit?.() ?? tooLarge(input.maxBytes)); return; }
+      if (size > input.maxBytes) {
+        done(input.overLimit?.() ?? tooLarge(input.maxBytes));
+        return;
+      }
       if (head.length < 4) head = Buffer.concat([head, chunk.subarray(0, 4 - head.length)]);
       hash.update(chunk);
       done(null, chunk);
@@ -71,7 +79,8 @@ export async function storeArtifact(input: StoreArtifactInput): Promise<StoredAr
     await fs.rm(part, { force: true });
     if (e instanceof CubbyError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined && CUT_SHORT.has(code)) throw new CubbyError('CUBBY_VALIDATION', 'The upload ended before the whole body arrived.', { cause: e });
+    if (code !== undefined && CUT_SHORT.has(code))
+      throw new CubbyError('CUBBY_VALIDATION', 'The upload ended before the whole body arrived.', { cause: e });
     throw e;
   }
 }

@@ -8,7 +8,10 @@
 import type { FastifyReply } from 'fastify';
 import type { CubbyError, ErrorCode, ErrorKind } from '../../errors/index.js';
 
-export interface WireError { status: number; type: string }
+export interface WireError {
+  status: number;
+  type: string;
+}
 
 /** Statuses are the ones the model declares for each exception (`httpError` traits). */
 const BY_KIND: Record<ErrorKind, WireError> = {
@@ -64,7 +67,10 @@ export function errorBody(err: CubbyError, wire: WireError): Record<string, unkn
   if (resourceId !== undefined) body.resourceId = resourceId;
   if (wire.type === 'ServiceException') body.Type = 'Service';
   // ServiceQuotaExceededException's own members: which quota (the Cubby code) of which service.
-  if (wire.type === 'ServiceQuotaExceededException') { body.serviceCode = 'cubby'; body.quotaCode = err.code; }
+  if (wire.type === 'ServiceQuotaExceededException') {
+    body.serviceCode = 'cubby';
+    body.quotaCode = err.code;
+  }
   return body;
 }
 

@@ -5,7 +5,10 @@
  */
 import { CubbyError } from '../../errors/index.js';
 
-export interface RequestTarget { rawPath: string; query: Record<string, string | string[]> }
+export interface RequestTarget {
+  rawPath: string;
+  query: Record<string, string | string[]>;
+}
 
 function decode(part: string): string {
   try {

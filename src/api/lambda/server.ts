@@ -35,8 +35,7 @@ function isPublic(req: FastifyRequest): boolean {
 
 /** An upload route left its body unread (see routes/cubby-extensions.ts); it checks the hash itself. */
 function isStreamed(req: FastifyRequest): boolean {
-  return (req.routeOptions.config as { cubbyStreamedBody?: boolean } | undefined)?.cubbyStreamedBody === true
-    && !Buffer.isBuffer(req.body);
+  return (req.routeOptions.config as { cubbyStreamedBody?: boolean } | undefined)?.cubbyStreamedBody === true && !Buffer.isBuffer(req.body);
 }
 
 /** Tag ARNs may be 10 000 characters (find-my-way's default limit for a path parameter is 100). */
@@ -78,7 +77,14 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     if (isPublic(req)) return;
     const { rawPath, query } = splitTarget(req.url);
     const body = Buffer.isBuffer(req.body) ? req.body : undefined;
-    const caller = await authenticator.authenticate({ method: req.method, rawPath, query, headers: req.headers, body, streamedBody: isStreamed(req) });
+    const caller = await authenticator.authenticate({
+      method: req.method,
+      rawPath,
+      query,
+      headers: req.headers,
+      body,
+      streamedBody: isStreamed(req),
+    });
     contexts.set(req, { caller, query });
   });
 
@@ -87,9 +93,12 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     if (cubby.kind === 'internal' || cubby.kind === 'unavailable') req.log.error({ err }, 'request failed');
     return sendError(reply, cubby);
   });
-  app.setNotFoundHandler((req, reply) => sendError(reply, new CubbyError(
-    'API_UNKNOWN_OPERATION', `No Lambda MicroVMs operation is ${req.method} ${splitTarget(req.url).rawPath}.`,
-  )));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      new CubbyError('API_UNKNOWN_OPERATION', `No Lambda MicroVMs operation is ${req.method} ${splitTarget(req.url).rawPath}.`),
+    ),
+  );
 
   const deps: RouteDeps = {
     core: opts.core,

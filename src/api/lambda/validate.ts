@@ -5,7 +5,10 @@ import { CubbyError } from '../../errors/index.js';
 const MAX_ISSUES = 5;
 
 function where(path: ReadonlyArray<PropertyKey>, what: string): string {
-  const p = path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '');
+  const p = path
+    .map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`))
+    .join('')
+    .replace(/^\./, '');
   return p === '' ? what : `${what} member '${p}'`;
 }
 
@@ -25,7 +28,10 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what:
   const result = schema.safeParse(input);
   if (!result.success) {
     const n = result.error.issues.length;
-    throw new CubbyError('CUBBY_VALIDATION', `${n} validation error${n === 1 ? '' : 's'} detected: ${formatIssues(result.error.issues, what)}`);
+    throw new CubbyError(
+      'CUBBY_VALIDATION',
+      `${n} validation error${n === 1 ? '' : 's'} detected: ${formatIssues(result.error.issues, what)}`,
+    );
   }
   return result.data;
 }

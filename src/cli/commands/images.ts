@@ -4,9 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
-  CreateMicrovmImageCommand, DeleteMicrovmImageCommand, GetMicrovmImageCommand, GetMicrovmImageVersionCommand,
-  ListManagedMicrovmImagesCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand, ListMicrovmImagesCommand,
-  UpdateMicrovmImageCommand, type CreateMicrovmImageRequest,
+  CreateMicrovmImageCommand,
+  DeleteMicrovmImageCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListManagedMicrovmImagesCommand,
+  ListMicrovmImageBuildsCommand,
+  ListMicrovmImageVersionsCommand,
+  ListMicrovmImagesCommand,
+  UpdateMicrovmImageCommand,
+  type CreateMicrovmImageRequest,
 } from '@aws-sdk/client-lambda-microvms';
 import { apiClient } from '../../client/api-client.js';
 import { allPages } from '../pages.js';
@@ -18,9 +25,21 @@ import { withCubbyMembers } from '../../client/cubby-members.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 interface CreateOpts {
-  from?: string; zip?: string; uri?: string; base: string; memory?: string; hooks?: string; hookPort?: string;
-  env?: string[]; egress?: string[]; description?: string; wait: boolean; json?: boolean; timeout: string;
-  buildDisk?: string; buildMemory?: string;
+  from?: string;
+  zip?: string;
+  uri?: string;
+  base: string;
+  memory?: string;
+  hooks?: string;
+  hookPort?: string;
+  env?: string[];
+  egress?: string[];
+  description?: string;
+  wait: boolean;
+  json?: boolean;
+  timeout: string;
+  buildDisk?: string;
+  buildMemory?: string;
 }
 
 /** Cubby's build caps, sent as extension members (see src/client/cubby-members.ts). */
@@ -52,13 +71,20 @@ async function artifactUri(o: CreateOpts): Promise<string> {
 }
 
 function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, 'name'> {
-  const hooksOn = new Set((o.hooks ?? '').split(',').map((s) => s.trim()).filter(Boolean));
-  const state = (h: string) => (hooksOn.has(h) ? 'ENABLED' as const : 'DISABLED' as const);
-  const env = Object.fromEntries((o.env ?? []).map((kv) => {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new Error(`--env ${kv}: expected KEY=VALUE`);
-    return [kv.slice(0, i), kv.slice(i + 1)];
-  }));
+  const hooksOn = new Set(
+    (o.hooks ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  const state = (h: string) => (hooksOn.has(h) ? ('ENABLED' as const) : ('DISABLED' as const));
+  const env = Object.fromEntries(
+    (o.env ?? []).map((kv) => {
+      const i = kv.indexOf('=');
+      if (i <= 0) throw new Error(`--env ${kv}: expected KEY=VALUE`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }),
+  );
   return {
     baseImageArn: o.base,
     buildRoleArn: 'arn:aws:iam::000000000000:role/cubby-build',
@@ -67,11 +93,13 @@ function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, '
     environmentVariables: env,
     egressNetworkConnectors: o.egress,
     resources: o.memory ? [{ minimumMemoryInMiB: Number(o.memory) }] : undefined,
-    hooks: hooksOn.size ? {
-      port: o.hookPort ? Number(o.hookPort) : 9000,
-      microvmHooks: { run: state('run'), resume: state('resume'), suspend: state('suspend'), terminate: state('terminate') },
-      microvmImageHooks: { ready: state('ready'), validate: state('validate') },
-    } : undefined,
+    hooks: hooksOn.size
+      ? {
+          port: o.hookPort ? Number(o.hookPort) : 9000,
+          microvmHooks: { run: state('run'), resume: state('resume'), suspend: state('suspend'), terminate: state('terminate') },
+          microvmImageHooks: { ready: state('ready'), validate: state('validate') },
+        }
+      : undefined,
   };
 }
 
@@ -97,78 +125,135 @@ async function waitForVersion(name: string, version: string, timeoutS: number, j
 /** Versions are <major>.<minor>, numbered upwards: the latest is the highest, whatever the list order. */
 async function latestVersion(name: string): Promise<string | undefined> {
   const client = apiClient();
-  const all = (await allPages((nextToken) => client.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, maxResults: 50, nextToken }))))
-    .map((i) => i.imageVersion ?? '').filter(Boolean);
+  const all = (
+    await allPages((nextToken) => client.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, maxResults: 50, nextToken })))
+  )
+    .map((i) => i.imageVersion ?? '')
+    .filter(Boolean);
   const key = (v: string) => v.split('.').map(Number);
-  return all.sort((x, y) => {
-    const [a, b] = [key(x), key(y)];
-    return (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0);
-  }).at(-1);
+  return all
+    .sort((x, y) => {
+      const [a, b] = [key(x), key(y)];
+      return (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0);
+    })
+    .at(-1);
 }
 
 export function registerImages(program: Command): void {
   const image = program.command('image').description('build and manage images (Dockerfile -> snapshot)');
-  const createLike = (cmd: Command) => cmd
-    .option('--from <dir>', 'a directory with a Dockerfile at its root (zipped for you)')
-    .option('--zip <file>', 'a zip with a Dockerfile at its root')
-    .option('--uri <uri>', 'a code artifact URI, passed as is (cubby-artifact://<id>, http(s)://..., or file:///abs.zip under the daemon\'s --artifact-roots)')
-    .option('--base <image>', 'managed base image', 'debian-12-python')
-    .option('--memory <MiB>', 'baseline memory')
-    .option('--build-disk <MiB>', 'disk cap of the build (default 8192, within the host\'s maximum)')
-    .option('--build-memory <MiB>', 'memory cap of each RUN step (default 2048, within the host\'s maximum)')
-    .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
-    .option('--hook-port <port>', 'port the hooks listen on', '9000')
-    .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
-    .option('--egress <connector>', 'egress: internet, allow:<cidr>[:<ports>] (repeatable; default closed)', collect)
-    .option('--description <text>')
-    .option('--no-wait', 'return once the build has started')
-    .option('--timeout <seconds>', 'how long to wait for the build', '1800')
-    .option('--json', 'machine-readable output');
+  const createLike = (cmd: Command) =>
+    cmd
+      .option('--from <dir>', 'a directory with a Dockerfile at its root (zipped for you)')
+      .option('--zip <file>', 'a zip with a Dockerfile at its root')
+      .option(
+        '--uri <uri>',
+        "a code artifact URI, passed as is (cubby-artifact://<id>, http(s)://..., or file:///abs.zip under the daemon's --artifact-roots)",
+      )
+      .option('--base <image>', 'managed base image', 'debian-12-python')
+      .option('--memory <MiB>', 'baseline memory')
+      .option('--build-disk <MiB>', "disk cap of the build (default 8192, within the host's maximum)")
+      .option('--build-memory <MiB>', "memory cap of each RUN step (default 2048, within the host's maximum)")
+      .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
+      .option('--hook-port <port>', 'port the hooks listen on', '9000')
+      .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)
+      .option('--egress <connector>', 'egress: internet, allow:<cidr>[:<ports>] (repeatable; default closed)', collect)
+      .option('--description <text>')
+      .option('--no-wait', 'return once the build has started')
+      .option('--timeout <seconds>', 'how long to wait for the build', '1800')
+      .option('--json', 'machine-readable output');
 
-  createLike(image.command('create <name>').description('create an image and build its first version'))
-    .action(async (name: string, o: CreateOpts) => {
+  createLike(image.command('create <name>').description('create an image and build its first version')).action(
+    async (name: string, o: CreateOpts) => {
       const caps = buildCapMembers(o);
-      const r = await apiClient().send(withCubbyMembers(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }), caps));
+      const r = await apiClient().send(
+        withCubbyMembers(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }), caps),
+      );
       const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json) : r.state;
       if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
       print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state }, o);
-    });
-  createLike(image.command('update <name>').description('build a new version of an image'))
-    .action(async (name: string, o: CreateOpts) => {
-      const caps = buildCapMembers(o);
-      const r = await apiClient().send(withCubbyMembers(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }), caps));
-      const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json) : r.state;
-      if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
-      print({ name: r.name, imageVersion: r.imageVersion, state }, o);
-    });
-  image.command('list').description('list your images').option('--json')
+    },
+  );
+  createLike(image.command('update <name>').description('build a new version of an image')).action(async (name: string, o: CreateOpts) => {
+    const caps = buildCapMembers(o);
+    const r = await apiClient().send(
+      withCubbyMembers(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }), caps),
+    );
+    const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json) : r.state;
+    if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
+    print({ name: r.name, imageVersion: r.imageVersion, state }, o);
+  });
+  image
+    .command('list')
+    .description('list your images')
+    .option('--json')
     .action(async (o: { json?: boolean }) => {
       const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImagesCommand({ nextToken })));
-      print(items.map((i) => ({ name: i.name, state: i.state, latest: i.latestActiveImageVersion, failed: i.latestFailedImageVersion, createdAt: i.createdAt })), o);
+      print(
+        items.map((i) => ({
+          name: i.name,
+          state: i.state,
+          latest: i.latestActiveImageVersion,
+          failed: i.latestFailedImageVersion,
+          createdAt: i.createdAt,
+        })),
+        o,
+      );
     });
-  image.command('show <name>').option('--json')
-    .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new GetMicrovmImageCommand({ imageIdentifier: name })), o));
-  image.command('versions <name>').option('--json')
+  image
+    .command('show <name>')
+    .option('--json')
+    .action(async (name: string, o: { json?: boolean }) =>
+      print(await apiClient().send(new GetMicrovmImageCommand({ imageIdentifier: name })), o),
+    );
+  image
+    .command('versions <name>')
+    .option('--json')
     .action(async (name: string, o: { json?: boolean }) => {
-      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, nextToken })));
-      print(items.map((v) => ({ version: v.imageVersion, state: v.state, status: v.status, reason: v.stateReason, createdAt: v.createdAt })), o);
+      const items = await allPages((nextToken) =>
+        apiClient().send(new ListMicrovmImageVersionsCommand({ imageIdentifier: name, nextToken })),
+      );
+      print(
+        items.map((v) => ({ version: v.imageVersion, state: v.state, status: v.status, reason: v.stateReason, createdAt: v.createdAt })),
+        o,
+      );
     });
-  image.command('builds <name> <version>').option('--json')
+  image
+    .command('builds <name> <version>')
+    .option('--json')
     .action(async (name: string, version: string, o: { json?: boolean }) => {
-      const items = await allPages((nextToken) => apiClient().send(new ListMicrovmImageBuildsCommand({ imageIdentifier: name, imageVersion: version, nextToken })));
-      print(items.map((b) => ({ buildId: b.buildId, state: b.buildState, reason: b.stateReason, createdAt: b.createdAt })), o);
+      const items = await allPages((nextToken) =>
+        apiClient().send(new ListMicrovmImageBuildsCommand({ imageIdentifier: name, imageVersion: version, nextToken })),
+      );
+      print(
+        items.map((b) => ({ buildId: b.buildId, state: b.buildState, reason: b.stateReason, createdAt: b.createdAt })),
+        o,
+      );
     });
-  image.command('logs <name> [version]').description('the build log of a version (default: the latest)')
+  image
+    .command('logs <name> [version]')
+    .description('the build log of a version (default: the latest)')
     .action(async (name: string, version: string | undefined) => {
       const v = version ?? (await latestVersion(name));
       if (!v) throw new Error(`image ${name} has no versions`);
-      process.stdout.write(await cubbyExtension('GET', `/cubby/v1/images/${encodeURIComponent(name)}/versions/${encodeURIComponent(v)}/log`));
+      process.stdout.write(
+        await cubbyExtension('GET', `/cubby/v1/images/${encodeURIComponent(name)}/versions/${encodeURIComponent(v)}/log`),
+      );
     });
-  image.command('delete <name>').option('--json')
-    .action(async (name: string, o: { json?: boolean }) => print(await apiClient().send(new DeleteMicrovmImageCommand({ imageIdentifier: name })), o));
-  image.command('base').description('list managed base images').option('--json')
+  image
+    .command('delete <name>')
+    .option('--json')
+    .action(async (name: string, o: { json?: boolean }) =>
+      print(await apiClient().send(new DeleteMicrovmImageCommand({ imageIdentifier: name })), o),
+    );
+  image
+    .command('base')
+    .description('list managed base images')
+    .option('--json')
     .action(async (o: { json?: boolean }) => {
       const items = await allPages((nextToken) => apiClient().send(new ListManagedMicrovmImagesCommand({ nextToken })));
-      print(items.map((i) => ({ imageArn: i.imageArn, createdAt: i.createdAt })), o);
+      print(
+        items.map((i) => ({ imageArn: i.imageArn, createdAt: i.createdAt })),
+        o,
+      );
     });
 }

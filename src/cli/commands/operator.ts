@@ -28,35 +28,86 @@ async function tenantId(store: Store, nameOrId: string): Promise<string> {
 
 export function registerOperator(program: Command): void {
   const dataDir = ['--data-dir <dir>', 'state directory (same default as serve)'] as const;
-  const store = ['--store <url>', 'postgres://... when the daemon keeps its store in PostgreSQL (or CUBBY_STORE; same default as serve)'] as const;
+  const store = [
+    '--store <url>',
+    'postgres://... when the daemon keeps its store in PostgreSQL (or CUBBY_STORE; same default as serve)',
+  ] as const;
   const tenant = program.command('tenant').description('manage tenants (operator)');
-  tenant.command('create <name>').description('create a tenant and its first access key')
-    .option(...dataDir).option(...store).option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
-      const t = await s.createTenant(name);
-      const k = await s.createKey(t.id);
-      print({ tenant: t.name, tenantId: t.id, accountId: t.accountId, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, o);
-    }));
-  tenant.command('list').description('list tenants').option(...dataDir).option(...store).option('--json', 'machine-readable output')
-    .action(async (o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
-      print((await s.listTenants()).map((t) => ({ name: t.name, accountId: t.accountId, id: t.id, createdAt: t.createdAt })), o);
-    }));
+  tenant
+    .command('create <name>')
+    .description('create a tenant and its first access key')
+    .option(...dataDir)
+    .option(...store)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+      withStore(o, async (s) => {
+        const t = await s.createTenant(name);
+        const k = await s.createKey(t.id);
+        print(
+          { tenant: t.name, tenantId: t.id, accountId: t.accountId, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey },
+          o,
+        );
+      }),
+    );
+  tenant
+    .command('list')
+    .description('list tenants')
+    .option(...dataDir)
+    .option(...store)
+    .option('--json', 'machine-readable output')
+    .action(async (o: { dataDir?: string; store?: string; json?: boolean }) =>
+      withStore(o, async (s) => {
+        print(
+          (await s.listTenants()).map((t) => ({ name: t.name, accountId: t.accountId, id: t.id, createdAt: t.createdAt })),
+          o,
+        );
+      }),
+    );
 
   registerTenantQuota(tenant, { withStore, tenantId, dataDir, store });
 
   const key = program.command('key').description('manage access keys (operator)');
-  key.command('create <tenant>').description('issue a new access key pair').option(...dataDir).option(...store).option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
-      const k = await s.createKey(await tenantId(s, name));
-      print({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, o);
-    }));
-  key.command('list <tenant>').description("list a tenant's keys (never their secrets)").option(...dataDir).option(...store).option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
-      print((await s.listKeys(await tenantId(s, name))).map((k) => ({ accessKeyId: k.accessKeyId, status: k.status, createdAt: k.createdAt, revokedAt: k.revokedAt })), o);
-    }));
-  key.command('revoke <accessKeyId>').description('revoke a key at once').option(...dataDir).option(...store).option('--json', 'machine-readable output')
-    .action(async (id: string, o: { dataDir?: string; store?: string; json?: boolean }) => withStore(o, async (s) => {
-      const k = await s.revokeKey(id);
-      print({ accessKeyId: k.accessKeyId, status: k.status, revokedAt: k.revokedAt }, o);
-    }));
+  key
+    .command('create <tenant>')
+    .description('issue a new access key pair')
+    .option(...dataDir)
+    .option(...store)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+      withStore(o, async (s) => {
+        const k = await s.createKey(await tenantId(s, name));
+        print({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, o);
+      }),
+    );
+  key
+    .command('list <tenant>')
+    .description("list a tenant's keys (never their secrets)")
+    .option(...dataDir)
+    .option(...store)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+      withStore(o, async (s) => {
+        print(
+          (await s.listKeys(await tenantId(s, name))).map((k) => ({
+            accessKeyId: k.accessKeyId,
+            status: k.status,
+            createdAt: k.createdAt,
+            revokedAt: k.revokedAt,
+          })),
+          o,
+        );
+      }),
+    );
+  key
+    .command('revoke <accessKeyId>')
+    .description('revoke a key at once')
+    .option(...dataDir)
+    .option(...store)
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+      withStore(o, async (s) => {
+        const k = await s.revokeKey(id);
+        print({ accessKeyId: k.accessKeyId, status: k.status, revokedAt: k.revokedAt }, o);
+      }),
+    );
 }

@@ -35,20 +35,29 @@ const SET_OPTIONS: Array<[string, string, keyof QuotaOverrides, number, string]>
 ];
 
 function human(q: QuotaStatus): { quota: string; limit: string; used: string; source: string } {
-  const fmt = (n: number) => q.unit === 'bytes' ? `${(n / MIB).toFixed(n % MIB === 0 ? 0 : 1)} MiB` : q.unit === 'MiB' ? `${n} MiB` : String(n);
+  const fmt = (n: number) =>
+    q.unit === 'bytes' ? `${(n / MIB).toFixed(n % MIB === 0 ? 0 : 1)} MiB` : q.unit === 'MiB' ? `${n} MiB` : String(n);
   return { quota: q.name, limit: fmt(q.limit), used: fmt(q.used), source: q.overridden ? 'tenant' : 'default' };
 }
 
-export function registerTenantQuota(tenant: Command, deps: {
-  withStore: WithStore; tenantId: (s: Store, nameOrId: string) => Promise<string>;
-  dataDir: readonly [string, string]; store: readonly [string, string];
-}): void {
+export function registerTenantQuota(
+  tenant: Command,
+  deps: {
+    withStore: WithStore;
+    tenantId: (s: Store, nameOrId: string) => Promise<string>;
+    dataDir: readonly [string, string];
+    store: readonly [string, string];
+  },
+): void {
   const quota = tenant.command('quota').description("a tenant's quotas (operator)");
   const status = async (s: Store, o: StoreOpts, id: string): Promise<QuotaStatus[]> => {
     const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
     const svc = new QuotaService({
-      store: s, disk: nodeDisk, checkpointRoot: path.join(dataDir, 'checkpoints'),
-      defaults: effectiveLimits(DEFAULT_QUOTAS, quotaDefaults({})), artifacts: diskArtifactUsage(path.join(dataDir, 'artifacts')),
+      store: s,
+      disk: nodeDisk,
+      checkpointRoot: path.join(dataDir, 'checkpoints'),
+      defaults: effectiveLimits(DEFAULT_QUOTAS, quotaDefaults({})),
+      artifacts: diskArtifactUsage(path.join(dataDir, 'artifacts')),
     });
     return svc.status(id);
   };
@@ -59,32 +68,50 @@ export function registerTenantQuota(tenant: Command, deps: {
     else table(st.map(human));
   };
 
-  quota.command('show <tenant>').description('limits (tenant override or default) and current use')
-    .option(...deps.dataDir).option(...deps.store).option('--json', 'machine-readable output')
+  quota
+    .command('show <tenant>')
+    .description('limits (tenant override or default) and current use')
+    .option(...deps.dataDir)
+    .option(...deps.store)
+    .option('--json', 'machine-readable output')
     .action(async (name: string, o: StoreOpts) => deps.withStore(o, (s) => show(s, o, name)));
 
-  const set = quota.command('set <tenant>').description('override some of a tenant\'s quotas (0 = none allowed); others keep theirs')
-    .option(...deps.dataDir).option(...deps.store).option('--json', 'machine-readable output');
+  const set = quota
+    .command('set <tenant>')
+    .description("override some of a tenant's quotas (0 = none allowed); others keep theirs")
+    .option(...deps.dataDir)
+    .option(...deps.store)
+    .option('--json', 'machine-readable output');
   for (const [, flag, , , help] of SET_OPTIONS) set.option(flag, help);
-  set.action(async (name: string, o: StoreOpts & Record<string, string | undefined>) => deps.withStore(o, async (s) => {
-    const patch: Patch<QuotaOverrides> = {};
-    for (const [key, flag, q, mult] of SET_OPTIONS) {
-      const raw = o[key];
-      if (raw === undefined) continue;
-      const n = Number(raw);
-      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n * mult)) throw new CubbyError('CUBBY_VALIDATION', `${flag.split(' ')[0]}: expected a whole number >= 0, got ${raw}`);
-      patch[q] = n * mult;
-    }
-    if (Object.keys(patch).length === 0) throw new CubbyError('CUBBY_VALIDATION', `name at least one quota: ${SET_OPTIONS.map((x) => x[1].split(' ')[0]).join(' ')}`);
-    validateOverrides(patch as QuotaOverrides);
-    await s.setQuotaOverrides(await deps.tenantId(s, name), patch);
-    await show(s, o, name);
-  }));
-
-  quota.command('reset <tenant>').description("drop the tenant's overrides: back to the defaults")
-    .option(...deps.dataDir).option(...deps.store).option('--json', 'machine-readable output')
-    .action(async (name: string, o: StoreOpts) => deps.withStore(o, async (s) => {
-      await s.clearQuotaOverrides(await deps.tenantId(s, name));
+  set.action(async (name: string, o: StoreOpts & Record<string, string | undefined>) =>
+    deps.withStore(o, async (s) => {
+      const patch: Patch<QuotaOverrides> = {};
+      for (const [key, flag, q, mult] of SET_OPTIONS) {
+        const raw = o[key];
+        if (raw === undefined) continue;
+        const n = Number(raw);
+        if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n * mult))
+          throw new CubbyError('CUBBY_VALIDATION', `${flag.split(' ')[0]}: expected a whole number >= 0, got ${raw}`);
+        patch[q] = n * mult;
+      }
+      if (Object.keys(patch).length === 0)
+        throw new CubbyError('CUBBY_VALIDATION', `name at least one quota: ${SET_OPTIONS.map((x) => x[1].split(' ')[0]).join(' ')}`);
+      validateOverrides(patch as QuotaOverrides);
+      await s.setQuotaOverrides(await deps.tenantId(s, name), patch);
       await show(s, o, name);
-    }));
+    }),
+  );
+
+  quota
+    .command('reset <tenant>')
+    .description("drop the tenant's overrides: back to the defaults")
+    .option(...deps.dataDir)
+    .option(...deps.store)
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: StoreOpts) =>
+      deps.withStore(o, async (s) => {
+        await s.clearQuotaOverrides(await deps.tenantId(s, name));
+        await show(s, o, name);
+      }),
+    );
 }

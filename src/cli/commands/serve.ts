@@ -6,7 +6,8 @@ import { ManagedImages } from '../../images/index.js';
 import { progress, progressDone } from '../output.js';
 
 export function registerServe(program: Command): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('run the Cubby daemon in the foreground (API, endpoint gateway, lifecycle)')
     .option('--data-dir <dir>', 'state directory (store, snapshots, checkpoints)')
     .option('--store <url>', 'postgres://... to keep the store in PostgreSQL (or CUBBY_STORE; default: SQLite in the data directory)')
@@ -24,12 +25,27 @@ export function registerServe(program: Command): void {
     .option('--quota-builds <n>', 'default per-tenant quota: image builds queued or running (default 2)')
     .option('--quota-artifacts <n>', 'default per-tenant quota: uploaded artifacts kept (default 100)')
     .option('--quota-artifact-mib <n>', 'default per-tenant quota: MiB of uploaded artifacts kept (default 2048)')
-    .option('--build-disk-max-mib <n>', 'most disk an image build may ask for (default 32768; builds default to 8192; or CUBBY_BUILD_DISK_MAX_MIB)')
-    .option('--build-memory-max-mib <n>', 'most memory a build\'s RUN step may ask for (default 8192; builds default to 2048; or CUBBY_BUILD_MEMORY_MAX_MIB)')
-    .option('--host-disk-reserve-mib <n>', 'free space a build must leave on the build storage\'s file system, or it is refused (default 2048; or CUBBY_HOST_DISK_RESERVE_MIB)')
+    .option(
+      '--build-disk-max-mib <n>',
+      'most disk an image build may ask for (default 32768; builds default to 8192; or CUBBY_BUILD_DISK_MAX_MIB)',
+    )
+    .option(
+      '--build-memory-max-mib <n>',
+      "most memory a build's RUN step may ask for (default 8192; builds default to 2048; or CUBBY_BUILD_MEMORY_MAX_MIB)",
+    )
+    .option(
+      '--host-disk-reserve-mib <n>',
+      "free space a build must leave on the build storage's file system, or it is refused (default 2048; or CUBBY_HOST_DISK_RESERVE_MIB)",
+    )
     .option('--log-level <level>', 'pino log level', 'info')
-    .option('--artifact-roots <dirs>', 'comma-separated directories file:// code artifacts may come from; {tenant} in a directory stands for the calling tenant\'s id, so each tenant reaches only its own (default: none; uploads always work)')
-    .option('--egress-allow-private <cidrs>', 'comma-separated private or reserved ranges (e.g. 10.20.0.0/16) tenants may reach after all: allow: egress connectors, internet egress and http(s) artifact fetches (default: none; or CUBBY_EGRESS_ALLOW_PRIVATE)')
+    .option(
+      '--artifact-roots <dirs>',
+      "comma-separated directories file:// code artifacts may come from; {tenant} in a directory stands for the calling tenant's id, so each tenant reaches only its own (default: none; uploads always work)",
+    )
+    .option(
+      '--egress-allow-private <cidrs>',
+      'comma-separated private or reserved ranges (e.g. 10.20.0.0/16) tenants may reach after all: allow: egress connectors, internet egress and http(s) artifact fetches (default: none; or CUBBY_EGRESS_ALLOW_PRIVATE)',
+    )
     .option('--metrics-token <token>', 'bearer token to scrape /metrics from off the host (default: loopback only; or CUBBY_METRICS_TOKEN)')
     .action(async (o: Record<string, string | number | undefined>) => {
       const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
@@ -40,16 +56,23 @@ export function registerServe(program: Command): void {
           if (p.phase === 'cached') return;
           progress(`base image ${def.name}: ${p.phase}${p.line ? `: ${p.line.slice(0, 100)}` : ''}`);
         });
-        progressDone(`base image ${img.name} ${img.version} ready (${Math.round(img.sizeBytes / 1e6)} MB${Date.now() - t0 > 2000 ? `, built in ${Math.round((Date.now() - t0) / 1000)} s` : ''})`);
+        progressDone(
+          `base image ${img.name} ${img.version} ready (${Math.round(img.sizeBytes / 1e6)} MB${Date.now() - t0 > 2000 ? `, built in ${Math.round((Date.now() - t0) / 1000)} s` : ''})`,
+        );
       }
       const daemon = await startDaemon(config);
-      process.stderr.write(`cubby: API ${daemon.apiUrl}  endpoints http://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`);
+      process.stderr.write(
+        `cubby: API ${daemon.apiUrl}  endpoints http://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`,
+      );
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;
         stopping = true;
         daemon.log.info({ signal: sig }, 'shutting down; microVMs keep running and are re-adopted on the next start');
-        void daemon.stop().then(() => process.exit(0), () => process.exit(1));
+        void daemon.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));

@@ -13,8 +13,17 @@ import { parsePattern, DEFAULT_PATTERN } from '../../core/usage/pattern.js';
 import { parsePrices } from '../../core/usage/prices.js';
 
 interface Opts {
-  json?: boolean; launches: string; pattern: string; prices?: string; rebuild?: boolean; buildTimeout: string;
-  path: string; port: string; egressTarget?: string; crashWait: string; only?: string;
+  json?: boolean;
+  launches: string;
+  pattern: string;
+  prices?: string;
+  rebuild?: boolean;
+  buildTimeout: string;
+  path: string;
+  port: string;
+  egressTarget?: string;
+  crashWait: string;
+  only?: string;
 }
 
 function positiveInt(name: string, v: string, max: number): number {
@@ -28,18 +37,29 @@ function options(image: string, o: Opts): ValidateOptions {
   if (o.prices) parsePrices(o.prices);
   if (o.egressTarget && !/^[^\s:]+:\d{1,5}$/.test(o.egressTarget)) throw new Error('--egress-target must be HOST:PORT');
   const ids = CHECKS.map((c) => c.id as string);
-  const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = o.only
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const id of only ?? []) if (!ids.includes(id)) throw new Error(`--only: unknown check '${id}' (${ids.join(', ')})`);
   return {
-    image, launches: positiveInt('launches', o.launches, 100), pattern: o.pattern, rebuild: Boolean(o.rebuild),
-    buildTimeoutSeconds: positiveInt('build-timeout', o.buildTimeout, 86_400), path: o.path.startsWith('/') ? o.path : `/${o.path}`,
-    port: positiveInt('port', o.port, 65_535), crashWaitSeconds: positiveInt('crash-wait', o.crashWait, 3600),
-    ...(o.prices ? { prices: o.prices } : {}), ...(o.egressTarget ? { egressTarget: o.egressTarget } : {}), ...(only ? { only } : {}),
+    image,
+    launches: positiveInt('launches', o.launches, 100),
+    pattern: o.pattern,
+    rebuild: Boolean(o.rebuild),
+    buildTimeoutSeconds: positiveInt('build-timeout', o.buildTimeout, 86_400),
+    path: o.path.startsWith('/') ? o.path : `/${o.path}`,
+    port: positiveInt('port', o.port, 65_535),
+    crashWaitSeconds: positiveInt('crash-wait', o.crashWait, 3600),
+    ...(o.prices ? { prices: o.prices } : {}),
+    ...(o.egressTarget ? { egressTarget: o.egressTarget } : {}),
+    ...(only ? { only } : {}),
   };
 }
 
 export function registerValidate(program: Command): void {
-  program.command('validate <image>')
+  program
+    .command('validate <image>')
     .description('measure and probe your own image through the API: build time, launch/resume latency, idle cost, tenant boundary, cleanup')
     .option('--json', 'the report as JSON')
     .option('--launches <n>', 'launches and suspend/resume rounds timed', '5')
@@ -67,8 +87,12 @@ export function registerValidate(program: Command): void {
       process.once('SIGTERM', onSignal);
       try {
         const report = await runValidation(session, {
-          onStart: (title) => { if (!o.json) progress(`running ${title} ...`); },
-          onCheck: (r) => { if (!o.json) progressDone(`${r.status}  ${r.title}`); },
+          onStart: (title) => {
+            if (!o.json) progress(`running ${title} ...`);
+          },
+          onCheck: (r) => {
+            if (!o.json) progressDone(`${r.status}  ${r.title}`);
+          },
         });
         if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else {

@@ -6,7 +6,10 @@ import type { PortRange } from '../ports/network.js';
 import { CubbyError, errors } from '../../errors/index.js';
 
 export class TokensServiceImpl implements TokensService {
-  constructor(private readonly store: Store, private readonly issuer: TokenIssuer) {}
+  constructor(
+    private readonly store: Store,
+    private readonly issuer: TokenIssuer,
+  ) {}
 
   private async live(caller: Caller, id: string): Promise<void> {
     const m = await this.store.getMicrovm(caller.tenant.id, id);
@@ -14,7 +17,12 @@ export class TokensServiceImpl implements TokensService {
     if (m.state === 'TERMINATED' || m.state === 'TERMINATING') throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${m.state}`);
   }
 
-  async createAuthToken(caller: Caller, id: string, minutes: number, ports: PortRange[] | 'all'): Promise<{ token: string; expiresAt: Date }> {
+  async createAuthToken(
+    caller: Caller,
+    id: string,
+    minutes: number,
+    ports: PortRange[] | 'all',
+  ): Promise<{ token: string; expiresAt: Date }> {
     await this.live(caller, id);
     return this.issuer.mint({ microvmId: id, tenantId: caller.tenant.id, ports, minutes, kind: 'endpoint' });
   }

@@ -19,7 +19,8 @@ export const DEFAULT_BUILD_CAP_LIMITS: BuildCapLimits = { diskMaxMiB: 32768, mem
 
 function check(what: string, v: number | undefined, min: number, max: number): void {
   if (v === undefined) return;
-  if (!Number.isInteger(v) || v < min) throw new CubbyError('CUBBY_VALIDATION', `the build ${what} cap must be a whole number of MiB, at least ${min}`);
+  if (!Number.isInteger(v) || v < min)
+    throw new CubbyError('CUBBY_VALIDATION', `the build ${what} cap must be a whole number of MiB, at least ${min}`);
   if (v > max) throw new CubbyError('CUBBY_VALIDATION', `the build ${what} cap of ${v} MiB is over this host's maximum of ${max} MiB`);
 }
 
@@ -30,7 +31,10 @@ export function checkBuildCaps(b: BuildCapSettings | undefined, limits: BuildCap
 }
 
 /** The caps a build runs with. */
-export function buildCaps(b: BuildCapSettings | undefined, limits: BuildCapLimits = DEFAULT_BUILD_CAP_LIMITS): { diskMiB: number; memoryMiB: number } {
+export function buildCaps(
+  b: BuildCapSettings | undefined,
+  limits: BuildCapLimits = DEFAULT_BUILD_CAP_LIMITS,
+): { diskMiB: number; memoryMiB: number } {
   checkBuildCaps(b, limits);
   return {
     diskMiB: b?.diskMiB ?? Math.min(BUILD_DISK_DEFAULT_MIB, limits.diskMaxMiB),

@@ -70,7 +70,9 @@ export class BuildPipeline {
       log(`building ${version.version} on ${s.baseImage}${s.baseImageVersion ? ':' + s.baseImageVersion : ''}`);
 
       log('preparing the managed base image');
-      await d.managed.ensure(s.baseImage, s.baseImageVersion, (p) => { if (p.line) log(`[base] ${p.line}`); });
+      await d.managed.ensure(s.baseImage, s.baseImageVersion, (p) => {
+        if (p.line) log(`[base] ${p.line}`);
+      });
 
       log(`unpacking ${s.codeArtifactUri}`);
       const ctx = await d.unpacker.unpack(s.codeArtifactUri, d.disk.join(dir, 'context'), { tenantId });
@@ -78,27 +80,34 @@ export class BuildPipeline {
 
       const caps = buildCaps(s.build, d.buildLimits);
       const built = await d.builder.build({
-        contextDir: ctx.dir, base: { name: s.baseImage, version: s.baseImageVersion }, outputDir: d.disk.join(dir, 'rootfs'),
+        contextDir: ctx.dir,
+        base: { name: s.baseImage, version: s.baseImageVersion },
+        outputDir: d.disk.join(dir, 'rootfs'),
         // RUN steps get no network: `host` would expose the host's loopback (the daemon's own
         // ports) to the user's build code. Dependencies come in through the artifact.
-        network: 'none', memoryBytes: caps.memoryMiB * 1024 * 1024, diskBytes: caps.diskMiB * 1024 * 1024,
+        network: 'none',
+        memoryBytes: caps.memoryMiB * 1024 * 1024,
+        diskBytes: caps.diskMiB * 1024 * 1024,
         onLog: (line) => log(`[build] ${line}`),
       });
       await d.disk.remove(ctx.dir);
       log(`built rootfs (${built.sizeBytes} bytes) in ${built.durationMs} ms`);
 
       const args = [...built.config.entrypoint, ...built.config.cmd];
-      if (args.length === 0) throw new CubbyError('DOCKERFILE_INVALID', 'the Dockerfile sets neither ENTRYPOINT nor CMD: there is no app to start');
+      if (args.length === 0)
+        throw new CubbyError('DOCKERFILE_INVALID', 'the Dockerfile sets neither ENTRYPOINT nor CMD: there is no app to start');
       const { uid, gid } = userIds(built.config.user);
       sandboxId = newMicrovmId();
       log(`starting the app: ${JSON.stringify(args)}`);
       const sb = await d.runtime.create({
-        id: sandboxId, rootfs: built.rootfs,
+        id: sandboxId,
+        rootfs: built.rootfs,
         process: { args, env: { ...built.config.env, ...s.environment }, cwd: built.config.workdir || '/', uid, gid },
         // The model's baselines burst to 4x: the quota is 4x the baseline vCPUs, so a small
         // microVM is not throttled to a crawl while it restores or answers a burst of requests.
         limits: { memoryBytes: s.memoryMiB * 1024 * 1024, cpus: s.vcpus * CPU_BURST, pids: 4096 },
-        egress: s.egress, labels: { purpose: 'image-build', image: version.imageId, version: version.version },
+        egress: s.egress,
+        labels: { purpose: 'image-build', image: version.imageId, version: version.version },
       });
       await this.waitReady(sb.address, version, built.config, log);
 
@@ -113,13 +122,24 @@ export class BuildPipeline {
 
       await d.store.tx(async (t) => {
         await t.updateBuild(tenantId, build.id, {
-          state: 'SUCCESSFUL', stateReason: null, memorySnapshotBytes: ck.sizeBytes, diskSnapshotBytes: built.sizeBytes, codeInstallBytes: ctx.bytes,
+          state: 'SUCCESSFUL',
+          stateReason: null,
+          memorySnapshotBytes: ck.sizeBytes,
+          diskSnapshotBytes: built.sizeBytes,
+          codeInstallBytes: ctx.bytes,
         });
         await t.updateVersion(tenantId, version.imageId, version.version, {
-          state: 'SUCCESSFUL', stateReason: null, rootfsPath: built.rootfs, snapshotPath: snapshot,
+          state: 'SUCCESSFUL',
+          stateReason: null,
+          rootfsPath: built.rootfs,
+          snapshotPath: snapshot,
         });
         const img = await t.getImage(tenantId, version.imageId);
-        if (img) await t.updateImage(tenantId, img.id, { state: img.state === 'CREATING' ? 'CREATED' : 'UPDATED', latestActiveVersion: version.version });
+        if (img)
+          await t.updateImage(tenantId, img.id, {
+            state: img.state === 'CREATING' ? 'CREATED' : 'UPDATED',
+            latestActiveVersion: version.version,
+          });
       });
       log(`version ${version.version} SUCCESSFUL in ${Date.now() - started} ms`);
     } catch (e) {

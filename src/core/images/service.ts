@@ -54,7 +54,13 @@ export class ImagesServiceImpl implements ImagesService {
 
   private checkSettings(s: ImageSettings): void {
     if (!this.d.managed.catalog().some((m) => m.name === s.baseImage)) {
-      throw new CubbyError('IMAGE_BASE_NOT_FOUND', `base image ${s.baseImage} is not a managed image (have: ${this.d.managed.catalog().map((m) => m.name).join(', ')})`);
+      throw new CubbyError(
+        'IMAGE_BASE_NOT_FOUND',
+        `base image ${s.baseImage} is not a managed image (have: ${this.d.managed
+          .catalog()
+          .map((m) => m.name)
+          .join(', ')})`,
+      );
     }
     checkBuildCaps(s.build, this.d.buildLimits);
   }
@@ -64,10 +70,23 @@ export class ImagesServiceImpl implements ImagesService {
    * is refused now, as a validation error, not recorded as a build bound to fail. A replay of an
    * idempotent request is not checked again: it answers what the first call recorded.
    */
-  private async precheckArtifact(tenantId: string, s: ImageSettings, replayOf?: { operation: string; clientToken?: string | undefined }): Promise<void> {
-    if (replayOf?.clientToken && await this.d.store.getIdempotency({ tenantId, operation: replayOf.operation, clientToken: replayOf.clientToken })) return;
+  private async precheckArtifact(
+    tenantId: string,
+    s: ImageSettings,
+    replayOf?: { operation: string; clientToken?: string | undefined },
+  ): Promise<void> {
+    if (
+      replayOf?.clientToken &&
+      (await this.d.store.getIdempotency({ tenantId, operation: replayOf.operation, clientToken: replayOf.clientToken }))
+    )
+      return;
     const base = { name: s.baseImage, ...(s.baseImageVersion ? { version: s.baseImageVersion } : {}) };
-    await this.d.unpacker.precheck(s.codeArtifactUri, base, this.d.managed.catalog().map((m) => m.name), { tenantId });
+    await this.d.unpacker.precheck(
+      s.codeArtifactUri,
+      base,
+      this.d.managed.catalog().map((m) => m.name),
+      { tenantId },
+    );
   }
 
   private async image(caller: Caller, name: string): Promise<Image> {
@@ -88,11 +107,17 @@ export class ImagesServiceImpl implements ImagesService {
    * check and record are one admission step, so two requests cannot both take the last one. A
    * replay of an idempotent request records nothing new and is not checked.
    */
-  private async admitBuild<T>(tenantId: string, replay: { operation: string; clientToken?: string | undefined }, fn: () => Promise<T>): Promise<T> {
+  private async admitBuild<T>(
+    tenantId: string,
+    replay: { operation: string; clientToken?: string | undefined },
+    fn: () => Promise<T>,
+  ): Promise<T> {
     const q = this.d.quotas;
     if (!q) return fn();
     return q.admit(async () => {
-      const replayed = replay.clientToken && await this.d.store.getIdempotency({ tenantId, operation: replay.operation, clientToken: replay.clientToken });
+      const replayed =
+        replay.clientToken &&
+        (await this.d.store.getIdempotency({ tenantId, operation: replay.operation, clientToken: replay.clientToken }));
       if (!replayed) await q.checkBuild(tenantId);
       return fn();
     });
@@ -104,7 +129,8 @@ export class ImagesServiceImpl implements ImagesService {
   }
 
   async create(caller: Caller, input: CreateImageInput): Promise<{ image: Image; version: ImageVersion }> {
-    if (!NAME.test(input.name)) throw new CubbyError('CUBBY_VALIDATION', 'image name must be 1-64 letters, digits, - or _, starting with a letter or digit');
+    if (!NAME.test(input.name))
+      throw new CubbyError('CUBBY_VALIDATION', 'image name must be 1-64 letters, digits, - or _, starting with a letter or digit');
     this.checkSettings(input.settings);
     const tenantId = caller.tenant.id;
     await this.precheckArtifact(tenantId, input.settings, { operation: 'CreateMicrovmImage', clientToken: input.clientToken });
@@ -116,9 +142,17 @@ export class ImagesServiceImpl implements ImagesService {
       return img.id;
     };
     const clientToken = input.clientToken;
-    const imageId = await this.admitBuild(tenantId, { operation: 'CreateMicrovmImage', clientToken }, async () => clientToken
-      ? (await this.d.store.idempotent({ tenantId, operation: 'CreateMicrovmImage', clientToken }, hashOf({ ...input, clientToken: undefined }), create)).resultRef
-      : this.d.store.tx(create));
+    const imageId = await this.admitBuild(tenantId, { operation: 'CreateMicrovmImage', clientToken }, async () =>
+      clientToken
+        ? (
+            await this.d.store.idempotent(
+              { tenantId, operation: 'CreateMicrovmImage', clientToken },
+              hashOf({ ...input, clientToken: undefined }),
+              create,
+            )
+          ).resultRef
+        : this.d.store.tx(create),
+    );
     if (made) this.startBuild(made.version, made.build);
     const image = await this.d.store.getImage(tenantId, imageId);
     if (!image) throw errors.imageNotFound(input.name);
@@ -127,7 +161,12 @@ export class ImagesServiceImpl implements ImagesService {
     return { image, version };
   }
 
-  async update(caller: Caller, name: string, settings: ImageSettings, clientToken?: string): Promise<{ image: Image; version: ImageVersion }> {
+  async update(
+    caller: Caller,
+    name: string,
+    settings: ImageSettings,
+    clientToken?: string,
+  ): Promise<{ image: Image; version: ImageVersion }> {
     this.checkSettings(settings);
     const tenantId = caller.tenant.id;
     const img = await this.image(caller, name);
@@ -139,9 +178,12 @@ export class ImagesServiceImpl implements ImagesService {
       await t.updateImage(tenantId, img.id, { state: 'UPDATING' });
       return `${img.id}@${made.version.version}`;
     };
-    const ref = await this.admitBuild(tenantId, { operation: 'UpdateMicrovmImage', clientToken }, async () => clientToken
-      ? (await this.d.store.idempotent({ tenantId, operation: 'UpdateMicrovmImage', clientToken }, hashOf({ name, settings }), update)).resultRef
-      : this.d.store.tx(update));
+    const ref = await this.admitBuild(tenantId, { operation: 'UpdateMicrovmImage', clientToken }, async () =>
+      clientToken
+        ? (await this.d.store.idempotent({ tenantId, operation: 'UpdateMicrovmImage', clientToken }, hashOf({ name, settings }), update))
+            .resultRef
+        : this.d.store.tx(update),
+    );
     if (made) this.startBuild(made.version, made.build);
     const v = ref.split('@')[1] ?? '';
     const version = await this.d.store.getVersion(tenantId, img.id, v);
@@ -158,8 +200,9 @@ export class ImagesServiceImpl implements ImagesService {
   async delete(caller: Caller, name: string): Promise<Image> {
     const img = await this.image(caller, name);
     await this.refuseIfInUse(caller.tenant.id, img.id, undefined, `image ${name}`);
-    const building = (await this.d.store.listVersions(caller.tenant.id, img.id, { maxResults: 100 })).items
-      .some((v) => v.state === 'PENDING' || v.state === 'IN_PROGRESS');
+    const building = (await this.d.store.listVersions(caller.tenant.id, img.id, { maxResults: 100 })).items.some(
+      (v) => v.state === 'PENDING' || v.state === 'IN_PROGRESS',
+    );
     if (building) throw new CubbyError('IMAGE_IN_USE', `image ${name} has a build in progress; delete it when the build ends`);
     await this.d.store.updateImage(caller.tenant.id, img.id, { state: 'DELETING' });
     await this.d.launcher.drop(img.id);
@@ -199,7 +242,8 @@ export class ImagesServiceImpl implements ImagesService {
 
   async deleteVersion(caller: Caller, name: string, version: string): Promise<ImageVersion> {
     const v = await this.getVersion(caller, name, version);
-    if (v.state === 'PENDING' || v.state === 'IN_PROGRESS') throw new CubbyError('IMAGE_IN_USE', `version ${version} of ${name} is still building`);
+    if (v.state === 'PENDING' || v.state === 'IN_PROGRESS')
+      throw new CubbyError('IMAGE_IN_USE', `version ${version} of ${name} is still building`);
     await this.refuseIfInUse(caller.tenant.id, v.imageId, version, `version ${version} of image ${name}`);
     await this.d.launcher.drop(v.imageId, version);
     await this.d.disk.remove(versionDir(this.d, v.imageId, version));
@@ -223,7 +267,8 @@ export class ImagesServiceImpl implements ImagesService {
 
   async buildLog(caller: Caller, name: string, version: string, buildId?: string): Promise<string> {
     const v = await this.getVersion(caller, name, version);
-    const b = buildId ? await this.getBuild(caller, name, version, buildId)
+    const b = buildId
+      ? await this.getBuild(caller, name, version, buildId)
       : (await this.d.store.listBuilds(caller.tenant.id, v.imageId, version, { maxResults: 100 })).items.at(-1);
     if (!b) throw new CubbyError('IMAGE_BUILD_NOT_FOUND', `version ${version} of ${name} has no build`);
     return (await this.d.disk.read(b.logPath ?? buildLogPath(this.d, b))) ?? '';
@@ -248,7 +293,8 @@ export class ImagesServiceImpl implements ImagesService {
   private async managedInfos(): Promise<ManagedImage[]> {
     const built = await this.d.managed.list();
     return this.d.managed.catalog().map((def) => {
-      const versions = built.filter((b) => b.name === def.name)
+      const versions = built
+        .filter((b) => b.name === def.name)
         .map((b) => ({ version: b.version, status: b.status, createdAt: new Date(b.createdAt) }));
       const first = versions.map((v) => v.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
       return { name: def.name, versions, createdAt: first ?? new Date(0) };
@@ -259,8 +305,9 @@ export class ImagesServiceImpl implements ImagesService {
   async reconcile(): Promise<void> {
     for (const b of await this.d.store.listBuildsByState(['PENDING', 'IN_PROGRESS'])) {
       // What the cut build wrote (context, a ~200 MB rootfs, a partial snapshot) goes; its log stays.
-      await failVersion(this.d, b, 'build interrupted by a daemon restart; update the image to build again')
-        .catch((e: unknown) => this.d.log.error({ build: b.id, err: String(e) }, 'could not record an interrupted build'));
+      await failVersion(this.d, b, 'build interrupted by a daemon restart; update the image to build again').catch((e: unknown) =>
+        this.d.log.error({ build: b.id, err: String(e) }, 'could not record an interrupted build'),
+      );
     }
   }
 

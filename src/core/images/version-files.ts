@@ -6,7 +6,10 @@ import type { ImageBuild } from '../model.js';
 import type { Store } from '../ports/store.js';
 import type { DiskPort } from '../ports/disk.js';
 
-interface VersionFilesDeps { disk: DiskPort; imagesRoot: string }
+interface VersionFilesDeps {
+  disk: DiskPort;
+  imagesRoot: string;
+}
 
 /** What a build writes besides its log: a failed or cut build leaves none of it behind. */
 const BUILD_OUTPUTS = ['context', 'rootfs', 'snapshot'] as const;
@@ -24,7 +27,11 @@ export function buildLogPath(d: VersionFilesDeps, b: Pick<ImageBuild, 'imageId' 
  * one transaction marks the build and the version FAILED with the reason, and the image
  * CREATE_FAILED / UPDATE_FAILED when that build was creating / updating it.
  */
-export async function failVersion(d: VersionFilesDeps & { store: Store }, b: Pick<ImageBuild, 'id' | 'tenantId' | 'imageId' | 'version'>, reason: string): Promise<void> {
+export async function failVersion(
+  d: VersionFilesDeps & { store: Store },
+  b: Pick<ImageBuild, 'id' | 'tenantId' | 'imageId' | 'version'>,
+  reason: string,
+): Promise<void> {
   const dir = versionDir(d, b.imageId, b.version);
   for (const sub of BUILD_OUTPUTS) await d.disk.remove(d.disk.join(dir, sub)).catch(() => undefined);
   await d.store.tx(async (t) => {

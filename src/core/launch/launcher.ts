@@ -21,10 +21,17 @@ export interface LaunchTarget {
   egress: EgressPolicy;
 }
 
-export interface Lease { id: string; sandbox?: SandboxInfo }
+export interface Lease {
+  id: string;
+  sandbox?: SandboxInfo;
+}
 
-function key(t: LaunchTarget): string { return `${t.imageId}@${t.version}`; }
-function sameEgress(a: EgressPolicy, b: EgressPolicy): boolean { return JSON.stringify(a) === JSON.stringify(b); }
+function key(t: LaunchTarget): string {
+  return `${t.imageId}@${t.version}`;
+}
+function sameEgress(a: EgressPolicy, b: EgressPolicy): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 export class Launcher {
   private readonly pools = new Map<string, { target: LaunchTarget; ready: SandboxInfo[]; filling: number }>();
@@ -46,11 +53,19 @@ export class Launcher {
 
   /** Restores (unless leased from the pool) and runs the run hook. On failure nothing is left running. */
   async start(target: LaunchTarget, lease: Lease, egress: EgressPolicy, payload: string | undefined): Promise<SandboxInfo> {
-    const sandbox = lease.sandbox ?? await this.deps.runtime.restore({
-      id: lease.id, checkpointDir: target.snapshotPath, egress, labels: { image: target.imageId, version: target.version },
-    });
+    const sandbox =
+      lease.sandbox ??
+      (await this.deps.runtime.restore({
+        id: lease.id,
+        checkpointDir: target.snapshotPath,
+        egress,
+        labels: { image: target.imageId, version: target.version },
+      }));
     try {
-      await callHookIfEnabled(this.deps.hooks, target.hooks, 'run', sandbox.address, { microvmId: lease.id, runHookPayload: payload ?? '' });
+      await callHookIfEnabled(this.deps.hooks, target.hooks, 'run', sandbox.address, {
+        microvmId: lease.id,
+        runHookPayload: payload ?? '',
+      });
       return sandbox;
     } catch (e) {
       await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
@@ -85,19 +100,29 @@ export class Launcher {
     while (pool.ready.length + pool.filling < this.deps.poolSize) {
       pool.filling++;
       const id = newMicrovmId();
-      void this.deps.runtime.restore({
-        id, checkpointDir: pool.target.snapshotPath, egress: pool.target.egress,
-        labels: { image: pool.target.imageId, version: pool.target.version, pool: 'warm' },
-      }).then(async (s) => {
-        pool.filling--;
-        if (this.closed || this.pools.get(k) !== pool) { await this.deps.runtime.destroy(s.id).catch(() => undefined); return; }
-        pool.ready.push(s);
-      }, (e: unknown) => {
-        pool.filling--;
-        // A broken snapshot must not spin: stop filling this pool; launches restore directly.
-        this.pools.delete(k);
-        this.deps.log.warn({ err: String(e), version: k }, 'warm pool refill failed; pool disabled for this version');
-      });
+      void this.deps.runtime
+        .restore({
+          id,
+          checkpointDir: pool.target.snapshotPath,
+          egress: pool.target.egress,
+          labels: { image: pool.target.imageId, version: pool.target.version, pool: 'warm' },
+        })
+        .then(
+          async (s) => {
+            pool.filling--;
+            if (this.closed || this.pools.get(k) !== pool) {
+              await this.deps.runtime.destroy(s.id).catch(() => undefined);
+              return;
+            }
+            pool.ready.push(s);
+          },
+          (e: unknown) => {
+            pool.filling--;
+            // A broken snapshot must not spin: stop filling this pool; launches restore directly.
+            this.pools.delete(k);
+            this.deps.log.warn({ err: String(e), version: k }, 'warm pool refill failed; pool disabled for this version');
+          },
+        );
     }
   }
 }

@@ -29,7 +29,9 @@ export class ActivityTracker {
     return this.now() - (this.last.get(id) ?? this.now());
   }
 
-  lastActivity(id: string): number | undefined { return this.last.get(id); }
+  lastActivity(id: string): number | undefined {
+    return this.last.get(id);
+  }
 
   forget(id: string): void {
     this.open.delete(id);

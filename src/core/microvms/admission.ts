@@ -22,7 +22,9 @@ export class Admission {
 
   constructor(private readonly d: AdmissionDeps) {}
 
-  get quotas(): QuotaService | undefined { return this.d.quotas; }
+  get quotas(): QuotaService | undefined {
+    return this.d.quotas;
+  }
 
   /** Runs fn alone among admissions. */
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -33,8 +35,11 @@ export class Admission {
   async checkHostCapacity(): Promise<void> {
     const active = await this.d.store.countMicrovms({ states: HAS_SANDBOX });
     if (active >= this.d.maxActive) {
-      throw new CubbyError('HOST_CAPACITY', `insufficient capacity: this host runs its maximum of ${this.d.maxActive} active microVMs (${active} now); retry later`,
-        { details: { limit: this.d.maxActive, used: active, retryAfterSeconds: 5 } });
+      throw new CubbyError(
+        'HOST_CAPACITY',
+        `insufficient capacity: this host runs its maximum of ${this.d.maxActive} active microVMs (${active} now); retry later`,
+        { details: { limit: this.d.maxActive, used: active, retryAfterSeconds: 5 } },
+      );
     }
   }
 }

@@ -40,7 +40,10 @@ export interface LifecycleDeps extends MicrovmPorts {
 
 export class LifecycleSteps {
   /** Only MicrovmManager.withLock builds one, with the microVM's lock held. */
-  constructor(private readonly d: LifecycleDeps, readonly id: string) {}
+  constructor(
+    private readonly d: LifecycleDeps,
+    readonly id: string,
+  ) {}
 
   private checkpointDir(which: 'current' | 'next'): string {
     return checkpointDir(this.d.disk, this.d.checkpointRoot, this.id, which);
@@ -53,7 +56,11 @@ export class LifecycleSteps {
       await this.d.launcher.start(target, lease, egress, payload);
     } catch (e) {
       const err = asCubbyError(e, 'RUNTIME_RESTORE_FAILED');
-      await this.transition(FROM.launchDone, { state: 'TERMINATED', stateReason: `launch failed: ${err.message}`, terminatedAt: this.d.now() }).catch(() => undefined);
+      await this.transition(FROM.launchDone, {
+        state: 'TERMINATED',
+        stateReason: `launch failed: ${err.message}`,
+        terminatedAt: this.d.now(),
+      }).catch(() => undefined);
       throw err;
     }
     this.d.activity.reset(this.id);
@@ -92,18 +99,27 @@ export class LifecycleSteps {
       // The session is safe on disk from here: record SUSPENDED, then release the sandbox (runsc
       // takes over a second to reap a sandbox) while still holding the microVM's lock.
       const done = await this.transition(FROM.suspendDone, {
-        state: 'SUSPENDED', stateReason: reason, checkpointPath: current, suspendedAt: now,
+        state: 'SUSPENDED',
+        stateReason: reason,
+        checkpointPath: current,
+        suspendedAt: now,
         runningSeconds: m.runningSeconds + runningFor,
       });
       this.d.observer?.suspended?.({ microvmId: id, tenantId: m.tenantId, ms: Date.now() - started, bytes: ck.sizeBytes });
-      await this.d.runtime.destroy(id).catch((e: unknown) => this.d.log.warn({ microvmId: id, err: String(e) }, 'releasing a suspended sandbox failed; the sweep will retry'));
+      await this.d.runtime
+        .destroy(id)
+        .catch((e: unknown) =>
+          this.d.log.warn({ microvmId: id, err: String(e) }, 'releasing a suspended sandbox failed; the sweep will retry'),
+        );
       return done;
     } catch (e) {
       const err = asCubbyError(e, 'MICROVM_SUSPEND_FAILED');
       await this.d.disk.remove(next).catch(() => undefined);
       if (paused) await this.d.runtime.resume(id).catch(() => undefined);
       await this.transition(FROM.suspendDone, {
-        state: 'RUNNING', stateReason: `suspend failed, still running: ${err.message}`, runningSeconds: m.runningSeconds + runningFor,
+        state: 'RUNNING',
+        stateReason: `suspend failed, still running: ${err.message}`,
+        runningSeconds: m.runningSeconds + runningFor,
       }).catch(() => undefined);
       this.d.activity.reset(id);
       throw new CubbyError('MICROVM_SUSPEND_FAILED', `suspend of ${id} failed; it is still RUNNING: ${err.message}`, { cause: e });
@@ -138,8 +154,12 @@ export class LifecycleSteps {
       }
       this.d.activity.reset(id);
       const done = await this.transition(FROM.resumeDone, {
-        state: 'RUNNING', stateReason: null, checkpointPath: null, suspendedAt: null,
-        suspendedSeconds: m.suspendedSeconds + suspendedFor, lastActivityAt: this.d.now(),
+        state: 'RUNNING',
+        stateReason: null,
+        checkpointPath: null,
+        suspendedAt: null,
+        suspendedSeconds: m.suspendedSeconds + suspendedFor,
+        lastActivityAt: this.d.now(),
       });
       // The live sandbox is now the truth; its old checkpoint only costs disk.
       await this.d.disk.remove(this.checkpointDir('current')).catch(() => undefined);
@@ -148,7 +168,9 @@ export class LifecycleSteps {
     } catch (e) {
       const err = asCubbyError(e, 'MICROVM_RESUME_FAILED');
       await this.transition(FROM.resumeDone, {
-        state: 'SUSPENDED', stateReason: `resume failed: ${err.message}`, suspendedSeconds: m.suspendedSeconds + suspendedFor,
+        state: 'SUSPENDED',
+        stateReason: `resume failed: ${err.message}`,
+        suspendedSeconds: m.suspendedSeconds + suspendedFor,
       }).catch(() => undefined);
       throw new CubbyError('MICROVM_RESUME_FAILED', `resume of ${id} failed; it stays SUSPENDED: ${err.message}`, { cause: e });
     }
@@ -161,14 +183,20 @@ export class LifecycleSteps {
     if (!m) throw errors.microvmNotFound(id);
     if (m.state === 'TERMINATED') return m;
     const now = this.d.now();
-    const acc = m.state === 'RUNNING' ? { runningSeconds: m.runningSeconds + this.secondsIn(m, now) }
-      : m.state === 'SUSPENDED' ? { suspendedSeconds: m.suspendedSeconds + this.secondsIn(m, now) } : {};
-    const t = m.state === 'TERMINATING' ? m : await this.transition(FROM.terminate, { state: 'TERMINATING', stateReason: reason, ...acc }, m.state);
+    const acc =
+      m.state === 'RUNNING'
+        ? { runningSeconds: m.runningSeconds + this.secondsIn(m, now) }
+        : m.state === 'SUSPENDED'
+          ? { suspendedSeconds: m.suspendedSeconds + this.secondsIn(m, now) }
+          : {};
+    const t =
+      m.state === 'TERMINATING' ? m : await this.transition(FROM.terminate, { state: 'TERMINATING', stateReason: reason, ...acc }, m.state);
     if (m.state === 'RUNNING') {
       const sb = await this.d.runtime.get(id);
       if (sb?.state === 'running') {
-        await this.versionHook(m, 'terminate', sb.address)
-          .catch((e: unknown) => this.d.log.warn({ microvmId: id, err: String(e) }, 'terminate hook failed; terminating anyway'));
+        await this.versionHook(m, 'terminate', sb.address).catch((e: unknown) =>
+          this.d.log.warn({ microvmId: id, err: String(e) }, 'terminate hook failed; terminating anyway'),
+        );
       }
     }
     await this.d.runtime.destroy(id).catch((e: unknown) => {
@@ -176,7 +204,12 @@ export class LifecycleSteps {
     });
     await this.d.disk.remove(this.d.disk.join(this.d.checkpointRoot, id));
     this.d.activity.forget(id);
-    return this.transition(FROM.terminateDone, { state: 'TERMINATED', stateReason: t.stateReason ?? reason, terminatedAt: this.d.now(), checkpointPath: null });
+    return this.transition(FROM.terminateDone, {
+      state: 'TERMINATED',
+      stateReason: t.stateReason ?? reason,
+      terminatedAt: this.d.now(),
+      checkpointPath: null,
+    });
   }
 
   /**
@@ -184,7 +217,11 @@ export class LifecycleSteps {
    * the change. `was`, the state it leaves, is `from` itself when that names one state; with
    * several the caller says which (it read the record under the lock), so logging costs no query.
    */
-  async transition(from: readonly MicrovmState[], patch: MicrovmTransition, was: MicrovmState | undefined = from.length === 1 ? from[0] : undefined): Promise<Microvm> {
+  async transition(
+    from: readonly MicrovmState[],
+    patch: MicrovmTransition,
+    was: MicrovmState | undefined = from.length === 1 ? from[0] : undefined,
+  ): Promise<Microvm> {
     const after = await this.d.store.transitionMicrovm(this.id, from, { stateChangedAt: this.d.now(), ...patch });
     if (was && was !== after.state) {
       this.d.log.info({ microvmId: this.id, from: was, to: after.state, reason: after.stateReason }, 'microVM state');
@@ -197,7 +234,9 @@ export class LifecycleSteps {
 
   /** Calls a hook of the microVM's image version if that version (still) enables it. */
   private async versionHook(m: Microvm, hook: HookName, address: string | (() => Promise<string | undefined>)): Promise<void> {
-    const target = await resolveLaunchTarget(this.d.store, m.tenantId, { imageId: m.imageId, version: m.imageVersion }).catch(() => undefined);
+    const target = await resolveLaunchTarget(this.d.store, m.tenantId, { imageId: m.imageId, version: m.imageVersion }).catch(
+      () => undefined,
+    );
     await callHookIfEnabled(this.d.hooks, target?.hooks, hook, address);
   }
 

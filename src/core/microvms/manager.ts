@@ -42,8 +42,17 @@ export class MicrovmManager implements MicrovmsService {
     this.activity = new ActivityTracker(() => now().getTime());
     this.admission = new Admission({ store: d.store, maxActive: d.config.maxActive, quotas: d.quotas });
     this.lifecycle = {
-      store: d.store, runtime: d.runtime, hooks: d.hooks, disk: d.disk, launcher: d.launcher, log: d.log, observer: d.observer,
-      now, admission: this.admission, activity: this.activity, checkpointRoot: d.config.checkpointRoot,
+      store: d.store,
+      runtime: d.runtime,
+      hooks: d.hooks,
+      disk: d.disk,
+      launcher: d.launcher,
+      log: d.log,
+      observer: d.observer,
+      now,
+      admission: this.admission,
+      activity: this.activity,
+      checkpointRoot: d.config.checkpointRoot,
     };
   }
 
@@ -75,7 +84,10 @@ export class MicrovmManager implements MicrovmsService {
       imageId = img.id;
     }
     return this.d.store.listMicrovms(caller.tenant.id, {
-      maxResults: page.maxResults, nextToken: page.nextToken, imageId, version: page.version,
+      maxResults: page.maxResults,
+      nextToken: page.nextToken,
+      imageId,
+      version: page.version,
       states: page.states as MicrovmState[] | undefined,
     });
   }
@@ -97,20 +109,33 @@ export class MicrovmManager implements MicrovmsService {
     // Check and PENDING record in one admission step: a concurrent launch sees this one's record.
     const admitted = await this.admission.run(async () => {
       // A replay answers what the first call recorded; it takes no new slot.
-      if (!(idemKey && await this.d.store.getIdempotency(idemKey))) {
+      if (!(idemKey && (await this.d.store.getIdempotency(idemKey)))) {
         await this.admission.checkHostCapacity();
         await this.d.quotas?.checkLaunch(tenantId, target.memoryMiB);
       }
       const lease = this.d.launcher.lease(target, egress);
       const now = this.lifecycle.now();
-      const insert = (t: Pick<Store, 'insertMicrovm'>) => t.insertMicrovm({
-        id: lease.id, tenantId, imageId: target.imageId, imageVersion: target.version, state: 'PENDING',
-        idlePolicy: input.idlePolicy, maximumDurationSeconds: max, runHookPayload: input.runHookPayload, egress,
-        extra: input.extra ?? {}, startedAt: now, lastActivityAt: now, stateChangedAt: now,
-      });
+      const insert = (t: Pick<Store, 'insertMicrovm'>) =>
+        t.insertMicrovm({
+          id: lease.id,
+          tenantId,
+          imageId: target.imageId,
+          imageVersion: target.version,
+          state: 'PENDING',
+          idlePolicy: input.idlePolicy,
+          maximumDurationSeconds: max,
+          runHookPayload: input.runHookPayload,
+          egress,
+          extra: input.extra ?? {},
+          startedAt: now,
+          lastActivityAt: now,
+          stateChangedAt: now,
+        });
       try {
         if (idemKey) {
-          const hash = createHash('sha256').update(JSON.stringify({ ...input, clientToken: undefined })).digest('hex');
+          const hash = createHash('sha256')
+            .update(JSON.stringify({ ...input, clientToken: undefined }))
+            .digest('hex');
           const r = await this.d.store.idempotent(idemKey, hash, async (t) => (await insert(t)).id);
           if (r.replayed) return { lease, replayOf: r.resultRef };
         } else {

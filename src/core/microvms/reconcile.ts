@@ -13,9 +13,20 @@ import type { MicrovmManager } from './manager.js';
 import type { LifecycleSteps } from './lifecycle-steps.js';
 import { FROM, LIVE_STATES } from './state-machine.js';
 
-export interface ReconcileReport { adopted: string[]; suspended: string[]; terminated: string[]; swept: string[] }
+export interface ReconcileReport {
+  adopted: string[];
+  suspended: string[];
+  terminated: string[];
+  swept: string[];
+}
 
-export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk: DiskPort; manager: MicrovmManager; log: Logger }): Promise<ReconcileReport> {
+export async function reconcile(d: {
+  store: Store;
+  runtime: SandboxRuntime;
+  disk: DiskPort;
+  manager: MicrovmManager;
+  log: Logger;
+}): Promise<ReconcileReport> {
   const report: ReconcileReport = { adopted: [], suspended: [], terminated: [], swept: [] };
   const { store, runtime, manager } = d;
   // Commands a killed daemon left in flight must not complete behind our back.
@@ -26,7 +37,12 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
   const sandboxState = async (id: string) => (await runtime.get(id))?.state;
   const checkpointOk = async (dir: string | undefined) => {
     if (!dir) return false;
-    try { await runtime.inspectCheckpoint(dir); return true; } catch { return false; }
+    try {
+      await runtime.inspectCheckpoint(dir);
+      return true;
+    } catch {
+      return false;
+    }
   };
   const lost = async (steps: LifecycleSteps, m: Microvm, reason: string) => {
     await runtime.destroy(m.id).catch(() => undefined);
@@ -42,28 +58,45 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
       const next = manager.checkpointDir(m.id, 'next');
       switch (m.state) {
         case 'RUNNING':
-          if (st === 'running') { keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
-          else if (st === 'paused') { await runtime.resume(m.id); keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id); }
-          else await lost(steps, m, 'the sandbox vanished while the daemon was down (its memory state is lost)');
+          if (st === 'running') {
+            keep.add(m.id);
+            manager.activity.reset(m.id);
+            report.adopted.push(m.id);
+          } else if (st === 'paused') {
+            await runtime.resume(m.id);
+            keep.add(m.id);
+            manager.activity.reset(m.id);
+            report.adopted.push(m.id);
+          } else await lost(steps, m, 'the sandbox vanished while the daemon was down (its memory state is lost)');
           break;
         case 'SUSPENDING':
           // Crashed mid-suspend: a complete new checkpoint wins; else the sandbox goes on running.
           if (await checkpointOk(next)) {
             await d.disk.replace(next, current);
             await runtime.destroy(m.id).catch(() => undefined);
-            await steps.transition(FROM.suspendDone, { state: 'SUSPENDED', checkpointPath: current, suspendedAt: new Date(), stateReason: 'suspend completed after a daemon restart' });
+            await steps.transition(FROM.suspendDone, {
+              state: 'SUSPENDED',
+              checkpointPath: current,
+              suspendedAt: new Date(),
+              stateReason: 'suspend completed after a daemon restart',
+            });
             report.suspended.push(m.id);
           } else if (st === 'running' || st === 'paused') {
             await d.disk.remove(next);
             if (st === 'paused') await runtime.resume(m.id);
-            await steps.transition(FROM.suspendDone, { state: 'RUNNING', stateReason: 'suspend interrupted by a daemon restart; still running' });
-            keep.add(m.id); manager.activity.reset(m.id); report.adopted.push(m.id);
+            await steps.transition(FROM.suspendDone, {
+              state: 'RUNNING',
+              stateReason: 'suspend interrupted by a daemon restart; still running',
+            });
+            keep.add(m.id);
+            manager.activity.reset(m.id);
+            report.adopted.push(m.id);
           } else {
             await lost(steps, m, 'the sandbox vanished during suspend and no complete checkpoint was written');
           }
           break;
         case 'PENDING':
-          if (m.checkpointPath && await checkpointOk(m.checkpointPath)) {
+          if (m.checkpointPath && (await checkpointOk(m.checkpointPath))) {
             // Crashed mid-resume: the checkpoint is intact, so the session goes back to SUSPENDED.
             await runtime.destroy(m.id).catch(() => undefined);
             await steps.transition(FROM.resumeDone, { state: 'SUSPENDED', stateReason: 'resume interrupted by a daemon restart' });
@@ -73,8 +106,10 @@ export async function reconcile(d: { store: Store; runtime: SandboxRuntime; disk
           }
           break;
         case 'SUSPENDED':
-          if (await checkpointOk(m.checkpointPath)) { report.suspended.push(m.id); await runtime.destroy(m.id).catch(() => undefined); }
-          else {
+          if (await checkpointOk(m.checkpointPath)) {
+            report.suspended.push(m.id);
+            await runtime.destroy(m.id).catch(() => undefined);
+          } else {
             // Keep the record (and whatever is left of the checkpoint) so the owner sees why; resume will say so too.
             await store.updateMicrovm(m.id, { stateReason: 'its checkpoint is missing or damaged; resume will fail' });
             report.suspended.push(m.id);

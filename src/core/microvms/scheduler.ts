@@ -27,7 +27,16 @@ export class PolicyScheduler {
   private lastLiveness = 0;
   private ticking = false;
 
-  constructor(private readonly d: { store: Store; manager: MicrovmManager; runtime: SandboxRuntime; log: Logger; now?: () => Date; config: SchedulerConfig }) {}
+  constructor(
+    private readonly d: {
+      store: Store;
+      manager: MicrovmManager;
+      runtime: SandboxRuntime;
+      log: Logger;
+      now?: () => Date;
+      config: SchedulerConfig;
+    },
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.d.config.tickMs);
@@ -38,7 +47,9 @@ export class PolicyScheduler {
     if (this.timer) clearInterval(this.timer);
   }
 
-  private now(): number { return (this.d.now?.() ?? new Date()).getTime(); }
+  private now(): number {
+    return (this.d.now?.() ?? new Date()).getTime();
+  }
 
   /** One pass over every live microVM. Exposed for tests. */
   async tick(): Promise<void> {
@@ -70,7 +81,8 @@ export class PolicyScheduler {
     if (!p) return;
     const idle = () => mgr.activity.idleMs(m.id) >= p.maxIdleDurationSeconds * 1000;
     if (m.state === 'RUNNING' && idle()) {
-      if (p.suspendedDurationSeconds === 0) return this.act(m, idle, (s) => s.terminate(`idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
+      if (p.suspendedDurationSeconds === 0)
+        return this.act(m, idle, (s) => s.terminate(`idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
       return this.act(m, idle, async (s) => {
         try {
           await s.suspend(`idle for ${p.maxIdleDurationSeconds} s`);
@@ -79,11 +91,15 @@ export class PolicyScheduler {
           // again after another idle period rather than on every tick.
           if (!isCubbyError(e) || e.kind !== 'quota') throw e;
           mgr.activity.reset(m.id);
-          this.d.log.warn({ microvmId: m.id, tenantId: m.tenantId, err: e.message }, 'idle suspend refused by quota; the microVM stays RUNNING');
+          this.d.log.warn(
+            { microvmId: m.id, tenantId: m.tenantId, err: e.message },
+            'idle suspend refused by quota; the microVM stays RUNNING',
+          );
         }
       });
     }
-    const suspendedTooLong = () => Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
+    const suspendedTooLong = () =>
+      Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
     if (m.state === 'SUSPENDED' && suspendedTooLong()) {
       return this.act(m, suspendedTooLong, (s) => s.terminate(`suspended for ${p.suspendedDurationSeconds} s`));
     }
@@ -96,11 +112,13 @@ export class PolicyScheduler {
   private act(m: Microvm, stillDue: () => boolean, fn: (steps: LifecycleSteps) => Promise<unknown>): void {
     if (this.busy.has(m.id)) return;
     this.busy.add(m.id);
-    void this.d.manager.withLock(m.id, async (steps) => {
-      const cur = await this.d.store.getMicrovmAny(m.id);
-      if (!cur || cur.state !== m.state || !stillDue()) return;
-      await fn(steps);
-    }).catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
+    void this.d.manager
+      .withLock(m.id, async (steps) => {
+        const cur = await this.d.store.getMicrovmAny(m.id);
+        if (!cur || cur.state !== m.state || !stillDue()) return;
+        await fn(steps);
+      })
+      .catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
       .finally(() => this.busy.delete(m.id));
   }
 
@@ -117,10 +135,14 @@ export class PolicyScheduler {
       const st = states.get(m.id);
       if (st !== 'stopped') continue;
       const gone = async () => (await this.d.runtime.get(m.id))?.state === 'stopped';
-      this.act(m, () => true, async (s) => {
-        if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
-        await s.terminate('the app exited or was killed (the sandbox stopped)');
-      });
+      this.act(
+        m,
+        () => true,
+        async (s) => {
+          if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
+          await s.terminate('the app exited or was killed (the sandbox stopped)');
+        },
+      );
     }
   }
 

@@ -23,14 +23,22 @@ export async function resolveLaunchTarget(store: Store, tenantId: string, ref: T
     throw new CubbyError('IMAGE_NOT_READY', `image ${image.name} has no successful active version yet`);
   }
   if (v.state !== 'SUCCESSFUL' || !v.snapshotPath) {
-    throw new CubbyError('IMAGE_NOT_READY', `image ${image.name} version ${v.version} is ${v.state}${v.stateReason ? `: ${v.stateReason}` : ''}`);
+    throw new CubbyError(
+      'IMAGE_NOT_READY',
+      `image ${image.name} version ${v.version} is ${v.state}${v.stateReason ? `: ${v.stateReason}` : ''}`,
+    );
   }
   // A launch (by image name) never starts from a deactivated version; microVMs already on it go on.
   if (byName && v.status !== 'ACTIVE') {
     throw new CubbyError('IMAGE_NOT_READY', `image ${image.name} version ${v.version} is INACTIVE; activate it to launch from it`);
   }
   return {
-    tenantId, imageId: image.id, version: v.version, snapshotPath: v.snapshotPath,
-    hooks: v.settings.hooks, egress: v.settings.egress, memoryMiB: v.settings.memoryMiB,
+    tenantId,
+    imageId: image.id,
+    version: v.version,
+    snapshotPath: v.snapshotPath,
+    hooks: v.settings.hooks,
+    egress: v.settings.egress,
+    memoryMiB: v.settings.memoryMiB,
   };
 }

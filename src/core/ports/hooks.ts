@@ -13,7 +13,11 @@ export interface HookCall {
   timeoutMs: number;
 }
 
-export interface HookResult { status: number; body: string; elapsedMs: number }
+export interface HookResult {
+  status: number;
+  body: string;
+  elapsedMs: number;
+}
 
 export interface HooksPort {
   /**

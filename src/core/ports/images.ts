@@ -78,7 +78,12 @@ export interface ArtifactUnpacker {
    * has a Dockerfile at its root, and that Dockerfile is one Cubby builds, FROM `base` (one of
    * `managedNames`). Remote sources are fetched and checked by the build. Writes nothing.
    */
-  precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[], owner?: { tenantId: string }): Promise<void>;
+  precheck(
+    source: ArtifactSource,
+    base: { name: string; version?: string },
+    managedNames: readonly string[],
+    owner?: { tenantId: string },
+  ): Promise<void>;
 }
 
 export interface ImageConfig {

@@ -5,7 +5,10 @@
  */
 
 /** A port or an inclusive range of ports. */
-export interface PortRange { from: number; to: number }
+export interface PortRange {
+  from: number;
+  to: number;
+}
 
 export interface EgressRule {
   /** IPv4 CIDR, e.g. "198.51.100.0/24" or "198.51.100.7/32". */
@@ -22,10 +25,7 @@ export interface EgressRule {
  * the host, or other sandboxes). `allowlist` lets it reach exactly the listed CIDRs/ports
  * (private ranges included, other sandboxes and the host never).
  */
-export type EgressPolicy =
-  | { mode: 'closed' }
-  | { mode: 'internet' }
-  | { mode: 'allowlist'; rules: EgressRule[] };
+export type EgressPolicy = { mode: 'closed' } | { mode: 'internet' } | { mode: 'allowlist'; rules: EgressRule[] };
 
 export interface SandboxNetwork {
   /** Pool slot, unique on this host while allocated. */
@@ -49,7 +49,9 @@ export interface SandboxNetwork {
   owner?: string;
 }
 
-export interface NetworkSweepReport { removed: string[] }
+export interface NetworkSweepReport {
+  removed: string[];
+}
 
 export interface NetworkPort {
   /** Allocates a slot and builds the namespace, veth pair, addresses, routes and rules. */

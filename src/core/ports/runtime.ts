@@ -84,18 +84,30 @@ export interface ExecHandle {
   readonly exit: Promise<ExitStatus>;
 }
 
-export interface RunResult extends ExitStatus { stdout: Buffer; stderr: Buffer }
+export interface RunResult extends ExitStatus {
+  stdout: Buffer;
+  stderr: Buffer;
+}
 
 export interface CheckpointOptions {
   /** Keep the sandbox running after the checkpoint (default: it stops). */
   leaveRunning?: boolean;
 }
 
-export interface CheckpointInfo { dir: string; sizeBytes: number }
+export interface CheckpointInfo {
+  dir: string;
+  sizeBytes: number;
+}
 
-export interface SandboxStats { memoryBytes: number; cpuSeconds: number }
+export interface SandboxStats {
+  memoryBytes: number;
+  cpuSeconds: number;
+}
 
-export interface SweepReport { sandboxes: string[]; other: string[] }
+export interface SweepReport {
+  sandboxes: string[];
+  other: string[];
+}
 
 export interface SandboxRuntime {
   readonly name: string;

@@ -22,7 +22,8 @@ export class FairQueue {
     if (this.active >= this.limit) {
       await new Promise<void>((resolve) => {
         const q = this.waiting.get(key);
-        if (q) q.push(resolve); else this.waiting.set(key, [resolve]);
+        if (q) q.push(resolve);
+        else this.waiting.set(key, [resolve]);
       });
     } else {
       this.active++;
@@ -37,7 +38,10 @@ export class FairQueue {
   /** The slot passes straight to the next waiter (active stays the same), or is freed. */
   private next(): void {
     const first = this.waiting.entries().next();
-    if (first.done) { this.active--; return; }
+    if (first.done) {
+      this.active--;
+      return;
+    }
     const [key, q] = first.value;
     const wake = q.shift();
     // This tenant goes to the back of the turn order.

@@ -25,7 +25,11 @@ export interface QuotaDeps {
   artifacts?: ArtifactUsagePort;
 }
 
-export interface MicrovmUse { running: number; memoryMiB: number; suspended: number }
+export interface MicrovmUse {
+  running: number;
+  memoryMiB: number;
+  suspended: number;
+}
 
 export class QuotaService {
   private readonly gate = new KeyedMutex();
@@ -36,7 +40,9 @@ export class QuotaService {
 
   constructor(private readonly d: QuotaDeps) {}
 
-  get defaults(): QuotaLimits { return this.d.defaults; }
+  get defaults(): QuotaLimits {
+    return this.d.defaults;
+  }
 
   async limits(tenantId: string): Promise<QuotaLimits> {
     return effectiveLimits(this.d.defaults, await this.d.store.getQuotaOverrides(tenantId));
@@ -65,7 +71,7 @@ export class QuotaService {
     for (const r of await this.d.store.countMicrovmsByVersion(tenantId, [...new Set([...HAS_SANDBOX, ...HAS_CHECKPOINT])])) {
       if (HAS_SANDBOX.includes(r.state)) {
         out.running += r.count;
-        out.memoryMiB += r.count * await this.versionMemory(tenantId, r.imageId, r.version);
+        out.memoryMiB += r.count * (await this.versionMemory(tenantId, r.imageId, r.version));
       }
       if (HAS_CHECKPOINT.includes(r.state)) out.suspended += r.count;
     }
@@ -77,7 +83,11 @@ export class QuotaService {
     let total = 0;
     let nextToken: string | undefined;
     do {
-      const page = await this.d.store.listMicrovms(tenantId, { maxResults: 100, states: ['SUSPENDED'], ...(nextToken ? { nextToken } : {}) });
+      const page = await this.d.store.listMicrovms(tenantId, {
+        maxResults: 100,
+        states: ['SUSPENDED'],
+        ...(nextToken ? { nextToken } : {}),
+      });
       for (const m of page.items) total += await this.d.disk.size(checkpointOf(this.d.disk, this.d.checkpointRoot, m));
       nextToken = page.nextToken;
     } while (nextToken);
@@ -95,11 +105,19 @@ export class QuotaService {
 
   async usage(tenantId: string): Promise<QuotaUsage> {
     const [m, checkpointBytes, builds, art] = await Promise.all([
-      this.microvmUse(tenantId), this.checkpointBytes(tenantId), this.buildsInFlight(tenantId), this.artifactUse(tenantId),
+      this.microvmUse(tenantId),
+      this.checkpointBytes(tenantId),
+      this.buildsInFlight(tenantId),
+      this.artifactUse(tenantId),
     ]);
     return {
-      running: m.running, memoryMiB: m.memoryMiB, suspended: m.suspended, checkpointBytes,
-      builds, artifacts: art.count, artifactBytes: art.bytes,
+      running: m.running,
+      memoryMiB: m.memoryMiB,
+      suspended: m.suspended,
+      checkpointBytes,
+      builds,
+      artifacts: art.count,
+      artifactBytes: art.bytes,
     };
   }
 

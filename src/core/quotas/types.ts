@@ -5,7 +5,7 @@
 import type { ErrorCode } from '../../errors/index.js';
 
 export const QUOTA_NAMES = ['running', 'memoryMiB', 'suspended', 'checkpointBytes', 'builds', 'artifacts', 'artifactBytes'] as const;
-export type QuotaName = typeof QUOTA_NAMES[number];
+export type QuotaName = (typeof QUOTA_NAMES)[number];
 
 /** A limit per quota (counts, MiB or bytes as the name says). */
 export type QuotaLimits = Record<QuotaName, number>;
@@ -27,14 +27,24 @@ export const DEFAULT_QUOTAS: QuotaLimits = {
   artifactBytes: 2048 * MIB,
 };
 
-export interface QuotaInfo { code: ErrorCode; label: string; unit: 'count' | 'MiB' | 'bytes'; metric: string }
+export interface QuotaInfo {
+  code: ErrorCode;
+  label: string;
+  unit: 'count' | 'MiB' | 'bytes';
+  metric: string;
+}
 
 /** Per quota: the error it raises, how a message names it, and its /metrics label. */
 export const QUOTA_INFO: Record<QuotaName, QuotaInfo> = {
   running: { code: 'QUOTA_RUNNING_MICROVMS', label: 'running microVMs', unit: 'count', metric: 'running_microvms' },
   memoryMiB: { code: 'QUOTA_MEMORY', label: 'memory of running microVMs', unit: 'MiB', metric: 'memory_mib' },
   suspended: { code: 'QUOTA_SUSPENDED_MICROVMS', label: 'suspended microVMs', unit: 'count', metric: 'suspended_microvms' },
-  checkpointBytes: { code: 'QUOTA_CHECKPOINT_BYTES', label: 'checkpoint bytes of suspended microVMs', unit: 'bytes', metric: 'checkpoint_bytes' },
+  checkpointBytes: {
+    code: 'QUOTA_CHECKPOINT_BYTES',
+    label: 'checkpoint bytes of suspended microVMs',
+    unit: 'bytes',
+    metric: 'checkpoint_bytes',
+  },
   builds: { code: 'QUOTA_BUILDS', label: 'concurrent image builds', unit: 'count', metric: 'builds' },
   artifacts: { code: 'QUOTA_ARTIFACTS', label: 'uploaded artifacts', unit: 'count', metric: 'artifacts' },
   artifactBytes: { code: 'QUOTA_ARTIFACTS', label: 'uploaded artifact bytes', unit: 'bytes', metric: 'artifact_bytes' },

@@ -13,7 +13,10 @@ export interface MeteredSeconds {
   prorated: boolean;
 }
 
-type Metered = Pick<Microvm, 'state' | 'startedAt' | 'terminatedAt' | 'stateChangedAt' | 'suspendedAt' | 'runningSeconds' | 'suspendedSeconds'>;
+type Metered = Pick<
+  Microvm,
+  'state' | 'startedAt' | 'terminatedAt' | 'stateChangedAt' | 'suspendedAt' | 'runningSeconds' | 'suspendedSeconds'
+>;
 
 /** Seconds of [a0, a1] that fall inside [b0, b1]. */
 export function overlapSeconds(a0: number, a1: number, b0: number, b1: number): number {

@@ -50,7 +50,10 @@ export function patternCost(d: DayPattern, s: Sizing, p: UsagePrices): PatternCo
   const suspended = costOf({ runningSeconds: 0, suspendedSeconds: d.suspendedSeconds }, s, p);
   const all = d.activeSeconds + d.idleSeconds + d.suspendedSeconds;
   return {
-    pattern: d, running, idle, suspended,
+    pattern: d,
+    running,
+    idle,
+    suspended,
     total: running.total + idle.total + suspended.total,
     alwaysRunning: costOf({ runningSeconds: all, suspendedSeconds: 0 }, s, p).total,
   };

@@ -9,7 +9,10 @@ export const DEFAULT_PATTERN = 'active=2h,idle=6h,suspended=16h';
 
 export function parsePattern(text: string): DayPattern {
   const out: DayPattern = { activeSeconds: 0, idleSeconds: 0, suspendedSeconds: 0 };
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(active|idle|suspended)=(\d+(?:\.\d+)?)([smh]?)$/.exec(part);
     if (!m) throw new CubbyError('CUBBY_VALIDATION', `pattern: '${part}' is not active|idle|suspended=<number>[s|m|h]`);
     out[KEYS[m[1] as keyof typeof KEYS]] = Number(m[2]) * (UNIT[m[3] ?? ''] ?? 1);

@@ -25,7 +25,10 @@ const NUMERIC: ReadonlyArray<keyof UsagePrices> = ['vcpuSecond', 'gibSecond', 's
  */
 export function parsePrices(text: string): Partial<UsagePrices> {
   const out: Partial<UsagePrices> = {};
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf('=');
     const key = (i < 0 ? part : part.slice(0, i)).trim();
     const value = i < 0 ? '' : part.slice(i + 1).trim();
@@ -38,7 +41,8 @@ export function parsePrices(text: string): Partial<UsagePrices> {
       throw new CubbyError('CUBBY_VALIDATION', `prices: unknown price '${key}' (use ${NUMERIC.join(', ')}, currency)`);
     }
     const n = Number(value);
-    if (value === '' || !Number.isFinite(n) || n < 0) throw new CubbyError('CUBBY_VALIDATION', `prices: ${key}=${value} is not a number >= 0`);
+    if (value === '' || !Number.isFinite(n) || n < 0)
+      throw new CubbyError('CUBBY_VALIDATION', `prices: ${key}=${value} is not a number >= 0`);
     (out as Record<string, number>)[key] = n;
   }
   return out;

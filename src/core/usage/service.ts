@@ -28,7 +28,12 @@ export interface UsageDeps {
   quotas?: QuotaService;
 }
 
-interface VersionInfo { image: string; memoryMiB: number; vcpus: number; buildSnapshotBytes: number }
+interface VersionInfo {
+  image: string;
+  memoryMiB: number;
+  vcpus: number;
+  buildSnapshotBytes: number;
+}
 
 export class UsageServiceImpl implements UsageService {
   readonly prices: UsagePrices;
@@ -48,7 +53,7 @@ export class UsageServiceImpl implements UsageService {
     const info = (m: Microvm) => {
       const key = `${m.imageId}/${m.imageVersion}`;
       let p = versions.get(key);
-      if (!p) versions.set(key, p = this.versionInfo(tenantId, m));
+      if (!p) versions.set(key, (p = this.versionInfo(tenantId, m)));
       return p;
     };
     const microvms: MicrovmUsage[] = [];
@@ -59,16 +64,30 @@ export class UsageServiceImpl implements UsageService {
       const snapshotBytes = m.state === 'SUSPENDED' ? await this.d.disk.size(checkpointOf(this.d.disk, this.d.checkpointRoot, m)) : 0;
       const billedSnapshotBytes = snapshotBytes || v.buildSnapshotBytes;
       microvms.push({
-        id: m.id, image: v.image, version: m.imageVersion, state: m.state, startedAt: m.startedAt,
+        id: m.id,
+        image: v.image,
+        version: m.imageVersion,
+        state: m.state,
+        startedAt: m.startedAt,
         ...(m.terminatedAt ? { terminatedAt: m.terminatedAt } : {}),
-        runningSeconds: t.runningSeconds, suspendedSeconds: t.suspendedSeconds,
-        memoryMiB: v.memoryMiB, vcpus: v.vcpus, snapshotBytes, billedSnapshotBytes, prorated: t.prorated,
+        runningSeconds: t.runningSeconds,
+        suspendedSeconds: t.suspendedSeconds,
+        memoryMiB: v.memoryMiB,
+        vcpus: v.vcpus,
+        snapshotBytes,
+        billedSnapshotBytes,
+        prorated: t.prorated,
         cost: costOf(t, { vcpus: v.vcpus, memoryMiB: v.memoryMiB, snapshotBytes: billedSnapshotBytes }, prices),
       });
     }
     return {
-      tenantId, generatedAt: now, ...(q.from ? { from: q.from } : {}), to: q.to && q.to < now ? q.to : now,
-      prices, microvms, totals: totalsOf(microvms),
+      tenantId,
+      generatedAt: now,
+      ...(q.from ? { from: q.from } : {}),
+      to: q.to && q.to < now ? q.to : now,
+      prices,
+      microvms,
+      totals: totalsOf(microvms),
       ...(this.d.quotas ? { quotas: await this.d.quotas.status(tenantId) } : {}),
     };
   }
@@ -79,7 +98,15 @@ export class UsageServiceImpl implements UsageService {
     if (m.state !== 'RUNNING') throw errors.microvmNotRunning(id, m.state, 'stats');
     const s = await this.d.runtime.stats(id);
     const v = await this.versionInfo(caller.tenant.id, m);
-    return { microvmId: id, state: m.state, sampledAt: this.now(), memoryBytes: s.memoryBytes, cpuSeconds: s.cpuSeconds, memoryMiB: v.memoryMiB, vcpus: v.vcpus };
+    return {
+      microvmId: id,
+      state: m.state,
+      sampledAt: this.now(),
+      memoryBytes: s.memoryBytes,
+      cpuSeconds: s.cpuSeconds,
+      memoryMiB: v.memoryMiB,
+      vcpus: v.vcpus,
+    };
   }
 
   private async allMicrovms(tenantId: string): Promise<Microvm[]> {
@@ -110,8 +137,16 @@ export class UsageServiceImpl implements UsageService {
 
 export function totalsOf(microvms: readonly MicrovmUsage[]): UsageTotals {
   const t: UsageTotals = {
-    microvms: microvms.length, running: 0, suspended: 0, runningSeconds: 0, suspendedSeconds: 0,
-    vcpuSeconds: 0, gibSeconds: 0, snapshotBytes: 0, snapshotGibMonths: 0, cost: { ...ZERO_COST },
+    microvms: microvms.length,
+    running: 0,
+    suspended: 0,
+    runningSeconds: 0,
+    suspendedSeconds: 0,
+    vcpuSeconds: 0,
+    gibSeconds: 0,
+    snapshotBytes: 0,
+    snapshotGibMonths: 0,
+    cost: { ...ZERO_COST },
   };
   for (const m of microvms) {
     if (m.state === 'RUNNING') t.running++;

@@ -16,7 +16,9 @@ const S_IFLNK = 0o120000;
 const MSDOS_DIR = 0x10;
 
 export function unsafe(name: string, why: string): CubbyError {
-  return new CubbyError('ARTIFACT_UNSAFE_PATH', `artifact entry "${name.slice(0, 200)}" ${why}`, { details: { entry: name.slice(0, 200) } });
+  return new CubbyError('ARTIFACT_UNSAFE_PATH', `artifact entry "${name.slice(0, 200)}" ${why}`, {
+    details: { entry: name.slice(0, 200) },
+  });
 }
 
 export function entryKind(entry: Entry): EntryKind {

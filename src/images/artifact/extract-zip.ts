@@ -72,12 +72,23 @@ export async function walkEntries(zip: ZipFile, limits: ArtifactLimits, visit: (
   }
   await new Promise<void>((resolve, reject) => {
     let failed = false;
-    const fail = (e: unknown): void => { if (!failed) { failed = true; reject(mapZipError(e)); } };
+    const fail = (e: unknown): void => {
+      if (!failed) {
+        failed = true;
+        reject(mapZipError(e));
+      }
+    };
     zip.on('error', fail);
-    zip.on('end', () => { if (!failed) resolve(); });
+    zip.on('end', () => {
+      if (!failed) resolve();
+    });
     zip.on('entry', (entry: Entry) => {
       if (failed) return;
-      Promise.resolve().then(() => visit(entry)).then(() => { if (!failed) zip.readEntry(); }, fail);
+      Promise.resolve()
+        .then(() => visit(entry))
+        .then(() => {
+          if (!failed) zip.readEntry();
+        }, fail);
     });
     zip.readEntry();
   });
@@ -88,7 +99,11 @@ export async function walkEntries(zip: ZipFile, limits: ArtifactLimits, visit: (
  * encryption and compression, and the sizes against the limits. Returns its relative path and kind.
  */
 export function checkEntryHeader(
-  entry: Entry, dir: string, limits: ArtifactLimits, names: NameRegistry, totals: { bytes: number; entries: number },
+  entry: Entry,
+  dir: string,
+  limits: ArtifactLimits,
+  names: NameRegistry,
+  totals: { bytes: number; entries: number },
 ): { rel: string; kind: EntryKind } {
   if (++totals.entries > limits.maxEntries) {
     throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact has more than ${limits.maxEntries} entries`);
@@ -106,14 +121,20 @@ export function checkEntryHeader(
   }
   if (totals.bytes + entry.uncompressedSize > limits.maxTotalBytes) throw totalTooLarge(limits);
   if (entry.uncompressedSize > RATIO_FLOOR_BYTES && entry.uncompressedSize / Math.max(1, entry.compressedSize) > limits.maxEntryRatio) {
-    throw new CubbyError('ARTIFACT_TOO_LARGE',
-      `artifact entry "${rel}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}x (limit ${limits.maxEntryRatio}x): refusing a likely zip bomb`);
+    throw new CubbyError(
+      'ARTIFACT_TOO_LARGE',
+      `artifact entry "${rel}" expands ${Math.round(entry.uncompressedSize / Math.max(1, entry.compressedSize))}x (limit ${limits.maxEntryRatio}x): refusing a likely zip bomb`,
+    );
   }
   return { rel, kind };
 }
 
 async function writeEntry(
-  zip: ZipFile, entry: Entry, dir: string, limits: ArtifactLimits, names: NameRegistry,
+  zip: ZipFile,
+  entry: Entry,
+  dir: string,
+  limits: ArtifactLimits,
+  names: NameRegistry,
   totals: { files: number; bytes: number; entries: number },
 ): Promise<void> {
   const { rel, kind } = checkEntryHeader(entry, dir, limits, names, totals);
@@ -126,15 +147,25 @@ async function writeEntry(
   const input = await openEntry(zip, entry);
   // yauzl's inner streams may still report an error after the pipeline has failed and let go.
   input.on('error', () => undefined);
-  const handle = await fs.open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode(entry))
-    .catch((e: unknown) => { input.destroy(); throw e; });
+  const handle = await fs
+    .open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, fileMode(entry))
+    .catch((e: unknown) => {
+      input.destroy();
+      throw e;
+    });
   // Counted as written: a header that lies about sizes cannot get more than the limits through.
   let written = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       written += chunk.length;
-      if (written > entry.uncompressedSize) { cb(new CubbyError('ARTIFACT_TOO_LARGE', `artifact entry "${rel}" holds more bytes than its header says`)); return; }
-      if (totals.bytes + written > limits.maxTotalBytes) { cb(totalTooLarge(limits)); return; }
+      if (written > entry.uncompressedSize) {
+        cb(new CubbyError('ARTIFACT_TOO_LARGE', `artifact entry "${rel}" holds more bytes than its header says`));
+        return;
+      }
+      if (totals.bytes + written > limits.maxTotalBytes) {
+        cb(totalTooLarge(limits));
+        return;
+      }
       cb(null, chunk);
     },
   });

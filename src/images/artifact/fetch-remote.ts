@@ -33,8 +33,9 @@ const MAX_REDIRECTS = 5;
 
 /** The one answer a tenant gets for any refused or failed fetch. */
 export function fetchFailed(given: string, reason: string, cause?: unknown): CubbyError {
-  return new CubbyError('ARTIFACT_FETCH_FAILED', `the code artifact could not be fetched from ${given.slice(0, 1000)}`,
-    { cause: new Error(reason, cause === undefined ? undefined : { cause }) });
+  return new CubbyError('ARTIFACT_FETCH_FAILED', `the code artifact could not be fetched from ${given.slice(0, 1000)}`, {
+    cause: new Error(reason, cause === undefined ? undefined : { cause }),
+  });
 }
 
 /** Refusals that need no DNS (a literal address, a *.localhost name), also checked at request time. */
@@ -50,7 +51,10 @@ class Refused extends Error {}
 function withDeadline<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Error('timed out'));
-    if (signal.aborted) { onAbort(); return; }
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -110,19 +114,27 @@ export async function fetchRemote(start: URL, given: string, limits: ArtifactLim
         throw new Error(`HTTP ${status} from ${url.href}`);
       }
       const declared = Number(res.headers['content-length'] ?? NaN);
-      if (declared > limits.maxArchiveBytes) { res.destroy(); throw tooLarge(declared, limits); }
+      if (declared > limits.maxArchiveBytes) {
+        res.destroy();
+        throw tooLarge(declared, limits);
+      }
       const chunks: Buffer[] = [];
       let got = 0;
       for await (const chunk of res) {
         got += (chunk as Buffer).byteLength;
-        if (got > limits.maxArchiveBytes) { res.destroy(); throw tooLarge(got, limits); }
+        if (got > limits.maxArchiveBytes) {
+          res.destroy();
+          throw tooLarge(got, limits);
+        }
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks);
     }
   } catch (e) {
     if (e instanceof CubbyError) throw e;
-    const reason = signal.aborted ? `timed out after ${limits.fetchTimeoutMs} ms` : `${e instanceof Refused ? 'refused: ' : ''}${(e as Error).message}`;
+    const reason = signal.aborted
+      ? `timed out after ${limits.fetchTimeoutMs} ms`
+      : `${e instanceof Refused ? 'refused: ' : ''}${(e as Error).message}`;
     policy.log?.({ url: url.href, reason }, 'code artifact fetch failed');
     throw fetchFailed(given, reason, e);
   }

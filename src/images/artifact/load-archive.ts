@@ -39,7 +39,9 @@ export function checkSource(source: ArtifactSource, policy: SourcePolicy = {}): 
 
 function parseSource(source: string): URL {
   let url: URL;
-  try { url = new URL(source); } catch {
+  try {
+    url = new URL(source);
+  } catch {
     throw new CubbyError('ARTIFACT_INVALID', `artifact location is not a URI: ${source.slice(0, 200)}`);
   }
   if (url.protocol !== 'file:' && url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -61,7 +63,11 @@ export async function loadArchive(source: ArtifactSource, limits: ArtifactLimits
 
 async function readLocal(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<Buffer> {
   const file = await localArchivePath(url, limits, policy);
-  try { return await fs.readFile(file); } catch (e) { throw unreadable(url, policy, e); }
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    throw unreadable(url, policy, e);
+  }
 }
 
 /** Said by the URI the tenant gave: the host path is none of its business. */
@@ -83,13 +89,24 @@ export async function localArchive(source: ArtifactSource, limits: ArtifactLimit
 async function localArchivePath(url: URL, limits: ArtifactLimits, policy: SourcePolicy): Promise<string> {
   // Resolve links first: a link under an allowed root must not lead outside it.
   let given: string;
-  try { given = path.resolve(fileURLToPath(url)); } catch (e) { throw unreadable(url, policy, e); }
+  try {
+    given = path.resolve(fileURLToPath(url));
+  } catch (e) {
+    throw unreadable(url, policy, e);
+  }
   const file = await fs.realpath(given).catch(() => given);
   if (policy.fileRoots && !policy.fileRoots.some((r) => file.startsWith(path.resolve(r) + path.sep))) {
-    throw new CubbyError('ARTIFACT_FETCH_FAILED', `the file:// artifact ${policy.label ?? url.href} is outside the directories allowed for this tenant`);
+    throw new CubbyError(
+      'ARTIFACT_FETCH_FAILED',
+      `the file:// artifact ${policy.label ?? url.href} is outside the directories allowed for this tenant`,
+    );
   }
   let st;
-  try { st = await fs.stat(file); } catch (e) { throw unreadable(url, policy, e); }
+  try {
+    st = await fs.stat(file);
+  } catch (e) {
+    throw unreadable(url, policy, e);
+  }
   if (!st.isFile()) throw unreadable(url, policy);
   if (st.size > limits.maxArchiveBytes) throw tooLarge(st.size, limits);
   return file;

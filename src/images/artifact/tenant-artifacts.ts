@@ -61,8 +61,11 @@ export class TenantArtifacts implements ArtifactUnpacker {
     const { limits, addresses, resolve, log } = this.opts;
     return new ZipArtifactUnpacker({
       fileRoots,
-      ...(limits ? { limits } : {}), ...(addresses ? { addresses } : {}), ...(resolve ? { resolve } : {}),
-      ...(log ? { log } : {}), ...(label !== undefined ? { label } : {}),
+      ...(limits ? { limits } : {}),
+      ...(addresses ? { addresses } : {}),
+      ...(resolve ? { resolve } : {}),
+      ...(log ? { log } : {}),
+      ...(label !== undefined ? { label } : {}),
     });
   }
 
@@ -76,7 +79,12 @@ export class TenantArtifacts implements ArtifactUnpacker {
     return r.via.unpack(r.source, targetDir);
   }
 
-  async precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[], owner?: { tenantId: string }): Promise<void> {
+  async precheck(
+    source: ArtifactSource,
+    base: { name: string; version?: string },
+    managedNames: readonly string[],
+    owner?: { tenantId: string },
+  ): Promise<void> {
     const r = await this.route(source, owner);
     await r.via.precheck(r.source, base, managedNames);
   }
@@ -88,12 +96,20 @@ export class TenantArtifacts implements ArtifactUnpacker {
       if (!owner) throw new CubbyError('ARTIFACT_INVALID', 'an uploaded artifact needs its tenant');
       const file = this.uploadPath(owner.tenantId, source.slice(UPLOAD_SCHEME.length));
       // Said by its URI: the tenant has no business with the host path.
-      if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) throw new CubbyError('ARTIFACT_FETCH_FAILED', `no uploaded artifact ${source}`);
+      if (
+        !(await fs.stat(file).then(
+          (st) => st.isFile(),
+          () => false,
+        ))
+      )
+        throw new CubbyError('ARTIFACT_FETCH_FAILED', `no uploaded artifact ${source}`);
       return { via: this.unpacker([this.artifactsDir], source), source: pathToFileURL(file).href };
     }
     if (source.startsWith('file://')) {
       let given: string;
-      try { given = path.resolve(decodeURIComponent(new URL(source).pathname)); } catch {
+      try {
+        given = path.resolve(decodeURIComponent(new URL(source).pathname));
+      } catch {
         throw new CubbyError('ARTIFACT_INVALID', `artifact location is not a URI: ${source.slice(0, 200)}`);
       }
       const p = await fs.realpath(given).catch(() => given);

@@ -9,9 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type {
-  BaseImageProgressFn, ManagedImageDef, ManagedImageInfo, ManagedImageStore,
-} from '../../core/ports/images.js';
+import type { BaseImageProgressFn, ManagedImageDef, ManagedImageInfo, ManagedImageStore } from '../../core/ports/images.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { dirSize } from '../util/dir-size.js';
 import { withFileLock } from '../util/file-lock.js';
@@ -67,7 +65,9 @@ export class ManagedImages implements ManagedImageStore {
     const v = version ?? r.version;
     const m = VERSION_PATTERN.test(v) ? await readManifest(this.versionDir(name, v)) : undefined;
     if (!m) {
-      throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name}:${v} is not built on this host`, { details: { name, version: v } });
+      throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name}:${v} is not built on this host`, {
+        details: { name, version: v },
+      });
     }
     return this.info(r, m);
   }
@@ -87,21 +87,37 @@ export class ManagedImages implements ManagedImageStore {
     const v = version ?? r.version;
     const progress = onProgress ?? (() => undefined);
     const found = await this.resolve(name, v).catch(() => undefined);
-    if (found) { progress({ phase: 'cached' }); return found; }
+    if (found) {
+      progress({ phase: 'cached' });
+      return found;
+    }
     if (v !== r.version) {
-      throw new CubbyError('IMAGE_BASE_NOT_FOUND',
-        `managed image ${name}:${v} is not built on this host and only version ${r.version} can be built`, { details: { name, version: v } });
+      throw new CubbyError(
+        'IMAGE_BASE_NOT_FOUND',
+        `managed image ${name}:${v} is not built on this host and only version ${r.version} can be built`,
+        { details: { name, version: v } },
+      );
     }
     // The parent first, outside this image's lock: its own lock serialises its build.
     const parent = r.from ? await this.ensure(r.from, undefined, onProgress) : undefined;
     await fs.mkdir(this.imageDir(name), { recursive: true });
     const lockFile = path.join(this.imageDir(name), `${v}.lock`);
-    return withFileLock(lockFile, async () => {
-      const done = await this.resolve(name, v).catch(() => undefined);
-      if (done) { progress({ phase: 'cached' }); return done; }
-      await this.removeLeftovers(name, v);
-      return this.build(r, parent, progress);
-    }, { timeoutMs: this.timeoutMs + 60_000, onWait: () => progress({ phase: 'waiting', line: `another process is building ${name}:${v}` }) });
+    return withFileLock(
+      lockFile,
+      async () => {
+        const done = await this.resolve(name, v).catch(() => undefined);
+        if (done) {
+          progress({ phase: 'cached' });
+          return done;
+        }
+        await this.removeLeftovers(name, v);
+        return this.build(r, parent, progress);
+      },
+      {
+        timeoutMs: this.timeoutMs + 60_000,
+        onWait: () => progress({ phase: 'waiting', line: `another process is building ${name}:${v}` }),
+      },
+    );
   }
 
   private async build(r: BaseRecipe, parent: ManagedImageInfo | undefined, progress: BaseImageProgressFn): Promise<ManagedImageInfo> {
@@ -156,8 +172,11 @@ export class ManagedImages implements ManagedImageStore {
   private recipe(name: string): BaseRecipe {
     const r = BASE_RECIPES.find((x) => x.name === name);
     if (!r) {
-      throw new CubbyError('IMAGE_BASE_NOT_FOUND',
-        `unknown managed image "${name}" (available: ${BASE_RECIPES.map((x) => x.name).join(', ')})`, { details: { name } });
+      throw new CubbyError(
+        'IMAGE_BASE_NOT_FOUND',
+        `unknown managed image "${name}" (available: ${BASE_RECIPES.map((x) => x.name).join(', ')})`,
+        { details: { name } },
+      );
     }
     return r;
   }
@@ -174,6 +193,10 @@ export class ManagedImages implements ManagedImageStore {
     };
   }
 
-  private imageDir(name: string): string { return path.join(this.cacheDir, 'base', name); }
-  private versionDir(name: string, version: string): string { return path.join(this.imageDir(name), version); }
+  private imageDir(name: string): string {
+    return path.join(this.cacheDir, 'base', name);
+  }
+  private versionDir(name: string, version: string): string {
+    return path.join(this.imageDir(name), version);
+  }
 }

@@ -16,7 +16,10 @@ const CHROOT_ENV = {
   HOME: '/root',
 };
 
-export interface StepOptions { onLine?: (line: string) => void; timeoutMs: number }
+export interface StepOptions {
+  onLine?: (line: string) => void;
+  timeoutMs: number;
+}
 
 async function must(what: string, cmd: string, args: string[], opts: StepOptions & Pick<StreamOptions, 'env'>): Promise<string> {
   const r = await streamCommand(cmd, args, { onLine: opts.onLine, timeoutMs: opts.timeoutMs, env: opts.env });
@@ -60,16 +63,24 @@ export async function configure(rootfs: string, opts: StepOptions): Promise<void
 }
 
 export async function cleanup(rootfs: string, opts: StepOptions): Promise<void> {
-  await inChroot(rootfs, [
-    'apt-get clean',
-    'rm -rf /usr/sbin/policy-rc.d /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /root/.cache',
-    'find /var/log -type f -delete',
-  ].join(' && '), opts);
+  await inChroot(
+    rootfs,
+    [
+      'apt-get clean',
+      'rm -rf /usr/sbin/policy-rc.d /var/lib/apt/lists/* /var/cache/apt/*.bin /tmp/* /var/tmp/* /root/.cache',
+      'find /var/log -type f -delete',
+    ].join(' && '),
+    opts,
+  );
   // Empty: the runtime's network decides name resolution, not the build host.
   await fs.writeFile(path.join(rootfs, 'etc/resolv.conf'), '');
 }
 
 export async function listPackages(rootfs: string, opts: StepOptions): Promise<string[]> {
   const out = await inChroot(rootfs, "dpkg-query -W -f='${Package}=${Version}\\n'", { ...opts, onLine: undefined });
-  return out.split('\n').map((l) => l.trim()).filter(Boolean).sort();
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }

@@ -23,8 +23,13 @@ async function importedCreatedAt(buildah: BuildahRunner, shared: StorageLayout, 
   return r.stdout.trim() || 'unlabelled';
 }
 
-export async function importBase(buildah: BuildahRunner, shared: StorageLayout, storageDir: string, base: ManagedImageInfo,
-  log: (line: string) => void): Promise<string> {
+export async function importBase(
+  buildah: BuildahRunner,
+  shared: StorageLayout,
+  storageDir: string,
+  base: ManagedImageInfo,
+  log: (line: string) => void,
+): Promise<string> {
   const ref = baseImageRef(base.name, base.version);
   if ((await importedCreatedAt(buildah, shared, ref)) === base.createdAt) return ref;
   return withFileLock(path.join(storageDir, `import-${base.name}-${base.version}.lock`), async () => {
@@ -33,7 +38,8 @@ export async function importBase(buildah: BuildahRunner, shared: StorageLayout, 
     log(`[cubby] importing managed image ${base.name}:${base.version} into the build store`);
     const must = async (what: string, args: string[]): Promise<string> => {
       const r = await buildah.run(shared, args, { timeoutMs: 10 * 60_000 });
-      if (r.code !== 0) throw new CubbyError('IMAGE_BASE_BUILD_FAILED', `importing ${ref}: ${what} failed: ${r.output.trim().slice(-1500)}`);
+      if (r.code !== 0)
+        throw new CubbyError('IMAGE_BASE_BUILD_FAILED', `importing ${ref}: ${what} failed: ${r.output.trim().slice(-1500)}`);
       return r.stdout.trim().split('\n').pop() ?? '';
     };
     if (seen !== undefined) await buildah.run(shared, ['rmi', '--force', ref]);
@@ -43,13 +49,20 @@ export async function importBase(buildah: BuildahRunner, shared: StorageLayout, 
       const cp = await streamCommand('cp', ['-a', `${base.rootfs}/.`, `${mnt}/`], { timeoutMs: 10 * 60_000 });
       if (cp.code !== 0) throw new CubbyError('IMAGE_BASE_BUILD_FAILED', `importing ${ref}: copy failed: ${cp.output.slice(-1500)}`);
       await must('buildah umount', ['umount', container]);
-      await must('buildah config', ['config',
-        '--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-        '--env', 'LANG=C.UTF-8',
-        '--cmd', '["bash"]',
-        '--workingdir', '/',
-        '--label', `${CREATED_LABEL}=${base.createdAt}`,
-        container]);
+      await must('buildah config', [
+        'config',
+        '--env',
+        'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        '--env',
+        'LANG=C.UTF-8',
+        '--cmd',
+        '["bash"]',
+        '--workingdir',
+        '/',
+        '--label',
+        `${CREATED_LABEL}=${base.createdAt}`,
+        container,
+      ]);
       await must('buildah commit', ['commit', '--rm', '--format', 'oci', container, ref]);
     } catch (e) {
       await buildah.run(shared, ['rm', container]);

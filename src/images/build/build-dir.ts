@@ -22,7 +22,11 @@ export async function createBuildDir(buildsRoot: string, id: string): Promise<st
 async function sandboxes(runsc: string, stateDir: string): Promise<{ id: string; status: string }[]> {
   const r = await runCommand(runsc, [`--root=${stateDir}`, 'list', '-format=json'], { timeoutMs: 10_000 }).catch(() => undefined);
   if (r?.code !== 0) return [];
-  try { return (JSON.parse(r.stdout) as { id: string; status: string }[] | null) ?? []; } catch { return []; }
+  try {
+    return (JSON.parse(r.stdout) as { id: string; status: string }[] | null) ?? [];
+  } catch {
+    return [];
+  }
 }
 
 async function forceDelete(runsc: string, stateDir: string, id: string): Promise<void> {
@@ -32,7 +36,8 @@ async function forceDelete(runsc: string, stateDir: string, id: string): Promise
 async function mountsUnder(dir: string): Promise<string[]> {
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8');
   const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return info.split('\n')
+  return info
+    .split('\n')
     .map((l) => unescape(l.split(' ')[4] ?? ''))
     .filter((m) => m.startsWith(dir + '/'))
     .sort((a, b) => b.length - a.length);
@@ -51,7 +56,11 @@ async function processesUnder(dir: string): Promise<{ pid: number; argv: string[
 }
 
 function kill(pid: number): void {
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 /** Kills buildah with its whole process group (its per-step subprocess holds the sandboxes' zombies). */
@@ -59,7 +68,11 @@ async function killGroupOf(pid: number): Promise<void> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
   if (pgrp > 1 && pgrp !== process.pid) {
-    try { process.kill(-pgrp, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-pgrp, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
   kill(pid);
 }
@@ -82,7 +95,9 @@ export async function removeBuildDir(dir: string, runsc: string): Promise<void> 
   for (const s of await sandboxes(runsc, stateDir)) if (s.status !== 'stopped') await forceDelete(runsc, stateDir, s.id);
   // Deferred deletes (see runsc-wrapper.ts) end about a second after buildah's exit.
   const pids = (await fs.readFile(path.join(dir, 'deferred-deletes'), 'utf8').catch(() => ''))
-    .split('\n').map(Number).filter((p) => p > 0);
+    .split('\n')
+    .map(Number)
+    .filter((p) => p > 0);
   for (let i = 0; i < 75 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 200));
   for (const s of await sandboxes(runsc, stateDir)) await forceDelete(runsc, stateDir, s.id);
   for (const p of await processesUnder(dir)) kill(p.pid);
@@ -114,5 +129,10 @@ export async function sweepBuildDirs(buildsRoot: string, runsc: string): Promise
 }
 
 function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -21,14 +21,21 @@ export async function mountBuildDisk(dir: string, bytes: number): Promise<string
   const file = path.join(dir, DISK_FILE);
   const mnt = path.join(dir, DATA_DIR);
   const fh = await fs.open(file, 'wx', 0o600);
-  try { await fh.truncate(bytes); } finally { await fh.close(); }
+  try {
+    await fh.truncate(bytes);
+  } finally {
+    await fh.close();
+  }
   // -m 0: no blocks reserved for root (builds run as root); lazy init: nothing is zeroed up front,
   // so the sparse file only grows with what the build writes.
-  const mkfs = await runCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', file], { timeoutMs: 60_000 });
+  const mkfs = await runCommand('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1,nodiscard', file], {
+    timeoutMs: 60_000,
+  });
   if (mkfs.code !== 0) throw new CubbyError('BUILD_FAILED', `making the build's file system: ${tail(mkfs.stderr || mkfs.stdout, 500)}`);
   await fs.mkdir(mnt, { mode: 0o700 });
   const mount = await runCommand('mount', ['-t', 'ext4', '-o', 'loop,nosuid,noinit_itable', file, mnt], { timeoutMs: 60_000 });
-  if (mount.code !== 0) throw new CubbyError('BUILD_FAILED', `mounting the build's file system: ${tail(mount.stderr || mount.stdout, 500)}`);
+  if (mount.code !== 0)
+    throw new CubbyError('BUILD_FAILED', `mounting the build's file system: ${tail(mount.stderr || mount.stdout, 500)}`);
   return mnt;
 }
 

@@ -44,6 +44,7 @@ export async function failureReason(output: string, dataDir: string, caps: Caps)
   const full = space !== undefined && space.free <= Math.max(1024 * 1024, space.total / 100);
   if (NO_SPACE.test(output) || full) return diskCapMessage(caps.diskBytes);
   const ids = (await fs.readFile(caps.containersFile, 'utf8').catch(() => '')).split('\n').filter((id) => /^[\w.-]+$/.test(id));
-  if (/exited on killed|exit status 137\b|signal: killed/i.test(output) && await oomKilled(ids)) return memoryCapMessage(caps.memoryBytes);
+  if (/exited on killed|exit status 137\b|signal: killed/i.test(output) && (await oomKilled(ids)))
+    return memoryCapMessage(caps.memoryBytes);
   return undefined;
 }

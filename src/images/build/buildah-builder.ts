@@ -91,8 +91,11 @@ export class BuildahBuilder implements ImageBuilder {
     const space = await diskSpace(this.storageDir);
     if (!space) throw new CubbyError('BUILD_FAILED', `cannot read the free space of ${this.storageDir}`);
     if (space.free - needBytes < this.reserveBytes) {
-      throw new CubbyError('BUILD_HOST_DISK_LOW', `build refused: the host has ${mib(space.free)} MiB free on ${this.storageDir}; ` +
-        `${what} (${mib(needBytes)} MiB) would leave less than the host reserve of ${mib(this.reserveBytes)} MiB`);
+      throw new CubbyError(
+        'BUILD_HOST_DISK_LOW',
+        `build refused: the host has ${mib(space.free)} MiB free on ${this.storageDir}; ` +
+          `${what} (${mib(needBytes)} MiB) would leave less than the host reserve of ${mib(this.reserveBytes)} MiB`,
+      );
     }
   }
 
@@ -100,7 +103,10 @@ export class BuildahBuilder implements ImageBuilder {
     const started = Date.now();
     const deadline = started + (req.timeoutMs ?? this.timeoutMs);
     const logLines: string[] = [];
-    const log = (line: string): void => { logLines.push(line); req.onLog?.(line); };
+    const log = (line: string): void => {
+      logLines.push(line);
+      req.onLog?.(line);
+    };
     const fullLog = (): string => logLines.join('\n') + (logLines.length ? '\n' : '');
     const outputDir = path.resolve(req.outputDir);
     if (await fs.lstat(outputDir).catch(() => undefined)) {
@@ -123,37 +129,71 @@ export class BuildahBuilder implements ImageBuilder {
     await this.checkHostSpace(diskBytes, `the build's disk cap`);
     const buildDir = await createBuildDir(buildsRoot, `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`);
     try {
-      const base = await this.images.ensure(wanted.name, wanted.version, (p) => { if (!p.line) log(`[cubby] base image ${wanted.name}: ${p.phase}`); });
+      const base = await this.images.ensure(wanted.name, wanted.version, (p) => {
+        if (!p.line) log(`[cubby] base image ${wanted.name}: ${p.phase}`);
+      });
       const shared = await sharedLayout(this.storageDir);
       const baseRef = await importBase(this.buildah, shared, this.storageDir, base, log);
       const dataDir = await mountBuildDisk(buildDir, diskBytes);
       const layout = await buildLayout(buildDir, shared, dataDir);
       const wrapper = path.join(buildDir, 'runsc-wrapper');
       await writeRunscWrapper(wrapper, {
-        runsc: this.runsc, stateDir: path.join(buildDir, 'runsc'), network: req.network ?? 'none', logFile: path.join(buildDir, 'runsc.log'), pidFile: path.join(buildDir, 'deferred-deletes'),
+        runsc: this.runsc,
+        stateDir: path.join(buildDir, 'runsc'),
+        network: req.network ?? 'none',
+        logFile: path.join(buildDir, 'runsc.log'),
+        pidFile: path.join(buildDir, 'deferred-deletes'),
         containersFile: path.join(buildDir, 'containers'),
       });
       const rewritten = path.join(buildDir, 'Dockerfile');
       await fs.writeFile(rewritten, rewriteFrom(dockerfile, summary.from, baseRef));
       const outRef = `localhost/cubby-build/${path.basename(buildDir)}:latest`;
       const args = [
-        'bud', '--pull-never', '--layers=false', '--force-rm', '--format', 'oci', '--jobs', '1',
-        '--isolation', 'oci', '--runtime', wrapper, '--network', req.network ?? 'none',
-        '--memory', String(memoryBytes), '--memory-swap', String(memoryBytes),
+        'bud',
+        '--pull-never',
+        '--layers=false',
+        '--force-rm',
+        '--format',
+        'oci',
+        '--jobs',
+        '1',
+        '--isolation',
+        'oci',
+        '--runtime',
+        wrapper,
+        '--network',
+        req.network ?? 'none',
+        '--memory',
+        String(memoryBytes),
+        '--memory-swap',
+        String(memoryBytes),
         ...Object.entries(req.buildArgs ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
-        '-f', rewritten, '-t', outRef, path.resolve(req.contextDir),
+        '-f',
+        rewritten,
+        '-t',
+        outRef,
+        path.resolve(req.contextDir),
       ];
-      log(`[cubby] building on ${baseRef} in build ${path.basename(buildDir)} (disk cap ${mib(diskBytes)} MiB, RUN memory cap ${mib(memoryBytes)} MiB)`);
+      log(
+        `[cubby] building on ${baseRef} in build ${path.basename(buildDir)} (disk cap ${mib(diskBytes)} MiB, RUN memory cap ${mib(memoryBytes)} MiB)`,
+      );
       const left = deadline - Date.now();
       const r = left > 0 ? await this.buildah.run(layout, args, { onLine: log, timeoutMs: left }) : undefined;
       if (!r || r.code !== 0) {
         const why = !r || r.timedOut ? `timed out after ${req.timeoutMs ?? this.timeoutMs} ms` : `exit ${r.code ?? r.signal}`;
         if (r?.timedOut) log(`[cubby] build timed out`);
-        const cap = r && !r.timedOut ? await failureReason(r.output, dataDir, { diskBytes, memoryBytes, containersFile: path.join(buildDir, 'containers') }) : undefined;
+        const cap =
+          r && !r.timedOut
+            ? await failureReason(r.output, dataDir, { diskBytes, memoryBytes, containersFile: path.join(buildDir, 'containers') })
+            : undefined;
         if (cap) log(`[cubby] ${cap}`);
-        throw new CubbyError('BUILD_FAILED', cap ? `image build failed: ${cap}:\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`
-          : `image build failed (${why}):\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`,
-        { details: { log: fullLog() } });
+        throw new CubbyError(
+          'BUILD_FAILED',
+          cap
+            ? `image build failed: ${cap}:\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`
+            : `image build failed (${why}):\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`,
+          { details: { log: fullLog() } },
+        );
       }
       // The export is the base plus what the build added (at most what its file system holds).
       const used = await diskSpace(dataDir);
@@ -164,7 +204,12 @@ export class BuildahBuilder implements ImageBuilder {
       const sizeBytes = await dirSize(outputDir);
       log(`[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms`);
       return {
-        rootfs: outputDir, config, base: { name: base.name, version: base.version }, sizeBytes, log: fullLog(), durationMs: Date.now() - started,
+        rootfs: outputDir,
+        config,
+        base: { name: base.name, version: base.version },
+        sizeBytes,
+        log: fullLog(),
+        durationMs: Date.now() - started,
       };
     } catch (e) {
       await fs.rm(outputDir, { recursive: true, force: true }).catch(() => undefined);

@@ -15,7 +15,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { streamCommand, type StreamOptions, type StreamResult } from '../util/stream-command.js';
 
-export interface StorageLayout { root: string; run: string; conf: string; tmp: string }
+export interface StorageLayout {
+  root: string;
+  run: string;
+  conf: string;
+  tmp: string;
+}
 
 const REGISTRIES_CONF = [
   '# Cubby builds never pull: no registry is searched for short names.',
@@ -53,7 +58,12 @@ export async function sharedLayout(storageDir: string): Promise<StorageLayout> {
 
 /** `dataDir`: where the bulky parts go (the build's capped file system). */
 export async function buildLayout(buildDir: string, shared: StorageLayout, dataDir: string): Promise<StorageLayout> {
-  const l = { root: path.join(dataDir, 'root'), run: path.join(dataDir, 'run'), conf: path.join(buildDir, 'storage.conf'), tmp: path.join(dataDir, 'tmp') };
+  const l = {
+    root: path.join(dataDir, 'root'),
+    run: path.join(dataDir, 'run'),
+    conf: path.join(buildDir, 'storage.conf'),
+    tmp: path.join(dataDir, 'tmp'),
+  };
   await fs.mkdir(l.tmp, { recursive: true, mode: 0o700 });
   await fs.writeFile(l.conf, storageConf(l.root, l.run, shared.root));
   return l;

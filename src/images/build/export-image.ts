@@ -20,7 +20,9 @@ export function toImageConfig(c: OciConfig): ImageConfig {
     const eq = kv.indexOf('=');
     if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
-  const ports = Object.keys(c.ExposedPorts ?? {}).map((p) => parseInt(p, 10)).filter((p) => p > 0 && p < 65536);
+  const ports = Object.keys(c.ExposedPorts ?? {})
+    .map((p) => parseInt(p, 10))
+    .filter((p) => p > 0 && p < 65536);
   return {
     entrypoint: c.Entrypoint ?? [],
     cmd: c.Cmd ?? [],

@@ -11,7 +11,10 @@ async function table(rootfs: string, file: string): Promise<Map<string, string[]
   const p = path.join(rootfs, 'etc', file);
   const st = await fs.lstat(p).catch(() => undefined);
   if (!st?.isFile()) return new Map();
-  const rows = (await fs.readFile(p, 'utf8')).split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4 && f[0]);
+  const rows = (await fs.readFile(p, 'utf8'))
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4 && f[0]);
   return new Map(rows.map((f) => [f[0] ?? '', f]));
 }
 

@@ -47,14 +47,46 @@ export interface AnalyzeOptions {
 }
 
 const KEYWORDS = new Set([
-  'FROM', 'RUN', 'CMD', 'LABEL', 'MAINTAINER', 'EXPOSE', 'ENV', 'ADD', 'COPY', 'ENTRYPOINT', 'VOLUME', 'USER', 'WORKDIR', 'ARG',
-  'ONBUILD', 'STOPSIGNAL', 'HEALTHCHECK', 'SHELL',
+  'FROM',
+  'RUN',
+  'CMD',
+  'LABEL',
+  'MAINTAINER',
+  'EXPOSE',
+  'ENV',
+  'ADD',
+  'COPY',
+  'ENTRYPOINT',
+  'VOLUME',
+  'USER',
+  'WORKDIR',
+  'ARG',
+  'ONBUILD',
+  'STOPSIGNAL',
+  'HEALTHCHECK',
+  'SHELL',
 ]);
 const HEALTHCHECK_FLAGS = new Set(['interval', 'timeout', 'start-period', 'start-interval', 'retries']);
 /** ARGs the builder may fill in itself (proxies from its environment, platforms): never certain. */
 const PREDEFINED_ARGS = new Set([
-  'HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy',
-  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+  'HTTP_PROXY',
+  'http_proxy',
+  'HTTPS_PROXY',
+  'https_proxy',
+  'FTP_PROXY',
+  'ftp_proxy',
+  'NO_PROXY',
+  'no_proxy',
+  'ALL_PROXY',
+  'all_proxy',
+  'TARGETPLATFORM',
+  'TARGETOS',
+  'TARGETARCH',
+  'TARGETVARIANT',
+  'BUILDPLATFORM',
+  'BUILDOS',
+  'BUILDARCH',
+  'BUILDVARIANT',
 ]);
 
 export function analyzeDockerfile(text: string, opts: AnalyzeOptions = {}): DockerfileSummary {
@@ -80,10 +112,16 @@ export function analyzeDockerfile(text: string, opts: AnalyzeOptions = {}): Dock
     if (!seenFrom && kw !== 'FROM' && kw !== 'ARG') fail(ins, `${kw} before FROM`);
     if (kw !== 'COPY' && kw !== 'ADD') checkFlags(ins);
     const expand = (raw: string): Expanded => {
-      try { return expandWord(raw, lookup, escape); } catch (e) { return fail(ins, (e as Error).message); }
+      try {
+        return expandWord(raw, lookup, escape);
+      } catch (e) {
+        return fail(ins, (e as Error).message);
+      }
     };
     switch (kw) {
-      case 'FROM': seenFrom = true; break;
+      case 'FROM':
+        seenFrom = true;
+        break;
       case 'ARG':
         if (seenFrom) declareArgs(ins, escape, args, lookup, buildArgs, globalArgs);
         else declareArgs(ins, escape, globalArgs, (n) => globalArgs.get(n), buildArgs);
@@ -95,13 +133,17 @@ export function analyzeDockerfile(text: string, opts: AnalyzeOptions = {}): Dock
       case 'ADD':
         checkCopy(ins, lookup, escape);
         break;
-      case 'SHELL': shell = execForm(ins) ?? fail(ins, 'SHELL needs the JSON (exec) form'); break;
+      case 'SHELL':
+        shell = execForm(ins) ?? fail(ins, 'SHELL needs the JSON (exec) form');
+        break;
       case 'ENTRYPOINT':
         out.entrypoint = command(ins, shell);
         // As in Docker: setting ENTRYPOINT resets a CMD set earlier.
         delete out.cmd;
         break;
-      case 'CMD': out.cmd = command(ins, shell); break;
+      case 'CMD':
+        out.cmd = command(ins, shell);
+        break;
       case 'ENV':
         // Every pair is expanded with the environment as it was before this line, as in Docker.
         for (const [key, value] of envPairs(ins, escape).map(([k, v]) => [literalName(ins, k, expand), expand(v)] as const)) {
@@ -114,9 +156,14 @@ export function analyzeDockerfile(text: string, opts: AnalyzeOptions = {}): Dock
         out.workdir = dir.startsWith('/') || !out.workdir ? dir : posix.join(out.workdir, dir);
         break;
       }
-      case 'USER': out.user = nonEmpty(ins, expand(ins.args).value); break;
-      case 'EXPOSE': out.exposedPorts.push(...ports(ins, expand)); break;
-      default: break;
+      case 'USER':
+        out.user = nonEmpty(ins, expand(ins.args).value);
+        break;
+      case 'EXPOSE':
+        out.exposedPorts.push(...ports(ins, expand));
+        break;
+      default:
+        break;
     }
   }
   out.exposedPorts = [...new Set(out.exposedPorts)].sort((a, b) => a - b);
@@ -132,7 +179,13 @@ function readFrom(ins: Instruction): FromClause {
   if (ref.includes('$')) throw dockerfileError(ins.line, 'FROM must name the managed image literally (no variables)');
   const m = /^([a-z0-9][a-z0-9._/-]*)(?::([A-Za-z0-9._-]+))?$/.exec(ref);
   if (!m) throw dockerfileError(ins.line, `FROM names an invalid image reference: ${ref}`);
-  return { image: m[1] as string, ...(m[2] ? { tag: m[2] } : {}), ...(parts[1] ? { alias: parts[1] } : {}), line: ins.line, endLine: ins.endLine };
+  return {
+    image: m[1] as string,
+    ...(m[2] ? { tag: m[2] } : {}),
+    ...(parts[1] ? { alias: parts[1] } : {}),
+    line: ins.line,
+    endLine: ins.endLine,
+  };
 }
 
 function checkFlags(ins: Instruction): void {
@@ -147,15 +200,23 @@ function checkFlags(ins: Instruction): void {
 
 /** ARG NAME[=default] ...: a build arg wins over the default; a stage's bare ARG takes the global one. */
 function declareArgs(
-  ins: Instruction, escape: string, scope: Map<string, string | undefined>, lookup: Lookup,
-  buildArgs: Readonly<Record<string, string>>, globals?: ReadonlyMap<string, string | undefined>,
+  ins: Instruction,
+  escape: string,
+  scope: Map<string, string | undefined>,
+  lookup: Lookup,
+  buildArgs: Readonly<Record<string, string>>,
+  globals?: ReadonlyMap<string, string | undefined>,
 ): void {
   const words = splitRaw(ins.args, escape);
   if (words.length === 0) fail(ins, 'ARG needs a name');
   for (const w of words) {
     if (w.split('=')[0]?.includes('$')) fail(ins, 'ARG names must be written literally');
     let e: Expanded;
-    try { e = expandWord(w, lookup, escape); } catch (err) { return fail(ins, (err as Error).message); }
+    try {
+      e = expandWord(w, lookup, escape);
+    } catch (err) {
+      return fail(ins, (err as Error).message);
+    }
     const eq = e.value.indexOf('=');
     const name = eq < 0 ? e.value : e.value.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(ins, `invalid ARG name "${name}"`);

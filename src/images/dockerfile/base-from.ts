@@ -2,7 +2,10 @@
 import { CubbyError } from '../../errors/index.js';
 import type { FromClause } from './analyze.js';
 
-export interface BaseRef { name: string; version?: string }
+export interface BaseRef {
+  name: string;
+  version?: string;
+}
 
 const VERSION = /^\d+\.\d+$/;
 
@@ -14,23 +17,29 @@ export function checkFrom(from: FromClause, requested: BaseRef, managedNames: re
     throw new CubbyError('DOCKERFILE_INVALID', `${at}: FROM scratch is not supported; start FROM a managed image (${known})`);
   }
   if (!managedNames.includes(from.image)) {
-    throw new CubbyError('DOCKERFILE_INVALID',
+    throw new CubbyError(
+      'DOCKERFILE_INVALID',
       `${at}: FROM ${from.image} is not a managed image (${known}); images are never pulled from a registry`,
-      { details: { from: from.image } });
+      { details: { from: from.image } },
+    );
   }
   if (from.image !== requested.name) {
-    throw new CubbyError('DOCKERFILE_FROM_MISMATCH',
+    throw new CubbyError(
+      'DOCKERFILE_FROM_MISMATCH',
       `${at}: FROM ${from.image} does not match the requested base image ${requested.name}`,
-      { details: { from: from.image, requested: requested.name } });
+      { details: { from: from.image, requested: requested.name } },
+    );
   }
   const tag = from.tag === 'latest' ? undefined : from.tag;
   if (tag !== undefined && !VERSION.test(tag)) {
     throw new CubbyError('DOCKERFILE_INVALID', `${at}: managed image versions look like "1.0", not "${tag}"`);
   }
   if (tag && requested.version && tag !== requested.version) {
-    throw new CubbyError('DOCKERFILE_FROM_MISMATCH',
+    throw new CubbyError(
+      'DOCKERFILE_FROM_MISMATCH',
       `${at}: FROM ${from.image}:${tag} does not match the requested base version ${requested.version}`,
-      { details: { from: `${from.image}:${tag}`, requested: `${requested.name}:${requested.version}` } });
+      { details: { from: `${from.image}:${tag}`, requested: `${requested.name}:${requested.version}` } },
+    );
   }
   const version = requested.version ?? tag;
   return { name: requested.name, ...(version ? { version } : {}) };

@@ -30,18 +30,31 @@ class Word {
   i = 0;
   unsure: string[] = [];
 
-  constructor(private readonly s: string[], private readonly lookup: Lookup, private readonly escape: string) {}
+  constructor(
+    private readonly s: string[],
+    private readonly lookup: Lookup,
+    private readonly escape: string,
+  ) {}
 
-  private get done(): boolean { return this.i >= this.s.length; }
-  private peek(): string | undefined { return this.s[this.i]; }
-  private text(from: number): string { return this.s.slice(from, this.i).join(''); }
+  private get done(): boolean {
+    return this.i >= this.s.length;
+  }
+  private peek(): string | undefined {
+    return this.s[this.i];
+  }
+  private text(from: number): string {
+    return this.s.slice(from, this.i).join('');
+  }
 
   /** Reads to the end, or to `stop` (consumed) for the word inside ${VAR:-word}. */
   until(stop: string | undefined): string {
     let out = '';
     while (!this.done) {
       const c = this.peek() as string;
-      if (stop !== undefined && c === stop) { this.i++; return out; }
+      if (stop !== undefined && c === stop) {
+        this.i++;
+        return out;
+      }
       if (c === "'") out += this.single();
       else if (c === '"') out += this.double();
       else if (c === '$') out += this.dollar();
@@ -61,7 +74,7 @@ class Word {
     this.i++;
     let out = '';
     for (;;) {
-      if (this.done) throw new Error('unterminated \' quote');
+      if (this.done) throw new Error("unterminated ' quote");
       const c = this.s[this.i++] as string;
       if (c === "'") return out;
       out += c;
@@ -74,13 +87,23 @@ class Word {
     for (;;) {
       if (this.done) throw new Error('unterminated " quote');
       const c = this.peek() as string;
-      if (c === '"') { this.i++; return out; }
-      if (c === '$') { out += this.dollar(); continue; }
+      if (c === '"') {
+        this.i++;
+        return out;
+      }
+      if (c === '$') {
+        out += this.dollar();
+        continue;
+      }
       this.i++;
       if (c === this.escape) {
         const next = this.peek();
         if (next === undefined) continue;
-        if (next === '"' || next === '$' || next === this.escape) { out += next; this.i++; continue; }
+        if (next === '"' || next === '$' || next === this.escape) {
+          out += next;
+          this.i++;
+          continue;
+        }
       }
       out += c;
     }
@@ -101,7 +124,10 @@ class Word {
     let name = '';
     while (!this.done && /[A-Za-z0-9_]/.test(this.peek() as string)) name += this.s[this.i++];
     const c = this.peek();
-    if (NAME.test(name) && c === '}') { this.i++; return this.value(name, this.text(start)); }
+    if (NAME.test(name) && c === '}') {
+      this.i++;
+      return this.value(name, this.text(start));
+    }
     const op = this.s[this.i + 1];
     if (NAME.test(name) && c === ':' && (op === '-' || op === '+')) {
       this.i += 2;
@@ -131,7 +157,10 @@ class Word {
 
   private value(name: string, ref: string): string {
     const v = this.lookup(name);
-    if (v === undefined) { this.unsure.push(ref); return ref; }
+    if (v === undefined) {
+      this.unsure.push(ref);
+      return ref;
+    }
     return v;
   }
 

@@ -28,16 +28,22 @@ export interface Instruction {
   endLine: number;
 }
 
-export interface ParsedDockerfile { instructions: Instruction[]; escape: string }
+export interface ParsedDockerfile {
+  instructions: Instruction[];
+  escape: string;
+}
 
 const HEREDOC_KEYWORDS = new Set(['RUN', 'COPY', 'ADD']);
 const ESCAPE_LIKE = /^\s*#[ \t]*escape[ \t]*=/i;
 
 export function parseDockerfile(text: string): ParsedDockerfile {
-  const lines = text.replace(/^\uFEFF/, '').replace(/\r\n/g, '\n').split('\n');
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .replace(/\r\n/g, '\n')
+    .split('\n');
   const escape = escapeDirective(lines);
   const continued = new RegExp(`${escape === '\\' ? '\\\\' : escape}[ \\t]*$`);
-  const cont = (l: string): [string, boolean] => continued.test(l) ? [l.replace(continued, ''), true] : [l, false];
+  const cont = (l: string): [string, boolean] => (continued.test(l) ? [l.replace(continued, ''), true] : [l, false]);
   const instructions: Instruction[] = [];
   let i = 0;
   while (i < lines.length) {
@@ -90,7 +96,8 @@ function escapeDirective(lines: string[]): string {
     escape = m[1] as string;
   }
   for (let i = 1; i < lines.length; i++) {
-    if (ESCAPE_LIKE.test(lines[i] ?? '')) throw invalid(i + 1, 'an escape directive is only read on the first line of the Dockerfile; move it there');
+    if (ESCAPE_LIKE.test(lines[i] ?? ''))
+      throw invalid(i + 1, 'an escape directive is only read on the first line of the Dockerfile; move it there');
   }
   return escape;
 }
@@ -102,7 +109,7 @@ function heredocMarkers(args: string, line: number): Array<Omit<Heredoc, 'body'>
     const m = /^\d*<<(-?)([^<]*)$/.exec(word);
     if (!m) continue;
     const quoted = /^(["'])(.*)\1$/.exec(m[2] as string);
-    const name = quoted ? quoted[2] as string : m[2] as string;
+    const name = quoted ? (quoted[2] as string) : (m[2] as string);
     if (name === '' || /["'\\\s]/.test(name)) throw invalid(line, `cannot read the heredoc marker ${word}`);
     out.push({ name, chomp: m[1] === '-' });
   }

@@ -11,13 +11,16 @@ const FLAGS: Record<string, ReadonlySet<string>> = { COPY: new Set(['chown', 'ch
 
 /** Refuses the ADD/COPY instruction unless every source is a local path Cubby can name for sure. */
 export function checkCopy(ins: Instruction, lookup: Lookup, escape: string): void {
-  const fail = (msg: string): never => { throw dockerfileError(ins.line, msg); };
+  const fail = (msg: string): never => {
+    throw dockerfileError(ins.line, msg);
+  };
   const kw = ins.keyword;
   if (ins.heredocs.length > 0) fail(HEREDOCS);
   for (const f of ins.flags) {
     const name = /^--([^=]*)/.exec(f)?.[1] ?? f;
     if (name === 'from') fail(`${kw} --from is not supported (single-stage builds only)`);
-    if (kw === 'ADD' && (name === 'checksum' || name === 'keep-git-dir')) fail(`ADD --${name} is not supported (it is only for files fetched from a URL)`);
+    if (kw === 'ADD' && (name === 'checksum' || name === 'keep-git-dir'))
+      fail(`ADD --${name} is not supported (it is only for files fetched from a URL)`);
     if (!FLAGS[kw]?.has(name)) fail(`unknown flag --${name} on ${kw} (supported: --chown, --chmod)`);
     if (!f.includes('=')) fail(`${kw} --${name} needs a value`);
     certain(f.slice(f.indexOf('=') + 1), `flag --${name}`);
@@ -31,21 +34,29 @@ export function checkCopy(ins: Instruction, lookup: Lookup, escape: string): voi
   // The destination too: it is never a URL in a sound Dockerfile, and checking it costs nothing.
   for (const raw of words) {
     const value = certain(raw, `argument ${JSON.stringify(raw)}`);
-    if (isRemote(raw) || isRemote(value)) fail(`${kw} from a URL is not supported: put the file in the code artifact (or fetch it in a RUN step)`);
+    if (isRemote(raw) || isRemote(value))
+      fail(`${kw} from a URL is not supported: put the file in the code artifact (or fetch it in a RUN step)`);
   }
 
   function certain(raw: string, what: string): string {
     let r;
-    try { r = expandWord(raw, lookup, escape); } catch (e) { return fail(`${kw} ${what}: ${(e as Error).message}`); }
+    try {
+      r = expandWord(raw, lookup, escape);
+    } catch (e) {
+      return fail(`${kw} ${what}: ${(e as Error).message}`);
+    }
     if (r.unsure.length > 0) {
-      fail(`${kw} ${what} uses ${r.unsure.join(', ')}, which Cubby cannot resolve with certainty before the build; ` +
-        'give the value literally, or declare it earlier with ARG NAME=value or ENV NAME=value (only $NAME, ${NAME}, ${NAME:-word} and ${NAME:+word} are read)');
+      fail(
+        `${kw} ${what} uses ${r.unsure.join(', ')}, which Cubby cannot resolve with certainty before the build; ` +
+          'give the value literally, or declare it earlier with ARG NAME=value or ENV NAME=value (only $NAME, ${NAME}, ${NAME:-word} and ${NAME:+word} are read)',
+      );
     }
     return r.value;
   }
 }
 
-export const HEREDOCS = 'heredocs (<<EOF) are not supported: the builder would read their lines as Dockerfile instructions; put the content in a file in the code artifact';
+export const HEREDOCS =
+  'heredocs (<<EOF) are not supported: the builder would read their lines as Dockerfile instructions; put the content in a file in the code artifact';
 
 /** A URL of any scheme, a scp-like git address (git@host:repo), or a GitHub shorthand. */
 export function isRemote(source: string): boolean {

@@ -24,7 +24,10 @@ export function splitRaw(text: string, escape = '\\'): string[] {
     if (quote) {
       if (c === quote) quote = '';
       else if (c === escape && quote !== "'") {
-        if (i + 1 === chars.length) { quote = ''; continue; }
+        if (i + 1 === chars.length) {
+          quote = '';
+          continue;
+        }
         word += c;
         c = chars[++i] as string;
       }
@@ -65,10 +68,19 @@ export function extractFlags(text: string): { flags: string[]; rest: string } {
     for (; i < text.length; i++) {
       let c = text[i] as string;
       if (!quote && isSpace(c)) break;
-      if (!quote && (c === '"' || c === "'")) { quote = c; continue; }
-      if (quote && c === quote) { quote = ''; continue; }
+      if (!quote && (c === '"' || c === "'")) {
+        quote = c;
+        continue;
+      }
+      if (quote && c === quote) {
+        quote = '';
+        continue;
+      }
       if (c === '\\') {
-        if (i + 1 === text.length) { quote = ''; continue; }
+        if (i + 1 === text.length) {
+          quote = '';
+          continue;
+        }
         c = text[++i] as string;
       }
       word += c;
@@ -78,10 +90,7 @@ export function extractFlags(text: string): { flags: string[]; rest: string } {
   }
 }
 
-export type JsonArgs =
-  | { form: 'json'; values: string[]; trailing: string }
-  | { form: 'not-strings' }
-  | { form: 'shell' };
+export type JsonArgs = { form: 'json'; values: string[]; trailing: string } | { form: 'not-strings' } | { form: 'shell' };
 
 /**
  * The exec (JSON array) form, read as the builder reads it: Go's json.Decoder takes the first
@@ -94,7 +103,11 @@ export function jsonArgs(text: string): JsonArgs {
   const end = jsonEnd(t);
   if (end === undefined) return { form: 'shell' };
   let v: unknown;
-  try { v = JSON.parse(t.slice(0, end)); } catch { return { form: 'shell' }; }
+  try {
+    v = JSON.parse(t.slice(0, end));
+  } catch {
+    return { form: 'shell' };
+  }
   if (!Array.isArray(v)) return { form: 'shell' };
   if (!v.every((x) => typeof x === 'string')) return { form: 'not-strings' };
   return { form: 'json', values: v as string[], trailing: t.slice(end).trim() };
@@ -113,7 +126,9 @@ function jsonEnd(t: string): number | undefined {
     }
     if (c === '"') inString = true;
     else if (c === '[' || c === '{') depth++;
-    else if (c === ']' || c === '}') { if (--depth === 0) return i + 1; }
+    else if (c === ']' || c === '}') {
+      if (--depth === 0) return i + 1;
+    }
   }
   return undefined;
 }

@@ -10,7 +10,10 @@ export async function dirSize(root: string): Promise<number> {
     const dir = stack.pop() as string;
     for (const e of await fs.readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) { stack.push(p); continue; }
+      if (e.isDirectory()) {
+        stack.push(p);
+        continue;
+      }
       const st = await fs.lstat(p);
       if (st.nlink > 1) {
         const key = `${st.dev}:${st.ino}`;

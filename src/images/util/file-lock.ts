@@ -19,14 +19,20 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>, opts: 
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  child.stdin.on('error', () => { /* the holder may be gone already */ });
+  child.stdin.on('error', () => {
+    /* the holder may be gone already */
+  });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const waitTimer = setTimeout(() => opts.onWait?.(), 200);
   try {
     const granted = await new Promise<boolean>((resolve, reject) => {
       child.on('error', reject);
-      child.stdout.setEncoding('utf8').on('data', (d: string) => { if (d.includes('locked')) resolve(true); });
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        if (d.includes('locked')) resolve(true);
+      });
       void exited.then(() => resolve(false));
     });
     if (!granted) {

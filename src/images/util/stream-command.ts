@@ -49,10 +49,22 @@ export function streamCommand(cmd: string, args: readonly string[], opts: Stream
     child.stdout.setEncoding('utf8').on('data', (d: string) => feed('stdout', d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => feed('stderr', d));
     const killGroup = (): void => {
-      try { if (child.pid) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     };
-    const timer = opts.timeoutMs ? setTimeout(() => { timedOut = true; killGroup(); }, opts.timeoutMs) : undefined;
-    child.on('error', (e) => { if (timer) clearTimeout(timer); reject(e); });
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup();
+        }, opts.timeoutMs)
+      : undefined;
+    child.on('error', (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
       feed('stdout', '', true);

@@ -69,23 +69,32 @@ export class LinuxNetwork implements NetworkPort {
   }
 
   async allocate(owner: string, policy: EgressPolicy): Promise<SandboxNetwork> {
-    if (typeof owner !== 'string' || owner.length === 0) throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
+    if (typeof owner !== 'string' || owner.length === 0)
+      throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
     const normalized = normalizePolicy(policy, this.addresses);
     await this.init();
     const me = selfIdentity();
     const createdAt = new Date().toISOString();
     const index = await this.slots.claimFree(this.pool.size, randomInt(this.pool.size), (i) => ({
-      owner, pid: me.pid, pidStart: me.start, createdAt, sandboxAddress: this.pool.addresses(i).sandboxAddress,
+      owner,
+      pid: me.pid,
+      pidStart: me.start,
+      createdAt,
+      sandboxAddress: this.pool.addresses(i).sandboxAddress,
     }));
-    if (index === null) throw new CubbyError('NETWORK_POOL_EXHAUSTED', `all ${this.pool.size} network slots of ${this.pool.text} are taken`);
+    if (index === null)
+      throw new CubbyError('NETWORK_POOL_EXHAUSTED', `all ${this.pool.size} network slots of ${this.pool.text} are taken`);
     this.inflight.add(index);
     const addrs = this.pool.addresses(index);
     try {
       // A slot nobody held may still have leftovers from a crashed process: ours now, so clear them.
       if (existsSync(netnsPath(index)) || existsSync(`/sys/class/net/${hostIf(index)}`)) await removeLinks(index);
       await createLinks(index, addrs);
-      await nft(addSandboxScript(index, addrs.sandboxAddress, policyRules(normalized, this.pool.text, this.addresses)),
-        'NETWORK_SETUP_FAILED', `adding egress rules for ${netnsName(index)}`);
+      await nft(
+        addSandboxScript(index, addrs.sandboxAddress, policyRules(normalized, this.pool.text, this.addresses)),
+        'NETWORK_SETUP_FAILED',
+        `adding egress rules for ${netnsName(index)}`,
+      );
       return this.describe(index, addrs, normalized, owner);
     } catch (e) {
       await this.teardown(index, [addrs.sandboxAddress]).catch(() => {});
@@ -97,7 +106,8 @@ export class LinuxNetwork implements NetworkPort {
   }
 
   async adopt(net: SandboxNetwork, owner: string): Promise<SandboxNetwork> {
-    if (typeof owner !== 'string' || owner.length === 0) throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
+    if (typeof owner !== 'string' || owner.length === 0)
+      throw new CubbyError('CUBBY_VALIDATION', 'network owner must be a non-empty string');
     await this.init();
     const rec = await this.slots.read(net.index);
     if (!rec || (net.owner !== undefined && rec.owner !== net.owner)) {
@@ -115,8 +125,11 @@ export class LinuxNetwork implements NetworkPort {
     if (rec === undefined || (rec !== null && net.owner !== undefined && rec.owner !== net.owner)) {
       throw new CubbyError('NETWORK_SETUP_FAILED', `${net.netnsName} is not allocated to this sandbox`);
     }
-    await nft(chainScript(net.index, policyRules(normalized, this.pool.text, this.addresses)), 'NETWORK_SETUP_FAILED',
-      `replacing egress rules of ${net.netnsName}`);
+    await nft(
+      chainScript(net.index, policyRules(normalized, this.pool.text, this.addresses)),
+      'NETWORK_SETUP_FAILED',
+      `replacing egress rules of ${net.netnsName}`,
+    );
     net.policy = normalized;
   }
 
@@ -195,8 +208,10 @@ export class LinuxNetwork implements NetworkPort {
     // Everything else was still swept; the first failure is reported with what was removed.
     const first = failures[0];
     if (first) {
-      throw new CubbyError('NETWORK_TEARDOWN_FAILED', `sweep: ${failures.length} network(s) not removed: ${first.message}`,
-        { details: { removed: [...removed], failures: failures.map((f) => f.message) }, cause: first });
+      throw new CubbyError('NETWORK_TEARDOWN_FAILED', `sweep: ${failures.length} network(s) not removed: ${first.message}`, {
+        details: { removed: [...removed], failures: failures.map((f) => f.message) },
+        cause: first,
+      });
     }
     return { removed: [...removed] };
   }

@@ -22,7 +22,8 @@ function normalizeRule(rule: EgressRule, i: number, addresses: AddressPolicy): E
   if (cidr === null) throw bad(`${where}: "${String(rule.cidr)}" is not an IPv4 CIDR`);
   // Also checked at the API; here for policies that come from anywhere else (stored, other callers).
   const refused = addresses.refusedWithin(cidr);
-  if (refused.length > 0) throw bad(`${where}: ${formatCidr(cidr)} reaches private or reserved addresses (${refused.join(', ')}) the operator has not allowed`);
+  if (refused.length > 0)
+    throw bad(`${where}: ${formatCidr(cidr)} reaches private or reserved addresses (${refused.join(', ')}) the operator has not allowed`);
   if (rule.protocol !== undefined && rule.protocol !== 'tcp' && rule.protocol !== 'udp') {
     throw bad(`${where}: protocol must be tcp or udp`);
   }
@@ -49,13 +50,16 @@ function normalizeRule(rule: EgressRule, i: number, addresses: AddressPolicy): E
  */
 export function normalizePolicy(policy: EgressPolicy, addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY): EgressPolicy {
   switch (policy?.mode) {
-    case 'closed': return { mode: 'closed' };
-    case 'internet': return { mode: 'internet' };
+    case 'closed':
+      return { mode: 'closed' };
+    case 'internet':
+      return { mode: 'internet' };
     case 'allowlist': {
       if (!Array.isArray(policy.rules) || policy.rules.length > MAX_RULES) throw bad(`allowlist needs at most ${MAX_RULES} rules`);
       return { mode: 'allowlist', rules: policy.rules.map((r, i) => normalizeRule(r, i, addresses)) };
     }
-    default: throw bad(`unknown egress mode "${String((policy as { mode?: unknown } | undefined)?.mode)}"`);
+    default:
+      throw bad(`unknown egress mode "${String((policy as { mode?: unknown } | undefined)?.mode)}"`);
   }
 }
 

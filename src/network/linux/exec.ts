@@ -54,7 +54,9 @@ export function exec(cmd: string, args: readonly string[], opts: ExecOptions = {
     }, opts.timeoutMs ?? 15_000);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => { spawnError = e; });
+    child.on('error', (e) => {
+      spawnError = e;
+    });
     // A command that exits without reading all its input must not crash us with EPIPE.
     child.stdin.on('error', () => {});
     child.stdin.end(opts.input ?? '');

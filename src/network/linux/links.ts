@@ -23,14 +23,19 @@ export async function createLinks(index: number, a: SlotAddresses): Promise<void
   const ns = netnsName(index);
   // IPv6 goes off before the sandbox end exists, so it starts from the namespace's default. -e:
   // a kernel without IPv6 has no such keys, which is just as good.
-  await ip(['-batch', '-'], [
-    `netns add ${ns}`,
-    `netns exec ${ns} ${toolPath('sysctl')} -q -e -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`,
-    `link add ${hostIf(index)} type veth peer name ${sandboxIf(index)} netns ${ns}`,
-    `addr add ${a.hostAddress}/${a.prefixLength} dev ${hostIf(index)}`,
-    `link set ${hostIf(index)} up`,
-    '',
-  ].join('\n'), 'NETWORK_SETUP_FAILED', `creating ${ns}`);
+  await ip(
+    ['-batch', '-'],
+    [
+      `netns add ${ns}`,
+      `netns exec ${ns} ${toolPath('sysctl')} -q -e -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1`,
+      `link add ${hostIf(index)} type veth peer name ${sandboxIf(index)} netns ${ns}`,
+      `addr add ${a.hostAddress}/${a.prefixLength} dev ${hostIf(index)}`,
+      `link set ${hostIf(index)} up`,
+      '',
+    ].join('\n'),
+    'NETWORK_SETUP_FAILED',
+    `creating ${ns}`,
+  );
   // The host end needs no IPv6 either (the nft rules drop it anyway).
   await writeFile(`/proc/sys/net/ipv6/conf/${hostIf(index)}/disable_ipv6`, '1').catch(() => {});
   await primeInside(index, a);
@@ -40,13 +45,18 @@ export async function createLinks(index: number, a: SlotAddresses): Promise<void
 async function primeInside(index: number, a: SlotAddresses): Promise<void> {
   const ns = netnsName(index);
   const dev = sandboxIf(index);
-  await ip(['-n', ns, '-batch', '-'], [
-    'link set lo up',
-    `addr replace ${a.sandboxAddress}/${a.prefixLength} dev ${dev}`,
-    `link set ${dev} up`,
-    `route replace default via ${a.hostAddress} dev ${dev}`,
-    '',
-  ].join('\n'), 'NETWORK_SETUP_FAILED', `configuring ${ns}`);
+  await ip(
+    ['-n', ns, '-batch', '-'],
+    [
+      'link set lo up',
+      `addr replace ${a.sandboxAddress}/${a.prefixLength} dev ${dev}`,
+      `link set ${dev} up`,
+      `route replace default via ${a.hostAddress} dev ${dev}`,
+      '',
+    ].join('\n'),
+    'NETWORK_SETUP_FAILED',
+    `configuring ${ns}`,
+  );
 }
 
 /**

@@ -65,11 +65,14 @@ export function chainScript(index: number, rules: readonly string[]): string {
 /** A sandbox's chain, its anti-spoofing entry and its `egress` map element. */
 export function addSandboxScript(index: number, sandboxAddress: string, rules: readonly string[]): string {
   const t = FILTER_TABLE;
-  return chainScript(index, rules) + [
-    `add element ${t} sources { "${hostIf(index)}" . ${sandboxAddress} }`,
-    `add element ${t} egress { "${hostIf(index)}" : jump ${chainName(index)} }`,
-    '',
-  ].join('\n');
+  return (
+    chainScript(index, rules) +
+    [
+      `add element ${t} sources { "${hostIf(index)}" . ${sandboxAddress} }`,
+      `add element ${t} egress { "${hostIf(index)}" : jump ${chainName(index)} }`,
+      '',
+    ].join('\n')
+  );
 }
 
 /**

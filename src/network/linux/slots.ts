@@ -139,7 +139,9 @@ export class SlotStore {
       const reap = REAPING.exec(name);
       if (reap) {
         entries.push({
-          kind: 'reaping', index: Number(reap[1]), file: name,
+          kind: 'reaping',
+          index: Number(reap[1]),
+          file: name,
           reaper: { pid: Number(reap[2]), start: reap[3] === 'x' ? null : (reap[3] ?? null) },
         });
         continue;

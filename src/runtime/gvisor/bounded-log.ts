@@ -7,10 +7,17 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 export class BoundedLog {
-  constructor(readonly dir: string, readonly limitBytes: number) {}
+  constructor(
+    readonly dir: string,
+    readonly limitBytes: number,
+  ) {}
 
-  get file(): string { return path.join(this.dir, 'log'); }
-  private get previous(): string { return path.join(this.dir, 'log.1'); }
+  get file(): string {
+    return path.join(this.dir, 'log');
+  }
+  private get previous(): string {
+    return path.join(this.dir, 'log.1');
+  }
 
   async open(): Promise<fs.FileHandle> {
     return fs.open(this.file, 'a', 0o600);

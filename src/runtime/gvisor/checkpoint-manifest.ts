@@ -98,7 +98,10 @@ export async function verifyDeferred(dir: string, m: CheckpointManifest, verifie
   for (const [name, want] of Object.entries(m.files)) {
     if (!DEFERRED.test(name) || !want.sha256) continue;
     if (!(await verified.verify(path.join(dir, name), want.sha256))) {
-      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest (memory pages damaged on disk)`);
+      throw new CubbyError(
+        'RUNTIME_CHECKPOINT_CORRUPT',
+        `checkpoint file ${name} does not match its digest (memory pages damaged on disk)`,
+      );
     }
   }
 }
@@ -126,10 +129,14 @@ export async function readManifest(dir: string, opts: { full?: boolean } = {}): 
     const st = await fs.stat(p).catch(() => undefined);
     if (!st) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} is missing`);
     if (st.size !== want.size) {
-      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} has ${st.size} bytes, expected ${want.size} (truncated or overwritten)`);
+      throw new CubbyError(
+        'RUNTIME_CHECKPOINT_CORRUPT',
+        `checkpoint file ${name} has ${st.size} bytes, expected ${want.size} (truncated or overwritten)`,
+      );
     }
     if (want.sha256 && (opts.full || !DEFERRED.test(name))) {
-      if ((await sha256File(p)) !== want.sha256) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
+      if ((await sha256File(p)) !== want.sha256)
+        throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
     }
   }
   return m;

@@ -24,7 +24,10 @@ export class ExecSessions {
     const live = this.live.get(id) ?? new Set<ExecHandle>();
     this.live.set(id, live);
     live.add(h);
-    void h.exit.finally(() => { live.delete(h); if (live.size === 0 && this.live.get(id) === live) this.live.delete(id); });
+    void h.exit.finally(() => {
+      live.delete(h);
+      if (live.size === 0 && this.live.get(id) === live) this.live.delete(id);
+    });
     return h;
   }
 

@@ -46,9 +46,13 @@ export async function startExec(ctx: ExecContext, opts: ExecOptions): Promise<Ex
 
 function pipeExec(ctx: ExecContext, args: string[], pidFile: string, cleanup: () => Promise<void>): ExecHandle {
   const child = spawn(ctx.binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.on('error', () => { /* the process may exit before reading its input */ });
+  child.stdin.on('error', () => {
+    /* the process may exit before reading its input */
+  });
   const exit = new Promise<ExitStatus>((resolve) => {
-    child.on('error', (e) => { child.stderr.emit('data', Buffer.from(String(e))); });
+    child.on('error', (e) => {
+      child.stderr.emit('data', Buffer.from(String(e)));
+    });
     child.on('close', (code, signal) => {
       void cleanup();
       // runsc exec returns the inner exit code, or 128+n when the inner process died of signal n.
@@ -60,13 +64,23 @@ function pipeExec(ctx: ExecContext, args: string[], pidFile: string, cleanup: ()
     stdout: child.stdout,
     stderr: child.stderr,
     stdin: child.stdin,
-    resize: () => { /* no terminal */ },
-    kill: (signal: NodeJS.Signals = 'SIGTERM') => { void signalInside(ctx, pidFile, signal); },
+    resize: () => {
+      /* no terminal */
+    },
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      void signalInside(ctx, pidFile, signal);
+    },
     exit,
   };
 }
 
-function ptyExec(ctx: ExecContext, args: string[], size: { cols: number; rows: number }, pidFile: string, cleanup: () => Promise<void>): ExecHandle {
+function ptyExec(
+  ctx: ExecContext,
+  args: string[],
+  size: { cols: number; rows: number },
+  pidFile: string,
+  cleanup: () => Promise<void>,
+): ExecHandle {
   const term = pty.spawn(ctx.binary, args, { cols: size.cols, rows: size.rows, name: 'xterm-256color', env: { TERM: 'xterm-256color' } });
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -83,15 +97,28 @@ function ptyExec(ctx: ExecContext, args: string[], size: { cols: number; rows: n
     });
   });
   return {
-    stdout, stderr, stdin,
+    stdout,
+    stderr,
+    stdin,
     resize: (cols, rows) => term.resize(cols, rows),
-    kill: (signal: NodeJS.Signals = 'SIGTERM') => { void signalInside(ctx, pidFile, signal); },
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      void signalInside(ctx, pidFile, signal);
+    },
     exit,
   };
 }
 
 const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM', 24: 'SIGXCPU', 25: 'SIGXFSZ',
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  9: 'SIGKILL',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
 };
 
 function signalName(n: number): string {

@@ -12,7 +12,11 @@ export class NetworkPool {
   private closed = false;
   private readonly ownerPrefix: string;
 
-  constructor(private readonly network: NetworkPort, tag: string, private readonly size: number) {
+  constructor(
+    private readonly network: NetworkPort,
+    tag: string,
+    private readonly size: number,
+  ) {
     this.ownerPrefix = `${tag}:pool-${process.pid}-`;
   }
 
@@ -52,7 +56,9 @@ export class NetworkPool {
           if (this.closed) await this.network.release(net).catch(() => undefined);
           else this.ready.push(net);
         },
-        () => { this.filling--; /* the next create allocates directly; a later take retries the pool */ },
+        () => {
+          this.filling--; /* the next create allocates directly; a later take retries the pool */
+        },
       );
     }
   }

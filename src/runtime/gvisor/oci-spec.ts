@@ -21,7 +21,8 @@ export function envList(env: Record<string, string> | undefined): string[] {
 /** Per-process rlimits: they act inside the sandbox (an error to the process) instead of killing it. */
 export function rlimits(limits: ResourceLimits | undefined): Array<{ type: string; hard: number; soft: number }> {
   const out = [{ type: 'RLIMIT_NOFILE', hard: limits?.rlimits?.openFiles ?? 65536, soft: limits?.rlimits?.openFiles ?? 65536 }];
-  if (limits?.rlimits?.addressSpaceBytes) out.push({ type: 'RLIMIT_AS', hard: limits.rlimits.addressSpaceBytes, soft: limits.rlimits.addressSpaceBytes });
+  if (limits?.rlimits?.addressSpaceBytes)
+    out.push({ type: 'RLIMIT_AS', hard: limits.rlimits.addressSpaceBytes, soft: limits.rlimits.addressSpaceBytes });
   if (limits?.rlimits?.processes) out.push({ type: 'RLIMIT_NPROC', hard: limits.rlimits.processes, soft: limits.rlimits.processes });
   return out;
 }
@@ -52,7 +53,12 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+      {
+        destination: '/dev/pts',
+        type: 'devpts',
+        source: 'devpts',
+        options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+      },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
@@ -60,10 +66,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
     linux: {
       cgroupsPath: input.cgroupsPath,
       resources,
-      namespaces: [
-        { type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' },
-        { type: 'network', path: input.netnsPath },
-      ],
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network', path: input.netnsPath }],
     },
   };
 }

@@ -35,10 +35,26 @@ export async function orphanCommands(root: string): Promise<number[]> {
 export async function killOrphanCommands(root: string, waitMs = 5000): Promise<number[]> {
   const pids = await orphanCommands(root);
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   const deadline = Date.now() + waitMs;
-  while (Date.now() < deadline && (await Promise.all(pids.map((p) => fs.access(`/proc/${p}`).then(() => true, () => false)))).some(Boolean)) {
+  while (
+    Date.now() < deadline &&
+    (
+      await Promise.all(
+        pids.map((p) =>
+          fs.access(`/proc/${p}`).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      )
+    ).some(Boolean)
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return pids;
@@ -59,10 +75,27 @@ export async function killSandboxProcesses(root: string, bundle: string, waitMs 
     if (args.includes(flag) && args.includes(bundleFlag)) pids.push(Number(pid));
   }
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
   const deadline = Date.now() + waitMs;
-  while (pids.length && Date.now() < deadline && (await Promise.all(pids.map((p) => fs.access(`/proc/${p}`).then(() => true, () => false)))).some(Boolean)) {
+  while (
+    pids.length &&
+    Date.now() < deadline &&
+    (
+      await Promise.all(
+        pids.map((p) =>
+          fs.access(`/proc/${p}`).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      )
+    ).some(Boolean)
+  ) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return pids;

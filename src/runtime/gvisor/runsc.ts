@@ -12,7 +12,11 @@ export interface RunscOptions {
   debugDir?: string;
 }
 
-export interface RunscState { id: string; pid: number; status: string }
+export interface RunscState {
+  id: string;
+  pid: number;
+  status: string;
+}
 
 export class Runsc {
   constructor(readonly opts: RunscOptions) {}
@@ -21,7 +25,14 @@ export class Runsc {
   globalFlags(): string[] {
     const o = this.opts;
     const debug = o.debugDir ? ['--debug', `--debug-log=${o.debugDir}/`] : [];
-    return [`--root=${o.root}`, `--platform=${o.platform}`, '--network=sandbox', '--net-disconnect-ok', `--overlay2=${o.overlay}`, ...debug];
+    return [
+      `--root=${o.root}`,
+      `--platform=${o.platform}`,
+      '--network=sandbox',
+      '--net-disconnect-ok',
+      `--overlay2=${o.overlay}`,
+      ...debug,
+    ];
   }
 
   async call(args: string[], code: ErrorCode, what: string, timeoutMs = 60_000): Promise<CommandResult> {
@@ -39,13 +50,23 @@ export class Runsc {
   startDetached(args: string[], logFd: number, timeoutMs: number): Promise<{ code: number | null }> {
     const cmd = [this.opts.binary, ...this.globalFlags(), ...args].map(shellQuote).join(' ');
     return new Promise((resolve, reject) => {
-      const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${cmd}`], {
-        stdio: ['ignore', logFd, logFd],
-        detached: true, // its own process group: a daemon's Ctrl-C must not reach the sandbox
-      });
+      const child = spawn(
+        'unshare',
+        ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${cmd}`],
+        {
+          stdio: ['ignore', logFd, logFd],
+          detached: true, // its own process group: a daemon's Ctrl-C must not reach the sandbox
+        },
+      );
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('close', (code) => { clearTimeout(timer); resolve({ code }); });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code });
+      });
     });
   }
 

@@ -8,8 +8,18 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type {
-  CheckpointInfo, CheckpointOptions, ExecHandle, ExecOptions, RestoreSpec, RunResult, SandboxInfo, SandboxRuntime,
-  SandboxSpec, SandboxState, SandboxStats, SweepReport,
+  CheckpointInfo,
+  CheckpointOptions,
+  ExecHandle,
+  ExecOptions,
+  RestoreSpec,
+  RunResult,
+  SandboxInfo,
+  SandboxRuntime,
+  SandboxSpec,
+  SandboxState,
+  SandboxStats,
+  SweepReport,
 } from '../../core/ports/runtime.js';
 import { SANDBOX_ID_PATTERN } from '../../core/ports/runtime.js';
 import type { NetworkPort } from '../../core/ports/network.js';
@@ -70,16 +80,24 @@ export class GvisorRuntime implements SandboxRuntime {
     });
     this.dirs = new SandboxDirs(path.resolve(opts.stateDir, 'sandboxes'));
     this.execs = new ExecSessions({
-      binary: this.runsc.opts.binary, root: this.runsc.opts.root, workDir: (id, n) => this.dirs.execDir(id, n),
+      binary: this.runsc.opts.binary,
+      root: this.runsc.opts.root,
+      workDir: (id, n) => this.dirs.execDir(id, n),
     });
     this.netPool = new NetworkPool(opts.network, this.tag, opts.networkPoolSize ?? 2);
     this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
     this.trimTimer.unref();
   }
 
-  private owner(id: string): string { return `${this.tag}:${id}`; }
-  private cgroupPath(id: string): string { return `/cubby/${this.tag}/${id}`; }
-  private log(rec: Pick<SandboxRecord, 'id' | 'logLimitBytes'>): BoundedLog { return new BoundedLog(this.dirs.dir(rec.id), rec.logLimitBytes); }
+  private owner(id: string): string {
+    return `${this.tag}:${id}`;
+  }
+  private cgroupPath(id: string): string {
+    return `/cubby/${this.tag}/${id}`;
+  }
+  private log(rec: Pick<SandboxRecord, 'id' | 'logLimitBytes'>): BoundedLog {
+    return new BoundedLog(this.dirs.dir(rec.id), rec.logLimitBytes);
+  }
 
   async create(spec: SandboxSpec): Promise<SandboxInfo> {
     checkId(spec.id);
@@ -88,9 +106,15 @@ export class GvisorRuntime implements SandboxRuntime {
     return this.locks.run(spec.id, async () => {
       await this.claim(spec.id);
       const rec: SandboxRecord = {
-        id: spec.id, rootfs: spec.rootfs, process: spec.process, limits: spec.limits, hostname: spec.hostname,
-        egress: spec.egress ?? { mode: 'closed' }, labels: spec.labels ?? {},
-        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20, createdAt: new Date().toISOString(),
+        id: spec.id,
+        rootfs: spec.rootfs,
+        process: spec.process,
+        limits: spec.limits,
+        hostname: spec.hostname,
+        egress: spec.egress ?? { mode: 'closed' },
+        labels: spec.labels ?? {},
+        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20,
+        createdAt: new Date().toISOString(),
       };
       return this.boot(rec, ['run', '-detach'], 'RUNTIME_START_FAILED');
     });
@@ -100,23 +124,39 @@ export class GvisorRuntime implements SandboxRuntime {
     checkId(spec.id);
     const m = await readManifest(spec.checkpointDir);
     if (m.platform !== this.runsc.opts.platform || m.overlay !== this.runsc.opts.overlay) {
-      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint was made with platform ${m.platform}/overlay ${m.overlay}; this runtime uses ${this.runsc.opts.platform}/${this.runsc.opts.overlay}`);
+      throw new CubbyError(
+        'RUNTIME_CHECKPOINT_CORRUPT',
+        `checkpoint was made with platform ${m.platform}/overlay ${m.overlay}; this runtime uses ${this.runsc.opts.platform}/${this.runsc.opts.overlay}`,
+      );
     }
     await checkRootfs(m.rootfs);
     return this.locks.run(spec.id, async () => {
       await this.claim(spec.id);
       const rec: SandboxRecord = {
-        id: spec.id, rootfs: m.rootfs, process: m.process, limits: m.limits, hostname: m.hostname,
-        egress: spec.egress ?? m.egress, labels: { ...m.labels, ...(spec.labels ?? {}) },
-        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20, createdAt: new Date().toISOString(),
+        id: spec.id,
+        rootfs: m.rootfs,
+        process: m.process,
+        limits: m.limits,
+        hostname: m.hostname,
+        egress: spec.egress ?? m.egress,
+        labels: { ...m.labels, ...(spec.labels ?? {}) },
+        logLimitBytes: spec.logLimitBytes ?? this.opts.logLimitBytes ?? 1 << 20,
+        createdAt: new Date().toISOString(),
         restoredFrom: path.resolve(spec.checkpointDir),
       };
       const carried = await fs.readFile(path.join(spec.checkpointDir, CONSOLE_LOG)).catch(() => undefined);
       if (carried?.length) await fs.writeFile(this.log(rec).file, carried.subarray(-rec.logLimitBytes), { mode: 0o600 });
       // The memory pages' digest is checked while runsc restores (off the latency path); a
       // mismatch undoes the restore, so damaged memory is never handed out as a sandbox.
-      const pages = verifyDeferred(spec.checkpointDir, m, this.verified).then(() => undefined, (e: unknown) => e);
-      const info = await this.boot(rec, ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`], 'RUNTIME_RESTORE_FAILED');
+      const pages = verifyDeferred(spec.checkpointDir, m, this.verified).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const info = await this.boot(
+        rec,
+        ['restore', '-detach', `-image-path=${path.resolve(spec.checkpointDir)}`],
+        'RUNTIME_RESTORE_FAILED',
+      );
       const damaged = await pages;
       if (damaged) {
         await this.teardown(rec.id, await this.dirs.read(rec.id)).catch(() => undefined);
@@ -139,28 +179,41 @@ export class GvisorRuntime implements SandboxRuntime {
     try {
       await this.dirs.claim(id);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new CubbyError('RUNTIME_DUPLICATE_ID', `a sandbox with id ${id} already exists`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new CubbyError('RUNTIME_DUPLICATE_ID', `a sandbox with id ${id} already exists`);
       throw e;
     }
   }
 
   /** Network, bundle, then runsc run/restore; on any failure everything made so far is undone. */
-  private async boot(rec: SandboxRecord, verb: string[], failCode: 'RUNTIME_START_FAILED' | 'RUNTIME_RESTORE_FAILED'): Promise<SandboxInfo> {
+  private async boot(
+    rec: SandboxRecord,
+    verb: string[],
+    failCode: 'RUNTIME_START_FAILED' | 'RUNTIME_RESTORE_FAILED',
+  ): Promise<SandboxInfo> {
     try {
       // The record is written once the network exists; a crash before that leaves only a slot
       // owned by `<tag>:<id>`, which the sweep releases because no record keeps it.
       rec.network = await this.netPool.take(this.owner(rec.id), rec.egress);
       await this.dirs.write(rec);
       const config = buildOciSpec({
-        rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname,
-        netnsPath: rec.network.netnsPath, cgroupsPath: this.cgroupPath(rec.id),
+        rootfs: rec.rootfs,
+        process: rec.process,
+        limits: rec.limits,
+        hostname: rec.hostname,
+        netnsPath: rec.network.netnsPath,
+        cgroupsPath: this.cgroupPath(rec.id),
       });
       await fs.writeFile(path.join(this.dirs.bundle(rec.id), 'config.json'), JSON.stringify(config), { mode: 0o600 });
       const log = this.log(rec);
       const fh = await log.open();
       let result: { code: number | null };
       try {
-        result = await this.runsc.startDetached([...verb, `-bundle=${this.dirs.bundle(rec.id)}`, rec.id], fh.fd, this.opts.startTimeoutMs ?? 60_000);
+        result = await this.runsc.startDetached(
+          [...verb, `-bundle=${this.dirs.bundle(rec.id)}`, rec.id],
+          fh.fd,
+          this.opts.startTimeoutMs ?? 60_000,
+        );
       } finally {
         await fh.close();
       }
@@ -179,7 +232,8 @@ export class GvisorRuntime implements SandboxRuntime {
     // No `runsc state` round trip here (it costs as much as the exec): a sandbox that is not
     // running makes runsc exec fail, and that failure is reported as the exec's error.
     checkId(id);
-    if (!(await this.dirs.exists(id))) throw new CubbyError('RUNTIME_NOT_FOUND', `cannot exec in sandbox ${id}: it does not exist (destroyed or never created)`);
+    if (!(await this.dirs.exists(id)))
+      throw new CubbyError('RUNTIME_NOT_FOUND', `cannot exec in sandbox ${id}: it does not exist (destroyed or never created)`);
     if (!opts.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'exec needs a program');
     return this.execs.start(id, opts);
   }
@@ -199,7 +253,9 @@ export class GvisorRuntime implements SandboxRuntime {
   async pause(id: string): Promise<void> {
     await this.locks.run(id, async () => {
       await this.existing(id, 'pause');
-      await this.runsc.call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`).catch((e: unknown) => this.explain(id, 'pause', ['running'], e));
+      await this.runsc
+        .call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`)
+        .catch((e: unknown) => this.explain(id, 'pause', ['running'], e));
     });
   }
 
@@ -222,20 +278,30 @@ export class GvisorRuntime implements SandboxRuntime {
       const args = ['checkpoint', `-image-path=${target}`, '-compression=none'];
       if (opts.leaveRunning) args.push('-leave-running');
       try {
-        await this.runsc.call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000)
+        await this.runsc
+          .call([...args, id], 'RUNTIME_CHECKPOINT_FAILED', `checkpoint ${id}`, 300_000)
           .catch((e: unknown) => this.explain(id, 'checkpoint', ['running', 'paused'], e));
         // The console log is part of the sandbox's state: a restore continues it.
         await fs.writeFile(path.join(target, CONSOLE_LOG), await this.log(rec).read(), { mode: 0o600 });
         await writeManifest(target, {
-          format: 1, runtime: 'gvisor', platform: this.runsc.opts.platform, overlay: this.runsc.opts.overlay,
-          rootfs: rec.rootfs, process: rec.process, limits: rec.limits, hostname: rec.hostname, egress: rec.egress,
-          labels: rec.labels, createdAt: new Date().toISOString(),
+          format: 1,
+          runtime: 'gvisor',
+          platform: this.runsc.opts.platform,
+          overlay: this.runsc.opts.overlay,
+          rootfs: rec.rootfs,
+          process: rec.process,
+          limits: rec.limits,
+          hostname: rec.hostname,
+          egress: rec.egress,
+          labels: rec.labels,
+          createdAt: new Date().toISOString(),
         });
       } catch (e) {
         // Never leave a half-written checkpoint that a later restore could mistake for a good one.
         for (const f of await fs.readdir(target).catch(() => [])) await fs.rm(path.join(target, f), { force: true, recursive: true });
         const err = asCubbyError(e, 'RUNTIME_CHECKPOINT_FAILED');
-        if (/no space left|ENOSPC|disk quota/i.test(err.message)) throw new CubbyError('RUNTIME_DISK_FULL', `checkpoint of ${id} failed: disk full`, { cause: e });
+        if (/no space left|ENOSPC|disk quota/i.test(err.message))
+          throw new CubbyError('RUNTIME_DISK_FULL', `checkpoint of ${id} failed: disk full`, { cause: e });
         throw err;
       }
       void completeDigests(target);
@@ -288,7 +354,8 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async stats(id: string): Promise<SandboxStats> {
     const st = await this.stateOf((await this.existing(id, 'read stats of')).id);
-    if (st !== 'running' && st !== 'paused') throw new CubbyError('RUNTIME_BAD_STATE', `cannot read stats of sandbox ${id}: it is ${st ?? 'not running'}`);
+    if (st !== 'running' && st !== 'paused')
+      throw new CubbyError('RUNTIME_BAD_STATE', `cannot read stats of sandbox ${id}: it is ${st ?? 'not running'}`);
     const cg = this.cgroupPath(id);
     const mem = await fs.readFile(path.join(CGROUP_ROOT, 'memory', cg, 'memory.usage_in_bytes'), 'utf8').catch(() => '0');
     const cpu = await fs.readFile(path.join(CGROUP_ROOT, 'cpuacct', cg, 'cpuacct.usage'), 'utf8').catch(() => '0');
@@ -317,8 +384,9 @@ export class GvisorRuntime implements SandboxRuntime {
     }
     await removeCgroups(path.posix.dirname(this.cgroupPath('x')));
     const prefix = `${this.tag}:`;
-    const net = await this.opts.network.sweep((owner) => !owner.startsWith(prefix) || this.netPool.holds(owner)
-      || keep(owner.slice(prefix.length)));
+    const net = await this.opts.network.sweep(
+      (owner) => !owner.startsWith(prefix) || this.netPool.holds(owner) || keep(owner.slice(prefix.length)),
+    );
     report.other.push(...net.removed);
     return report;
   }
@@ -333,7 +401,10 @@ export class GvisorRuntime implements SandboxRuntime {
   private async trimLogs(): Promise<void> {
     for (const id of await this.dirs.ids()) {
       const rec = await this.dirs.read(id);
-      if (rec) await this.log(rec).trim().catch(() => undefined);
+      if (rec)
+        await this.log(rec)
+          .trim()
+          .catch(() => undefined);
     }
   }
 
@@ -353,14 +424,19 @@ export class GvisorRuntime implements SandboxRuntime {
   /** Turns a failed runsc command into RUNTIME_BAD_STATE when the sandbox was not in a state that allows it. */
   private async explain(id: string, what: string, allowed: SandboxState[], e: unknown): Promise<never> {
     const s = await this.stateOf(id);
-    if (!s || !allowed.includes(s)) throw new CubbyError('RUNTIME_BAD_STATE', `cannot ${what} sandbox ${id}: it is ${s ?? 'not running'}`, { cause: e });
+    if (!s || !allowed.includes(s))
+      throw new CubbyError('RUNTIME_BAD_STATE', `cannot ${what} sandbox ${id}: it is ${s ?? 'not running'}`, { cause: e });
     throw e;
   }
 
   private info(rec: SandboxRecord, state: SandboxState): SandboxInfo {
     return {
-      id: rec.id, state, address: rec.network?.sandboxAddress ?? '', rootfs: rec.rootfs,
-      createdAt: new Date(rec.createdAt), labels: rec.labels,
+      id: rec.id,
+      state,
+      address: rec.network?.sandboxAddress ?? '',
+      rootfs: rec.rootfs,
+      createdAt: new Date(rec.createdAt),
+      labels: rec.labels,
     };
   }
 }
@@ -379,7 +455,8 @@ function checkId(id: string): void {
 
 async function checkRootfs(rootfs: string): Promise<void> {
   const st = await fs.stat(path.join(rootfs, 'bin')).catch(() => undefined);
-  if (!path.isAbsolute(rootfs) || !st) throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${rootfs} does not exist or is not a root filesystem`);
+  if (!path.isAbsolute(rootfs) || !st)
+    throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${rootfs} does not exist or is not a root filesystem`);
 }
 
 /** Removes a cgroup in every controller; `busyWaitMs` for a sandbox's own, whose processes were just killed. */
@@ -397,4 +474,3 @@ async function dirSize(dir: string): Promise<number> {
 
 /** A fresh sandbox id: the same form as a microVM id. */
 export { newMicrovmId as newSandboxId } from '../../core/ids.js';
-

@@ -24,10 +24,18 @@ export type SandboxStartSpec = Pick<SandboxRecord, 'rootfs' | 'process' | 'limit
 
 export class SandboxDirs {
   constructor(readonly root: string) {}
-  dir(id: string): string { return path.join(this.root, id); }
-  bundle(id: string): string { return path.join(this.root, id, 'bundle'); }
-  meta(id: string): string { return path.join(this.root, id, 'meta.json'); }
-  execDir(id: string, n: number): string { return path.join(this.root, id, 'exec', String(n)); }
+  dir(id: string): string {
+    return path.join(this.root, id);
+  }
+  bundle(id: string): string {
+    return path.join(this.root, id, 'bundle');
+  }
+  meta(id: string): string {
+    return path.join(this.root, id, 'meta.json');
+  }
+  execDir(id: string, n: number): string {
+    return path.join(this.root, id, 'exec', String(n));
+  }
 
   /** Creates the sandbox directory; fails with EEXIST when the id is taken (atomic claim). */
   async claim(id: string): Promise<void> {
@@ -51,7 +59,10 @@ export class SandboxDirs {
   }
 
   async exists(id: string): Promise<boolean> {
-    return fs.access(this.meta(id)).then(() => true, () => false);
+    return fs.access(this.meta(id)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async ids(): Promise<string[]> {

@@ -7,8 +7,7 @@ export const postgresDialect: Dialect = {
   inList: (column, values) => ({ sql: `${column} = ANY(?)`, params: [values] }),
   // strpos: a case-sensitive substring with no LIKE wildcards to escape.
   contains: (column) => `strpos(${column}, ?) > 0`,
-  jsonNonEmptyObject: (column, member) =>
-    `jsonb_typeof(${column} -> '${member}') = 'object' AND ${column} -> '${member}' <> '{}'::jsonb`,
+  jsonNonEmptyObject: (column, member) => `jsonb_typeof(${column} -> '${member}') = 'object' AND ${column} -> '${member}' <> '{}'::jsonb`,
   tableExists: 'SELECT 1 WHERE to_regclass(?) IS NOT NULL',
   // FOR KEY SHARE: the row cannot be deleted (nor its key changed) before the transaction ends.
   lock: { forUpdate: ' FOR UPDATE', keyShare: ' FOR KEY SHARE' },

@@ -18,7 +18,10 @@ const RETRYABLE = new Set(['40001', '40P01', '55P03', '57P01', '57P02', '57P03',
 /** Node's errors for a socket that is gone or never was. */
 const CONNECTION_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
 
-interface PgLikeError extends Error { code?: string; constraint?: string }
+interface PgLikeError extends Error {
+  code?: string;
+  constraint?: string;
+}
 
 export function mapPgError(e: unknown): unknown {
   if (e instanceof CubbyError || !(e instanceof Error)) return e;
@@ -28,8 +31,12 @@ export function mapPgError(e: unknown): unknown {
     const mapped = (err.constraint && UNIQUE_CODES[err.constraint]) || 'STORE_CONFLICT';
     return new CubbyError(mapped, `already exists (${err.constraint ?? 'unique constraint'})`, { cause: e });
   }
-  if (RETRYABLE.has(code) || code.startsWith('08') || CONNECTION_ERRNO.has(code)
-    || /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)) {
+  if (
+    RETRYABLE.has(code) ||
+    code.startsWith('08') ||
+    CONNECTION_ERRNO.has(code) ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+  ) {
     return new CubbyError('STORE_BUSY', `the database is unavailable or busy; retry (${err.message})`, { cause: e });
   }
   if (/Cannot use a pool after calling end/i.test(err.message)) return new CubbyError('STORE_CLOSED', 'the store is closed');

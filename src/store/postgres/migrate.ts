@@ -11,7 +11,11 @@ import { checkStepNumbers, type MigrateReport, type Migration, refuseUnknownStep
 /** Any constant works: advisory locks are per database. This one spells "cubbymig". */
 export const MIGRATION_LOCK_KEY = '7166742557113543015';
 
-export async function migrate(client: pg.ClientBase, steps: readonly Migration[], now: () => Date = () => new Date()): Promise<MigrateReport> {
+export async function migrate(
+  client: pg.ClientBase,
+  steps: readonly Migration[],
+  now: () => Date = () => new Date(),
+): Promise<MigrateReport> {
   checkStepNumbers(steps);
   try {
     await client.query('BEGIN');
@@ -25,8 +29,11 @@ export async function migrate(client: pg.ClientBase, steps: readonly Migration[]
       for (const step of steps) {
         if (done.has(step.id)) continue;
         await client.query(step.sql);
-        await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)',
-          [step.id, step.name, now().getTime()]);
+        await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [
+          step.id,
+          step.name,
+          now().getTime(),
+        ]);
         applied.push(step.id);
       }
       await client.query('COMMIT');

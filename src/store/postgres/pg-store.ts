@@ -58,7 +58,8 @@ function numbered(sql: string): string {
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<PostgresStore> {
   const now = opts.now ?? (() => new Date());
   const { masterKey, dataDir } = opts;
-  if (!masterKey && !dataDir) throw new CubbyError('STORE_MASTER_KEY_INVALID', 'a master key or a data directory for master.key is required');
+  if (!masterKey && !dataDir)
+    throw new CubbyError('STORE_MASTER_KEY_INVALID', 'a master key or a data directory for master.key is required');
   let box = masterKey ? new SecretBox(masterKey) : undefined;
   const pool = createPool('connectionString' in opts ? { connectionString: opts.connectionString } : { pool: opts.pool });
 
@@ -86,7 +87,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
   const running = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     running.add(p);
-    const done = (): void => { running.delete(p); };
+    const done = (): void => {
+      running.delete(p);
+    };
     p.then(done, done);
     return p;
   };
@@ -110,7 +113,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
         return result;
       } catch (e) {
         await scope.queue.catch(() => undefined);
-        await client.query('ROLLBACK').catch((err: Error) => { broken = err; });
+        await client.query('ROLLBACK').catch((err: Error) => {
+          broken = err;
+        });
         throw e;
       }
     } finally {
@@ -137,8 +142,7 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     await pool.end().catch(() => undefined);
     throw mapPgError(e);
   }
-  const call = (name: keyof StoreOps, args: unknown[]): Promise<unknown> =>
-    (ops[name] as (...a: unknown[]) => Promise<unknown>)(...args);
+  const call = (name: keyof StoreOps, args: unknown[]): Promise<unknown> => (ops[name] as (...a: unknown[]) => Promise<unknown>)(...args);
 
   /** A call inside a transaction: queued behind the others, under a savepoint. */
   function inScope(s: Scope, name: keyof StoreOps, args: unknown[]): Promise<unknown> {
@@ -168,9 +172,15 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     const s = current();
     if (s) return inScope(s, name, args);
     if (closed) throw closedError();
-    return track((async () => {
-      try { return await call(name, args); } catch (e) { throw mapPgError(e); }
-    })());
+    return track(
+      (async () => {
+        try {
+          return await call(name, args);
+        } catch (e) {
+          throw mapPgError(e);
+        }
+      })(),
+    );
   });
 
   async function tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
@@ -178,30 +188,39 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     // that outlives the enclosing transaction falls back to ordinary calls instead of failing.
     if (current()) return fn(direct);
     if (closed) throw closedError();
-    return track((async () => {
-      try {
-        return await transaction((scope) => {
-          const handle = view(async (name, args) => {
-            if (!scope.active) throw new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`);
-            return inScope(scope, name, args);
+    return track(
+      (async () => {
+        try {
+          return await transaction((scope) => {
+            const handle = view(async (name, args) => {
+              if (!scope.active) throw new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`);
+              return inScope(scope, name, args);
+            });
+            return fn(handle);
           });
-          return fn(handle);
-        });
-      } catch (e) {
-        throw mapPgError(e);
-      }
-    })());
+        } catch (e) {
+          throw mapPgError(e);
+        }
+      })(),
+    );
   }
 
   /** Concurrent creations with one key queue on a transaction-scoped advisory lock, so the second replays the first. */
   const idempotent = (key: IdempotencyKey, requestHash: string, create: (t: StoreOps) => Promise<string>): Promise<IdempotentResult> =>
-    runIdempotent({
-      tx: (fn) => tx(async (t) => {
-        await ctx.run('SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))',
-          [JSON.stringify([key.tenantId, key.operation, key.clientToken])]);
-        return fn(t);
-      }),
-    }, key, requestHash, create);
+    runIdempotent(
+      {
+        tx: (fn) =>
+          tx(async (t) => {
+            await ctx.run('SELECT pg_advisory_xact_lock(hashtextextended(?::text, 0))', [
+              JSON.stringify([key.tenantId, key.operation, key.clientToken]),
+            ]);
+            return fn(t);
+          }),
+      },
+      key,
+      requestHash,
+      create,
+    );
 
   return {
     ...direct,

@@ -21,7 +21,12 @@ export function createPool(opts: PoolOptions): pg.Pool {
   // Like SQLite's busy timeout: a row lock held past 5 s is STORE_BUSY, not an endless wait; a
   // client that died inside a transaction (locks held, nobody to commit) is ended after a minute.
   const pool = new pg.Pool({
-    max: 10, connectionTimeoutMillis: 10_000, lock_timeout: 5_000, idle_in_transaction_session_timeout: 60_000, ...config, types,
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    lock_timeout: 5_000,
+    idle_in_transaction_session_timeout: 60_000,
+    ...config,
+    types,
   });
   // An idle connection the server drops (restart, admin kill) is reported here; without a
   // listener it would crash the process. The pool replaces it on next use.

@@ -35,12 +35,19 @@ export function buildOps(ctx: SqlCtx): BuildOps {
       const size = pageSize(req.maxResults);
       const scope = { tenantId, imageId, version };
       const [after] = decodePageToken(req.nextToken, 'builds', scope, 1) ?? [0];
-      const rows = await ctx.all(`SELECT * FROM image_builds WHERE tenant_id = ? AND image_id = ? AND version = ? AND seq > ?
-        ORDER BY seq LIMIT ?`, [tenantId, imageId, version, after, size + 1]);
+      const rows = await ctx.all(
+        `SELECT * FROM image_builds WHERE tenant_id = ? AND image_id = ? AND version = ? AND seq > ?
+        ORDER BY seq LIMIT ?`,
+        [tenantId, imageId, version, after, size + 1],
+      );
       return toPage(rows, size, build, (r) => [r.seq as number], 'builds', scope);
     },
     listBuildsByState: async (states) => (await rowsInState(ctx, 'image_builds', states, 'seq')).map(build),
-    updateBuild: async (tenantId, id, patch) => build(await patchExisting(ctx, 'image_builds', IMAGE_BUILD, BUILD_PATCHABLE, patch,
-      'tenant_id = ? AND id = ?', [tenantId, id], () => buildNotFound(id))),
+    updateBuild: async (tenantId, id, patch) =>
+      build(
+        await patchExisting(ctx, 'image_builds', IMAGE_BUILD, BUILD_PATCHABLE, patch, 'tenant_id = ? AND id = ?', [tenantId, id], () =>
+          buildNotFound(id),
+        ),
+      ),
   };
 }

@@ -10,7 +10,10 @@ import type { SecretBox } from '../secret-box.js';
 export type Params = readonly unknown[];
 
 /** A predicate and the parameters it binds, in order. */
-export interface Fragment { sql: string; params: unknown[] }
+export interface Fragment {
+  sql: string;
+  params: unknown[];
+}
 
 export interface Dialect {
   /**

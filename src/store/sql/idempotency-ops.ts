@@ -10,18 +10,25 @@ export function idempotencyOps(ctx: SqlCtx): IdempotencyOps {
   const cutoff = (): number => ctx.now().getTime() - ctx.idempotencyTtlMs;
   const record = idempotencyRecord;
   const live = (k: IdempotencyKey): Promise<Row | undefined> =>
-    ctx.get('SELECT * FROM idempotency WHERE tenant_id = ? AND operation = ? AND client_token = ? AND created_at > ?',
-      [k.tenantId, k.operation, k.clientToken, cutoff()]);
+    ctx.get('SELECT * FROM idempotency WHERE tenant_id = ? AND operation = ? AND client_token = ? AND created_at > ?', [
+      k.tenantId,
+      k.operation,
+      k.clientToken,
+      cutoff(),
+    ]);
 
   async function put(key: IdempotencyKey, requestHash: string, resultRef: string): Promise<IdempotencyRecord> {
     // One statement: inserts, or replaces an expired record; a live one is left alone (no row
     // returned), and after waiting for a concurrent writer's lock the committed row is the one compared.
-    const r = await ctx.get(`INSERT INTO idempotency (tenant_id, operation, client_token, request_hash, result_ref, created_at)
+    const r = await ctx.get(
+      `INSERT INTO idempotency (tenant_id, operation, client_token, request_hash, result_ref, created_at)
       VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (tenant_id, operation, client_token) DO UPDATE SET
         request_hash = excluded.request_hash, result_ref = excluded.result_ref, created_at = excluded.created_at
         WHERE idempotency.created_at <= ?
-      RETURNING *`, [key.tenantId, key.operation, key.clientToken, requestHash, resultRef, ctx.now().getTime(), cutoff()]);
+      RETURNING *`,
+      [key.tenantId, key.operation, key.clientToken, requestHash, resultRef, ctx.now().getTime(), cutoff()],
+    );
     if (r) return record(r);
     const prior = await live(key);
     if (!prior) return put(key, requestHash, resultRef); // it expired in between: try again

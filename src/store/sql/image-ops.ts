@@ -11,8 +11,10 @@ import { IMAGE, IMAGE_PATCHABLE } from '../records.js';
 import { checkThenWrite, type SqlCtx } from './context.js';
 import { patchExisting, rowsInState } from './rows.js';
 
-type ImageOps = Pick<StoreOps, 'insertImage' | 'getImage' | 'getImageByName' | 'listImages' | 'listImagesByState'
-  | 'updateImage' | 'deleteImage'>;
+type ImageOps = Pick<
+  StoreOps,
+  'insertImage' | 'getImage' | 'getImageByName' | 'listImages' | 'listImagesByState' | 'updateImage' | 'deleteImage'
+>;
 
 export function imageOps(ctx: SqlCtx): ImageOps {
   const image = (r: Row): Image => fromRow(IMAGE, r);
@@ -47,13 +49,19 @@ export function imageOps(ctx: SqlCtx): ImageOps {
       const scope = { tenantId, filter };
       const [after] = decodePageToken(req.nextToken, 'images', scope, 1) ?? [0];
       const named = filter === '' ? '' : ` AND ${d.contains('name')}`;
-      const rows = await ctx.all(`SELECT * FROM images WHERE tenant_id = ? AND seq > ?${named} ORDER BY seq LIMIT ?`,
-        filter === '' ? [tenantId, after, size + 1] : [tenantId, after, filter, size + 1]);
+      const rows = await ctx.all(
+        `SELECT * FROM images WHERE tenant_id = ? AND seq > ?${named} ORDER BY seq LIMIT ?`,
+        filter === '' ? [tenantId, after, size + 1] : [tenantId, after, filter, size + 1],
+      );
       return toPage(rows, size, image, (r) => [r.seq as number], 'images', scope);
     },
     listImagesByState: async (states) => (await rowsInState(ctx, 'images', states, 'seq')).map(image),
-    updateImage: async (tenantId, id, patch) => image(await patchExisting(ctx, 'images', IMAGE, IMAGE_PATCHABLE, patch,
-      'tenant_id = ? AND id = ?', [tenantId, id], () => imageNotFound(id))),
+    updateImage: async (tenantId, id, patch) =>
+      image(
+        await patchExisting(ctx, 'images', IMAGE, IMAGE_PATCHABLE, patch, 'tenant_id = ? AND id = ?', [tenantId, id], () =>
+          imageNotFound(id),
+        ),
+      ),
     async deleteImage(tenantId, id) {
       await ctx.write(async () => {
         // Versions and builds follow through ON DELETE CASCADE; tags have no foreign key (any kind of resource).

@@ -17,16 +17,35 @@ import { MICROVM, MICROVM_PATCHABLE, MICROVM_TRANSITION } from '../records.js';
 import type { Dialect, SqlCtx } from './context.js';
 import { patchExisting, patchRow, rowsInState } from './rows.js';
 
-type MicrovmOps = Pick<StoreOps, 'insertMicrovm' | 'getMicrovm' | 'getMicrovmAny' | 'listMicrovms' | 'listMicrovmsByState'
-  | 'countMicrovms' | 'transitionMicrovm' | 'updateMicrovm' | 'deleteMicrovm'>;
+type MicrovmOps = Pick<
+  StoreOps,
+  | 'insertMicrovm'
+  | 'getMicrovm'
+  | 'getMicrovmAny'
+  | 'listMicrovms'
+  | 'listMicrovmsByState'
+  | 'countMicrovms'
+  | 'transitionMicrovm'
+  | 'updateMicrovm'
+  | 'deleteMicrovm'
+>;
 
 /** WHERE conditions shared by list and count. */
 function conditions(d: Dialect, f: MicrovmFilter & { tenantId?: string }): { where: string[]; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (f.tenantId !== undefined) { where.push('tenant_id = ?'); params.push(f.tenantId); }
-  if (f.imageId !== undefined) { where.push('image_id = ?'); params.push(f.imageId); }
-  if (f.version !== undefined) { where.push('image_version = ?'); params.push(f.version); }
+  if (f.tenantId !== undefined) {
+    where.push('tenant_id = ?');
+    params.push(f.tenantId);
+  }
+  if (f.imageId !== undefined) {
+    where.push('image_id = ?');
+    params.push(f.imageId);
+  }
+  if (f.version !== undefined) {
+    where.push('image_version = ?');
+    params.push(f.version);
+  }
   if (f.states && f.states.length > 0) {
     const inState = d.inList('state', f.states);
     where.push(inState.sql);
@@ -70,8 +89,11 @@ export function microvmOps(ctx: SqlCtx): MicrovmOps {
       const scope = { tenantId, ...filter };
       const [after] = decodePageToken(req.nextToken, 'microvms', scope, 1) ?? [0];
       const { where, params } = conditions(d, { tenantId, ...filter });
-      const rows = await ctx.all(`SELECT * FROM microvms WHERE ${[...where, 'seq > ?'].join(' AND ')} ORDER BY seq LIMIT ?`,
-        [...params, after, size + 1]);
+      const rows = await ctx.all(`SELECT * FROM microvms WHERE ${[...where, 'seq > ?'].join(' AND ')} ORDER BY seq LIMIT ?`, [
+        ...params,
+        after,
+        size + 1,
+      ]);
       return toPage(rows, size, microvm, (r) => [r.seq as number], 'microvms', scope);
     },
     listMicrovmsByState: async (states) => (await rowsInState(ctx, 'microvms', states, 'seq')).map(microvm),

@@ -35,7 +35,13 @@ export { checkThenWrite, type Dialect, type Fragment, type Params, type SqlCtx }
 /** Every data method of the store port, on ctx. */
 export function sqlOps(ctx: SqlCtx): StoreOps {
   return {
-    ...tenantOps(ctx), ...imageOps(ctx), ...versionOps(ctx), ...buildOps(ctx),
-    ...microvmOps(ctx), ...tagOps(ctx), ...quotaOps(ctx), ...idempotencyOps(ctx),
+    ...tenantOps(ctx),
+    ...imageOps(ctx),
+    ...versionOps(ctx),
+    ...buildOps(ctx),
+    ...microvmOps(ctx),
+    ...tagOps(ctx),
+    ...quotaOps(ctx),
+    ...idempotencyOps(ctx),
   };
 }

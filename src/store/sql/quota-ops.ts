@@ -24,8 +24,11 @@ export function quotaOps(ctx: SqlCtx): QuotaOps {
           if (value === undefined) continue;
           if (value === null) await ctx.run('DELETE FROM tenant_quotas WHERE tenant_id = ? AND quota = ?', [tenantId, quota]);
           else {
-            await ctx.run(`INSERT INTO tenant_quotas (tenant_id, quota, value) VALUES (?, ?, ?)
-              ON CONFLICT (tenant_id, quota) DO UPDATE SET value = excluded.value`, [tenantId, quota, value]);
+            await ctx.run(
+              `INSERT INTO tenant_quotas (tenant_id, quota, value) VALUES (?, ?, ?)
+              ON CONFLICT (tenant_id, quota) DO UPDATE SET value = excluded.value`,
+              [tenantId, quota, value],
+            );
           }
         }
         return get(tenantId);
@@ -37,10 +40,18 @@ export function quotaOps(ctx: SqlCtx): QuotaOps {
     async countMicrovmsByVersion(tenantId, states: MicrovmState[]) {
       if (states.length === 0) return [];
       const inState = ctx.dialect.inList('state', states);
-      const rows = await ctx.all(`SELECT image_id, image_version, state, count(*) AS n FROM microvms
+      const rows = await ctx.all(
+        `SELECT image_id, image_version, state, count(*) AS n FROM microvms
         WHERE tenant_id = ? AND ${inState.sql}
-        GROUP BY image_id, image_version, state ORDER BY image_id, image_version, state`, [tenantId, ...inState.params]);
-      return rows.map((r) => ({ imageId: r.image_id as string, version: r.image_version as string, state: r.state as MicrovmState, count: Number(r.n) }));
+        GROUP BY image_id, image_version, state ORDER BY image_id, image_version, state`,
+        [tenantId, ...inState.params],
+      );
+      return rows.map((r) => ({
+        imageId: r.image_id as string,
+        version: r.image_version as string,
+        state: r.state as MicrovmState,
+        count: Number(r.n),
+      }));
     },
   };
 }

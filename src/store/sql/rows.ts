@@ -13,15 +13,30 @@ export async function rowsInState(ctx: SqlCtx, table: string, states: readonly s
  * Applies a patch (stamped with updatedAt unless it sets it) to the row `where` selects: the
  * row as updated, or undefined when there is none.
  */
-export function patchRow<T>(ctx: SqlCtx, table: string, codec: Codec<T>, allowed: ReadonlySet<string>,
-  patch: { updatedAt?: Date | null }, where: string, whereParams: readonly unknown[]): Promise<Row | undefined> {
+export function patchRow<T>(
+  ctx: SqlCtx,
+  table: string,
+  codec: Codec<T>,
+  allowed: ReadonlySet<string>,
+  patch: { updatedAt?: Date | null },
+  where: string,
+  whereParams: readonly unknown[],
+): Promise<Row | undefined> {
   const { sets, values } = patchAssignments(codec, stamped(ctx, patch), allowed);
   return ctx.get(`UPDATE ${table} SET ${sets.join(', ')} WHERE ${where} RETURNING *`, [...values, ...whereParams]);
 }
 
 /** patchRow for a row that must exist: `missing()` is thrown when it does not. */
-export async function patchExisting<T>(ctx: SqlCtx, table: string, codec: Codec<T>, allowed: ReadonlySet<string>,
-  patch: { updatedAt?: Date | null }, where: string, whereParams: readonly unknown[], missing: () => Error): Promise<Row> {
+export async function patchExisting<T>(
+  ctx: SqlCtx,
+  table: string,
+  codec: Codec<T>,
+  allowed: ReadonlySet<string>,
+  patch: { updatedAt?: Date | null },
+  where: string,
+  whereParams: readonly unknown[],
+  missing: () => Error,
+): Promise<Row> {
   const r = await patchRow(ctx, table, codec, allowed, patch, where, whereParams);
   if (!r) throw missing();
   return r;

@@ -26,9 +26,11 @@ export async function sealClearEnvironments(ctx: SqlCtx): Promise<number> {
       for (const r of clear) {
         const aad = environmentAad(r.tenant_id as string, r.image_id as string, r.version as string);
         const settings = sealSettings(JSON.parse(r.settings as string) as ImageSettings, aad, () => box);
-        sealed += await ctx.run(`UPDATE image_versions SET settings = ?
+        sealed += await ctx.run(
+          `UPDATE image_versions SET settings = ?
           WHERE tenant_id = ? AND image_id = ? AND version = ? AND settings = ?`,
-        [JSON.stringify(settings), r.tenant_id, r.image_id, r.version, r.settings]);
+          [JSON.stringify(settings), r.tenant_id, r.image_id, r.version, r.settings],
+        );
       }
       return sealed;
     });

@@ -11,8 +11,18 @@ import { checkTenantName, keyNotFound, tenantNotFound } from '../not-found.js';
 import { ACCESS_KEY, TENANT } from '../records.js';
 import { checkThenWrite, type SqlCtx } from './context.js';
 
-type TenantOps = Pick<StoreOps, 'createTenant' | 'getTenant' | 'getTenantByName' | 'getTenantByAccountId' | 'listTenants'
-  | 'createKey' | 'getKeyForAuth' | 'listKeys' | 'revokeKey'>;
+type TenantOps = Pick<
+  StoreOps,
+  | 'createTenant'
+  | 'getTenant'
+  | 'getTenantByName'
+  | 'getTenantByAccountId'
+  | 'listTenants'
+  | 'createKey'
+  | 'getKeyForAuth'
+  | 'listKeys'
+  | 'revokeKey'
+>;
 
 export function tenantOps(ctx: SqlCtx): TenantOps {
   const tenant = (r: Row | undefined): Tenant | undefined => (r ? fromRow(TENANT, r) : undefined);
@@ -48,9 +58,12 @@ export function tenantOps(ctx: SqlCtx): TenantOps {
       return { ...info, secretAccessKey };
     },
     async getKeyForAuth(accessKeyId) {
-      const r = await ctx.get(`SELECT k.*, t.name AS t_name, t.account_id AS t_account_id, t.created_at AS t_created_at
+      const r = await ctx.get(
+        `SELECT k.*, t.name AS t_name, t.account_id AS t_account_id, t.created_at AS t_created_at
         FROM access_keys k JOIN tenants t ON t.id = k.tenant_id
-        WHERE k.access_key_id = ? AND k.status = 'ACTIVE'`, [accessKeyId]);
+        WHERE k.access_key_id = ? AND k.status = 'ACTIVE'`,
+        [accessKeyId],
+      );
       if (!r) return undefined;
       const info = key(r);
       const t = fromRow(TENANT, { id: r.tenant_id, name: r.t_name, account_id: r.t_account_id, created_at: r.t_created_at });
@@ -60,8 +73,11 @@ export function tenantOps(ctx: SqlCtx): TenantOps {
     async revokeKey(accessKeyId, tenantId) {
       // One statement; COALESCE keeps the first revokedAt when the key was already revoked.
       const scoped = tenantId === undefined ? '' : ' AND tenant_id = ?';
-      const r = await ctx.get(`UPDATE access_keys SET status = 'REVOKED', revoked_at = COALESCE(revoked_at, ?)
-        WHERE access_key_id = ?${scoped} RETURNING *`, [ctx.now().getTime(), accessKeyId, ...(tenantId === undefined ? [] : [tenantId])]);
+      const r = await ctx.get(
+        `UPDATE access_keys SET status = 'REVOKED', revoked_at = COALESCE(revoked_at, ?)
+        WHERE access_key_id = ?${scoped} RETURNING *`,
+        [ctx.now().getTime(), accessKeyId, ...(tenantId === undefined ? [] : [tenantId])],
+      );
       if (!r) throw keyNotFound(accessKeyId);
       return key(r);
     },

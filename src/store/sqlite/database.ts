@@ -27,7 +27,11 @@ export function openDatabase(opts: OpenDatabaseOptions): { db: Database.Database
   const db = new Database(file, { timeout: opts.busyTimeoutMs });
   try {
     // The WAL and shared-memory files take the database file's mode.
-    try { chmodSync(file, 0o600); } catch { /* not ours to change: leave it */ }
+    try {
+      chmodSync(file, 0o600);
+    } catch {
+      /* not ours to change: leave it */
+    }
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') throw new CubbyError('CUBBY_INTERNAL', `cannot switch ${file} to WAL (got ${String(mode)})`);
     db.pragma(`synchronous = ${opts.synchronous}`);
@@ -40,4 +44,3 @@ export function openDatabase(opts: OpenDatabaseOptions): { db: Database.Database
     throw e;
   }
 }
-

@@ -9,7 +9,9 @@ export class Gate {
   readonly #waiters: Array<() => void> = [];
   readonly #release = (): void => this.release();
 
-  get held(): boolean { return this.#held; }
+  get held(): boolean {
+    return this.#held;
+  }
 
   acquire(): Promise<void> {
     if (!this.#held) {

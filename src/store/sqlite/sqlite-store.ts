@@ -64,7 +64,10 @@ function sqliteContext(db: Database.Database, opts: SqliteStoreOptions, now: () 
   const statements = new Map<string, Database.Statement<unknown[], Row>>();
   const q = (sql: string): Database.Statement<unknown[], Row> => {
     let st = statements.get(sql);
-    if (!st) { st = db.prepare<unknown[], Row>(sql); statements.set(sql, st); }
+    if (!st) {
+      st = db.prepare<unknown[], Row>(sql);
+      statements.set(sql, st);
+    }
     return st;
   };
   let box = opts.masterKey ? new SecretBox(opts.masterKey) : undefined;
@@ -109,7 +112,10 @@ async function sealAtOpen(db: Database.Database, ctx: SqlCtx): Promise<void> {
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteStore> {
   const now = opts.now ?? (() => new Date());
   const { db, file, schema } = openDatabase({
-    dataDir: opts.dataDir, busyTimeoutMs: opts.busyTimeoutMs ?? 5000, synchronous: opts.synchronous ?? 'FULL', now,
+    dataDir: opts.dataDir,
+    busyTimeoutMs: opts.busyTimeoutMs ?? 5000,
+    synchronous: opts.synchronous ?? 'FULL',
+    now,
   });
   const ctx = sqliteContext(db, opts, now);
   const ops = sqlOps(ctx);
@@ -182,11 +188,18 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     try {
       if (closed) throw closedError();
       const scope: TxScope = { active: true, queue: Promise.resolve() };
-      const handle = view((name, args) => (scope.active ? inScope(scope, name, args)
-        : Promise.reject(new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`))));
+      const handle = view((name, args) =>
+        scope.active
+          ? inScope(scope, name, args)
+          : Promise.reject(new CubbyError('CUBBY_INTERNAL', `store.${name} called on a transaction that has ended`)),
+      );
       try {
         await patiently(async () => {
-          try { db.exec('BEGIN IMMEDIATE'); } catch (e) { throw mapSqliteError(e); }
+          try {
+            db.exec('BEGIN IMMEDIATE');
+          } catch (e) {
+            throw mapSqliteError(e);
+          }
         });
         try {
           const result = await scopes.run(scope, () => fn(handle));

@@ -24,16 +24,30 @@ async function crash(s: Session): Promise<{ probe: Probe; data: Record<string, u
   await runShellScript(m.endpoint, await s.shellToken(m.id), KILL_SCRIPT, 15_000);
   const killedAt = Date.now();
   const w = await s.waitForState(m.id, ['TERMINATED', 'TERMINATING', 'SUSPENDED'], s.opts.crashWaitSeconds * 1000, 250);
-  const answer = await requestOnce({ endpoint: m.endpoint, token, port: s.opts.port, path: s.opts.path, timeoutMs: 5000 }).then((a) => a.status, (e: Error) => e.message);
-  const data = { microvmId: m.id, statesSeen: w.seen, stateReason: w.m.stateReason, afterMs: Date.now() - killedAt, endpointAnswer: answer };
+  const answer = await requestOnce({ endpoint: m.endpoint, token, port: s.opts.port, path: s.opts.path, timeoutMs: 5000 }).then(
+    (a) => a.status,
+    (e: Error) => e.message,
+  );
+  const data = {
+    microvmId: m.id,
+    statesSeen: w.seen,
+    stateReason: w.m.stateReason,
+    afterMs: Date.now() - killedAt,
+    endpointAnswer: answer,
+  };
   let probe: Probe;
   if (w.reached) {
     probe = { name: 'app killed', status: 'PASS', detail: `reached ${w.m.state}${w.m.stateReason ? ` (${w.m.stateReason})` : ''}` };
   } else if (typeof answer === 'number' && answer < 500) {
-    probe = { name: 'app killed', status: 'PASS', detail: `still ${w.m.state} and answering (${answer}): the app survived or was restarted inside` };
+    probe = {
+      name: 'app killed',
+      status: 'PASS',
+      detail: `still ${w.m.state} and answering (${answer}): the app survived or was restarted inside`,
+    };
   } else {
     probe = {
-      name: 'app killed', status: 'WARN',
+      name: 'app killed',
+      status: 'WARN',
       detail: `still ${w.m.state} ${s.opts.crashWaitSeconds} s after its app died (endpoint: ${answer}); Cubby does not notice a dead app: it is reclaimed only by maximumDuration, idle policy or TerminateMicrovm`,
     };
   }
@@ -51,22 +65,40 @@ async function timeout(s: Session): Promise<{ probe: Probe; data: Record<string,
   const after = (Date.now() - t0) / 1000;
   return {
     probe: w.reached
-      ? { name: 'maximum duration', status: 'PASS', detail: `TERMINATED ${after.toFixed(1)} s after launch (maximumDurationInSeconds ${MAX_DURATION_S})${w.m.stateReason ? `: ${w.m.stateReason}` : ''}` }
-      : { name: 'maximum duration', status: 'FAIL', detail: `still ${w.m.state} ${after.toFixed(1)} s after launch with maximumDurationInSeconds ${MAX_DURATION_S}` },
+      ? {
+          name: 'maximum duration',
+          status: 'PASS',
+          detail: `TERMINATED ${after.toFixed(1)} s after launch (maximumDurationInSeconds ${MAX_DURATION_S})${w.m.stateReason ? `: ${w.m.stateReason}` : ''}`,
+        }
+      : {
+          name: 'maximum duration',
+          status: 'FAIL',
+          detail: `still ${w.m.state} ${after.toFixed(1)} s after launch with maximumDurationInSeconds ${MAX_DURATION_S}`,
+        },
     data: { microvmId: m.id, statesSeen: w.seen, seconds: after, stateReason: w.m.stateReason },
   };
 }
 
 async function abandon(s: Session): Promise<{ probe: Probe; data: Record<string, unknown> }> {
   const t0 = Date.now();
-  const m = await s.launch({ idlePolicy: { maxIdleDurationSeconds: IDLE_S, suspendedDurationSeconds: SUSPENDED_S, autoResumeEnabled: true } });
+  const m = await s.launch({
+    idlePolicy: { maxIdleDurationSeconds: IDLE_S, suspendedDurationSeconds: SUSPENDED_S, autoResumeEnabled: true },
+  });
   const w = await s.waitForState(m.id, ['TERMINATED'], (IDLE_S + SUSPENDED_S) * 1000 + SLACK_MS, 100);
   const after = (Date.now() - t0) / 1000;
   const via = w.seen.includes('SUSPENDED') ? ' via SUSPENDED' : '';
   return {
     probe: w.reached
-      ? { name: 'abandoned', status: 'PASS', detail: `TERMINATED${via} ${after.toFixed(1)} s after launch (idle ${IDLE_S} s, suspended ${SUSPENDED_S} s)` }
-      : { name: 'abandoned', status: 'FAIL', detail: `still ${w.m.state} ${after.toFixed(1)} s after launch with idle ${IDLE_S} s, suspended ${SUSPENDED_S} s (seen: ${w.seen.join(' > ')})` },
+      ? {
+          name: 'abandoned',
+          status: 'PASS',
+          detail: `TERMINATED${via} ${after.toFixed(1)} s after launch (idle ${IDLE_S} s, suspended ${SUSPENDED_S} s)`,
+        }
+      : {
+          name: 'abandoned',
+          status: 'FAIL',
+          detail: `still ${w.m.state} ${after.toFixed(1)} s after launch with idle ${IDLE_S} s, suspended ${SUSPENDED_S} s (seen: ${w.seen.join(' > ')})`,
+        },
     data: { microvmId: m.id, statesSeen: w.seen, seconds: after, stateReason: w.m.stateReason },
   };
 }
@@ -89,8 +121,14 @@ export async function checkCleanup(s: Session): Promise<{ probes: Probe[]; data:
   });
   const listed = await s.listAll();
   const left = listed.filter((m) => m.microvmId && ids.includes(m.microvmId) && m.state !== 'TERMINATED');
-  probes.push(left.length === 0
-    ? { name: 'nothing left running', status: 'PASS', detail: `ListMicrovms shows all ${ids.length} TERMINATED` }
-    : { name: 'nothing left running', status: 'FAIL', detail: `ListMicrovms still shows ${left.map((m) => `${m.microvmId} ${m.state}`).join(', ')}` });
+  probes.push(
+    left.length === 0
+      ? { name: 'nothing left running', status: 'PASS', detail: `ListMicrovms shows all ${ids.length} TERMINATED` }
+      : {
+          name: 'nothing left running',
+          status: 'FAIL',
+          detail: `ListMicrovms still shows ${left.map((m) => `${m.microvmId} ${m.state}`).join(', ')}`,
+        },
+  );
   return { probes, data };
 }

@@ -12,18 +12,30 @@ import { ms, percentile } from '../format.js';
 
 const ANSWER_DEADLINE_MS = 30_000;
 
-export interface Sample { samplesMs: number[]; p50?: number; p95?: number; min?: number; max?: number; failures: string[] }
+export interface Sample {
+  samplesMs: number[];
+  p50?: number;
+  p95?: number;
+  min?: number;
+  max?: number;
+  failures: string[];
+}
 
 function summarize(samplesMs: number[], failures: string[]): Sample {
   return {
-    samplesMs, failures, p50: percentile(samplesMs, 50), p95: percentile(samplesMs, 95),
-    min: samplesMs.length ? Math.min(...samplesMs) : undefined, max: samplesMs.length ? Math.max(...samplesMs) : undefined,
+    samplesMs,
+    failures,
+    p50: percentile(samplesMs, 50),
+    p95: percentile(samplesMs, 95),
+    min: samplesMs.length ? Math.min(...samplesMs) : undefined,
+    max: samplesMs.length ? Math.max(...samplesMs) : undefined,
   };
 }
 
 function probe(name: string, what: string, s: Sample, n: number): Probe {
   const stats = `p50 ${ms(s.p50)}, p95 ${ms(s.p95)} (min ${ms(s.min)}, max ${ms(s.max)}, n=${s.samplesMs.length})`;
-  if (s.failures.length > 0) return { name, status: 'FAIL', detail: `${s.failures.length}/${n} ${what} got no answer: ${s.failures[0]}; ${stats}` };
+  if (s.failures.length > 0)
+    return { name, status: 'FAIL', detail: `${s.failures.length}/${n} ${what} got no answer: ${s.failures[0]}; ${stats}` };
   return { name, status: 'PASS', detail: `${what} to first answer: ${stats}` };
 }
 
@@ -86,6 +98,9 @@ export async function checkLatency(s: Session): Promise<{ probes: Probe[]; data:
   const r = await resumes(s, n);
   return {
     probes: [probe('launch', 'RunMicrovm', l.total, n), probe('auto-resume', 'request to a SUSPENDED microVM', r.total, n)],
-    data: { launch: { ...l.total, runMicrovmMs: l.api }, resume: { ...r.total, suspendMs: r.suspendMs, suspendP50: percentile(r.suspendMs, 50) } },
+    data: {
+      launch: { ...l.total, runMicrovmMs: l.api },
+      resume: { ...r.total, suspendMs: r.suspendMs, suspendP50: percentile(r.suspendMs, 50) },
+    },
   };
 }

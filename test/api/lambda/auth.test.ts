@@ -6,8 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ListMicrovmImagesCommand, ListManagedMicrovmImagesCommand, LambdaMicrovmsServiceException,
-  ValidationException, type LambdaMicrovmsClient,
+  ListMicrovmImagesCommand,
+  ListManagedMicrovmImagesCommand,
+  LambdaMicrovmsServiceException,
+  ValidationException,
+  type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { KEY_A, startHarness } from './support/harness.js';
 import { send, signed, type RawRequest } from './support/raw-request.js';
@@ -26,13 +29,28 @@ async function refusal(p: Promise<unknown>): Promise<LambdaMicrovmsServiceExcept
 function capture(client: LambdaMicrovmsClient): RawRequest[] {
   const seen: RawRequest[] = [];
   const record = (next: (args: { request: unknown }) => Promise<unknown>) => async (args: { request: unknown }) => {
-    const r = args.request as { method: string; path: string; query?: Record<string, string>; headers: Record<string, string>; body?: string };
+    const r = args.request as {
+      method: string;
+      path: string;
+      query?: Record<string, string>;
+      headers: Record<string, string>;
+      body?: string;
+    };
     const qs = new URLSearchParams(r.query ?? {}).toString();
-    seen.push({ method: r.method, path: qs ? `${r.path}?${qs}` : r.path, headers: { ...r.headers }, ...(r.body !== undefined ? { body: r.body } : {}) });
+    seen.push({
+      method: r.method,
+      path: qs ? `${r.path}?${qs}` : r.path,
+      headers: { ...r.headers },
+      ...(r.body !== undefined ? { body: r.body } : {}),
+    });
     return next(args);
   };
   // The stack's middleware type is a union of every step's; this one runs in finalizeRequest.
-  client.middlewareStack.addRelativeTo(record as never, { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'captureSignedRequest' });
+  client.middlewareStack.addRelativeTo(record as never, {
+    relation: 'after',
+    toMiddleware: 'httpSigningMiddleware',
+    name: 'captureSignedRequest',
+  });
   return seen;
 }
 
@@ -110,7 +128,11 @@ test('unsigned, malformed and tampered requests are refused with AWS error names
   assert.deepEqual([unsigned.status, unsigned.headers['x-amzn-errortype']], [403, 'MissingAuthenticationTokenException']);
   assert.equal(unsigned.json?.message, 'Missing Authentication Token');
 
-  for (const authorization of ['Bearer abc', 'AWS4-HMAC-SHA256 Credential=x', 'AWS4-HMAC-SHA256 Credential=K/2026/local/lambda/aws4_request, SignedHeaders=host, Signature=00']) {
+  for (const authorization of [
+    'Bearer abc',
+    'AWS4-HMAC-SHA256 Credential=x',
+    'AWS4-HMAC-SHA256 Credential=K/2026/local/lambda/aws4_request, SignedHeaders=host, Signature=00',
+  ]) {
     const r = await send(h.port, { method: 'GET', path, headers: { host, authorization, 'x-amz-date': '20260101T000000Z' } });
     assert.deepEqual([r.status, r.headers['x-amzn-errortype']], [403, 'IncompleteSignatureException'], authorization);
   }
@@ -126,7 +148,10 @@ test('unsigned, malformed and tampered requests are refused with AWS error names
   const tamperedPath = await send(h.port, { ...listing, path: '/2025-09-09/microvms?maxResults=2' });
   assert.equal(tamperedPath.status, 403);
 
-  const otherService = await send(h.port, { ...listing, headers: { ...listing.headers, authorization: String(listing.headers.authorization).replace('/lambda/', '/s3/') } });
+  const otherService = await send(h.port, {
+    ...listing,
+    headers: { ...listing.headers, authorization: String(listing.headers.authorization).replace('/lambda/', '/s3/') },
+  });
   assert.deepEqual([otherService.status, otherService.headers['x-amzn-errortype']], [403, 'InvalidSignatureException']);
   assert.match(String(otherService.json?.message), /scoped to correct service: 'lambda'/);
 

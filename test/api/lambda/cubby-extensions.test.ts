@@ -23,7 +23,10 @@ async function setUp(t: TestContext): Promise<{ h: Harness; dir: string; tmp: st
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-ext-'));
   const dir = path.join(tmp, 'artifacts');
   const h = await startHarness({ artifactsDir: dir, maxArtifactBytes: LIMIT });
-  t.after(async () => { await h.close(); await fs.rm(tmp, { recursive: true, force: true }); });
+  t.after(async () => {
+    await h.close();
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
   return { h, dir, tmp };
 }
 
@@ -48,10 +51,20 @@ async function filesUnder(dir: string): Promise<string[]> {
 async function uploadHeaders(port: number, body: Buffer, withLength: boolean): Promise<Record<string, string>> {
   const signer = new SignatureV4({ credentials: KEY_A, region: 'local', service: 'lambda', sha256: Sha256 });
   const headers: Record<string, string> = {
-    host: `127.0.0.1:${port}`, 'content-type': 'application/zip', 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
+    host: `127.0.0.1:${port}`,
+    'content-type': 'application/zip',
+    'x-amz-content-sha256': createHash('sha256').update(body).digest('hex'),
     ...(withLength ? { 'content-length': String(body.length) } : { 'transfer-encoding': 'chunked' }),
   };
-  const signed = await signer.sign({ method: 'PUT', protocol: 'http:', hostname: '127.0.0.1', port, path: '/cubby/v1/artifacts', query: {}, headers });
+  const signed = await signer.sign({
+    method: 'PUT',
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path: '/cubby/v1/artifacts',
+    query: {},
+    headers,
+  });
   return signed.headers as Record<string, string>;
 }
 
@@ -75,9 +88,10 @@ test('PUT /cubby/v1/artifacts stores the zip under the tenant, mode 0600, and an
   assert.equal((await fs.stat(stored)).mode & 0o777, 0o600);
   const uriB = await uploadArtifact(file, h.client(KEY_B));
   assert.notEqual(uriB, uri);
-  assert.deepEqual(await filesUnder(dir), [
-    `${await h.tenantId(KEY_A)}/${m[1]}.zip`, `${await h.tenantId(KEY_B)}/${uriB.slice('cubby-artifact://'.length)}.zip`,
-  ].sort());
+  assert.deepEqual(
+    await filesUnder(dir),
+    [`${await h.tenantId(KEY_A)}/${m[1]}.zip`, `${await h.tenantId(KEY_B)}/${uriB.slice('cubby-artifact://'.length)}.zip`].sort(),
+  );
   // The URI is accepted as a code artifact by CreateMicrovmImage.
   await h.client(KEY_A).send(new CreateMicrovmImageCommand(imageInput('uploaded', { codeArtifact: { uri } })));
 });
@@ -85,26 +99,45 @@ test('PUT /cubby/v1/artifacts stores the zip under the tenant, mode 0600, and an
 test('uploads are refused, leaving nothing behind: unsigned, too large, body not matching its signed hash, not a zip, wrong type', async (t) => {
   const { h, dir, tmp } = await setUp(t);
   const c = h.client(KEY_A);
-  const unsigned = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: { 'content-type': 'application/zip' }, body: Buffer.from('PK\x03\x04') });
+  const unsigned = await send(h.port, {
+    method: 'PUT',
+    path: '/cubby/v1/artifacts',
+    headers: { 'content-type': 'application/zip' },
+    body: Buffer.from('PK\x03\x04'),
+  });
   assert.equal(unsigned.status, 403);
   assert.equal(unsigned.headers['x-amzn-errortype'], 'MissingAuthenticationTokenException');
   await rejectsWith(uploadArtifact(await zipLike(tmp, LIMIT + 1, 'big.zip'), c), 'ValidationException', 400);
   const notZip = path.join(tmp, 'x.zip');
   await fs.writeFile(notZip, 'just text');
   await rejectsWith(uploadArtifact(notZip, c), 'ValidationException', 400);
-  await rejectsWith(signedCall(c, 'PUT', '/cubby/v1/artifacts', { file: notZip, contentType: 'text/plain' }).then((r) => {
-    throw new ExtensionError(r.status, r.body);
-  }), 'ValidationException', 400);
+  await rejectsWith(
+    signedCall(c, 'PUT', '/cubby/v1/artifacts', { file: notZip, contentType: 'text/plain' }).then((r) => {
+      throw new ExtensionError(r.status, r.body);
+    }),
+    'ValidationException',
+    400,
+  );
   // Signed for one body, sent with another of the same length.
   const bytes = await fs.readFile(await zipLike(tmp, 1000, 'good.zip'));
   const tampered = Buffer.from(bytes);
   tampered[500] = 1;
-  const r = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: await uploadHeaders(h.port, bytes, true), body: tampered });
+  const r = await send(h.port, {
+    method: 'PUT',
+    path: '/cubby/v1/artifacts',
+    headers: await uploadHeaders(h.port, bytes, true),
+    body: tampered,
+  });
   assert.equal(r.status, 403, r.text);
   assert.equal(r.headers['x-amzn-errortype'], 'InvalidSignatureException');
   // Chunked, so the size is only known once the limit is passed mid-stream.
   const big = await fs.readFile(await zipLike(tmp, LIMIT + 10, 'big2.zip'));
-  const chunked = await send(h.port, { method: 'PUT', path: '/cubby/v1/artifacts', headers: await uploadHeaders(h.port, big, false), body: big });
+  const chunked = await send(h.port, {
+    method: 'PUT',
+    path: '/cubby/v1/artifacts',
+    headers: await uploadHeaders(h.port, big, false),
+    body: big,
+  });
   assert.equal(chunked.status, 400, chunked.text);
   assert.equal(chunked.json?.cubbyCode, 'API_BODY_TOO_LARGE');
   assert.deepEqual(await filesUnder(dir), []);
@@ -130,7 +163,10 @@ test('an upload is written to disk as it arrives, not collected in memory first'
       for (;;) {
         const part = (await filesUnder(dir)).find((f) => f.endsWith('.zip.part'));
         if (part && (await fs.stat(path.join(dir, part))).size >= half) break;
-        if (Date.now() > deadline) { req.destroy(new Error('the first half never reached the disk')); return; }
+        if (Date.now() > deadline) {
+          req.destroy(new Error('the first half never reached the disk'));
+          return;
+        }
         await new Promise((res) => setTimeout(res, 20));
       }
       req.end(body.subarray(half));
@@ -155,13 +191,19 @@ test('build log and microVM logs are text/plain, scoped to the caller', async (t
     return 'step 1/3: FROM debian-12-python\n';
   };
   const logs = h.core.microvms.logs.bind(h.core.microvms);
-  h.core.microvms.logs = async (caller, id) => { await logs(caller, id); return Buffer.from('counter app serving on 8080\n'); };
+  h.core.microvms.logs = async (caller, id) => {
+    await logs(caller, id);
+    return Buffer.from('counter app serving on 8080\n');
+  };
 
   assert.equal(await cubbyExtension('GET', '/cubby/v1/images/app/versions/1.0/log', a), 'step 1/3: FROM debian-12-python\n');
   const arn = encodeURIComponent(`arn:aws:lambda:local:${KEY_A.tenant.accountId}:microvm-image:app`);
   await cubbyExtension('GET', `/cubby/v1/images/${arn}/versions/1.0/log?buildId=b-1`, a);
   const ta = await h.tenantId(KEY_A);
-  assert.deepEqual(asked, [[ta, 'app', '1.0', undefined], [ta, 'app', '1.0', 'b-1']]);
+  assert.deepEqual(asked, [
+    [ta, 'app', '1.0', undefined],
+    [ta, 'app', '1.0', 'b-1'],
+  ]);
   const r = await signedCall(a, 'GET', `/cubby/v1/microvms/${microvmId}/logs`);
   assert.equal(r.status, 200);
   assert.equal(r.body, 'counter app serving on 8080\n');

@@ -7,8 +7,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import {
-  AccessDeniedException, GetMicrovmCommand, InternalServerException, LambdaMicrovmsServiceException, ServiceException,
-  ServiceQuotaExceededException, ThrottlingException,
+  AccessDeniedException,
+  GetMicrovmCommand,
+  InternalServerException,
+  LambdaMicrovmsServiceException,
+  ServiceException,
+  ServiceQuotaExceededException,
+  ThrottlingException,
 } from '@aws-sdk/client-lambda-microvms';
 import { CubbyError, type ErrorCode } from '../../../src/errors/index.js';
 import { createLambdaApi, publicRoute } from '../../../src/api/lambda/index.js';
@@ -20,7 +25,9 @@ test('each error kind reaches the client as its exception, with the modeled stat
   t.after(() => h.close());
   const c = h.client();
   let next: unknown;
-  h.core.microvms.get = async () => { throw next; };
+  h.core.microvms.get = async () => {
+    throw next;
+  };
   const cases: Array<[unknown, new (...a: never[]) => LambdaMicrovmsServiceException, number, string]> = [
     [new CubbyError('MICROVM_LIMIT', 'too many', { details: { retryAfterSeconds: 7 } }), ThrottlingException, 429, 'too many'],
     [new CubbyError('NETWORK_POOL_EXHAUSTED', 'no slots'), ServiceQuotaExceededException, 402, 'no slots'],

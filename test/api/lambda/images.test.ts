@@ -5,11 +5,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ConflictException, CreateMicrovmImageCommand, DeleteMicrovmImageCommand, DeleteMicrovmImageVersionCommand,
-  GetMicrovmImageBuildCommand, GetMicrovmImageCommand, GetMicrovmImageVersionCommand, ListManagedMicrovmImagesCommand,
-  ListManagedMicrovmImageVersionsCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand,
-  ListMicrovmImagesCommand, ResourceNotFoundException, RunMicrovmCommand, TerminateMicrovmCommand, UpdateMicrovmImageCommand,
-  UpdateMicrovmImageVersionCommand, paginateListMicrovmImages,
+  ConflictException,
+  CreateMicrovmImageCommand,
+  DeleteMicrovmImageCommand,
+  DeleteMicrovmImageVersionCommand,
+  GetMicrovmImageBuildCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListManagedMicrovmImagesCommand,
+  ListManagedMicrovmImageVersionsCommand,
+  ListMicrovmImageBuildsCommand,
+  ListMicrovmImageVersionsCommand,
+  ListMicrovmImagesCommand,
+  ResourceNotFoundException,
+  RunMicrovmCommand,
+  TerminateMicrovmCommand,
+  UpdateMicrovmImageCommand,
+  UpdateMicrovmImageVersionCommand,
+  paginateListMicrovmImages,
 } from '@aws-sdk/client-lambda-microvms';
 import { FAILING_ARTIFACT_MARK, KEY_A, MANAGED_PYTHON_ARN, imageArn, startHarness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
@@ -19,18 +32,26 @@ test('CreateMicrovmImage returns 201 with the image, its first version and every
   t.after(() => h.close());
   const c = h.client();
   const before = Date.now() / 1000;
-  const out = await c.send(new CreateMicrovmImageCommand(imageInput('web-app', {
-    description: 'the web app',
-    baseImageVersion: '1.1',
-    environmentVariables: { MODE: 'prod' },
-    resources: [{ minimumMemoryInMiB: 4096 }],
-    hooks: { port: 9001, microvmHooks: { run: 'ENABLED', runTimeoutInSeconds: 5 }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 120 } },
-    egressNetworkConnectors: ['allow:93.184.216.0/24:443'],
-    logging: { disabled: {} },
-    cpuConfigurations: [{ architecture: 'ARM_64' }],
-    additionalOsCapabilities: ['ALL'],
-    tags: { team: 'web' },
-  })));
+  const out = await c.send(
+    new CreateMicrovmImageCommand(
+      imageInput('web-app', {
+        description: 'the web app',
+        baseImageVersion: '1.1',
+        environmentVariables: { MODE: 'prod' },
+        resources: [{ minimumMemoryInMiB: 4096 }],
+        hooks: {
+          port: 9001,
+          microvmHooks: { run: 'ENABLED', runTimeoutInSeconds: 5 },
+          microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 120 },
+        },
+        egressNetworkConnectors: ['allow:93.184.216.0/24:443'],
+        logging: { disabled: {} },
+        cpuConfigurations: [{ architecture: 'ARM_64' }],
+        additionalOsCapabilities: ['ALL'],
+        tags: { team: 'web' },
+      }),
+    ),
+  );
   assert.equal(out.$metadata.httpStatusCode, 201);
   assert.equal(out.imageArn, imageArn(KEY_A, 'web-app'));
   assert.equal(out.name, 'web-app');
@@ -47,7 +68,11 @@ test('CreateMicrovmImage returns 201 with the image, its first version and every
   assert.deepEqual(out.codeArtifact, { uri: 'file:///srv/artifacts/app.zip' });
   assert.deepEqual(out.environmentVariables, { MODE: 'prod' });
   assert.deepEqual(out.resources, [{ minimumMemoryInMiB: 4096 }]);
-  assert.deepEqual(out.hooks, { port: 9001, microvmHooks: { run: 'ENABLED', runTimeoutInSeconds: 5 }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 120 } });
+  assert.deepEqual(out.hooks, {
+    port: 9001,
+    microvmHooks: { run: 'ENABLED', runTimeoutInSeconds: 5 },
+    microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 120 },
+  });
   assert.deepEqual(out.egressNetworkConnectors, ['allow:93.184.216.0/24:443']);
   assert.deepEqual(out.logging, { disabled: {} });
   assert.deepEqual(out.cpuConfigurations, [{ architecture: 'ARM_64' }]);
@@ -109,11 +134,15 @@ test('GetMicrovmImage by name and by ARN; ListMicrovmImages pages with maxResult
 
   // The client's own paginator follows nextToken to the end.
   const all: string[] = [];
-  for await (const page of paginateListMicrovmImages({ client: c, pageSize: 2 }, {})) all.push(...(page.items ?? []).map((i) => i.name ?? ''));
+  for await (const page of paginateListMicrovmImages({ client: c, pageSize: 2 }, {}))
+    all.push(...(page.items ?? []).map((i) => i.name ?? ''));
   assert.equal(all.length, 7);
 
   const filtered = await c.send(new ListMicrovmImagesCommand({ nameFilter: 'img-3' }));
-  assert.deepEqual(filtered.items?.map((i) => i.name), ['img-3']);
+  assert.deepEqual(
+    filtered.items?.map((i) => i.name),
+    ['img-3'],
+  );
   assert.ok(filtered.items?.[0]?.createdAt instanceof Date);
 });
 
@@ -122,13 +151,15 @@ test('UpdateMicrovmImage adds version 1.1; versions can be read, listed, deactiv
   t.after(() => h.close());
   const c = h.client();
   await c.send(new CreateMicrovmImageCommand(imageInput('svc')));
-  const up = await c.send(new UpdateMicrovmImageCommand({
-    imageIdentifier: imageArn(KEY_A, 'svc'),
-    baseImageArn: 'debian-12-node',
-    buildRoleArn: 'arn:aws:iam::111111111111:role/cubby-build',
-    codeArtifact: { uri: 'https://artifacts.example/app-v2.zip' },
-    description: 'v2',
-  }));
+  const up = await c.send(
+    new UpdateMicrovmImageCommand({
+      imageIdentifier: imageArn(KEY_A, 'svc'),
+      baseImageArn: 'debian-12-node',
+      buildRoleArn: 'arn:aws:iam::111111111111:role/cubby-build',
+      codeArtifact: { uri: 'https://artifacts.example/app-v2.zip' },
+      description: 'v2',
+    }),
+  );
   assert.equal(up.imageVersion, '1.1');
   assert.equal(up.state, 'UPDATING', 'the update answers before its build');
   assert.equal((await c.send(new GetMicrovmImageCommand({ imageIdentifier: 'svc' }))).state, 'UPDATED');
@@ -146,7 +177,10 @@ test('UpdateMicrovmImage adds version 1.1; versions can be read, listed, deactiv
   assert.equal(list.items?.length, 1);
   assert.equal(list.items?.[0]?.imageVersion, '1.0');
   const rest = await c.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: 'svc', nextToken: list.nextToken }));
-  assert.deepEqual(rest.items?.map((i) => i.imageVersion), ['1.1']);
+  assert.deepEqual(
+    rest.items?.map((i) => i.imageVersion),
+    ['1.1'],
+  );
 
   const off = await c.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: 'svc', imageVersion: '1.0', status: 'INACTIVE' }));
   assert.equal(off.status, 'INACTIVE');
@@ -154,7 +188,10 @@ test('UpdateMicrovmImage adds version 1.1; versions can be read, listed, deactiv
 
   const del = await c.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: 'svc', imageVersion: '1.0' }));
   assert.deepEqual([del.imageIdentifier, del.imageVersion, del.state], [imageArn(KEY_A, 'svc'), '1.0', 'DELETED']);
-  await assert.rejects(c.send(new GetMicrovmImageVersionCommand({ imageIdentifier: 'svc', imageVersion: '1.0' })), ResourceNotFoundException);
+  await assert.rejects(
+    c.send(new GetMicrovmImageVersionCommand({ imageIdentifier: 'svc', imageVersion: '1.0' })),
+    ResourceNotFoundException,
+  );
 });
 
 test('builds: get and list, with the host architecture; a filter for another architecture matches none', async (t) => {
@@ -172,12 +209,18 @@ test('builds: get and list, with the host architecture; a filter for another arc
   const build = await c.send(new GetMicrovmImageBuildCommand({ imageIdentifier: 'b', imageVersion: '1.0', buildId: item.buildId }));
   assert.equal(build.imageArn, imageArn(KEY_A, 'b'));
   const sizes = build.snapshotBuild;
-  for (const n of [sizes?.memorySnapshotSizeInBytes, sizes?.codeInstallSizeInBytes, sizes?.diskSnapshotSizeInBytes]) assert.ok(typeof n === 'number' && n > 0, JSON.stringify(sizes));
+  for (const n of [sizes?.memorySnapshotSizeInBytes, sizes?.codeInstallSizeInBytes, sizes?.diskSnapshotSizeInBytes])
+    assert.ok(typeof n === 'number' && n > 0, JSON.stringify(sizes));
   assert.ok(build.createdAt instanceof Date);
   const other = process.arch === 'arm64' ? 'X86_64' : 'ARM_64';
-  const none = await c.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: 'b', imageVersion: '1.0', architecture: other as 'ARM_64' }));
+  const none = await c.send(
+    new ListMicrovmImageBuildsCommand({ imageIdentifier: 'b', imageVersion: '1.0', architecture: other as 'ARM_64' }),
+  );
   assert.deepEqual(none.items, []);
-  await assert.rejects(c.send(new GetMicrovmImageBuildCommand({ imageIdentifier: 'b', imageVersion: '1.0', buildId: 'b-nope' })), ResourceNotFoundException);
+  await assert.rejects(
+    c.send(new GetMicrovmImageBuildCommand({ imageIdentifier: 'b', imageVersion: '1.0', buildId: 'b-nope' })),
+    ResourceNotFoundException,
+  );
 
   const failed = await c.send(new GetMicrovmImageCommand({ imageIdentifier: 'broken' }));
   assert.equal(failed.state, 'CREATE_FAILED');
@@ -209,16 +252,28 @@ test('managed images: listed with account aws for every tenant, versions paged',
   t.after(() => h.close());
   const c = h.client();
   const list = await c.send(new ListManagedMicrovmImagesCommand({ maxResults: 2 }));
-  assert.deepEqual(list.items?.map((i) => i.imageArn), [MANAGED_PYTHON_ARN, 'arn:aws:lambda:local:aws:microvm-image:debian-12-node']);
+  assert.deepEqual(
+    list.items?.map((i) => i.imageArn),
+    [MANAGED_PYTHON_ARN, 'arn:aws:lambda:local:aws:microvm-image:debian-12-node'],
+  );
   assert.ok(list.items?.[0]?.createdAt instanceof Date);
   const rest = await c.send(new ListManagedMicrovmImagesCommand({ nextToken: list.nextToken }));
   assert.equal(rest.items?.length, 1);
   assert.equal(rest.nextToken, undefined);
 
   const v1 = await c.send(new ListManagedMicrovmImageVersionsCommand({ imageIdentifier: MANAGED_PYTHON_ARN, maxResults: 2 }));
-  assert.deepEqual(v1.items?.map((v) => [v.imageVersion, v.status]), [['1.0', 'DEPRECATED'], ['1.1', 'AVAILABLE']]);
+  assert.deepEqual(
+    v1.items?.map((v) => [v.imageVersion, v.status]),
+    [
+      ['1.0', 'DEPRECATED'],
+      ['1.1', 'AVAILABLE'],
+    ],
+  );
   const v2 = await c.send(new ListManagedMicrovmImageVersionsCommand({ imageIdentifier: 'debian-12-python', nextToken: v1.nextToken }));
-  assert.deepEqual(v2.items?.map((v) => v.imageVersion), ['1.2']);
+  assert.deepEqual(
+    v2.items?.map((v) => v.imageVersion),
+    ['1.2'],
+  );
   assert.equal(v2.nextToken, undefined);
   // A tenant's own account in a managed-image ARN names no managed image.
   await assert.rejects(

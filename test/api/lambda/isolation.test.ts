@@ -6,11 +6,29 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  CreateMicrovmAuthTokenCommand, CreateMicrovmImageCommand, CreateMicrovmShellAuthTokenCommand, DeleteMicrovmImageCommand,
-  DeleteMicrovmImageVersionCommand, GetMicrovmCommand, GetMicrovmImageBuildCommand, GetMicrovmImageCommand,
-  GetMicrovmImageVersionCommand, ListMicrovmImageBuildsCommand, ListMicrovmImageVersionsCommand, ListMicrovmImagesCommand,
-  ListMicrovmsCommand, ListTagsCommand, ResourceNotFoundException, ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand,
-  TagResourceCommand, TerminateMicrovmCommand, UntagResourceCommand, UpdateMicrovmImageCommand, UpdateMicrovmImageVersionCommand,
+  CreateMicrovmAuthTokenCommand,
+  CreateMicrovmImageCommand,
+  CreateMicrovmShellAuthTokenCommand,
+  DeleteMicrovmImageCommand,
+  DeleteMicrovmImageVersionCommand,
+  GetMicrovmCommand,
+  GetMicrovmImageBuildCommand,
+  GetMicrovmImageCommand,
+  GetMicrovmImageVersionCommand,
+  ListMicrovmImageBuildsCommand,
+  ListMicrovmImageVersionsCommand,
+  ListMicrovmImagesCommand,
+  ListMicrovmsCommand,
+  ListTagsCommand,
+  ResourceNotFoundException,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TagResourceCommand,
+  TerminateMicrovmCommand,
+  UntagResourceCommand,
+  UpdateMicrovmImageCommand,
+  UpdateMicrovmImageVersionCommand,
 } from '@aws-sdk/client-lambda-microvms';
 import { KEY_A, KEY_B, imageArn, startHarness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
@@ -33,13 +51,25 @@ test('tenant B gets not-found for every operation on tenant A resources, and A i
   for (const image of ['secret-app', aImage, bSpelling]) {
     attempts.push(
       [`GetMicrovmImage ${image}`, () => b.send(new GetMicrovmImageCommand({ imageIdentifier: image }))],
-      [`UpdateMicrovmImage ${image}`, () => b.send(new UpdateMicrovmImageCommand({ ...imageInput('x'), name: undefined, imageIdentifier: image } as never))],
+      [
+        `UpdateMicrovmImage ${image}`,
+        () => b.send(new UpdateMicrovmImageCommand({ ...imageInput('x'), name: undefined, imageIdentifier: image } as never)),
+      ],
       [`DeleteMicrovmImage ${image}`, () => b.send(new DeleteMicrovmImageCommand({ imageIdentifier: image }))],
       [`GetMicrovmImageVersion ${image}`, () => b.send(new GetMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
       [`ListMicrovmImageVersions ${image}`, () => b.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: image }))],
-      [`UpdateMicrovmImageVersion ${image}`, () => b.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0', status: 'INACTIVE' }))],
-      [`DeleteMicrovmImageVersion ${image}`, () => b.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
-      [`GetMicrovmImageBuild ${image}`, () => b.send(new GetMicrovmImageBuildCommand({ imageIdentifier: image, imageVersion: '1.0', buildId }))],
+      [
+        `UpdateMicrovmImageVersion ${image}`,
+        () => b.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0', status: 'INACTIVE' })),
+      ],
+      [
+        `DeleteMicrovmImageVersion ${image}`,
+        () => b.send(new DeleteMicrovmImageVersionCommand({ imageIdentifier: image, imageVersion: '1.0' })),
+      ],
+      [
+        `GetMicrovmImageBuild ${image}`,
+        () => b.send(new GetMicrovmImageBuildCommand({ imageIdentifier: image, imageVersion: '1.0', buildId })),
+      ],
       [`ListMicrovmImageBuilds ${image}`, () => b.send(new ListMicrovmImageBuildsCommand({ imageIdentifier: image, imageVersion: '1.0' }))],
       [`RunMicrovm ${image}`, () => b.send(new RunMicrovmCommand({ imageIdentifier: image }))],
     );
@@ -50,8 +80,15 @@ test('tenant B gets not-found for every operation on tenant A resources, and A i
       [`SuspendMicrovm ${vm}`, () => b.send(new SuspendMicrovmCommand({ microvmIdentifier: vm }))],
       [`ResumeMicrovm ${vm}`, () => b.send(new ResumeMicrovmCommand({ microvmIdentifier: vm }))],
       [`TerminateMicrovm ${vm}`, () => b.send(new TerminateMicrovmCommand({ microvmIdentifier: vm }))],
-      [`CreateMicrovmAuthToken ${vm}`, () => b.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] }))],
-      [`CreateMicrovmShellAuthToken ${vm}`, () => b.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5 }))],
+      [
+        `CreateMicrovmAuthToken ${vm}`,
+        () =>
+          b.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5, allowedPorts: [{ allPorts: {} }] })),
+      ],
+      [
+        `CreateMicrovmShellAuthToken ${vm}`,
+        () => b.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: vm, expirationInMinutes: 5 })),
+      ],
     );
   }
   for (const resource of [aImage, aMicrovm]) {

@@ -5,9 +5,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ConflictException, CreateMicrovmImageCommand, GetMicrovmCommand, ListMicrovmsCommand, ResourceNotFoundException,
-  ResumeMicrovmCommand, RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand, UpdateMicrovmImageCommand,
-  UpdateMicrovmImageVersionCommand, paginateListMicrovms,
+  ConflictException,
+  CreateMicrovmImageCommand,
+  GetMicrovmCommand,
+  ListMicrovmsCommand,
+  ResourceNotFoundException,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TerminateMicrovmCommand,
+  UpdateMicrovmImageCommand,
+  UpdateMicrovmImageVersionCommand,
+  paginateListMicrovms,
 } from '@aws-sdk/client-lambda-microvms';
 import { DOMAIN, GATEWAY_PORT, KEY_A, imageArn, startHarness, type Harness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
@@ -23,17 +32,19 @@ test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every
   t.after(() => h.close());
   await withImage(h, 'app', ['internet']);
   const c = h.client();
-  const out = await c.send(new RunMicrovmCommand({
-    imageIdentifier: imageArn(KEY_A, 'app'),
-    imageVersion: '1.0',
-    idlePolicy: { maxIdleDurationSeconds: 900, suspendedDurationSeconds: 1800, autoResumeEnabled: true },
-    maximumDurationInSeconds: 3600,
-    runHookPayload: '{"session":"s-1"}',
-    executionRoleArn: 'arn:aws:iam::111111111111:role/exec',
-    logging: { cloudWatch: { logGroup: 'g' } },
-    ingressNetworkConnectors: ['arn:aws:lambda:local:aws:network-connector:aws-network-connector:ALL_INGRESS'],
-    egressNetworkConnectors: ['allow:10.20.0.0/16', 'allow:198.51.100.7:8000-8100'],
-  }));
+  const out = await c.send(
+    new RunMicrovmCommand({
+      imageIdentifier: imageArn(KEY_A, 'app'),
+      imageVersion: '1.0',
+      idlePolicy: { maxIdleDurationSeconds: 900, suspendedDurationSeconds: 1800, autoResumeEnabled: true },
+      maximumDurationInSeconds: 3600,
+      runHookPayload: '{"session":"s-1"}',
+      executionRoleArn: 'arn:aws:iam::111111111111:role/exec',
+      logging: { cloudWatch: { logGroup: 'g' } },
+      ingressNetworkConnectors: ['arn:aws:lambda:local:aws:network-connector:aws-network-connector:ALL_INGRESS'],
+      egressNetworkConnectors: ['allow:10.20.0.0/16', 'allow:198.51.100.7:8000-8100'],
+    }),
+  );
   assert.equal(out.$metadata.httpStatusCode, 200);
   assert.match(out.microvmId ?? '', /^[a-z0-9]{20}$/);
   assert.equal(out.state, 'RUNNING');
@@ -50,9 +61,10 @@ test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every
   const m = (await h.state()).microvms[0];
   assert.ok(m);
   assert.equal(m.runHookPayload, '{"session":"s-1"}');
-  assert.deepEqual(m.egress, { mode: 'allowlist', rules: [
-    { cidr: '10.20.0.0/16' }, { cidr: '198.51.100.7/32', ports: [{ from: 8000, to: 8100 }] },
-  ] });
+  assert.deepEqual(m.egress, {
+    mode: 'allowlist',
+    rules: [{ cidr: '10.20.0.0/16' }, { cidr: '198.51.100.7/32', ports: [{ from: 8000, to: 8100 }] }],
+  });
   assert.deepEqual(m.extra.logging, { cloudWatch: { logGroup: 'g' } });
 });
 
@@ -123,7 +135,14 @@ test('RunMicrovm of an INACTIVE version is a conflict; naming a version picks it
   t.after(() => h.close());
   await withImage(h);
   const c = h.client();
-  await c.send(new UpdateMicrovmImageCommand({ imageIdentifier: 'app', baseImageArn: 'debian-12-python', buildRoleArn: undefined, codeArtifact: { uri: 'file:///a.zip' } }));
+  await c.send(
+    new UpdateMicrovmImageCommand({
+      imageIdentifier: 'app',
+      baseImageArn: 'debian-12-python',
+      buildRoleArn: undefined,
+      codeArtifact: { uri: 'file:///a.zip' },
+    }),
+  );
   await c.send(new UpdateMicrovmImageVersionCommand({ imageIdentifier: 'app', imageVersion: '1.0', status: 'INACTIVE' }));
   await assert.rejects(c.send(new RunMicrovmCommand({ imageIdentifier: 'app', imageVersion: '1.0' })), ConflictException);
   const latest = await c.send(new RunMicrovmCommand({ imageIdentifier: 'app' }));

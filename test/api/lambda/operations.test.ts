@@ -44,7 +44,11 @@ test('all 24 operations of the pinned client are served', async (t) => {
   const c = h.client();
   const commands = Object.keys(sdk).filter((k) => /^[A-Z]\w+Command$/.test(k));
   assert.equal(commands.length, 24, commands.join(', '));
-  assert.deepEqual(commands.filter((k) => !(k in INPUTS)), [], 'an operation without a test input');
+  assert.deepEqual(
+    commands.filter((k) => !(k in INPUTS)),
+    [],
+    'an operation without a test input',
+  );
   for (const [name, input] of Object.entries(INPUTS)) {
     const Command = (sdk as unknown as Record<string, new (i: object) => Parameters<typeof c.send>[0]>)[name];
     assert.ok(Command, name);

@@ -4,9 +4,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  ConflictException, CreateMicrovmAuthTokenCommand, CreateMicrovmImageCommand, CreateMicrovmShellAuthTokenCommand,
-  ListTagsCommand, ResourceNotFoundException, RunMicrovmCommand, TagResourceCommand, TerminateMicrovmCommand,
-  UntagResourceCommand, ValidationException,
+  ConflictException,
+  CreateMicrovmAuthTokenCommand,
+  CreateMicrovmImageCommand,
+  CreateMicrovmShellAuthTokenCommand,
+  ListTagsCommand,
+  ResourceNotFoundException,
+  RunMicrovmCommand,
+  TagResourceCommand,
+  TerminateMicrovmCommand,
+  UntagResourceCommand,
+  ValidationException,
 } from '@aws-sdk/client-lambda-microvms';
 import { KEY_A, MANAGED_PYTHON_ARN, imageArn, startHarness, type Harness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
@@ -30,14 +38,26 @@ test('CreateMicrovmAuthToken answers {"X-aws-proxy-auth": token} and hands the c
     calls.push({ minutes, ports });
     return original(caller, mid, minutes, ports);
   };
-  const out = await c.send(new CreateMicrovmAuthTokenCommand({
-    microvmIdentifier: id, expirationInMinutes: 15, allowedPorts: [{ port: 8080 }, { range: { startPort: 9000, endPort: 9010 } }],
-  }));
+  const out = await c.send(
+    new CreateMicrovmAuthTokenCommand({
+      microvmIdentifier: id,
+      expirationInMinutes: 15,
+      allowedPorts: [{ port: 8080 }, { range: { startPort: 9000, endPort: 9010 } }],
+    }),
+  );
   assert.deepEqual(Object.keys(out.authToken ?? {}), ['X-aws-proxy-auth']);
   assert.match(out.authToken?.['X-aws-proxy-auth'] ?? '', /^cbt_[a-z0-9]{32}$/);
-  await c.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 60, allowedPorts: [{ port: 1 }, { allPorts: {} }] }));
+  await c.send(
+    new CreateMicrovmAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 60, allowedPorts: [{ port: 1 }, { allPorts: {} }] }),
+  );
   assert.deepEqual(calls, [
-    { minutes: 15, ports: [{ from: 8080, to: 8080 }, { from: 9000, to: 9010 }] },
+    {
+      minutes: 15,
+      ports: [
+        { from: 8080, to: 8080 },
+        { from: 9000, to: 9010 },
+      ],
+    },
     { minutes: 60, ports: 'all' },
   ]);
 });
@@ -50,8 +70,20 @@ test('CreateMicrovmShellAuthToken answers the same token shape; a terminated mic
   const out = await c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5 }));
   assert.match(out.authToken?.['X-aws-proxy-auth'] ?? '', /^cbt_/);
   await c.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
-  await assert.rejects(c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5 })), ConflictException);
-  await assert.rejects(c.send(new CreateMicrovmAuthTokenCommand({ microvmIdentifier: 'zzzzzzzzzzzzzzzzzzzz', expirationInMinutes: 5, allowedPorts: [{ port: 80 }] })), ResourceNotFoundException);
+  await assert.rejects(
+    c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 5 })),
+    ConflictException,
+  );
+  await assert.rejects(
+    c.send(
+      new CreateMicrovmAuthTokenCommand({
+        microvmIdentifier: 'zzzzzzzzzzzzzzzzzzzz',
+        expirationInMinutes: 5,
+        allowedPorts: [{ port: 80 }],
+      }),
+    ),
+    ResourceNotFoundException,
+  );
 });
 
 test('token requests outside 1-60 minutes or with a bad port are ValidationException and mint nothing', async (t) => {
@@ -72,7 +104,10 @@ test('token requests outside 1-60 minutes or with a bad port are ValidationExcep
     assert.ok(err instanceof ValidationException, `${JSON.stringify(input)}: ${String(err)}`);
     assert.equal(err.$metadata.httpStatusCode, 400);
   }
-  await assert.rejects(c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 61 })), ValidationException);
+  await assert.rejects(
+    c.send(new CreateMicrovmShellAuthTokenCommand({ microvmIdentifier: id, expirationInMinutes: 61 })),
+    ValidationException,
+  );
   assert.equal(h.core.calls.length, before);
 });
 
@@ -108,13 +143,22 @@ test('tagging: bad ARNs and bad tags are ValidationException; unknown or managed
     ['reserved aws: prefix', () => c.send(new TagResourceCommand({ Resource: image, Tags: { 'aws:x': 'y' } }))],
     ['a key of 129 characters', () => c.send(new TagResourceCommand({ Resource: image, Tags: { ['k'.repeat(129)]: 'v' } }))],
     ['a value with a bad character', () => c.send(new TagResourceCommand({ Resource: image, Tags: { k: 'semi;colon' } }))],
-    ['51 tags', () => c.send(new TagResourceCommand({ Resource: image, Tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) }))],
+    [
+      '51 tags',
+      () =>
+        c.send(new TagResourceCommand({ Resource: image, Tags: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) })),
+    ],
     ['no tag keys', () => c.send(new UntagResourceCommand({ Resource: image, TagKeys: [] }))],
   ] as Array<[string, () => Promise<unknown>]>) {
     const err = await call().catch((e: unknown) => e);
     assert.ok(err instanceof ValidationException, `${what}: ${String(err)}`);
   }
-  for (const resource of [imageArn(KEY_A, 'nope'), MANAGED_PYTHON_ARN, `arn:aws:lambda:local:${KEY_A.tenant.accountId}:microvm:nope`, 'arn:aws:lambda:us-east-1:111111111111:microvm-image:app']) {
+  for (const resource of [
+    imageArn(KEY_A, 'nope'),
+    MANAGED_PYTHON_ARN,
+    `arn:aws:lambda:local:${KEY_A.tenant.accountId}:microvm:nope`,
+    'arn:aws:lambda:us-east-1:111111111111:microvm-image:app',
+  ]) {
     await assert.rejects(c.send(new ListTagsCommand({ Resource: resource })), ResourceNotFoundException, resource);
   }
 });

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  CreateMicrovmImageCommand, ListMicrovmImagesCommand, ListMicrovmsCommand, RunMicrovmCommand, ValidationException,
+  CreateMicrovmImageCommand,
+  ListMicrovmImagesCommand,
+  ListMicrovmsCommand,
+  RunMicrovmCommand,
+  ValidationException,
 } from '@aws-sdk/client-lambda-microvms';
 import { KEY_A, MANAGED_PYTHON_ARN, startHarness, type Harness } from './support/harness.js';
 import { imageInput } from './support/fixtures.js';
@@ -65,7 +69,10 @@ test('CreateMicrovmImage: unknown, missing and mistyped members are named in the
     [{ ...goodImage, egressNetworkConnectors: ['allow:10.0.0.0/8:0'] }, /bad port/],
     [{ ...goodImage, egressNetworkConnectors: ['allow:10.0.0.0/8:90-80'] }, /bad port/],
     [{ ...goodImage, egressNetworkConnectors: ['internet', 'allow:93.184.216.0/24'] }, /cannot be combined/],
-    [{ ...goodImage, egressNetworkConnectors: ['allow:169.254.169.254'] }, /'allow:169\.254\.169\.254' reaches private or reserved addresses \(169\.254\.0\.0\/16\)/],
+    [
+      { ...goodImage, egressNetworkConnectors: ['allow:169.254.169.254'] },
+      /'allow:169\.254\.169\.254' reaches private or reserved addresses \(169\.254\.0\.0\/16\)/,
+    ],
     [{ ...goodImage, egressNetworkConnectors: Array.from({ length: 11 }, () => 'internet') }, /egressNetworkConnectors/],
     [{ ...goodImage, baseImageArn: 'arn:aws:lambda:local:aws:function:f' }, /not a Lambda MicroVMs ARN/],
   ];
@@ -126,7 +133,10 @@ test('bodies: bad JSON, non-objects, other media types, oversized bodies, bodies
   assertValidation(await post(h, IMAGES, '{"name":'), /not valid JSON/);
   assertValidation(await post(h, IMAGES, '[1,2]'), /must be a JSON object/);
   assertValidation(await post(h, IMAGES, 'null'), /must be a JSON object/);
-  const xml = await send(h.port, await signed(h.port, KEY_A, { method: 'POST', path: IMAGES, body: '<a/>', contentType: 'application/xml' }));
+  const xml = await send(
+    h.port,
+    await signed(h.port, KEY_A, { method: 'POST', path: IMAGES, body: '<a/>', contentType: 'application/xml' }),
+  );
   assertValidation(xml, /Unsupported content type/);
   const big = await post(h, IMAGES, { ...goodImage, description: 'x'.repeat(5000) });
   assertValidation(big, /larger than this server accepts/);

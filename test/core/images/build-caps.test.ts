@@ -11,8 +11,11 @@ test('defaults, and defaults lowered to a smaller maximum', () => {
 });
 
 test('over the maximum or under the minimum is a validation error naming the bound', () => {
-  const refused = (b: Parameters<typeof checkBuildCaps>[0], re: RegExp) => assert.throws(() => checkBuildCaps(b, { diskMaxMiB: 4096, memoryMaxMiB: 1024 }),
-    (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION') && re.test(e.message));
+  const refused = (b: Parameters<typeof checkBuildCaps>[0], re: RegExp) =>
+    assert.throws(
+      () => checkBuildCaps(b, { diskMaxMiB: 4096, memoryMaxMiB: 1024 }),
+      (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION') && re.test(e.message),
+    );
   refused({ diskMiB: 4097 }, /disk cap of 4097 MiB is over this host's maximum of 4096 MiB/);
   refused({ memoryMiB: 2048 }, /memory cap of 2048 MiB is over this host's maximum of 1024 MiB/);
   refused({ diskMiB: 100 }, /at least 256/);

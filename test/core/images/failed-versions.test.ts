@@ -11,7 +11,9 @@ import { eventually, fakeSettings, readyImage, startFakeCore, type FakeWorld } f
 
 describe('failed and deleting image versions', () => {
   let w: FakeWorld;
-  beforeEach(async () => { w = await startFakeCore(); });
+  beforeEach(async () => {
+    w = await startFakeCore();
+  });
   afterEach(() => w.close());
 
   test('a build cut by a daemon restart is FAILED at start-up, its files dropped and its log kept', async () => {
@@ -49,6 +51,9 @@ describe('failed and deleting image versions', () => {
       assert.equal(e.message, `image ${name} is being deleted`);
       return true;
     });
-    assert.deepEqual((await w.core.services.images.listVersions(w.caller, name, {})).items.map((v) => v.version), ['1.0']);
+    assert.deepEqual(
+      (await w.core.services.images.listVersions(w.caller, name, {})).items.map((v) => v.version),
+      ['1.0'],
+    );
   });
 });

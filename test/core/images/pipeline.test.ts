@@ -11,12 +11,18 @@ import { FAILING_ARTIFACT_MARK, BAD_ARTIFACT_MARK } from '../../support/fakes/fa
 import { fakeSettings, readyImage, startFakeCore, type FakeWorld } from '../../support/fakes/core.js';
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => { assert.ok(isCubbyError(e), String(e)); assert.equal(e.code, code, e.message); return true; });
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isCubbyError(e), String(e));
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
 }
 
 describe('image builds', () => {
   let w: FakeWorld;
-  beforeEach(async () => { w = await startFakeCore(); });
+  beforeEach(async () => {
+    w = await startFakeCore();
+  });
   afterEach(() => w.close());
 
   const images = () => w.core.services.images;
@@ -47,13 +53,35 @@ describe('image builds', () => {
 
   for (const [what, inject, code, pattern] of [
     ['the Dockerfile build', (x: FakeWorld) => x.builder, 'BUILD_FAILED', /Dockerfile build failed/],
-    ['unpacking', (x: FakeWorld) => x.unpacker.faults.fail('unpack', 'ARTIFACT_FETCH_FAILED'), 'ARTIFACT_FETCH_FAILED', /injected fault in unpack/],
-    ['the managed base', (x: FakeWorld) => x.managed.faults.fail('ensure', 'IMAGE_BASE_BUILD_FAILED'), 'IMAGE_BASE_BUILD_FAILED', /injected/],
+    [
+      'unpacking',
+      (x: FakeWorld) => x.unpacker.faults.fail('unpack', 'ARTIFACT_FETCH_FAILED'),
+      'ARTIFACT_FETCH_FAILED',
+      /injected fault in unpack/,
+    ],
+    [
+      'the managed base',
+      (x: FakeWorld) => x.managed.faults.fail('ensure', 'IMAGE_BASE_BUILD_FAILED'),
+      'IMAGE_BASE_BUILD_FAILED',
+      /injected/,
+    ],
     ['the app start', (x: FakeWorld) => x.runtime.faults.fail('create', 'RUNTIME_START_FAILED'), 'RUNTIME_START_FAILED', /injected/],
     ['the ready hook', (x: FakeWorld) => x.hooks.faults.fail('ready', 'HOOK_FAILED'), 'APP_NOT_READY', /never got ready/],
-    ['the snapshot', (x: FakeWorld) => x.runtime.faults.fail('checkpoint', 'RUNTIME_CHECKPOINT_FAILED'), 'RUNTIME_CHECKPOINT_FAILED', /injected/],
+    [
+      'the snapshot',
+      (x: FakeWorld) => x.runtime.faults.fail('checkpoint', 'RUNTIME_CHECKPOINT_FAILED'),
+      'RUNTIME_CHECKPOINT_FAILED',
+      /injected/,
+    ],
     ['the validate hook', (x: FakeWorld) => x.hooks.faults.fail('validate', 'HOOK_FAILED'), 'VALIDATE_FAILED', /validation failed/],
-    ['a Dockerfile without CMD', (x: FakeWorld) => { x.builder.config = { ...x.builder.config, cmd: [] }; }, 'DOCKERFILE_INVALID', /neither ENTRYPOINT nor CMD/],
+    [
+      'a Dockerfile without CMD',
+      (x: FakeWorld) => {
+        x.builder.config = { ...x.builder.config, cmd: [] };
+      },
+      'DOCKERFILE_INVALID',
+      /neither ENTRYPOINT nor CMD/,
+    ],
   ] as const) {
     test(`failure in ${what}: FAILED with the reason (${code}), log kept, nothing left`, async () => {
       inject(w);
@@ -96,8 +124,14 @@ describe('image builds', () => {
   });
 
   test('requests that cannot build are refused at once and record nothing', async () => {
-    await rejectsCode(images().create(w.caller, { name: 'x', settings: fakeSettings({ baseImage: 'no-such-base' }) }), 'IMAGE_BASE_NOT_FOUND');
-    await rejectsCode(images().create(w.caller, { name: 'x', settings: fakeSettings({ codeArtifactUri: `file:///srv/${BAD_ARTIFACT_MARK}.zip` }) }), 'ARTIFACT_INVALID');
+    await rejectsCode(
+      images().create(w.caller, { name: 'x', settings: fakeSettings({ baseImage: 'no-such-base' }) }),
+      'IMAGE_BASE_NOT_FOUND',
+    );
+    await rejectsCode(
+      images().create(w.caller, { name: 'x', settings: fakeSettings({ codeArtifactUri: `file:///srv/${BAD_ARTIFACT_MARK}.zip` }) }),
+      'ARTIFACT_INVALID',
+    );
     await rejectsCode(images().create(w.caller, { name: 'bad name!', settings: fakeSettings() }), 'CUBBY_VALIDATION');
     assert.deepEqual((await images().list(w.caller, {})).items, []);
   });
@@ -136,9 +170,15 @@ describe('image builds', () => {
 
   test('managed images: the catalog with the versions built on the host', async () => {
     const list = await images().listManaged({});
-    assert.deepEqual(list.items.map((m) => m.name), ['debian-12-python', 'debian-12-node', 'debian-12-base']);
+    assert.deepEqual(
+      list.items.map((m) => m.name),
+      ['debian-12-python', 'debian-12-node', 'debian-12-base'],
+    );
     const py = await images().getManaged('debian-12-python');
-    assert.deepEqual(py.versions.map((v) => `${v.version}:${v.status}`), ['1.0:DEPRECATED', '1.1:AVAILABLE', '1.2:AVAILABLE']);
+    assert.deepEqual(
+      py.versions.map((v) => `${v.version}:${v.status}`),
+      ['1.0:DEPRECATED', '1.1:AVAILABLE', '1.2:AVAILABLE'],
+    );
     await rejectsCode(images().getManaged('nope'), 'IMAGE_BASE_NOT_FOUND');
   });
 });

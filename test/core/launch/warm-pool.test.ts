@@ -11,7 +11,10 @@ const pooled = (w: FakeWorld) => [...w.host.sandboxes.values()].filter((s) => s.
 
 describe('warm pool hand-out', () => {
   let w: FakeWorld | undefined;
-  afterEach(async () => { await w?.close(); w = undefined; });
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+  });
 
   test('the first launch fills the pool; later launches take a pooled clone once, and it is refilled', async () => {
     w = await startFakeCore({ config: { warmPoolSize: 2 } });
@@ -24,7 +27,11 @@ describe('warm pool hand-out', () => {
     const second = await w.core.services.microvms.run(w.caller, { image, runHookPayload: 'p' });
     assert.ok(ready.includes(second.id), 'handed a pooled clone: its id becomes the microVM id');
     assert.equal(w.core.launcher.pooledIds().includes(second.id), false, 'and it leaves the pool');
-    assert.deepEqual(w.hooks.calls.filter((c) => c.hook === 'run').at(-1)?.body, { microvmId: second.id, runHookPayload: 'p' }, 'the run hook still runs');
+    assert.deepEqual(
+      w.hooks.calls.filter((c) => c.hook === 'run').at(-1)?.body,
+      { microvmId: second.id, runHookPayload: 'p' },
+      'the run hook still runs',
+    );
     const third = await w.core.services.microvms.run(w.caller, { image });
     assert.notEqual(third.id, second.id);
     assert.ok(ready.includes(third.id), 'the second clone goes to the next launch');
@@ -43,10 +50,15 @@ describe('warm pool hand-out', () => {
     const open = await w.core.services.microvms.run(w.caller, { image, egress: { mode: 'internet' } });
     assert.ok(!pool.includes(open.id), 'a clone restored with the image egress is never handed to another egress');
     assert.deepEqual(w.host.sandboxes.get(open.id)?.egress, { mode: 'internet' });
-    w.runtime.faults.fail('restore', 'RUNTIME_RESTORE_FAILED', { when: (s) => (s as { labels?: Record<string, string> }).labels?.pool === 'warm' });
+    w.runtime.faults.fail('restore', 'RUNTIME_RESTORE_FAILED', {
+      when: (s) => (s as { labels?: Record<string, string> }).labels?.pool === 'warm',
+    });
     const taken = await w.core.services.microvms.run(w.caller, { image });
     assert.ok(pool.includes(taken.id));
-    await eventually(() => !w!.runtime.faults.calls.slice(-5).includes('restore') || w!.core.launcher.pooledIds().length === 0, 'the refill attempt');
+    await eventually(
+      () => !w!.runtime.faults.calls.slice(-5).includes('restore') || w!.core.launcher.pooledIds().length === 0,
+      'the refill attempt',
+    );
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(w.core.launcher.pooledIds(), []);
     assert.equal((await w.core.services.microvms.run(w.caller, { image })).state, 'RUNNING', 'launches restore directly');

@@ -11,17 +11,42 @@ import { readyImage, startFakeCore, type FakeWorld } from '../../support/fakes/c
 describe('concurrent lifecycle calls on one microVM', () => {
   let w: FakeWorld;
   let image: string;
-  beforeEach(async () => { w = await startFakeCore(); image = await readyImage(w); });
+  beforeEach(async () => {
+    w = await startFakeCore();
+    image = await readyImage(w);
+  });
   afterEach(() => w.close());
 
   test('suspend, resume, suspend and terminate at once: serialised in call order, ends TERMINATED', async () => {
     const m = await w.core.services.microvms.run(w.caller, { image });
     w.runtime.faults.delay('checkpoint', 20).delay('restore', 20);
     const mv = w.core.services.microvms;
-    const results = await Promise.allSettled([mv.suspend(w.caller, m.id), mv.resume(w.caller, m.id), mv.suspend(w.caller, m.id), mv.terminate(w.caller, m.id)]);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
-    assert.deepEqual(results.map((r) => (r.status === 'fulfilled' ? r.value.state : '')), ['SUSPENDED', 'RUNNING', 'SUSPENDED', 'TERMINATED']);
-    assert.deepEqual(w.path(m.id), ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING', 'TERMINATED']);
+    const results = await Promise.allSettled([
+      mv.suspend(w.caller, m.id),
+      mv.resume(w.caller, m.id),
+      mv.suspend(w.caller, m.id),
+      mv.terminate(w.caller, m.id),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value.state : '')),
+      ['SUSPENDED', 'RUNNING', 'SUSPENDED', 'TERMINATED'],
+    );
+    assert.deepEqual(w.path(m.id), [
+      'PENDING',
+      'RUNNING',
+      'SUSPENDING',
+      'SUSPENDED',
+      'PENDING',
+      'RUNNING',
+      'SUSPENDING',
+      'SUSPENDED',
+      'TERMINATING',
+      'TERMINATED',
+    ]);
     assert.deepEqual(w.runtime.ids(), []);
   });
 
@@ -40,11 +65,17 @@ describe('concurrent lifecycle calls on one microVM', () => {
     }
     const final = await mv.get(w.caller, m.id);
     if (final.state === 'RUNNING') assert.equal((await w.runtime.get(m.id))?.state, 'running');
-    else { assert.equal(final.state, 'SUSPENDED'); assert.equal(await w.runtime.get(m.id), undefined); }
+    else {
+      assert.equal(final.state, 'SUSPENDED');
+      assert.equal(await w.runtime.get(m.id), undefined);
+    }
   });
 
   test('a terminate racing a slow suspend waits for it, and the policy clock does not double-act', async () => {
-    const m = await w.core.services.microvms.run(w.caller, { image, idlePolicy: { maxIdleDurationSeconds: 0.05, suspendedDurationSeconds: 60, autoResumeEnabled: true } });
+    const m = await w.core.services.microvms.run(w.caller, {
+      image,
+      idlePolicy: { maxIdleDurationSeconds: 0.05, suspendedDurationSeconds: 60, autoResumeEnabled: true },
+    });
     const before = w.runtime.faults.calls.length;
     const gate = w.runtime.faults.gate('checkpoint');
     const suspending = w.core.services.microvms.suspend(w.caller, m.id);

@@ -14,17 +14,29 @@ const state = async (w: FakeWorld, id: string) => (await w.store.getMicrovmAny(i
 
 describe('idle policy and maximum duration', () => {
   let w: FakeWorld | undefined;
-  afterEach(async () => { await w?.close(); w = undefined; });
+  afterEach(async () => {
+    await w?.close();
+    w = undefined;
+  });
 
   test('idle -> SUSPENDED (suspend hook, checkpoint), then suspended too long -> TERMINATED', async () => {
     w = await startFakeCore();
     const image = await readyImage(w);
     await w.core.start();
-    const m = await w.core.services.microvms.run(w.caller, { image, idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 0.3, autoResumeEnabled: true } });
-    const s = await eventually(async () => (await w!.store.getMicrovmAny(m.id))?.state === 'SUSPENDED' && w!.store.getMicrovmAny(m.id), 'idle suspend');
+    const m = await w.core.services.microvms.run(w.caller, {
+      image,
+      idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 0.3, autoResumeEnabled: true },
+    });
+    const s = await eventually(
+      async () => (await w!.store.getMicrovmAny(m.id))?.state === 'SUSPENDED' && w!.store.getMicrovmAny(m.id),
+      'idle suspend',
+    );
     assert.match(s?.stateReason ?? '', /idle for 0.1 s/);
     assert.equal(await w.runtime.get(m.id), undefined);
-    const t = await eventually(async () => (await state(w!, m.id)) === 'TERMINATED' && w!.store.getMicrovmAny(m.id), 'suspended-duration terminate');
+    const t = await eventually(
+      async () => (await state(w!, m.id)) === 'TERMINATED' && w!.store.getMicrovmAny(m.id),
+      'suspended-duration terminate',
+    );
     assert.match(t?.stateReason ?? '', /suspended for 0.3 s/);
     assert.deepEqual(w.path(m.id), ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING', 'TERMINATED']);
   });
@@ -33,7 +45,10 @@ describe('idle policy and maximum duration', () => {
     w = await startFakeCore();
     const image = await readyImage(w);
     await w.core.start();
-    const m = await w.core.services.microvms.run(w.caller, { image, idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 0, autoResumeEnabled: false } });
+    const m = await w.core.services.microvms.run(w.caller, {
+      image,
+      idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 0, autoResumeEnabled: false },
+    });
     await eventually(async () => (await state(w!, m.id)) === 'TERMINATED', 'idle terminate');
     assert.ok(!w.path(m.id).includes('SUSPENDED'));
   });
@@ -42,7 +57,10 @@ describe('idle policy and maximum duration', () => {
     w = await startFakeCore();
     const image = await readyImage(w);
     await w.core.start();
-    const m = await w.core.services.microvms.run(w.caller, { image, idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 60, autoResumeEnabled: true } });
+    const m = await w.core.services.microvms.run(w.caller, {
+      image,
+      idlePolicy: { maxIdleDurationSeconds: 0.1, suspendedDurationSeconds: 60, autoResumeEnabled: true },
+    });
     w.core.manager.activity.record(m.id, 'request-start');
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(await state(w, m.id), 'RUNNING', 'not idle while a request is open');
@@ -72,10 +90,19 @@ describe('idle policy and maximum duration', () => {
     const m = await w.core.services.microvms.run(w.caller, { image });
     const other = await w.core.services.microvms.run(w.caller, { image });
     w.runtime.kill(m.id);
-    const sched = new PolicyScheduler({ store: w.store, manager: w.core.manager, runtime: w.runtime, log: silentLogger, config: { tickMs: 20, livenessMs: 20, terminatedRetentionMs: 3_600_000 } });
+    const sched = new PolicyScheduler({
+      store: w.store,
+      manager: w.core.manager,
+      runtime: w.runtime,
+      log: silentLogger,
+      config: { tickMs: 20, livenessMs: 20, terminatedRetentionMs: 3_600_000 },
+    });
     sched.start();
     try {
-      const t = await eventually(async () => (await state(w!, m.id)) === 'TERMINATED' && w!.store.getMicrovmAny(m.id), 'liveness terminate');
+      const t = await eventually(
+        async () => (await state(w!, m.id)) === 'TERMINATED' && w!.store.getMicrovmAny(m.id),
+        'liveness terminate',
+      );
       assert.match(t?.stateReason ?? '', /app exited or was killed/);
       assert.equal(await state(w, other.id), 'RUNNING');
     } finally {

@@ -9,13 +9,20 @@ import { isCubbyError } from '../../../src/errors/index.js';
 import { eventually, readyImage, startFakeCore, type FakeWorld } from '../../support/fakes/core.js';
 
 async function rejectsCode(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (e: unknown) => { assert.ok(isCubbyError(e), String(e)); assert.equal(e.code, code, e.message); return true; });
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isCubbyError(e), String(e));
+    assert.equal(e.code, code, e.message);
+    return true;
+  });
 }
 
 describe('microVM lifecycle over the real core', () => {
   let w: FakeWorld;
   let image: string;
-  beforeEach(async () => { w = await startFakeCore(); image = await readyImage(w); });
+  beforeEach(async () => {
+    w = await startFakeCore();
+    image = await readyImage(w);
+  });
   afterEach(() => w.close());
 
   const mv = () => w.core.services.microvms;
@@ -144,11 +151,15 @@ describe('microVM lifecycle over the real core', () => {
 
   test('terminate from PENDING and SUSPENDING (steps cut by a crash), before reconcile', async () => {
     w.runtime.faults.crash('restore', 'after');
-    void mv().run(w.caller, { image }).catch(() => undefined);
+    void mv()
+      .run(w.caller, { image })
+      .catch(() => undefined);
     const pending = await eventually(() => w.store.listMicrovmsByState(['PENDING']).then((l) => l[0]), 'a PENDING record');
     const m = await mv().run(w.caller, { image });
     w.runtime.faults.crash('checkpoint', 'before');
-    void mv().suspend(w.caller, m.id).catch(() => undefined);
+    void mv()
+      .suspend(w.caller, m.id)
+      .catch(() => undefined);
     await eventually(async () => (await w.store.getMicrovmAny(m.id))?.state === 'SUSPENDING', 'SUSPENDING');
     const next = w.restart();
     for (const id of [pending.id, m.id]) {

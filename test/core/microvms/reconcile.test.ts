@@ -12,7 +12,13 @@ import { eventually, readyImage, startFakeCore, type FakeWorld } from '../../sup
 import type { MicrovmState } from '../../../src/core/model.js';
 
 type Action = 'launch' | 'suspend' | 'resume' | 'terminate';
-interface CrashCase { action: Action; part: 'runtime' | 'hooks' | 'disk'; op: string; at: CrashPoint; expect: MicrovmState }
+interface CrashCase {
+  action: Action;
+  part: 'runtime' | 'hooks' | 'disk';
+  op: string;
+  at: CrashPoint;
+  expect: MicrovmState;
+}
 
 const CASES: CrashCase[] = [
   { action: 'launch', part: 'runtime', op: 'restore', at: 'before', expect: 'TERMINATED' },
@@ -45,7 +51,9 @@ async function assertConsistent(w: FakeWorld): Promise<void> {
   for (const m of all) {
     const sb = sandboxes.get(m.id);
     switch (m.state) {
-      case 'RUNNING': assert.equal(sb, 'running', `RUNNING ${m.id} has a running sandbox`); break;
+      case 'RUNNING':
+        assert.equal(sb, 'running', `RUNNING ${m.id} has a running sandbox`);
+        break;
       case 'SUSPENDED':
         assert.equal(sb, undefined, `SUSPENDED ${m.id} holds no sandbox`);
         assert.ok(m.checkpointPath, 'a SUSPENDED microVM records its checkpoint');
@@ -56,11 +64,15 @@ async function assertConsistent(w: FakeWorld): Promise<void> {
         assert.equal(w.fs.exists(`${w.config.dataDir}/checkpoints/${m.id}`), false, 'a TERMINATED microVM keeps no checkpoint');
         assert.ok(m.stateReason, 'and says why');
         break;
-      default: assert.fail(`${m.id} left ${m.state} after reconcile`);
+      default:
+        assert.fail(`${m.id} left ${m.state} after reconcile`);
     }
   }
   for (const id of sandboxes.keys()) {
-    assert.ok(all.some((m) => m.id === id && m.state === 'RUNNING'), `sandbox ${id} belongs to a RUNNING microVM`);
+    assert.ok(
+      all.some((m) => m.id === id && m.state === 'RUNNING'),
+      `sandbox ${id} belongs to a RUNNING microVM`,
+    );
   }
 }
 
@@ -95,7 +107,11 @@ describe('reconcile after a crash at each lifecycle step', () => {
           assert.equal((await mv().resume(w.caller, id)).state, 'RUNNING');
         }
         if (c.action !== 'launch' && (m.state === 'RUNNING' || m.state === 'SUSPENDED')) {
-          assert.equal((await w.runtime.run(id, { args: ['cat', '/root/data.txt'] })).stdout.toString(), 'precious\n', 'the session data survived');
+          assert.equal(
+            (await w.runtime.run(id, { args: ['cat', '/root/data.txt'] })).stdout.toString(),
+            'precious\n',
+            'the session data survived',
+          );
           assert.equal((await mv().suspend(w.caller, id)).state, 'SUSPENDED');
           assert.equal((await mv().resume(w.caller, id)).state, 'RUNNING');
         }
@@ -114,7 +130,14 @@ describe('reconcile after a crash at each lifecycle step', () => {
       const paused = await w.core.services.microvms.run(w.caller, { image });
       const damaged = await w.core.services.microvms.run(w.caller, { image });
       const ck = (await w.core.services.microvms.suspend(w.caller, damaged.id)).checkpointPath ?? '';
-      const stray = (await w.runtime.restore({ id: 'strayxxxxxxxxxxxxxxx', checkpointDir: (await w.store.listVersions(w.tenants[0]!.id, (await w.core.services.images.get(w.caller, image)).id)).items[0]?.snapshotPath ?? '' })).id;
+      const stray = (
+        await w.runtime.restore({
+          id: 'strayxxxxxxxxxxxxxxx',
+          checkpointDir:
+            (await w.store.listVersions(w.tenants[0]!.id, (await w.core.services.images.get(w.caller, image)).id)).items[0]?.snapshotPath ??
+            '',
+        })
+      ).id;
       w.runtime.vanish(gone.id);
       await w.runtime.pause(paused.id);
       w.runtime.corruptCheckpoint(ck);
@@ -138,7 +161,10 @@ describe('reconcile after a crash at each lifecycle step', () => {
     let w = await startFakeCore();
     try {
       w.builder.faults.crash('build', 'before');
-      await w.core.services.images.create(w.caller, { name: 'cut', settings: (await import('../../support/fakes/core.js')).fakeSettings() });
+      await w.core.services.images.create(w.caller, {
+        name: 'cut',
+        settings: (await import('../../support/fakes/core.js')).fakeSettings(),
+      });
       await eventually(() => w.builder.faults.calls.includes('build'), 'the build to start');
       const img = await w.core.services.images.get(w.caller, 'cut');
       w = w.restart();

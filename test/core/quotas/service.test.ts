@@ -22,32 +22,68 @@ const refused = (code: ErrorCode, msg: RegExp) => (e: unknown) => {
 async function setup(t: import('node:test').TestContext) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-quota-'));
   const store = await openSqliteStore({ dataDir: dir });
-  t.after(async () => { await store.close(); await fs.rm(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
   const tenant = await store.createTenant('quota-a');
   const other = await store.createTenant('quota-b');
   const settings = {
-    baseImage: 'debian-12-python', codeArtifactUri: 'file:///a.zip', environment: {}, memoryMiB: 1024, vcpus: 1,
-    hooks: { port: 9000, enabled: {}, timeouts: {} }, egress: { mode: 'closed' as const }, extra: {},
+    baseImage: 'debian-12-python',
+    codeArtifactUri: 'file:///a.zip',
+    environment: {},
+    memoryMiB: 1024,
+    vcpus: 1,
+    hooks: { port: 9000, enabled: {}, timeouts: {} },
+    egress: { mode: 'closed' as const },
+    extra: {},
   };
   const image = await store.insertImage({ tenantId: tenant.id, name: 'app', state: 'CREATED' });
   await store.insertVersion({ imageId: image.id, tenantId: tenant.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings });
   const otherImage = await store.insertImage({ tenantId: other.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({ imageId: otherImage.id, tenantId: other.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings: { ...settings, memoryMiB: 8192 } });
+  await store.insertVersion({
+    imageId: otherImage.id,
+    tenantId: other.id,
+    version: '1.0',
+    state: 'SUCCESSFUL',
+    status: 'ACTIVE',
+    settings: { ...settings, memoryMiB: 8192 },
+  });
   const at = new Date();
   const vm = (tenantId: string, imageId: string, over: Partial<MicrovmInsert>): MicrovmInsert => ({
-    tenantId, imageId, imageVersion: '1.0', state: 'RUNNING', maximumDurationSeconds: 3600, egress: { mode: 'closed' },
-    extra: {}, startedAt: at, lastActivityAt: at, ...over,
+    tenantId,
+    imageId,
+    imageVersion: '1.0',
+    state: 'RUNNING',
+    maximumDurationSeconds: 3600,
+    egress: { mode: 'closed' },
+    extra: {},
+    startedAt: at,
+    lastActivityAt: at,
+    ...over,
   });
   const checkpointRoot = path.join(dir, 'checkpoints');
   const artifactsDir = path.join(dir, 'artifacts');
   const quotas = new QuotaService({
-    store, disk: nodeDisk, checkpointRoot, artifacts: diskArtifactUsage(artifactsDir),
-    defaults: { ...DEFAULT_QUOTAS, running: 3, memoryMiB: 3072, suspended: 2, checkpointBytes: 3 << 20, builds: 1, artifacts: 2, artifactBytes: 1 << 20 },
+    store,
+    disk: nodeDisk,
+    checkpointRoot,
+    artifacts: diskArtifactUsage(artifactsDir),
+    defaults: {
+      ...DEFAULT_QUOTAS,
+      running: 3,
+      memoryMiB: 3072,
+      suspended: 2,
+      checkpointBytes: 3 << 20,
+      builds: 1,
+      artifacts: 2,
+      artifactBytes: 1 << 20,
+    },
   });
   return { store, tenant, other, image, otherImage, vm, checkpointRoot, artifactsDir, quotas };
 }
 
-test('usage counts PENDING/RUNNING/SUSPENDING as running with their version\'s memory, SUSPENDING/SUSPENDED as suspended, per tenant', async (t) => {
+test("usage counts PENDING/RUNNING/SUSPENDING as running with their version's memory, SUSPENDING/SUSPENDED as suspended, per tenant", async (t) => {
   const { store, tenant, other, image, otherImage, vm, checkpointRoot, quotas } = await setup(t);
   await store.insertMicrovm(vm(tenant.id, image.id, { state: 'PENDING' }));
   await store.insertMicrovm(vm(tenant.id, image.id, { state: 'RUNNING' }));
@@ -55,7 +91,9 @@ test('usage counts PENDING/RUNNING/SUSPENDING as running with their version\'s m
   const sid = 's'.repeat(20);
   await fs.mkdir(path.join(checkpointRoot, sid, 'current'), { recursive: true });
   await fs.writeFile(path.join(checkpointRoot, sid, 'current', 'pages.img'), Buffer.alloc(2 << 20));
-  await store.insertMicrovm(vm(tenant.id, image.id, { id: sid, state: 'SUSPENDED', checkpointPath: path.join(checkpointRoot, sid, 'current') }));
+  await store.insertMicrovm(
+    vm(tenant.id, image.id, { id: sid, state: 'SUSPENDED', checkpointPath: path.join(checkpointRoot, sid, 'current') }),
+  );
   await store.insertMicrovm(vm(other.id, otherImage.id, { state: 'RUNNING' }));
 
   const u = await quotas.usage(tenant.id);
@@ -85,7 +123,10 @@ test('usage counts PENDING/RUNNING/SUSPENDING as running with their version\'s m
   await store.setQuotaOverrides(tenant.id, { running: 10, memoryMiB: 100_000, checkpointBytes: 1 << 20 });
   await assert.rejects(quotas.checkLaunch(tenant.id, 1024), refused('QUOTA_CHECKPOINT_BYTES', /checkpoint bytes.*over the limit/));
   const st = await quotas.status(tenant.id);
-  assert.deepEqual(st.find((s) => s.name === 'checkpointBytes'), { name: 'checkpointBytes', limit: 1 << 20, used: 2 << 20, unit: 'bytes', overridden: true });
+  assert.deepEqual(
+    st.find((s) => s.name === 'checkpointBytes'),
+    { name: 'checkpointBytes', limit: 1 << 20, used: 2 << 20, unit: 'bytes', overridden: true },
+  );
 });
 
 test('builds: queued and running builds of the tenant count; finished ones do not', async (t) => {
@@ -113,7 +154,10 @@ test('uploads: files on disk plus uploads in flight count; a released slot and a
   await assert.rejects(quotas.reserveArtifact(tenant.id, 10), refused('QUOTA_ARTIFACTS', /uploaded artifacts.*limit 2, in use 2/));
   slot.release();
   slot.release(); // twice is harmless
-  await assert.rejects(quotas.reserveArtifact(tenant.id, 900_000), refused('QUOTA_ARTIFACTS', /artifact bytes.*limit 1048576, in use 300000/));
+  await assert.rejects(
+    quotas.reserveArtifact(tenant.id, 900_000),
+    refused('QUOTA_ARTIFACTS', /artifact bytes.*limit 1048576, in use 300000/),
+  );
   (await quotas.reserveArtifact(other.id, 900_000)).release();
   await fs.rm(path.join(dir, 'one.zip'));
   (await quotas.reserveArtifact(tenant.id, 900_000)).release();
@@ -122,11 +166,12 @@ test('uploads: files on disk plus uploads in flight count; a released slot and a
 test('admission steps run one at a time: concurrent check-then-record never both take the last slot', async (t) => {
   const { store, tenant, image, vm, quotas } = await setup(t);
   await store.setQuotaOverrides(tenant.id, { running: 1 });
-  const attempt = () => quotas.admit(async () => {
-    await quotas.checkLaunch(tenant.id, 0);
-    await new Promise((r) => setTimeout(r, 10)); // widen the window a racy check would lose in
-    await store.insertMicrovm(vm(tenant.id, image.id, { state: 'PENDING' }));
-  });
+  const attempt = () =>
+    quotas.admit(async () => {
+      await quotas.checkLaunch(tenant.id, 0);
+      await new Promise((r) => setTimeout(r, 10)); // widen the window a racy check would lose in
+      await store.insertMicrovm(vm(tenant.id, image.id, { state: 'PENDING' }));
+    });
   const results = await Promise.allSettled(Array.from({ length: 5 }, attempt));
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
   assert.equal((await quotas.microvmUse(tenant.id)).running, 1);

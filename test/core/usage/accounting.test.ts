@@ -9,9 +9,21 @@ const at = (s: number) => new Date(T0 + s * 1000);
 
 function vm(over: Partial<Microvm>): Microvm {
   return {
-    id: 'a'.repeat(20), tenantId: 't', imageId: 'i', imageVersion: '1.0', state: 'RUNNING', maximumDurationSeconds: 28800,
-    egress: { mode: 'closed' }, extra: {}, startedAt: at(0), lastActivityAt: at(0), updatedAt: at(0),
-    stateChangedAt: at(0), runningSeconds: 0, suspendedSeconds: 0, ...over,
+    id: 'a'.repeat(20),
+    tenantId: 't',
+    imageId: 'i',
+    imageVersion: '1.0',
+    state: 'RUNNING',
+    maximumDurationSeconds: 28800,
+    egress: { mode: 'closed' },
+    extra: {},
+    startedAt: at(0),
+    lastActivityAt: at(0),
+    updatedAt: at(0),
+    stateChangedAt: at(0),
+    runningSeconds: 0,
+    suspendedSeconds: 0,
+    ...over,
   };
 }
 
@@ -27,7 +39,13 @@ test('a SUSPENDED microVM counts its open period as suspended', () => {
 
 test('transitional and TERMINATED states add no open period', () => {
   for (const state of ['PENDING', 'SUSPENDING', 'TERMINATING', 'TERMINATED'] as const) {
-    const m = vm({ state, stateChangedAt: at(100), runningSeconds: 60, suspendedSeconds: 40, ...(state === 'TERMINATED' ? { terminatedAt: at(100) } : {}) });
+    const m = vm({
+      state,
+      stateChangedAt: at(100),
+      runningSeconds: 60,
+      suspendedSeconds: 40,
+      ...(state === 'TERMINATED' ? { terminatedAt: at(100) } : {}),
+    });
     assert.deepEqual(meteredSeconds(m, at(500)), { runningSeconds: 60, suspendedSeconds: 40, prorated: false }, state);
   }
 });
@@ -36,7 +54,11 @@ test('a window clips the open period exactly and prorates the closed span', () =
   // Closed span [0, 100] held 100 s running; open RUNNING period since 100.
   const m = vm({ state: 'RUNNING', stateChangedAt: at(100), runningSeconds: 100 });
   assert.deepEqual(meteredSeconds(m, at(200), { from: at(150) }), { runningSeconds: 50, suspendedSeconds: 0, prorated: false });
-  assert.deepEqual(meteredSeconds(m, at(200), { from: at(50), to: at(120) }), { runningSeconds: 50 + 20, suspendedSeconds: 0, prorated: true });
+  assert.deepEqual(meteredSeconds(m, at(200), { from: at(50), to: at(120) }), {
+    runningSeconds: 50 + 20,
+    suspendedSeconds: 0,
+    prorated: true,
+  });
   // A window in the future of now does not count time that has not happened.
   assert.deepEqual(meteredSeconds(m, at(200), { to: at(10_000) }), { runningSeconds: 200, suspendedSeconds: 0, prorated: false });
 });

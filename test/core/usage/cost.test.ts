@@ -27,7 +27,7 @@ test('a day pattern: active and idle are billed alike, suspended much less; comp
   const d = patternCost({ activeSeconds: 2 * 3600, idleSeconds: 6 * 3600, suspendedSeconds: 16 * 3600 }, sizing, P);
   close(d.running.total, 7200 * (0.001 + 0.0001));
   close(d.idle.total, 21600 * (0.001 + 0.0001));
-  close(d.suspended.total, (16 * 3600 / SECONDS_PER_MONTH) * 2);
+  close(d.suspended.total, ((16 * 3600) / SECONDS_PER_MONTH) * 2);
   close(d.total, d.running.total + d.idle.total + d.suspended.total);
   close(d.alwaysRunning, 24 * 3600 * 0.0011);
   assert.ok(d.total < d.alwaysRunning);
@@ -39,7 +39,11 @@ test('prices parse from "name=value" lists and override the defaults; bad input 
   assert.equal(p.snapshotGibMonth, 0);
   assert.equal(p.vcpuSecond, DEFAULT_PRICES.vcpuSecond);
   for (const bad of ['cpu=1', 'vcpuSecond=-1', 'vcpuSecond=abc', 'gibSecond', 'currency=12']) {
-    assert.throws(() => parsePrices(bad), (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'), bad);
+    assert.throws(
+      () => parsePrices(bad),
+      (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'),
+      bad,
+    );
   }
 });
 
@@ -47,6 +51,10 @@ test('patterns parse with units and must fit in a day', () => {
   assert.deepEqual(parsePattern('active=2h,idle=30m,suspended=90'), { activeSeconds: 7200, idleSeconds: 1800, suspendedSeconds: 90 });
   assert.deepEqual(parsePattern('suspended=1.5h'), { activeSeconds: 0, idleSeconds: 0, suspendedSeconds: 5400 });
   for (const bad of ['active=2x', 'busy=1h', 'active=20h,idle=5h']) {
-    assert.throws(() => parsePattern(bad), (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'), bad);
+    assert.throws(
+      () => parsePattern(bad),
+      (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'),
+      bad,
+    );
   }
 });

@@ -20,36 +20,82 @@ const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) 
 test('report: per microVM seconds (open period included), sizes, snapshot bytes, totals and cost; tenant scoped', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-usage-'));
   const store = await openSqliteStore({ dataDir: dir });
-  t.after(async () => { await store.close(); await fs.rm(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
 
   const tenant = await store.createTenant('usage-a');
   const other = await store.createTenant('usage-b');
   const settings = {
-    baseImage: 'debian-12-python', codeArtifactUri: 'file:///a.zip', environment: {}, memoryMiB: 2048, vcpus: 2,
-    hooks: { port: 9000, enabled: {}, timeouts: {} }, egress: { mode: 'closed' as const }, extra: {},
+    baseImage: 'debian-12-python',
+    codeArtifactUri: 'file:///a.zip',
+    environment: {},
+    memoryMiB: 2048,
+    vcpus: 2,
+    hooks: { port: 9000, enabled: {}, timeouts: {} },
+    egress: { mode: 'closed' as const },
+    extra: {},
   };
   const image = await store.insertImage({ tenantId: tenant.id, name: 'app', state: 'CREATED' });
   await store.insertVersion({ imageId: image.id, tenantId: tenant.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings });
-  await store.insertBuild({ imageId: image.id, tenantId: tenant.id, version: '1.0', state: 'SUCCESSFUL', memorySnapshotBytes: 3 << 20, diskSnapshotBytes: 1 << 20 });
+  await store.insertBuild({
+    imageId: image.id,
+    tenantId: tenant.id,
+    version: '1.0',
+    state: 'SUCCESSFUL',
+    memorySnapshotBytes: 3 << 20,
+    diskSnapshotBytes: 1 << 20,
+  });
   const otherImage = await store.insertImage({ tenantId: other.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({ imageId: otherImage.id, tenantId: other.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings });
+  await store.insertVersion({
+    imageId: otherImage.id,
+    tenantId: other.id,
+    version: '1.0',
+    state: 'SUCCESSFUL',
+    status: 'ACTIVE',
+    settings,
+  });
 
   const base = (tenantId: string, imageId: string, over: Partial<MicrovmInsert>): MicrovmInsert => ({
-    tenantId, imageId, imageVersion: '1.0', state: 'RUNNING', maximumDurationSeconds: 28800, egress: { mode: 'closed' },
-    extra: {}, startedAt: ago(1000), lastActivityAt: ago(10), ...over,
+    tenantId,
+    imageId,
+    imageVersion: '1.0',
+    state: 'RUNNING',
+    maximumDurationSeconds: 28800,
+    egress: { mode: 'closed' },
+    extra: {},
+    startedAt: ago(1000),
+    lastActivityAt: ago(10),
+    ...over,
   });
-  const running = await store.insertMicrovm(base(tenant.id, image.id, { stateChangedAt: ago(100), runningSeconds: 50, suspendedSeconds: 30 }));
+  const running = await store.insertMicrovm(
+    base(tenant.id, image.id, { stateChangedAt: ago(100), runningSeconds: 50, suspendedSeconds: 30 }),
+  );
   const ckRoot = path.join(dir, 'checkpoints');
   const suspendedId = 'b'.repeat(20);
   await fs.mkdir(path.join(ckRoot, suspendedId, 'current'), { recursive: true });
   await fs.writeFile(path.join(ckRoot, suspendedId, 'current', 'checkpoint.img'), Buffer.alloc(2 << 20));
-  await store.insertMicrovm(base(tenant.id, image.id, {
-    id: suspendedId, state: 'SUSPENDED', stateChangedAt: ago(600), suspendedAt: ago(600), runningSeconds: 400,
-    checkpointPath: path.join(ckRoot, suspendedId, 'current'),
-  }));
-  const old = await store.insertMicrovm(base(tenant.id, image.id, {
-    state: 'TERMINATED', startedAt: ago(5000), terminatedAt: ago(4000), stateChangedAt: ago(4000), runningSeconds: 700, suspendedSeconds: 300,
-  }));
+  await store.insertMicrovm(
+    base(tenant.id, image.id, {
+      id: suspendedId,
+      state: 'SUSPENDED',
+      stateChangedAt: ago(600),
+      suspendedAt: ago(600),
+      runningSeconds: 400,
+      checkpointPath: path.join(ckRoot, suspendedId, 'current'),
+    }),
+  );
+  const old = await store.insertMicrovm(
+    base(tenant.id, image.id, {
+      state: 'TERMINATED',
+      startedAt: ago(5000),
+      terminatedAt: ago(4000),
+      stateChangedAt: ago(4000),
+      runningSeconds: 700,
+      suspendedSeconds: 300,
+    }),
+  );
   const foreign = await store.insertMicrovm(base(other.id, otherImage.id, { stateChangedAt: ago(100) }));
 
   const runtime = { stats: async () => ({ memoryBytes: 123 << 20, cpuSeconds: 4.5 }) } as unknown as SandboxRuntime;
@@ -58,7 +104,7 @@ test('report: per microVM seconds (open period included), sizes, snapshot bytes,
 
   assert.equal(r.tenantId, tenant.id);
   assert.deepEqual(r.prices, PRICES);
-  assert.deepEqual(r.microvms.map((m) => m.id).sort(), [running.id, suspendedId, old.id].sort(), 'only the caller\'s microVMs');
+  assert.deepEqual(r.microvms.map((m) => m.id).sort(), [running.id, suspendedId, old.id].sort(), "only the caller's microVMs");
   const byId = new Map(r.microvms.map((m) => [m.id, m]));
   const a = byId.get(running.id);
   const s = byId.get(suspendedId);
@@ -75,7 +121,8 @@ test('report: per microVM seconds (open period included), sizes, snapshot bytes,
   assert.equal(s.snapshotBytes, 2 << 20, 'the checkpoint on disk');
   close(o.runningSeconds, 700, 'terminated: what it accumulated');
 
-  const cost = (run: number, susp: number, bytes: number) => run * 2 * 0.001 + run * 2 * 0.0001 + (bytes / GIB) * (susp / SECONDS_PER_MONTH) * 2;
+  const cost = (run: number, susp: number, bytes: number) =>
+    run * 2 * 0.001 + run * 2 * 0.0001 + (bytes / GIB) * (susp / SECONDS_PER_MONTH) * 2;
   close(a.cost.total, cost(150, 30, 4 << 20), 'cost of the running one');
   close(s.cost.total, cost(400, 600, 2 << 20), 'cost of the suspended one');
   close(s.cost.storage, ((2 << 20) / GIB) * (600 / SECONDS_PER_MONTH) * 2, 'storage part');
@@ -97,7 +144,10 @@ test('report: per microVM seconds (open period included), sizes, snapshot bytes,
 
   // Stats: RUNNING only, and never another tenant's.
   const st = await usage.stats({ tenant }, running.id);
-  assert.deepEqual({ ...st }, { microvmId: running.id, state: 'RUNNING', sampledAt: NOW, memoryBytes: 123 << 20, cpuSeconds: 4.5, memoryMiB: 2048, vcpus: 2 });
+  assert.deepEqual(
+    { ...st },
+    { microvmId: running.id, state: 'RUNNING', sampledAt: NOW, memoryBytes: 123 << 20, cpuSeconds: 4.5, memoryMiB: 2048, vcpus: 2 },
+  );
   await assert.rejects(usage.stats({ tenant }, suspendedId), (e: unknown) => isCubbyError(e, 'MICROVM_BAD_STATE'));
   await assert.rejects(usage.stats({ tenant }, foreign.id), (e: unknown) => isCubbyError(e, 'MICROVM_NOT_FOUND'));
 });

@@ -20,7 +20,9 @@ if (!port) throw new Error('bench-worker runs as a worker thread');
 if (data.role === 'app') {
   const app = await startUpstream();
   port.postMessage({ port: app.port });
-  port.once('message', () => { void app.close().then(() => port.close()); });
+  port.once('message', () => {
+    void app.close().then(() => port.close());
+  });
 } else {
   const tokens = new TokenService(await KeyRing.open({ store: new MemoryTokenKeyStore() }));
   const targets = new FakeTargets();
@@ -29,5 +31,7 @@ if (data.role === 'app') {
   const { port: gwPort } = await gw.listen('127.0.0.1', 0);
   const token = tokens.mint('vm1', 't1', 'all', 5, 'endpoint').token;
   port.postMessage({ port: gwPort, token, host: `vm1.${DOMAIN}` });
-  port.once('message', () => { void gw.close().then(() => port.close()); });
+  port.once('message', () => {
+    void gw.close().then(() => port.close());
+  });
 }

@@ -8,12 +8,19 @@ import type { ShellProcess } from '../../../src/gateway/targets.js';
 
 export function ptyShell(args: string[], size: { cols: number; rows: number }): ShellProcess & { pid: number } {
   const pty = spawn(args[0] as string, args.slice(1), {
-    name: 'xterm', cols: size.cols, rows: size.rows, cwd: '/tmp', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm' },
+    name: 'xterm',
+    cols: size.cols,
+    rows: size.rows,
+    cwd: '/tmp',
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm' },
   });
   const stdout = new PassThrough();
   pty.onData((d) => stdout.write(d));
   const stdin = new Writable({
-    write(chunk: Buffer, _enc, cb) { pty.write(chunk.toString('utf8')); cb(); },
+    write(chunk: Buffer, _enc, cb) {
+      pty.write(chunk.toString('utf8'));
+      cb();
+    },
   });
   const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     pty.onExit(({ exitCode, signal }) => {
@@ -26,7 +33,13 @@ export function ptyShell(args: string[], size: { cols: number; rows: number }): 
     stdout,
     stdin,
     resize: (cols, rows) => pty.resize(cols, rows),
-    kill: (signal) => { try { process.kill(pty.pid, signal ?? 'SIGTERM'); } catch { /* already gone */ } },
+    kill: (signal) => {
+      try {
+        process.kill(pty.pid, signal ?? 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    },
     exit,
   };
 }

@@ -31,7 +31,11 @@ export async function rig(t: TestContext, extra: Partial<GatewayOptions> = {}): 
   const { port } = await gw.listen('127.0.0.1', 0);
   t.after(() => gw.close());
   return {
-    gw, port, app, targets, tokens,
+    gw,
+    port,
+    app,
+    targets,
+    tokens,
     token: (o = {}) => tokens.mint(o.id ?? 'vm1', 't1', o.ports ?? [{ from: app.port, to: app.port }], 5, o.kind ?? 'endpoint').token,
     host: (id = 'vm1') => `${id}.${DOMAIN}`,
   };

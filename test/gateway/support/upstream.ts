@@ -24,7 +24,12 @@ export interface Upstream {
 export async function startUpstream(): Promise<Upstream> {
   const sockets = new Set<Socket>();
   const up: Upstream = {
-    port: 0, server: undefined as unknown as Server, hits: [], connections: 0, wsHandshakes: [], lastDownloadSha: '',
+    port: 0,
+    server: undefined as unknown as Server,
+    hits: [],
+    connections: 0,
+    wsHandshakes: [],
+    lastDownloadSha: '',
     close: async () => {},
   };
   const server = createServer((req, res) => {
@@ -41,11 +46,15 @@ export async function startUpstream(): Promise<Upstream> {
       case '/sse':
       case '/chunked': {
         // Events spaced in time: the client must see the first long before the last is sent.
-        const n = num('n', 3), gap = num('gapMs', 100);
+        const n = num('n', 3),
+          gap = num('gapMs', 100);
         res.writeHead(200, { 'content-type': url.pathname === '/sse' ? 'text/event-stream' : 'text/plain' });
         let i = 0;
         const tick = () => {
-          if (i === n) { res.end(); return; }
+          if (i === n) {
+            res.end();
+            return;
+          }
           res.write(url.pathname === '/sse' ? `data: event ${i}\n\n` : `chunk ${i}\n`);
           i += 1;
           setTimeout(tick, gap);
@@ -56,7 +65,10 @@ export async function startUpstream(): Promise<Upstream> {
       case '/upload': {
         const hash = createHash('sha256');
         let bytes = 0;
-        req.on('data', (c: Buffer) => { hash.update(c); bytes += c.length; });
+        req.on('data', (c: Buffer) => {
+          hash.update(c);
+          bytes += c.length;
+        });
         req.on('end', () => {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ bytes, sha256: hash.digest('hex') }));
@@ -73,7 +85,10 @@ export async function startUpstream(): Promise<Upstream> {
             const chunk = randomBytes(Math.min(left, 256 * 1024));
             left -= chunk.length;
             hash.update(chunk);
-            if (!res.write(chunk)) { res.once('drain', pump); return; }
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
           }
           up.lastDownloadSha = hash.digest('hex');
           res.end();
@@ -101,7 +116,10 @@ export async function startUpstream(): Promise<Upstream> {
     up.wsHandshakes.push({ protocol: req.headers['sec-websocket-protocol'], headers: req.headers });
     ws.on('message', (data, isBinary) => {
       const text = isBinary ? '' : data.toString();
-      if (text.startsWith('close:')) { ws.close(Number(text.slice(6)), 'bye'); return; }
+      if (text.startsWith('close:')) {
+        ws.close(Number(text.slice(6)), 'bye');
+        return;
+      }
       ws.send(data, { binary: isBinary });
     });
   });

@@ -25,42 +25,55 @@ async function filesUnder(dir: string, rel = ''): Promise<string[]> {
 }
 
 /** A fixture on a temporary directory; `source` places the zip where this unpacker reads it. */
-async function fixture(make: (root: string) => { unpacker: ArtifactUnpacker; owner?: { tenantId: string }; source(zip: Buffer): Promise<ArtifactSource> }): Promise<ArtifactFixture> {
+async function fixture(
+  make: (root: string) => { unpacker: ArtifactUnpacker; owner?: { tenantId: string }; source(zip: Buffer): Promise<ArtifactSource> },
+): Promise<ArtifactFixture> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-artifact-contract-'));
   let n = 0;
   return {
-    ...make(root), limits,
+    ...make(root),
+    limits,
     target: () => path.join(root, 'targets', `t${n++}`),
     files: (dir) => filesUnder(dir),
     read: (f) => fs.readFile(f, 'utf8').catch(() => undefined),
-    exists: (p) => fs.lstat(p).then(() => true, () => false),
+    exists: (p) =>
+      fs.lstat(p).then(
+        () => true,
+        () => false,
+      ),
     close: () => fs.rm(root, { recursive: true, force: true }),
   };
 }
 
-runArtifactContract('zip (bytes)', () => fixture(() => ({
-  unpacker: new ZipArtifactUnpacker({ limits }),
-  source: async (zip) => new Uint8Array(zip),
-})));
+runArtifactContract('zip (bytes)', () =>
+  fixture(() => ({
+    unpacker: new ZipArtifactUnpacker({ limits }),
+    source: async (zip) => new Uint8Array(zip),
+  })),
+);
 
-runArtifactContract('tenant (file://)', () => fixture((root) => ({
-  unpacker: new TenantArtifacts({ artifactsDir: path.join(root, 'uploads'), fileRoots: [path.join(root, 'zips', '{tenant}')], limits }),
-  owner: { tenantId: 'tenant-a' },
-  async source(zip) {
-    const file = path.join(root, 'zips', 'tenant-a', `${randomBytes(6).toString('hex')}.zip`);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, zip);
-    return pathToFileURL(file).href;
-  },
-})));
+runArtifactContract('tenant (file://)', () =>
+  fixture((root) => ({
+    unpacker: new TenantArtifacts({ artifactsDir: path.join(root, 'uploads'), fileRoots: [path.join(root, 'zips', '{tenant}')], limits }),
+    owner: { tenantId: 'tenant-a' },
+    async source(zip) {
+      const file = path.join(root, 'zips', 'tenant-a', `${randomBytes(6).toString('hex')}.zip`);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, zip);
+      return pathToFileURL(file).href;
+    },
+  })),
+);
 
-runArtifactContract('tenant (upload)', () => fixture((root) => ({
-  unpacker: new TenantArtifacts({ artifactsDir: path.join(root, 'uploads'), fileRoots: [], limits }),
-  owner: { tenantId: 'tenant-a' },
-  async source(zip) {
-    const id = randomBytes(8).toString('hex');
-    await fs.mkdir(path.join(root, 'uploads', 'tenant-a'), { recursive: true });
-    await fs.writeFile(path.join(root, 'uploads', 'tenant-a', `${id}.zip`), zip);
-    return `cubby-artifact://${id}`;
-  },
-})));
+runArtifactContract('tenant (upload)', () =>
+  fixture((root) => ({
+    unpacker: new TenantArtifacts({ artifactsDir: path.join(root, 'uploads'), fileRoots: [], limits }),
+    owner: { tenantId: 'tenant-a' },
+    async source(zip) {
+      const id = randomBytes(8).toString('hex');
+      await fs.mkdir(path.join(root, 'uploads', 'tenant-a'), { recursive: true });
+      await fs.writeFile(path.join(root, 'uploads', 'tenant-a', `${id}.zip`), zip);
+      return `cubby-artifact://${id}`;
+    },
+  })),
+);

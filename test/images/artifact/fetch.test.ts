@@ -16,10 +16,17 @@ import { isCubbyError } from '../../../src/errors/index.js';
 import { addressPolicy } from '../../../src/util/address-policy.js';
 import { makeZip } from '../../support/zip-writer.js';
 
-const ZIP = makeZip([{ name: 'Dockerfile', data: 'FROM debian-12-python\n' }, { name: 'app.py', data: 'print(1)\n' }]);
+const ZIP = makeZip([
+  { name: 'Dockerfile', data: 'FROM debian-12-python\n' },
+  { name: 'app.py', data: 'print(1)\n' },
+]);
 type T = { after: (fn: () => Promise<void>) => void };
 
-interface Server { base: string; port: number; seen: { url: string; host: string }[] }
+interface Server {
+  base: string;
+  port: number;
+  seen: { url: string; host: string }[];
+}
 
 /** A server on `address`: /ok, /big, /huge, /slow, /redirect, /to?url, /loop, anything else 404. */
 async function server(t: T, address = '127.0.0.1'): Promise<Server> {
@@ -28,18 +35,45 @@ async function server(t: T, address = '127.0.0.1'): Promise<Server> {
     seen.push({ url: req.url ?? '', host: req.headers.host ?? '' });
     const u = new URL(req.url ?? '/', 'http://x');
     switch (u.pathname) {
-      case '/ok': res.end(ZIP); return;
-      case '/big': res.write(Buffer.alloc(64 * 1024)); res.end(Buffer.alloc(64 * 1024)); return;
-      case '/huge': res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) }); res.end(); return;
-      case '/slow': res.write('P'); return; // never ends
-      case '/redirect': res.writeHead(302, { location: '/ok' }); res.end(); return;
-      case '/to': res.writeHead(302, { location: u.searchParams.get('url') ?? '/' }); res.end(); return;
-      case '/loop': res.writeHead(302, { location: '/loop' }); res.end(); return;
-      default: res.writeHead(404); res.end('not here');
+      case '/ok':
+        res.end(ZIP);
+        return;
+      case '/big':
+        res.write(Buffer.alloc(64 * 1024));
+        res.end(Buffer.alloc(64 * 1024));
+        return;
+      case '/huge':
+        res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) });
+        res.end();
+        return;
+      case '/slow':
+        res.write('P');
+        return; // never ends
+      case '/redirect':
+        res.writeHead(302, { location: '/ok' });
+        res.end();
+        return;
+      case '/to':
+        res.writeHead(302, { location: u.searchParams.get('url') ?? '/' });
+        res.end();
+        return;
+      case '/loop':
+        res.writeHead(302, { location: '/loop' });
+        res.end();
+        return;
+      default:
+        res.writeHead(404);
+        res.end('not here');
     }
   });
   await new Promise<void>((r) => srv.listen(0, address, r));
-  t.after(() => new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); }));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        srv.closeAllConnections();
+        srv.close(() => r());
+      }),
+  );
   const { port } = srv.address() as AddressInfo;
   return { base: `http://${address}:${port}`, port, seen };
 }
@@ -53,7 +87,12 @@ async function tmp(t: T): Promise<string> {
 /** A resolver for made-up names (nothing reaches real DNS), counting its calls. */
 function names(map: Record<string, string[]>): Resolver & { calls: string[] } {
   const calls: string[] = [];
-  const r = async (h: string) => { calls.push(h); const a = map[h]; if (!a) throw new Error(`ENOTFOUND ${h}`); return a; };
+  const r = async (h: string) => {
+    calls.push(h);
+    const a = map[h];
+    if (!a) throw new Error(`ENOTFOUND ${h}`);
+    return a;
+  };
   return Object.assign(r, { calls });
 }
 
@@ -81,13 +120,21 @@ test('an operator-allowed address is fetched, redirects followed, a name pinned 
   const r3 = await u.unpack(`http://artifacts.test:${s.port}/redirect`, path.join(dir, 'c'));
   assert.equal(r3.files, 2);
   assert.deepEqual(resolve.calls, ['artifacts.test', 'artifacts.test'], 'one resolution per hop, no second one by the HTTP client');
-  assert.deepEqual(s.seen.slice(-2), [{ url: '/redirect', host: `artifacts.test:${s.port}` }, { url: '/ok', host: `artifacts.test:${s.port}` }]);
+  assert.deepEqual(s.seen.slice(-2), [
+    { url: '/redirect', host: `artifacts.test:${s.port}` },
+    { url: '/ok', host: `artifacts.test:${s.port}` },
+  ]);
 });
 
 test('names resolving to refused addresses are refused before any connection, with the one text', async (t) => {
   const s = await server(t);
   const dir = await tmp(t);
-  const resolve = names({ 'evil.test': ['127.0.0.1'], 'mixed.test': ['127.0.0.1', '10.1.2.3'], 'v6.test': ['::ffff:127.0.0.1'], 'none.test': [] });
+  const resolve = names({
+    'evil.test': ['127.0.0.1'],
+    'mixed.test': ['127.0.0.1', '10.1.2.3'],
+    'v6.test': ['::ffff:127.0.0.1'],
+    'none.test': [],
+  });
   const logged: string[] = [];
   const closed = new ZipArtifactUnpacker({ resolve, log: (f) => logged.push(f.reason) });
   await expectOneText(closed, `http://evil.test:${s.port}/ok`, dir, /evil\.test resolves to 127\.0\.0\.1/);
@@ -124,11 +171,20 @@ test('a 404, a timeout, a stalled resolver and a refusal all give the identical 
   const s = await server(t);
   const dir = await tmp(t);
   const stall: Resolver = () => new Promise(() => {});
-  const op = new ZipArtifactUnpacker({ addresses: addressPolicy(['127.0.0.1/32']), resolve: stall, limits: { maxArchiveBytes: 100 * 1024, fetchTimeoutMs: 800 } });
+  const op = new ZipArtifactUnpacker({
+    addresses: addressPolicy(['127.0.0.1/32']),
+    resolve: stall,
+    limits: { maxArchiveBytes: 100 * 1024, fetchTimeoutMs: 800 },
+  });
   const closed = new ZipArtifactUnpacker({ limits: { fetchTimeoutMs: 800 } });
   const messages: string[] = [];
   const url = (p: string) => `${s.base}${p}`;
-  for (const [u, given, reason] of [[op, url('/missing'), /HTTP 404/], [op, url('/slow'), /timed out/], [op, `http://stalls.test:${s.port}/ok`, /timed out/], [closed, url('/ok'), /refused/]] as const) {
+  for (const [u, given, reason] of [
+    [op, url('/missing'), /HTTP 404/],
+    [op, url('/slow'), /timed out/],
+    [op, `http://stalls.test:${s.port}/ok`, /timed out/],
+    [closed, url('/ok'), /refused/],
+  ] as const) {
     const started = Date.now();
     await assert.rejects(u.unpack(given, path.join(dir, 'x')), (e: unknown) => {
       assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'), `${given}: ${String(e)}`);

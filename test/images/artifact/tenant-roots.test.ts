@@ -41,10 +41,26 @@ test('a {tenant} root gives each tenant its own directory only; refusals echo th
       return true;
     });
   };
-  await refused(uri('tenants/tb/app.zip'), A, `the file:// artifact ${uri('tenants/tb/app.zip')} is outside the directories allowed for this tenant`);
-  await refused(uri('tenants/ta/app.zip'), B, `the file:// artifact ${uri('tenants/ta/app.zip')} is outside the directories allowed for this tenant`);
-  await refused(uri('tenants/ta/sneaky.zip'), A, `the file:// artifact ${uri('tenants/ta/sneaky.zip')} is outside the directories allowed for this tenant`);
-  await refused(uri('tenants/ta/app.zip'), undefined, `the file:// artifact ${uri('tenants/ta/app.zip')} is outside the directories allowed for this tenant`);
+  await refused(
+    uri('tenants/tb/app.zip'),
+    A,
+    `the file:// artifact ${uri('tenants/tb/app.zip')} is outside the directories allowed for this tenant`,
+  );
+  await refused(
+    uri('tenants/ta/app.zip'),
+    B,
+    `the file:// artifact ${uri('tenants/ta/app.zip')} is outside the directories allowed for this tenant`,
+  );
+  await refused(
+    uri('tenants/ta/sneaky.zip'),
+    A,
+    `the file:// artifact ${uri('tenants/ta/sneaky.zip')} is outside the directories allowed for this tenant`,
+  );
+  await refused(
+    uri('tenants/ta/app.zip'),
+    undefined,
+    `the file:// artifact ${uri('tenants/ta/app.zip')} is outside the directories allowed for this tenant`,
+  );
   await refused(uri('tenants/ta/missing.zip'), A, `the file:// artifact ${uri('tenants/ta/missing.zip')} cannot be read`);
   await refused(uri('tenants/ta'), A, `the file:// artifact ${uri('tenants/ta')} is outside the directories allowed for this tenant`);
   await fs.mkdir(path.join(dir, 'tenants/ta/sub.zip'));
@@ -52,5 +68,7 @@ test('a {tenant} root gives each tenant its own directory only; refusals echo th
   // The build reads it the same way.
   const out = await arts.unpack(uri('tenants/ta/app.zip'), path.join(dir, 'ctx'), A);
   assert.equal(out.files, 1);
-  await assert.rejects(arts.unpack(uri('tenants/ta/sneaky.zip'), path.join(dir, 'ctx2'), A), (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(arts.unpack(uri('tenants/ta/sneaky.zip'), path.join(dir, 'ctx2'), A), (e: unknown) =>
+    isCubbyError(e, 'ARTIFACT_FETCH_FAILED'),
+  );
 });

@@ -21,8 +21,13 @@ async function sandboxDir(t: { after: (fn: () => Promise<void>) => void }): Prom
 }
 
 /** Unpacks into <parent>/target and checks the failure code and that nothing at all remains. */
-async function expectRefused(t: Parameters<typeof sandboxDir>[0], entries: ZipEntrySpec[], code: ErrorCode,
-  unpacker = new ZipArtifactUnpacker(), outside: string[] = []): Promise<void> {
+async function expectRefused(
+  t: Parameters<typeof sandboxDir>[0],
+  entries: ZipEntrySpec[],
+  code: ErrorCode,
+  unpacker = new ZipArtifactUnpacker(),
+  outside: string[] = [],
+): Promise<void> {
   const parent = await sandboxDir(t);
   await assert.rejects(unpacker.unpack(makeZip(entries), path.join(parent, 'target')), (e: unknown) => {
     assert.ok(isCubbyError(e, code), `expected ${code}, got ${String(e)}`);
@@ -42,13 +47,16 @@ async function expectRefused(t: Parameters<typeof sandboxDir>[0], entries: ZipEn
 test('a good artifact unpacks with its files, directories and exec bits', async (t) => {
   const parent = await sandboxDir(t);
   const target = path.join(parent, 'ctx');
-  const r = await new ZipArtifactUnpacker().unpack(makeZip([
-    DOCKERFILE,
-    { name: 'app/' },
-    { name: 'app/app.py', data: 'print("hi")\n' },
-    { name: 'app/run.sh', data: '#!/bin/sh\n', mode: 0o104755, method: 'store' },
-    { name: './data/./x.txt', data: 'x' },
-  ]), target);
+  const r = await new ZipArtifactUnpacker().unpack(
+    makeZip([
+      DOCKERFILE,
+      { name: 'app/' },
+      { name: 'app/app.py', data: 'print("hi")\n' },
+      { name: 'app/run.sh', data: '#!/bin/sh\n', mode: 0o104755, method: 'store' },
+      { name: './data/./x.txt', data: 'x' },
+    ]),
+    target,
+  );
   assert.equal(r.dir, target);
   assert.equal(r.dockerfile, path.join(target, 'Dockerfile'));
   assert.equal(r.files, 4);
@@ -74,8 +82,13 @@ test('symlinks are refused, pointing out or in, and what came before is removed'
   await expectRefused(t, [DOCKERFILE, { name: 'link', data: '/etc/passwd', mode: 0o120777 }], 'ARTIFACT_UNSAFE_PATH');
   // A link to a directory outside, then a file written "through" it: refused at the link.
   const out = await sandboxDir(t);
-  await expectRefused(t, [DOCKERFILE, { name: 'up', data: out, mode: 0o120777 }, { name: 'up/evil', data: 'x' }],
-    'ARTIFACT_UNSAFE_PATH', undefined, [path.join(out, 'evil')]);
+  await expectRefused(
+    t,
+    [DOCKERFILE, { name: 'up', data: out, mode: 0o120777 }, { name: 'up/evil', data: 'x' }],
+    'ARTIFACT_UNSAFE_PATH',
+    undefined,
+    [path.join(out, 'evil')],
+  );
   await expectRefused(t, [DOCKERFILE, { name: 'inner', data: 'Dockerfile', mode: 0o120777 }], 'ARTIFACT_UNSAFE_PATH');
 });
 
@@ -97,8 +110,12 @@ test('a zip bomb is refused by its ratio, and a lying header by the bytes actual
   // Under the ratio, over the total: random data does not compress.
   const small = new ZipArtifactUnpacker({ limits: { maxTotalBytes: 1024 * 1024 } });
   const chunk = (): Buffer => randomBytes(400 * 1024);
-  await expectRefused(t, [DOCKERFILE, { name: 'a', data: chunk() }, { name: 'b', data: chunk() }, { name: 'c', data: chunk() }],
-    'ARTIFACT_TOO_LARGE', small);
+  await expectRefused(
+    t,
+    [DOCKERFILE, { name: 'a', data: chunk() }, { name: 'b', data: chunk() }, { name: 'c', data: chunk() }],
+    'ARTIFACT_TOO_LARGE',
+    small,
+  );
 });
 
 test('too many entries are refused', async (t) => {
@@ -115,15 +132,18 @@ test('an artifact without a Dockerfile at its root is DOCKERFILE_MISSING', async
 
 test('bytes that are not a zip are ARTIFACT_INVALID', async (t) => {
   const parent = await sandboxDir(t);
-  await assert.rejects(new ZipArtifactUnpacker().unpack(Buffer.from('not a zip at all'), path.join(parent, 't')),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
+  await assert.rejects(new ZipArtifactUnpacker().unpack(Buffer.from('not a zip at all'), path.join(parent, 't')), (e: unknown) =>
+    isCubbyError(e, 'ARTIFACT_INVALID'),
+  );
   assert.deepEqual(await fs.readdir(parent), []);
 });
 
 test('a non-empty target directory is refused and left alone', async (t) => {
   const parent = await sandboxDir(t);
   await fs.writeFile(path.join(parent, 'keep'), 'x');
-  await assert.rejects(new ZipArtifactUnpacker().unpack(makeZip([DOCKERFILE]), parent), (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'));
+  await assert.rejects(new ZipArtifactUnpacker().unpack(makeZip([DOCKERFILE]), parent), (e: unknown) =>
+    isCubbyError(e, 'CUBBY_VALIDATION'),
+  );
   assert.deepEqual(await fs.readdir(parent), ['keep']);
 });
 
@@ -133,18 +153,25 @@ test('file:// artifacts are read, missing ones are ARTIFACT_FETCH_FAILED, roots 
   await fs.writeFile(zip, makeZip([DOCKERFILE]));
   const r = await new ZipArtifactUnpacker().unpack(pathToFileURL(zip).href, path.join(dir, 'ctx'));
   assert.equal(r.files, 1);
-  await assert.rejects(new ZipArtifactUnpacker().unpack(pathToFileURL(path.join(dir, 'nope.zip')).href, path.join(dir, 'c2')),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
-  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).unpack(pathToFileURL(zip).href, path.join(dir, 'c3')),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(
+    new ZipArtifactUnpacker().unpack(pathToFileURL(path.join(dir, 'nope.zip')).href, path.join(dir, 'c2')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'),
+  );
+  await assert.rejects(
+    new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).unpack(pathToFileURL(zip).href, path.join(dir, 'c3')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'),
+  );
   // Refusals name the URI as given, never the real path behind it.
   await fs.symlink(zip, path.join(dir, 'link.zip'));
   const viaLink = pathToFileURL(path.join(dir, 'link.zip')).href;
-  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'], label: viaLink }).unpack(viaLink, path.join(dir, 'c6')), (e: unknown) => {
-    assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
-    assert.equal(e.message, `the file:// artifact ${viaLink} is outside the directories allowed for this tenant`);
-    return true;
-  });
+  await assert.rejects(
+    new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'], label: viaLink }).unpack(viaLink, path.join(dir, 'c6')),
+    (e: unknown) => {
+      assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+      assert.equal(e.message, `the file:// artifact ${viaLink} is outside the directories allowed for this tenant`);
+      return true;
+    },
+  );
   const missing = pathToFileURL(path.join(dir, 'nope.zip')).href;
   await assert.rejects(new ZipArtifactUnpacker({ fileRoots: [dir] }).unpack(missing, path.join(dir, 'c7')), (e: unknown) => {
     assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
@@ -152,10 +179,13 @@ test('file:// artifacts are read, missing ones are ARTIFACT_FETCH_FAILED, roots 
     return true;
   });
   await fs.rm(path.join(dir, 'link.zip'));
-  await assert.rejects(new ZipArtifactUnpacker().unpack('ftp://example.invalid/a.zip', path.join(dir, 'c4')),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));
-  await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).unpack(pathToFileURL(zip).href, path.join(dir, 'c5')),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
+  await assert.rejects(new ZipArtifactUnpacker().unpack('ftp://example.invalid/a.zip', path.join(dir, 'c4')), (e: unknown) =>
+    isCubbyError(e, 'ARTIFACT_INVALID'),
+  );
+  await assert.rejects(
+    new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).unpack(pathToFileURL(zip).href, path.join(dir, 'c5')),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'),
+  );
   assert.deepEqual((await fs.readdir(dir)).sort(), ['a.zip', 'ctx']);
 });
 
@@ -180,10 +210,22 @@ test('precheck: a good artifact passes; its Dockerfile must parse and name the r
 
 test('precheck: remote sources are checked for form and literal addresses only, never resolved nor fetched', async () => {
   let asked = 0;
-  const u = new ZipArtifactUnpacker({ resolve: async () => { asked++; return ['127.0.0.1']; } });
+  const u = new ZipArtifactUnpacker({
+    resolve: async () => {
+      asked++;
+      return ['127.0.0.1'];
+    },
+  });
   // Nothing listens on these names; a fetch would fail, so passing proves none was tried.
   await u.precheck('https://artifacts.example/app.zip', PY, MANAGED);
-  for (const refused of ['http://127.0.0.1:1/app.zip', 'http://[::1]/a.zip', 'http://[::ffff:169.254.169.254]/a.zip', 'http://10.1.2.3/a.zip', 'http://localhost:8470/a.zip', 'http://x.localhost/a.zip']) {
+  for (const refused of [
+    'http://127.0.0.1:1/app.zip',
+    'http://[::1]/a.zip',
+    'http://[::ffff:169.254.169.254]/a.zip',
+    'http://10.1.2.3/a.zip',
+    'http://localhost:8470/a.zip',
+    'http://x.localhost/a.zip',
+  ]) {
     await assert.rejects(u.precheck(refused, PY, MANAGED), (e: unknown) => {
       assert.ok(isCubbyError(e, 'ARTIFACT_FETCH_FAILED'), String(e));
       assert.equal(e.message, `the code artifact could not be fetched from ${refused}`);
@@ -212,11 +254,17 @@ test('precheck: a local zip is checked in place, under the same policy, and no f
     await assert.rejects(u.precheck(pathToFileURL(bomb).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
   }
   assert.ok((await fds()) <= before + 1, `file descriptors left open: ${before} -> ${await fds()}`);
-  await assert.rejects(new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).precheck(pathToFileURL(good).href, PY, MANAGED),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
-  await assert.rejects(new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).precheck(pathToFileURL(good).href, PY, MANAGED),
-    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'));
-  await assert.rejects(u.precheck(pathToFileURL(path.join(dir, 'missing.zip')).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'));
+  await assert.rejects(
+    new ZipArtifactUnpacker({ fileRoots: ['/nonexistent-root'] }).precheck(pathToFileURL(good).href, PY, MANAGED),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_FETCH_FAILED'),
+  );
+  await assert.rejects(
+    new ZipArtifactUnpacker({ limits: { maxArchiveBytes: 10 } }).precheck(pathToFileURL(good).href, PY, MANAGED),
+    (e: unknown) => isCubbyError(e, 'ARTIFACT_TOO_LARGE'),
+  );
+  await assert.rejects(u.precheck(pathToFileURL(path.join(dir, 'missing.zip')).href, PY, MANAGED), (e: unknown) =>
+    isCubbyError(e, 'ARTIFACT_FETCH_FAILED'),
+  );
   const notZip = path.join(dir, 'not.zip');
   await fs.writeFile(notZip, 'definitely not a zip');
   await assert.rejects(u.precheck(pathToFileURL(notZip).href, PY, MANAGED), (e: unknown) => isCubbyError(e, 'ARTIFACT_INVALID'));

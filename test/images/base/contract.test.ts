@@ -23,11 +23,21 @@ runManagedStoreContract('ManagedImages', async () => {
   }
   const old = path.join(cacheDir, 'base/debian-12-python/0.9');
   await fs.mkdir(path.join(old, 'rootfs'), { recursive: true });
-  await fs.writeFile(path.join(old, 'manifest.json'), JSON.stringify({
-    name: 'debian-12-python', version: '0.9', status: 'AVAILABLE', createdAt: '2025-01-01T00:00:00.000Z', sizeBytes: 1, packages: [],
-  }));
+  await fs.writeFile(
+    path.join(old, 'manifest.json'),
+    JSON.stringify({
+      name: 'debian-12-python',
+      version: '0.9',
+      status: 'AVAILABLE',
+      createdAt: '2025-01-01T00:00:00.000Z',
+      sizeBytes: 1,
+      packages: [],
+    }),
+  );
   return {
-    store: new ManagedImages({ cacheDir }), built: 'debian-12-python', deprecated: '0.9',
+    store: new ManagedImages({ cacheDir }),
+    built: 'debian-12-python',
+    deprecated: '0.9',
     close: () => fs.rm(cacheDir, { recursive: true, force: true }),
   };
 });

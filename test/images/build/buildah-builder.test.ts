@@ -29,7 +29,9 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), H).serve_forever()
 `;
 
-interface Ctx { after: (fn: () => Promise<void>) => void }
+interface Ctx {
+  after: (fn: () => Promise<void>) => void;
+}
 
 /** A work dir with the artifact unpacked as <work>/ctx; the output goes to <work>/rootfs. */
 async function prepare(t: Ctx, entries: ZipEntrySpec[]): Promise<{ ctx: string; out: string; work: string }> {
@@ -48,7 +50,12 @@ async function foreignBuilds(): Promise<string[]> {
   for (const d of await fs.readdir(BUILDS).catch(() => [] as string[])) {
     const owner = Number(await fs.readFile(path.join(BUILDS, d, 'owner'), 'utf8').catch(() => '0'));
     let alive = false;
-    try { process.kill(owner, 0); alive = owner > 0 && owner !== process.pid; } catch { /* gone */ }
+    try {
+      process.kill(owner, 0);
+      alive = owner > 0 && owner !== process.pid;
+    } catch {
+      /* gone */
+    }
     // A child of this test (the crashed-build test's builder) is ours, not foreign.
     const ppid = Number(/^PPid:\s*(\d+)/m.exec(await fs.readFile(`/proc/${owner}/status`, 'utf8').catch(() => ''))?.[1]);
     if (!alive || ppid === process.pid) continue;
@@ -88,17 +95,20 @@ test('setup: the shared base image', { timeout: 10 * 60_000 }, async () => {
 
 test('a python app builds into a rootfs with its files, the RUN output and its config', { timeout: 5 * 60_000 }, async (t) => {
   const { ctx, out } = await prepare(t, [
-    { name: 'Dockerfile', data: [
-      'FROM debian-12-python',
-      'WORKDIR /app',
-      'COPY app.py /app/app.py',
-      'RUN python3 -c "import sys; print(sys.version_info[0])" > /app/built.txt && chown app /app/built.txt',
-      'ENV GREETING="hello from cubby" PORT=8080',
-      'EXPOSE 8080',
-      'USER app',
-      'CMD ["python3", "/app/app.py"]',
-      '',
-    ].join('\n') },
+    {
+      name: 'Dockerfile',
+      data: [
+        'FROM debian-12-python',
+        'WORKDIR /app',
+        'COPY app.py /app/app.py',
+        'RUN python3 -c "import sys; print(sys.version_info[0])" > /app/built.txt && chown app /app/built.txt',
+        'ENV GREETING="hello from cubby" PORT=8080',
+        'EXPOSE 8080',
+        'USER app',
+        'CMD ["python3", "/app/app.py"]',
+        '',
+      ].join('\n'),
+    },
     { name: 'app.py', data: APP },
   ]);
   const lines: string[] = [];
@@ -139,8 +149,10 @@ test('a failing RUN is BUILD_FAILED with the log, and leaves nothing behind', { 
 test('a build over its time limit is stopped, its sandbox killed, nothing left', { timeout: 5 * 60_000 }, async (t) => {
   const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN echo sleeping && sleep 600\n' }]);
   const started = Date.now();
-  await assert.rejects(builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out, timeoutMs: 5000 }),
-    (e: unknown) => isCubbyError(e, 'BUILD_FAILED') && /timed out/.test(e.message));
+  await assert.rejects(
+    builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out, timeoutMs: 5000 }),
+    (e: unknown) => isCubbyError(e, 'BUILD_FAILED') && /timed out/.test(e.message),
+  );
   assert.ok(Date.now() - started < 60_000, 'the timeout holds');
   await assert.rejects(fs.lstat(out));
   assert.deepEqual(await leftovers(), []);
@@ -148,14 +160,25 @@ test('a build over its time limit is stopped, its sandbox killed, nothing left',
 
 test('what a crashed build process leaves (buildah, sandbox, mounts) is swept by the next builder', { timeout: 5 * 60_000 }, async (t) => {
   const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN echo sleeping && sleep 600\n' }]);
-  const child = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'build-child.js'), ctx, out], { stdio: 'ignore' });
-  t.after(() => { child.kill('SIGKILL'); });
+  const child = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'build-child.js'), ctx, out], {
+    stdio: 'ignore',
+  });
+  t.after(() => {
+    child.kill('SIGKILL');
+  });
   // Wait until the RUN step's gVisor sandbox runs, then kill the building process outright.
-  for (let i = 0; i < 600 && !(await leftovers()).some((l) => l.includes('runsc-sandbox')); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok((await leftovers()).some((l) => l.includes('runsc-sandbox')), 'the RUN step started');
+  for (let i = 0; i < 600 && !(await leftovers()).some((l) => l.includes('runsc-sandbox')); i++)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.ok(
+    (await leftovers()).some((l) => l.includes('runsc-sandbox')),
+    'the RUN step started',
+  );
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  assert.ok((await leftovers()).some((l) => l.startsWith('process:')), 'buildah and the sandbox outlive their owner');
+  assert.ok(
+    (await leftovers()).some((l) => l.startsWith('process:')),
+    'buildah and the sandbox outlive their owner',
+  );
   const swept = await new BuildahBuilder().sweep();
   assert.equal(swept.length, 1);
   assert.deepEqual(await leftovers(), []);
@@ -165,9 +188,15 @@ test('what a crashed build process leaves (buildah, sandbox, mounts) is swept by
 test('RUN steps see no host files, no host network, and hold no host privilege', { timeout: 5 * 60_000 }, async (t) => {
   const marker = `cubby-host-only-${randomBytes(6).toString('hex')}`;
   const hostFiles = [path.join(os.tmpdir(), marker), path.join('/root', marker)];
-  for (const f of hostFiles) { await fs.writeFile(f, 'host secret'); t.after(() => fs.rm(f, { force: true })); }
+  for (const f of hostFiles) {
+    await fs.writeFile(f, 'host secret');
+    t.after(() => fs.rm(f, { force: true }));
+  }
   let connections = 0;
-  const srv = net.createServer((s) => { connections++; s.destroy(); });
+  const srv = net.createServer((s) => {
+    connections++;
+    s.destroy();
+  });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   t.after(() => new Promise<void>((r) => srv.close(() => r())));
   const port = (srv.address() as net.AddressInfo).port;
@@ -183,8 +212,12 @@ test('RUN steps see no host files, no host network, and hold no host privilege',
   await builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out });
   const read = (f: string): Promise<string> => fs.readFile(path.join(out, 'probe', f), 'utf8').then((s) => s.trim());
   const report = {
-    uid: await read('uid'), kernel: await read('kernel'), hostfiles: await read('hostfiles.result'),
-    mount: await read('mount'), procsys: await read('procsys'), net: await read('net'),
+    uid: await read('uid'),
+    kernel: await read('kernel'),
+    hostfiles: await read('hostfiles.result'),
+    mount: await read('mount'),
+    procsys: await read('procsys'),
+    net: await read('net'),
   };
   const firstLines = Object.fromEntries(Object.entries(report).map(([k, v]) => [k, v.split('\n').slice(0, 1).join()]));
   console.error(`RUN step probe: ${JSON.stringify(firstLines)} (host kernel ${os.release()})`);
@@ -200,48 +233,68 @@ test('RUN steps see no host files, no host network, and hold no host privilege',
 
 test('a Dockerfile FROM another image is refused before buildah runs', async (t) => {
   const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-minimal\nRUN true\n' }]);
-  await assert.rejects(builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out }),
-    (e: unknown) => isCubbyError(e, 'DOCKERFILE_FROM_MISMATCH'));
+  await assert.rejects(builder.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out }), (e: unknown) =>
+    isCubbyError(e, 'DOCKERFILE_FROM_MISMATCH'),
+  );
   const { ctx: ctx2, out: out2 } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM python:3.12\n' }]);
-  await assert.rejects(builder.build({ contextDir: ctx2, base: { name: 'debian-12-python' }, outputDir: out2 }),
-    (e: unknown) => isCubbyError(e, 'DOCKERFILE_INVALID'));
+  await assert.rejects(builder.build({ contextDir: ctx2, base: { name: 'debian-12-python' }, outputDir: out2 }), (e: unknown) =>
+    isCubbyError(e, 'DOCKERFILE_INVALID'),
+  );
   await assert.rejects(fs.lstat(out));
 });
 
-test('a RUN step that writes past the disk cap fails with the disk reason; one past the memory cap with the memory reason', { timeout: 5 * 60_000 }, async (t) => {
-  const disk = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN head -c 600M /dev/zero > /f\n' }]);
-  const lines: string[] = [];
-  let seenMount = false;
-  await assert.rejects(builder.build({
-    contextDir: disk.ctx, base: { name: 'debian-12-python' }, outputDir: disk.out, diskBytes: 256 * 1024 * 1024,
-    onLog: (l) => {
-      lines.push(l);
-      // While the step runs, the build's data really is on its own 256 MiB loop file system.
-      if (!seenMount && /STEP 2\/2/.test(l)) {
-        seenMount = true;
-        const id = /in build (\S+)/.exec(lines.join('\n'))?.[1] ?? '';
-        void fs.statfs(path.join(BUILDS, id, 'data')).then((st) => lines.push(`statfs:${st.blocks * st.bsize}`), () => lines.push('statfs:none'));
-      }
-    },
-  }), (e: unknown) => {
-    assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
-    assert.match(e.message, /the build exceeded its disk cap of 256 MiB/);
-    assert.match(String(e.details?.log), /No space left on device/);
-    return true;
-  });
-  const size = Number(/statfs:(\d+)/.exec(lines.join('\n'))?.[1]);
-  assert.ok(size > 200 * 1024 * 1024 && size <= 256 * 1024 * 1024, `the build's file system is the cap (${size} bytes)`);
-  await assert.rejects(fs.lstat(disk.out));
-  assert.deepEqual(await leftovers(), []);
+test(
+  'a RUN step that writes past the disk cap fails with the disk reason; one past the memory cap with the memory reason',
+  { timeout: 5 * 60_000 },
+  async (t) => {
+    const disk = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN head -c 600M /dev/zero > /f\n' }]);
+    const lines: string[] = [];
+    let seenMount = false;
+    await assert.rejects(
+      builder.build({
+        contextDir: disk.ctx,
+        base: { name: 'debian-12-python' },
+        outputDir: disk.out,
+        diskBytes: 256 * 1024 * 1024,
+        onLog: (l) => {
+          lines.push(l);
+          // While the step runs, the build's data really is on its own 256 MiB loop file system.
+          if (!seenMount && /STEP 2\/2/.test(l)) {
+            seenMount = true;
+            const id = /in build (\S+)/.exec(lines.join('\n'))?.[1] ?? '';
+            void fs.statfs(path.join(BUILDS, id, 'data')).then(
+              (st) => lines.push(`statfs:${st.blocks * st.bsize}`),
+              () => lines.push('statfs:none'),
+            );
+          }
+        },
+      }),
+      (e: unknown) => {
+        assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
+        assert.match(e.message, /the build exceeded its disk cap of 256 MiB/);
+        assert.match(String(e.details?.log), /No space left on device/);
+        return true;
+      },
+    );
+    const size = Number(/statfs:(\d+)/.exec(lines.join('\n'))?.[1]);
+    assert.ok(size > 200 * 1024 * 1024 && size <= 256 * 1024 * 1024, `the build's file system is the cap (${size} bytes)`);
+    await assert.rejects(fs.lstat(disk.out));
+    assert.deepEqual(await leftovers(), []);
 
-  const mem = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN python3 -c "b = bytearray(900 * 1024 * 1024); print(len(b))"\n' }]);
-  await assert.rejects(builder.build({ contextDir: mem.ctx, base: { name: 'debian-12-python' }, outputDir: mem.out, memoryBytes: 256 * 1024 * 1024 }), (e: unknown) => {
-    assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
-    assert.match(e.message, /a RUN step exceeded the build's memory cap of 256 MiB \(killed\)/);
-    return true;
-  });
-  assert.deepEqual(await leftovers(), []);
-});
+    const mem = await prepare(t, [
+      { name: 'Dockerfile', data: 'FROM debian-12-python\nRUN python3 -c "b = bytearray(900 * 1024 * 1024); print(len(b))"\n' },
+    ]);
+    await assert.rejects(
+      builder.build({ contextDir: mem.ctx, base: { name: 'debian-12-python' }, outputDir: mem.out, memoryBytes: 256 * 1024 * 1024 }),
+      (e: unknown) => {
+        assert.ok(isCubbyError(e, 'BUILD_FAILED'), String(e));
+        assert.match(e.message, /a RUN step exceeded the build's memory cap of 256 MiB \(killed\)/);
+        return true;
+      },
+    );
+    assert.deepEqual(await leftovers(), []);
+  },
+);
 
 test('a RUN step killed for another reason than memory keeps the ordinary failure message', { timeout: 5 * 60_000 }, async (t) => {
   const { ctx, out } = await prepare(t, [{ name: 'Dockerfile', data: 'FROM debian-12-python\nRUN echo self-kill && kill -9 $$\n' }]);
@@ -259,10 +312,13 @@ test('a build that would leave the host less than its reserve is refused before 
   const st = await fs.statfs(builder.storageDir);
   const free = Math.floor((st.bavail * st.bsize) / (1024 * 1024));
   const greedy = new BuildahBuilder({ hostReserveMiB: free });
-  await assert.rejects(greedy.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out, diskBytes: 256 * 1024 * 1024 }), (e: unknown) => {
-    assert.ok(isCubbyError(e, 'BUILD_HOST_DISK_LOW'), String(e));
-    assert.match(e.message, /host reserve of \d+ MiB/);
-    return true;
-  });
+  await assert.rejects(
+    greedy.build({ contextDir: ctx, base: { name: 'debian-12-python' }, outputDir: out, diskBytes: 256 * 1024 * 1024 }),
+    (e: unknown) => {
+      assert.ok(isCubbyError(e, 'BUILD_HOST_DISK_LOW'), String(e));
+      assert.match(e.message, /host reserve of \d+ MiB/);
+      return true;
+    },
+  );
   assert.deepEqual(await leftovers(), []);
 });

@@ -15,7 +15,8 @@ runBuildContract('buildah', async () => {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-build-contract-'));
   let n = 0;
   return {
-    builder: new BuildahBuilder(), base: 'debian-12-python',
+    builder: new BuildahBuilder(),
+    base: 'debian-12-python',
     async context(files) {
       const dir = path.join(root, `ctx${n++}`);
       for (const [f, text] of Object.entries(files)) {
@@ -26,9 +27,16 @@ runBuildContract('buildah', async () => {
       return dir;
     },
     output: () => path.join(root, `out${n++}`),
-    async put(f, text) { await fs.mkdir(path.dirname(f), { recursive: true }); await fs.writeFile(f, text); },
+    async put(f, text) {
+      await fs.mkdir(path.dirname(f), { recursive: true });
+      await fs.writeFile(f, text);
+    },
     read: (f) => fs.readFile(f, 'utf8').catch(() => undefined),
-    exists: (p) => fs.lstat(p).then(() => true, () => false),
+    exists: (p) =>
+      fs.lstat(p).then(
+        () => true,
+        () => false,
+      ),
     close: () => fs.rm(root, { recursive: true, force: true }),
   };
 });

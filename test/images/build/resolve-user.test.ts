@@ -6,11 +6,14 @@ import { test } from 'node:test';
 import { resolveUser } from '../../../src/images/build/resolve-user.js';
 import { isCubbyError } from '../../../src/errors/index.js';
 
-test('USER names and groups resolve against the image\'s own passwd and group files', async (t) => {
+test("USER names and groups resolve against the image's own passwd and group files", async (t) => {
   const root = await mkdtemp(path.join(os.tmpdir(), 'cubby-user-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   await mkdir(path.join(root, 'etc'));
-  await writeFile(path.join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nsvc:x:1001:50::/:/bin/false\n');
+  await writeFile(
+    path.join(root, 'etc', 'passwd'),
+    'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\nsvc:x:1001:50::/:/bin/false\n',
+  );
   await writeFile(path.join(root, 'etc', 'group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:\n');
   assert.equal(await resolveUser(root, 'app'), '1000:1000');
   assert.equal(await resolveUser(root, 'svc'), '1001:50');

@@ -31,7 +31,10 @@ export function runManagedStoreContract(name: string, make: () => Promise<Manage
   describe(`managed base store contract: ${name}`, { timeout: 120_000 }, () => {
     let fx: ManagedStoreFixture;
     let store: ManagedImageStore;
-    before(async () => { fx = await make(); store = fx.store; });
+    before(async () => {
+      fx = await make();
+      store = fx.store;
+    });
     after(() => fx.close());
     const current = () => store.catalog().find((d) => d.name === fx.built)?.version ?? '';
 
@@ -91,14 +94,20 @@ export function runManagedStoreContract(name: string, make: () => Promise<Manage
 
     test('unknown names and versions are IMAGE_BASE_NOT_FOUND, and nothing is built for them', async () => {
       const phases: string[] = [];
-      const progress = (p: { phase: string }) => { phases.push(p.phase); };
+      const progress = (p: { phase: string }) => {
+        phases.push(p.phase);
+      };
       await notFound(store.ensure('no-such-image', undefined, progress), 'ensure of an unknown name');
       await notFound(store.resolve('no-such-image'), 'resolve of an unknown name');
       await notFound(store.ensure('../etc', undefined, progress), 'a name with a path in it');
       await notFound(store.resolve(fx.built, '99.0'), 'resolve of a version not built');
       await notFound(store.ensure(fx.built, '0.1', progress), 'ensure of an old version not built');
       await notFound(store.resolve(fx.built, '../1.0'), 'a version with a path in it');
-      assert.deepEqual(phases.filter((p) => p !== 'cached'), [], 'no build phase started');
+      assert.deepEqual(
+        phases.filter((p) => p !== 'cached'),
+        [],
+        'no build phase started',
+      );
       assert.ok(!(await store.list()).some((i) => i.name === 'no-such-image' || i.version === '0.1' || i.version === '99.0'));
     });
   });

@@ -43,7 +43,9 @@ async function rejectsCode(p: Promise<unknown>, code: string, what: string): Pro
 export function runBuildContract(name: string, make: () => Promise<BuildFixture>): void {
   describe(`image builder contract: ${name}`, { timeout: 15 * 60_000 }, () => {
     let fx: BuildFixture;
-    before(async () => { fx = await make(); });
+    before(async () => {
+      fx = await make();
+    });
     after(() => fx.close());
 
     let success: Promise<{ built: BuiltImage; out: string; streamed: string[] }> | undefined;
@@ -52,8 +54,14 @@ export function runBuildContract(name: string, make: () => Promise<BuildFixture>
       success ??= (async () => {
         const ctx = await fx.context({
           Dockerfile: [
-            `FROM ${fx.base}`, 'WORKDIR /app', 'COPY hello.txt /app/hello.txt', 'RUN echo built-by-run > /app/built.txt',
-            'ENV GREETING=hi', 'EXPOSE 8080', 'CMD ["sh", "-c", "cat /app/hello.txt"]', '',
+            `FROM ${fx.base}`,
+            'WORKDIR /app',
+            'COPY hello.txt /app/hello.txt',
+            'RUN echo built-by-run > /app/built.txt',
+            'ENV GREETING=hi',
+            'EXPOSE 8080',
+            'CMD ["sh", "-c", "cat /app/hello.txt"]',
+            '',
           ].join('\n'),
           'hello.txt': HELLO,
         });
@@ -72,14 +80,17 @@ export function runBuildContract(name: string, make: () => Promise<BuildFixture>
         const ctx = await fx.context({ Dockerfile: `FROM ${fx.base}\nRUN echo ${FAIL_MARK}; exit 7\nCMD ["true"]\n` });
         const out = fx.output();
         const streamed: string[] = [];
-        const err = await rejectsCode(fx.builder.build({ contextDir: ctx, base: { name: fx.base }, outputDir: out, onLog: (l) => streamed.push(l) }),
-          'BUILD_FAILED', 'a failing RUN step');
+        const err = await rejectsCode(
+          fx.builder.build({ contextDir: ctx, base: { name: fx.base }, outputDir: out, onLog: (l) => streamed.push(l) }),
+          'BUILD_FAILED',
+          'a failing RUN step',
+        );
         return { err, out, streamed };
       })();
       return failure;
     };
 
-    test('a build writes the rootfs at the output path: COPY\'d files and what RUN wrote', async () => {
+    test("a build writes the rootfs at the output path: COPY'd files and what RUN wrote", async () => {
       const { built: b, out } = await built();
       assert.equal(b.rootfs, out);
       assert.equal(await fx.read(`${out}/app/hello.txt`), HELLO);
@@ -106,7 +117,7 @@ export function runBuildContract(name: string, make: () => Promise<BuildFixture>
       for (const l of streamed) assert.ok(b.log.includes(l), `streamed line in the log: ${l}`);
     });
 
-    test('a failing RUN step is BUILD_FAILED with the log (the step\'s output in it) and leaves no output', async () => {
+    test("a failing RUN step is BUILD_FAILED with the log (the step's output in it) and leaves no output", async () => {
       const { err, out, streamed } = await failed();
       const log = err.details?.log;
       assert.equal(typeof log, 'string');
@@ -121,17 +132,38 @@ export function runBuildContract(name: string, make: () => Promise<BuildFixture>
       const good = await fx.context({ Dockerfile: `FROM ${fx.base}\nCMD ["true"]\n` });
       const taken = fx.output();
       await fx.put(`${taken}/keep.txt`, 'mine');
-      await rejectsCode(fx.builder.build({ contextDir: good, base: { name: fx.base }, outputDir: taken }), 'CUBBY_VALIDATION', 'an existing output');
+      await rejectsCode(
+        fx.builder.build({ contextDir: good, base: { name: fx.base }, outputDir: taken }),
+        'CUBBY_VALIDATION',
+        'an existing output',
+      );
       assert.equal(await fx.read(`${taken}/keep.txt`), 'mine', 'an existing output is left alone');
 
       const outs: string[] = [];
-      const out = () => { const o = fx.output(); outs.push(o); return o; };
-      await rejectsCode(fx.builder.build({ contextDir: await fx.context({ 'main.py': 'x' }), base: { name: fx.base }, outputDir: out() }),
-        'DOCKERFILE_MISSING', 'no Dockerfile');
-      await rejectsCode(fx.builder.build({ contextDir: good, base: { name: 'no-such-base' }, outputDir: out() }), 'IMAGE_BASE_NOT_FOUND', 'an unknown base');
-      await rejectsCode(fx.builder.build({
-        contextDir: await fx.context({ Dockerfile: `FROM ${fx.base}\nADD http://127.0.0.1:9/x /x\n` }), base: { name: fx.base }, outputDir: out(),
-      }), 'DOCKERFILE_INVALID', 'ADD from a URL');
+      const out = () => {
+        const o = fx.output();
+        outs.push(o);
+        return o;
+      };
+      await rejectsCode(
+        fx.builder.build({ contextDir: await fx.context({ 'main.py': 'x' }), base: { name: fx.base }, outputDir: out() }),
+        'DOCKERFILE_MISSING',
+        'no Dockerfile',
+      );
+      await rejectsCode(
+        fx.builder.build({ contextDir: good, base: { name: 'no-such-base' }, outputDir: out() }),
+        'IMAGE_BASE_NOT_FOUND',
+        'an unknown base',
+      );
+      await rejectsCode(
+        fx.builder.build({
+          contextDir: await fx.context({ Dockerfile: `FROM ${fx.base}\nADD http://127.0.0.1:9/x /x\n` }),
+          base: { name: fx.base },
+          outputDir: out(),
+        }),
+        'DOCKERFILE_INVALID',
+        'ADD from a URL',
+      );
       for (const o of outs) assert.equal(await fx.exists(o), false, o);
     });
   });

@@ -14,7 +14,7 @@ test('$VAR, ${VAR}, ${VAR:-word}, ${VAR:+word}', () => {
 });
 
 test('quotes and the escape character', () => {
-  assert.deepEqual(x("'$A'\"$A\"\\$A"), { value: '$Aaa$A', unsure: [] });
+  assert.deepEqual(x('\'$A\'"$A"\\$A'), { value: '$Aaa$A', unsure: [] });
   assert.deepEqual(x('"a\\"b\\c\\$A"'), { value: 'a"b\\c$A', unsure: [] });
   assert.deepEqual(x('h\\t\\tp'), { value: 'http', unsure: [] });
   assert.deepEqual(x('`$A\\x', '`'), { value: '$A\\x', unsure: [] });
@@ -28,7 +28,11 @@ test('what cannot be known is unsure, and kept as written', () => {
   assert.deepEqual(x('${NOPE:-x}'), { value: '${NOPE:-x}', unsure: ['${NOPE:-x}'] });
   for (const odd of ['${A%x}', '${A:?x}', '${A-x}', '${1}', '${}', '$1', '$$', '$', '$Aé', '${A/a/b}', '${A:-${B}']) {
     let r;
-    try { r = x(odd); } catch { continue; }
+    try {
+      r = x(odd);
+    } catch {
+      continue;
+    }
     assert.ok(r.unsure.length > 0, `${odd} is unsure`);
   }
   // An alternative counts only when it is used.

@@ -8,19 +8,32 @@ import { isCubbyError } from '../../../src/errors/index.js';
 const URL_MSG = /ADD from a URL is not supported: put the file in the code artifact \(or fetch it in a RUN step\)|COPY from a URL/;
 
 function refused(text: string, line: number, msg: RegExp, buildArgs?: Record<string, string>): void {
-  assert.throws(() => analyzeDockerfile(text, buildArgs ? { buildArgs } : {}), (e: unknown) => {
-    assert.ok(isCubbyError(e, 'DOCKERFILE_INVALID'), `expected DOCKERFILE_INVALID for ${JSON.stringify(text)}, got ${String(e)}`);
-    assert.match(e.message, new RegExp(`^Dockerfile line ${line}: `), text);
-    assert.match(e.message, msg, text);
-    return true;
-  }, text);
+  assert.throws(
+    () => analyzeDockerfile(text, buildArgs ? { buildArgs } : {}),
+    (e: unknown) => {
+      assert.ok(isCubbyError(e, 'DOCKERFILE_INVALID'), `expected DOCKERFILE_INVALID for ${JSON.stringify(text)}, got ${String(e)}`);
+      assert.match(e.message, new RegExp(`^Dockerfile line ${line}: `), text);
+      assert.match(e.message, msg, text);
+      return true;
+    },
+    text,
+  );
 }
 
 const F = 'FROM debian-12-python\n';
 
 test('URLs of every scheme and form are refused, on the right line', () => {
-  for (const src of ['http://127.0.0.1:8470/metrics', 'HTTPS://x/y', 'ftp://h/f', 'git://h/r', 'ssh://git@h/r', 's3://b/k', 'git@github.com:o/r.git',
-    'github.com/o/r', 'http://169.254.169.254/latest/meta-data/']) {
+  for (const src of [
+    'http://127.0.0.1:8470/metrics',
+    'HTTPS://x/y',
+    'ftp://h/f',
+    'git://h/r',
+    'ssh://git@h/r',
+    's3://b/k',
+    'git@github.com:o/r.git',
+    'github.com/o/r',
+    'http://169.254.169.254/latest/meta-data/',
+  ]) {
     refused(`${F}ADD ${src} /m\n`, 2, URL_MSG);
     refused(`${F}COPY ${src} /m\n`, 2, URL_MSG);
     refused(`${F}ADD ${JSON.stringify([src, '/m'])}\n`, 2, URL_MSG);
@@ -89,7 +102,8 @@ test('ADD/COPY flags, forms and other instructions Cubby cannot judge are refuse
 });
 
 test('ADD and COPY of local files, with variables that resolve for certain, are accepted', () => {
-  const ok = (text: string, buildArgs?: Record<string, string>) => assert.doesNotThrow(() => analyzeDockerfile(text, buildArgs ? { buildArgs } : {}), text);
+  const ok = (text: string, buildArgs?: Record<string, string>) =>
+    assert.doesNotThrow(() => analyzeDockerfile(text, buildArgs ? { buildArgs } : {}), text);
   ok(`${F}COPY app.py /app/\nADD ["a b.txt", "/x/"]\nADD --chown=1000:1000 --chmod=644 site.tar.gz /srv/\n`);
   ok(`${F}ARG DIR=src\nENV DEST=/app\nCOPY $DIR/ \${DEST}/\nCOPY ["\${DIR}/x", "$DEST/x"]\n`);
   ok(`ARG V=1\n${F}ARG V\nCOPY v$V.txt /v\n`);
@@ -106,34 +120,62 @@ function obfuscate(text: string, wraps: string[]): { decls: string[]; word: stri
   [...text].forEach((ch, i) => {
     const w = wraps[i % wraps.length] as string;
     const last = runs[runs.length - 1];
-    if (last && last[1] === w) last[0] += ch; else runs.push([ch, w]);
+    if (last && last[1] === w) last[0] += ch;
+    else runs.push([ch, w]);
   });
-  const word = runs.map(([c, w], i) => {
-    switch (w) {
-      case 'single': return `'${c}'`;
-      case 'double': return `"${c}"`;
-      case 'escaped': return [...c].map((ch) => `\\${ch}`).join('');
-      case 'arg': decls.push(`ARG V${i}="${c}"`); return `\${V${i}}`;
-      case 'env': decls.push(`ENV V${i}="${c}"`); return `\${V${i}}`;
-      case 'default': return `\${EMPTY:-${c}}`;
-      case 'alt': return `\${ONE:+${c}}`;
-      default: return c;
-    }
-  }).join('');
+  const word = runs
+    .map(([c, w], i) => {
+      switch (w) {
+        case 'single':
+          return `'${c}'`;
+        case 'double':
+          return `"${c}"`;
+        case 'escaped':
+          return [...c].map((ch) => `\\${ch}`).join('');
+        case 'arg':
+          decls.push(`ARG V${i}="${c}"`);
+          return `\${V${i}}`;
+        case 'env':
+          decls.push(`ENV V${i}="${c}"`);
+          return `\${V${i}}`;
+        case 'default':
+          return `\${EMPTY:-${c}}`;
+        case 'alt':
+          return `\${ONE:+${c}}`;
+        default:
+          return c;
+      }
+    })
+    .join('');
   return { decls, word };
 }
 
-const WRAPS = fc.array(fc.constantFrom('plain', 'single', 'double', 'escaped', 'arg', 'env', 'default', 'alt'), { minLength: 1, maxLength: 40 });
+const WRAPS = fc.array(fc.constantFrom('plain', 'single', 'double', 'escaped', 'arg', 'env', 'default', 'alt'), {
+  minLength: 1,
+  maxLength: 40,
+});
 
 test('property: a URL written with any mix of quotes, escapes and variables is refused; a local path so written is not', () => {
-  fc.assert(fc.property(WRAPS, fc.boolean(), fc.constantFrom('ADD', 'COPY'), fc.constantFrom('http://127.0.0.1:8470/metrics', 'git@h:o/r'), (wraps, json, kw, url) => {
-    const { decls, word } = obfuscate(url, wraps);
-    const add = json ? `${kw} ${JSON.stringify([word, '/m'])}` : `${kw} ${word} /m`;
-    refused(`${F}${decls.join('\n')}\n${add}\n`, decls.length + 2, URL_MSG);
-  }), { numRuns: 400 });
-  fc.assert(fc.property(WRAPS, fc.boolean(), (wraps, json) => {
-    const { decls, word } = obfuscate('app/data-1.txt', wraps);
-    const add = json ? `COPY ${JSON.stringify([word, '/m'])}` : `COPY ${word} /m`;
-    analyzeDockerfile(`${F}${decls.join('\n')}\n${add}\n`);
-  }), { numRuns: 200 });
+  fc.assert(
+    fc.property(
+      WRAPS,
+      fc.boolean(),
+      fc.constantFrom('ADD', 'COPY'),
+      fc.constantFrom('http://127.0.0.1:8470/metrics', 'git@h:o/r'),
+      (wraps, json, kw, url) => {
+        const { decls, word } = obfuscate(url, wraps);
+        const add = json ? `${kw} ${JSON.stringify([word, '/m'])}` : `${kw} ${word} /m`;
+        refused(`${F}${decls.join('\n')}\n${add}\n`, decls.length + 2, URL_MSG);
+      },
+    ),
+    { numRuns: 400 },
+  );
+  fc.assert(
+    fc.property(WRAPS, fc.boolean(), (wraps, json) => {
+      const { decls, word } = obfuscate('app/data-1.txt', wraps);
+      const add = json ? `COPY ${JSON.stringify([word, '/m'])}` : `COPY ${word} /m`;
+      analyzeDockerfile(`${F}${decls.join('\n')}\n${add}\n`);
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -8,7 +8,9 @@ test('adopt hands a ready network to a new owner; the sweep then judges it by th
   const driver = new LinuxNetwork();
   const pooled = await driver.allocate('rt:pool-1', { mode: 'closed' });
   let current = pooled;
-  t.after(async () => { await driver.release(current); });
+  t.after(async () => {
+    await driver.release(current);
+  });
 
   const adopted = await driver.adopt(pooled, 'rt:sandbox-a');
   current = adopted;

@@ -14,8 +14,13 @@ const SLOTS = '/run/cubby/net/slots';
 /** Releases whatever a test allocated, even when it failed half way. */
 function tracked(driver: LinuxNetwork, t: { after(fn: () => Promise<void>): void }): (n: SandboxNetwork) => SandboxNetwork {
   const nets: SandboxNetwork[] = [];
-  t.after(async () => { for (const n of nets) await driver.release(n); });
-  return (n) => { nets.push(n); return n; };
+  t.after(async () => {
+    for (const n of nets) await driver.release(n);
+  });
+  return (n) => {
+    nets.push(n);
+    return n;
+  };
 }
 
 test('allocate builds the namespace, veth pair, addresses, route and rules; release removes them all', OPTS, async (t) => {
@@ -54,7 +59,9 @@ test('release leaves a slot alone once it belongs to another owner', OPTS, async
   const net = tracked(driver, t)(await driver.allocate('owner-a', { mode: 'closed' }));
   await driver.release({ ...net, owner: 'owner-b' });
   assert.ok((await footprint(net)).includes('netns'));
-  await assert.rejects(driver.setPolicy({ ...net, owner: 'owner-b' }, { mode: 'internet' }), (e) => isCubbyError(e, 'NETWORK_SETUP_FAILED'));
+  await assert.rejects(driver.setPolicy({ ...net, owner: 'owner-b' }, { mode: 'internet' }), (e) =>
+    isCubbyError(e, 'NETWORK_SETUP_FAILED'),
+  );
   await driver.release(net);
   await assert.rejects(driver.setPolicy(net, { mode: 'internet' }), (e) => isCubbyError(e, 'NETWORK_SETUP_FAILED'));
   assert.deepEqual(await footprint(net), [], 'setPolicy on a released network leaves nothing behind');
@@ -93,21 +100,30 @@ test('a failed allocate undoes what it built', OPTS, async (t) => {
   const bin = await mkdtemp(join(tmpdir(), 'cubby-fake-nft-'));
   t.after(() => rm(bin, { recursive: true, force: true }));
   const realNft = toolPath('nft');
-  await writeFile(join(bin, 'nft'), `#!/bin/sh
+  await writeFile(
+    join(bin, 'nft'),
+    `#!/bin/sh
 in=$(cat)
 case "$in" in *"egress {"*jump*) echo "fake nft: refused" >&2; exit 1;; esac
 printf '%s\\n' "$in" | exec ${realNft} "$@"
-`);
+`,
+  );
   await chmod(join(bin, 'nft'), 0o755);
   const child = await spawnChildDriver({ owner: 'rollback-test', count: 1 }, { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
   // If the rollback left anything, it has no slot file: a sweep removes exactly such leftovers.
-  t.after(async () => { await child.kill(); await new LinuxNetwork().sweep(() => true); });
+  t.after(async () => {
+    await child.kill();
+    await new LinuxNetwork().sweep(() => true);
+  });
   assert.equal(child.nets.length, 0);
   assert.equal(child.error?.code, 'NETWORK_SETUP_FAILED');
   assert.match(child.error?.message ?? '', /fake nft: refused/);
   const index = Number(/cubby-(\d+)/.exec(child.error?.message ?? '')?.[1]);
   assert.ok(Number.isInteger(index), 'error names the namespace');
-  assert.deepEqual(await footprint({ index, netnsName: `cubby-${index}`, hostInterface: `cbh${index}`, sandboxInterface: `cbs${index}` }), []);
+  assert.deepEqual(
+    await footprint({ index, netnsName: `cubby-${index}`, hostInterface: `cbh${index}`, sandboxInterface: `cbs${index}` }),
+    [],
+  );
 });
 
 test('two processes allocating at once never share a slot', OPTS, async (t) => {
@@ -115,7 +131,10 @@ test('two processes allocating at once never share a slot', OPTS, async (t) => {
   const poolCidr = '10.213.248.0/26';
   const spawnOne = (owner: string) => spawnChildDriver({ owner, count: 6, poolCidr });
   const [a, b] = await Promise.all([spawnOne('proc-a'), spawnOne('proc-b')]);
-  t.after(async () => { await a.kill(); await b.kill(); });
+  t.after(async () => {
+    await a.kill();
+    await b.kill();
+  });
   assert.equal(a.error, undefined, JSON.stringify(a.error));
   assert.equal(b.error, undefined, JSON.stringify(b.error));
   const ia = a.nets.map((n) => n.index);

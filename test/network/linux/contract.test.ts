@@ -17,7 +17,11 @@ async function owners(): Promise<string[]> {
   const out: string[] = [];
   for (const f of (await readdir(SLOTS).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n))) {
     const text = await readFile(join(SLOTS, f), 'utf8').catch(() => '');
-    try { out.push((JSON.parse(text) as { owner: string }).owner); } catch { /* being written or freed */ }
+    try {
+      out.push((JSON.parse(text) as { owner: string }).owner);
+    } catch {
+      /* being written or freed */
+    }
   }
   return out;
 }
@@ -25,9 +29,17 @@ async function owners(): Promise<string[]> {
 runNetworkSemanticContract('linux', async () => {
   // 4 slots (indices 0-3): exhaustion is cheap to reach.
   const opts = { poolCidr: '10.213.244.0/28', addresses: addressPolicy([TEST_HOST_RANGE]) };
-  const open = async () => { const n = new LinuxNetwork(opts); await n.init(); return n; };
+  const open = async () => {
+    const n = new LinuxNetwork(opts);
+    await n.init();
+    return n;
+  };
   return {
-    network: await open(), reopen: open, poolSize: 4, allowedPrivate: TEST_HOST_RANGE, owners,
+    network: await open(),
+    reopen: open,
+    poolSize: 4,
+    allowedPrivate: TEST_HOST_RANGE,
+    owners,
     footprint: (n) => footprint(n),
     close: async () => undefined,
   };
@@ -40,20 +52,37 @@ runNetworkIsolationContract('linux', async () => {
   await Promise.all([network.init(), strict.init()]);
   // The test host lives as long as its callback: hold it open until close().
   let done!: () => void;
-  const held = new Promise<void>((r) => { done = r; });
+  const held = new Promise<void>((r) => {
+    done = r;
+  });
   let ready!: (h: TestHost) => void;
-  const hostReady = new Promise<TestHost>((r) => { ready = r; });
-  const finished = withTestHost(async (h) => { ready(h); await held; });
-  const outside = await Promise.race([hostReady, finished.then(() => { throw new Error('test host ended early'); })]);
+  const hostReady = new Promise<TestHost>((r) => {
+    ready = r;
+  });
+  const finished = withTestHost(async (h) => {
+    ready(h);
+    await held;
+  });
+  const outside = await Promise.race([
+    hostReady,
+    finished.then(() => {
+      throw new Error('test host ended early');
+    }),
+  ]);
   const hostPort = 26_000 + Math.floor(Math.random() * 4000);
   const ports: [number, number] = [hostPort + 1, hostPort + 2];
   // Listeners of the probe's own kind in the test host (its banner tells them from a stray service).
   const outsideListener = await startListener(outside.ns, outside.address, ports);
   const hostListener = await startListener(null, '0.0.0.0', [hostPort]);
   return {
-    network, strict, hostPort,
+    network,
+    strict,
+    hostPort,
     outside: { address: outside.address, ports },
-    async listenIn(n, port) { const l = await startListener(n.netnsName, n.sandboxAddress, [port]); return () => l.stop(); },
+    async listenIn(n, port) {
+      const l = await startListener(n.netnsName, n.sandboxAddress, [port]);
+      return () => l.stop();
+    },
     async probe(n, targets) {
       const got = await probe(n ? n.netnsName : null, targets);
       return targets.map((t) => got[key(t)] ?? 'missing');

@@ -12,7 +12,18 @@ import type { EgressPolicy, SandboxNetwork } from '../../../src/core/ports/netwo
 import { LinuxNetwork } from '../../../src/network/linux/index.js';
 import { isCubbyError } from '../../../src/errors/index.js';
 import { addressPolicy } from '../../../src/util/address-policy.js';
-import { type PeerNetns, type Stoppable, type Target, createPeerNetns, key, probe, probeReport, randomPort, run, startListener } from './helpers/fixtures.js';
+import {
+  type PeerNetns,
+  type Stoppable,
+  type Target,
+  createPeerNetns,
+  key,
+  probe,
+  probeReport,
+  randomPort,
+  run,
+  startListener,
+} from './helpers/fixtures.js';
 
 const OPTS = { timeout: 60_000 };
 const PUBLIC_STAND_IN = '198.51.100.0/24';
@@ -29,7 +40,10 @@ const portB = portA + 1;
 const hostPort = portA + 2;
 
 before(async () => {
-  const track = <T>(x: T, undo: (x: T) => Promise<void>): T => { cleanups.push(() => undo(x)); return x; };
+  const track = <T>(x: T, undo: (x: T) => Promise<void>): T => {
+    cleanups.push(() => undo(x));
+    return x;
+  };
   a = track(await driver.allocate('egress-a', { mode: 'closed' }), (n) => driver.release(n));
   b = track(await driver.allocate('egress-b', { mode: 'internet' }), (n) => driver.release(n));
   pub = track(await createPeerNetns(`198.51.100.${4 * randomInt(0, 64)}`), (p) => p.remove());
@@ -60,13 +74,19 @@ const T = {
 /** Probes from sandbox `a` and checks each target is open (true) or silently dropped (false). */
 async function expectFromA(policy: EgressPolicy, want: [Target, boolean][], via: LinuxNetwork = driver): Promise<void> {
   await via.setPolicy(a, policy);
-  const got = await probe(a.netnsName, want.map(([t]) => t));
+  const got = await probe(
+    a.netnsName,
+    want.map(([t]) => t),
+  );
   const expected = Object.fromEntries(want.map(([t, open]) => [key(t), open ? 'open' : 'timeout']));
   assert.deepEqual(got, expected, `policy ${JSON.stringify(policy)}`);
 }
 
 const hostAndSandboxes = (): [Target, boolean][] => [
-  [T.otherSandbox(), false], [T.hostViaGateway(), false], [T.hostViaOtherVeth(), false], [T.otherSandboxGateway(), false],
+  [T.otherSandbox(), false],
+  [T.hostViaGateway(), false],
+  [T.hostViaOtherVeth(), false],
+  [T.otherSandboxGateway(), false],
 ];
 
 test('controls: every listener answers when not asked from a sandbox', OPTS, async () => {
@@ -82,31 +102,53 @@ test('closed lets nothing out', OPTS, async () => {
 });
 
 test('allowlist opens exactly the listed destination, protocol and ports', OPTS, async () => {
-  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32`, protocol: 'tcp', ports: [{ from: portA, to: portA }] }] },
-    [[T.pubA(), true], [T.pubB(), false], [T.priv(), false]]);
-  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32`, protocol: 'udp' }] },
-    [[T.pubA(), false], [T.pubB(), false]]);
-  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/30`, ports: [{ from: portB, to: portB + 10 }] }] },
-    [[T.pubA(), false], [T.pubB(), true]]);
+  await expectFromA(
+    { mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32`, protocol: 'tcp', ports: [{ from: portA, to: portA }] }] },
+    [
+      [T.pubA(), true],
+      [T.pubB(), false],
+      [T.priv(), false],
+    ],
+  );
+  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32`, protocol: 'udp' }] }, [
+    [T.pubA(), false],
+    [T.pubB(), false],
+  ]);
+  await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/30`, ports: [{ from: portB, to: portB + 10 }] }] }, [
+    [T.pubA(), false],
+    [T.pubB(), true],
+  ]);
 });
 
 test('a private range the operator has not allowed cannot be listed: the driver refuses it, the old rules stay', OPTS, async () => {
   await expectFromA({ mode: 'allowlist', rules: [{ cidr: `${pub.peerAddress}/32` }] }, [[T.pubA(), true]]);
   for (const cidr of [`${priv.peerAddress}/32`, '10.0.0.0/8', '0.0.0.0/0', '169.254.169.254/32']) {
-    await assert.rejects(driver.setPolicy(a, { mode: 'allowlist', rules: [{ cidr }] }), (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'), cidr);
+    await assert.rejects(
+      driver.setPolicy(a, { mode: 'allowlist', rules: [{ cidr }] }),
+      (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'),
+      cidr,
+    );
   }
   const got = await probe(a.netnsName, [T.pubA(), T.priv()]);
   assert.deepEqual(got, { [key(T.pubA())]: 'open', [key(T.priv())]: 'timeout' });
 });
 
 test('an operator-allowed private range may be listed, never the host or other sandboxes with it', OPTS, async () => {
-  await expectFromA({
-    mode: 'allowlist',
-    rules: [
-      { cidr: `${priv.peerAddress}/32` }, { cidr: `${b.sandboxAddress}/32` }, { cidr: `${a.hostAddress}/32` },
-      { cidr: `${b.hostAddress}/32` }, { cidr: `${pub.hostAddress}/32` }, { cidr: '10.213.0.0/16' },
-    ],
-  }, [[T.priv(), true], [T.pubA(), false], ...hostAndSandboxes()], operatorDriver);
+  await expectFromA(
+    {
+      mode: 'allowlist',
+      rules: [
+        { cidr: `${priv.peerAddress}/32` },
+        { cidr: `${b.sandboxAddress}/32` },
+        { cidr: `${a.hostAddress}/32` },
+        { cidr: `${b.hostAddress}/32` },
+        { cidr: `${pub.hostAddress}/32` },
+        { cidr: '10.213.0.0/16' },
+      ],
+    },
+    [[T.priv(), true], [T.pubA(), false], ...hostAndSandboxes()],
+    operatorDriver,
+  );
 });
 
 test('internet reaches public addresses only', OPTS, async () => {
@@ -115,16 +157,26 @@ test('internet reaches public addresses only', OPTS, async () => {
 
 test('internet also reaches the private ranges the operator allowed, still never the host or other sandboxes', OPTS, async () => {
   await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.priv(), true], ...hostAndSandboxes()], operatorDriver);
-  await expectFromA({ mode: 'internet' }, [[T.pubA(), true], [T.priv(), false]]);
+  await expectFromA({ mode: 'internet' }, [
+    [T.pubA(), true],
+    [T.priv(), false],
+  ]);
 });
 
 test('a sandbox sends no IPv6: disabled on its links, and dropped by nft should it be turned on', OPTS, async (t) => {
   const v6 = { host: 'fd00:cb:e9::1', sandbox: 'fd00:cb:e9::2' };
   await driver.setPolicy(a, { mode: 'internet' });
-  await assert.rejects(run('ip', ['-n', a.netnsName, 'addr', 'add', `${v6.sandbox}/64`, 'dev', a.sandboxInterface, 'nodad']), /IPv6 is disabled/);
+  await assert.rejects(
+    run('ip', ['-n', a.netnsName, 'addr', 'add', `${v6.sandbox}/64`, 'dev', a.sandboxInterface, 'nodad']),
+    /IPv6 is disabled/,
+  );
   // Turn it on (as a sandbox escape into the namespace could) to check the nft layer by itself.
-  const sysctl = (ns: string | null, iface: string, v: 0 | 1) => run(...((ns === null ? ['sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]
-    : ['ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]) as [string, string[]]));
+  const sysctl = (ns: string | null, iface: string, v: 0 | 1) =>
+    run(
+      ...((ns === null
+        ? ['sysctl', ['-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]
+        : ['ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${iface}.disable_ipv6=${v}`]]) as [string, string[]]),
+    );
   t.after(async () => {
     await sysctl(null, a.hostInterface, 1).catch(() => {});
     await sysctl(a.netnsName, a.sandboxInterface, 1).catch(() => {});
@@ -140,7 +192,7 @@ test('a sandbox sends no IPv6: disabled on its links, and dropped by nft should 
   assert.deepEqual(await probe(a.netnsName, [target]), { [key(target)]: 'timeout' }, 'from the sandbox, IPv6 is dropped');
 });
 
-test('egress leaving the host is masqueraded to the host\'s address on that link', OPTS, async () => {
+test("egress leaving the host is masqueraded to the host's address on that link", OPTS, async () => {
   await driver.setPolicy(a, { mode: 'internet' });
   const report = await probeReport(a.netnsName, [T.pubA()]);
   assert.deepEqual(report.results, { [key(T.pubA())]: 'open' });
@@ -162,7 +214,11 @@ test('a sandbox cannot send from an address that is not its own', OPTS, async (t
   t.after(async () => {
     for (const s of spoofs) await run('ip', ['-n', a.netnsName, 'addr', 'del', `${s}/32`, 'dev', a.sandboxInterface]).catch(() => {});
   });
-  const targets: Target[] = [T.pubA(), ...spoofs.map((s) => ({ ...T.pubA(), localAddress: s })), ...spoofs.map((s) => ({ ...T.hostViaGateway(), localAddress: s }))];
+  const targets: Target[] = [
+    T.pubA(),
+    ...spoofs.map((s) => ({ ...T.pubA(), localAddress: s })),
+    ...spoofs.map((s) => ({ ...T.hostViaGateway(), localAddress: s })),
+  ];
   const got = await probe(a.netnsName, targets);
   assert.deepEqual(Object.values(got), ['open', 'timeout', 'timeout', 'timeout', 'timeout'], JSON.stringify(got));
 });

@@ -17,20 +17,43 @@ test('each mode renders to its chain rules, other sandboxes then non-public rang
   assert.deepEqual(policyRules({ mode: 'closed' }, POOL), ['ip daddr 10.213.0.0/16 drop', 'drop']);
   const internet = policyRules({ mode: 'internet' }, POOL);
   assert.deepEqual(internet, ['ip daddr 10.213.0.0/16 drop', NON_PUBLIC, 'accept']);
-  for (const c of ['0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
-    '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/3']) {
+  for (const c of [
+    '0.0.0.0/8',
+    '10.0.0.0/8',
+    '100.64.0.0/10',
+    '127.0.0.0/8',
+    '169.254.0.0/16',
+    '172.16.0.0/12',
+    '192.0.0.0/24',
+    '192.0.2.0/24',
+    '192.168.0.0/16',
+    '198.18.0.0/15',
+    '198.51.100.0/24',
+    '203.0.113.0/24',
+    '224.0.0.0/3',
+  ]) {
     assert.ok(NON_PUBLIC.includes(` ${c},`) || NON_PUBLIC.includes(` ${c} }`), `${c} in ${NON_PUBLIC}`);
   }
   // Public ranges (strings only: nothing is sent).
-  const allow = policyRules(normalizePolicy({
-    mode: 'allowlist',
-    rules: [
-      { cidr: '93.184.216.7/24' },
-      { cidr: '93.184.216.9', protocol: 'udp' },
-      { cidr: '1.1.1.0/24', protocol: 'tcp', ports: [{ from: 443, to: 443 }, { from: 8000, to: 8080 }] },
-      { cidr: '8.8.8.0/24', ports: [{ from: 53, to: 53 }] },
-    ],
-  }), POOL);
+  const allow = policyRules(
+    normalizePolicy({
+      mode: 'allowlist',
+      rules: [
+        { cidr: '93.184.216.7/24' },
+        { cidr: '93.184.216.9', protocol: 'udp' },
+        {
+          cidr: '1.1.1.0/24',
+          protocol: 'tcp',
+          ports: [
+            { from: 443, to: 443 },
+            { from: 8000, to: 8080 },
+          ],
+        },
+        { cidr: '8.8.8.0/24', ports: [{ from: 53, to: 53 }] },
+      ],
+    }),
+    POOL,
+  );
   assert.deepEqual(allow, [
     'ip daddr 10.213.0.0/16 drop',
     NON_PUBLIC,
@@ -48,25 +71,55 @@ test('operator-allowed private ranges: internet reaches them, an allowlist may n
   assert.equal(internet.length, 3);
   assert.equal(internet[0], 'ip daddr 10.213.0.0/16 drop', 'other sandboxes first, even inside an allowed range');
   const drop = internet[1] ?? '';
-  for (const c of ['10.0.0.0/12', '10.21.0.0/16', '10.128.0.0/9', '169.254.0.0/17', '169.254.169.255/32', '192.168.0.0/16']) assert.ok(drop.includes(` ${c},`) || drop.includes(` ${c} }`), `${c} dropped: ${drop}`);
-  for (const c of ['10.0.0.0/8', '10.20.0.0/16', '169.254.0.0/16']) assert.ok(!drop.includes(` ${c},`) && !drop.includes(` ${c} }`), `${c} not dropped whole: ${drop}`);
+  for (const c of ['10.0.0.0/12', '10.21.0.0/16', '10.128.0.0/9', '169.254.0.0/17', '169.254.169.255/32', '192.168.0.0/16'])
+    assert.ok(drop.includes(` ${c},`) || drop.includes(` ${c} }`), `${c} dropped: ${drop}`);
+  for (const c of ['10.0.0.0/8', '10.20.0.0/16', '169.254.0.0/16'])
+    assert.ok(!drop.includes(` ${c},`) && !drop.includes(` ${c} }`), `${c} not dropped whole: ${drop}`);
   assert.equal(internet[2], 'accept');
-  const allow = policyRules(normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.1.0/24', ports: [{ from: 5432, to: 5432 }] }] }, op), POOL, op);
-  assert.deepEqual(allow, ['ip daddr 10.213.0.0/16 drop', drop, 'ip daddr 10.20.1.0/24 meta l4proto { tcp, udp } th dport 5432 accept', 'drop']);
+  const allow = policyRules(
+    normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.1.0/24', ports: [{ from: 5432, to: 5432 }] }] }, op),
+    POOL,
+    op,
+  );
+  assert.deepEqual(allow, [
+    'ip daddr 10.213.0.0/16 drop',
+    drop,
+    'ip daddr 10.20.1.0/24 meta l4proto { tcp, udp } th dport 5432 accept',
+    'drop',
+  ]);
   assert.deepEqual(policyRules({ mode: 'internet' }, POOL, addressPolicy(['0.0.0.0/0'])), ['ip daddr 10.213.0.0/16 drop', 'accept']);
 });
 
 test('the driver refuses rules that reach private or reserved ranges the operator has not allowed', () => {
-  for (const cidr of ['169.254.169.254', '0.0.0.0/0', '10.0.0.0/8', '172.16.0.0/12', '192.168.1.0/24', '127.0.0.1', '100.64.0.0/10', '8.0.0.0/6']) {
-    assert.throws(() => normalizePolicy({ mode: 'allowlist', rules: [{ cidr }] }), (e: unknown) => {
-      assert.ok(isCubbyError(e, 'NETWORK_BAD_POLICY'), String(e));
-      assert.match(e.message, /reaches private or reserved addresses/);
-      return true;
-    }, cidr);
+  for (const cidr of [
+    '169.254.169.254',
+    '0.0.0.0/0',
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '192.168.1.0/24',
+    '127.0.0.1',
+    '100.64.0.0/10',
+    '8.0.0.0/6',
+  ]) {
+    assert.throws(
+      () => normalizePolicy({ mode: 'allowlist', rules: [{ cidr }] }),
+      (e: unknown) => {
+        assert.ok(isCubbyError(e, 'NETWORK_BAD_POLICY'), String(e));
+        assert.match(e.message, /reaches private or reserved addresses/);
+        return true;
+      },
+      cidr,
+    );
   }
   const op = addressPolicy(['10.20.0.0/16']);
-  assert.deepEqual(normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.9.9/24' }] }, op), { mode: 'allowlist', rules: [{ cidr: '10.20.9.0/24' }] });
-  assert.throws(() => normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.0.0/15' }] }, op), (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'));
+  assert.deepEqual(normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.9.9/24' }] }, op), {
+    mode: 'allowlist',
+    rules: [{ cidr: '10.20.9.0/24' }],
+  });
+  assert.throws(
+    () => normalizePolicy({ mode: 'allowlist', rules: [{ cidr: '10.20.0.0/15' }] }, op),
+    (e: unknown) => isCubbyError(e, 'NETWORK_BAD_POLICY'),
+  );
 });
 
 test('the base chains drop every non-IPv4 packet from a sandbox (IPv6 goes nowhere)', () => {
@@ -81,8 +134,13 @@ test('the base chains drop every non-IPv4 packet from a sandbox (IPv6 goes nowhe
 
 test('malformed policies are NETWORK_BAD_POLICY', () => {
   const bad: unknown[] = [
-    undefined, {}, { mode: 'open' }, { mode: 'allowlist' }, { mode: 'allowlist', rules: [null] },
-    { mode: 'allowlist', rules: [{ cidr: '10.0.0.0/33' }] }, { mode: 'allowlist', rules: [{ cidr: '10.0.0' }] },
+    undefined,
+    {},
+    { mode: 'open' },
+    { mode: 'allowlist' },
+    { mode: 'allowlist', rules: [null] },
+    { mode: 'allowlist', rules: [{ cidr: '10.0.0.0/33' }] },
+    { mode: 'allowlist', rules: [{ cidr: '10.0.0' }] },
     { mode: 'allowlist', rules: [{ cidr: '8.8.8.8' }, { cidr: '169.254.169.254' }] },
     { mode: 'allowlist', rules: [{ cidr: '1.2.3.4/8; flush ruleset' }] },
     { mode: 'allowlist', rules: [{ cidr: '1.2.3.4', ports: [{ from: 0, to: 1 }] }] },
@@ -90,7 +148,12 @@ test('malformed policies are NETWORK_BAD_POLICY', () => {
     { mode: 'allowlist', rules: [{ cidr: '1.2.3.4', ports: [{ from: 1.5, to: 2 }] }] },
     { mode: 'allowlist', rules: [{ cidr: '1.2.3.4', protocol: 'sctp' }] },
   ];
-  for (const p of bad) assert.throws(() => normalizePolicy(p as EgressPolicy), (e) => isCubbyError(e, 'NETWORK_BAD_POLICY'), JSON.stringify(p));
+  for (const p of bad)
+    assert.throws(
+      () => normalizePolicy(p as EgressPolicy),
+      (e) => isCubbyError(e, 'NETWORK_BAD_POLICY'),
+      JSON.stringify(p),
+    );
 });
 
 test('CIDRs and pool slots', () => {
@@ -102,5 +165,8 @@ test('CIDRs and pool slots', () => {
   assert.deepEqual(pool.addresses(0), { hostAddress: '10.213.0.1', sandboxAddress: '10.213.0.2', prefixLength: 30 });
   assert.deepEqual(pool.addresses(16_383), { hostAddress: '10.213.255.253', sandboxAddress: '10.213.255.254', prefixLength: 30 });
   assert.throws(() => pool.addresses(16_384));
-  assert.throws(() => new AddressPool('10.213.0.0/31'), (e) => isCubbyError(e, 'CUBBY_VALIDATION'));
+  assert.throws(
+    () => new AddressPool('10.213.0.0/31'),
+    (e) => isCubbyError(e, 'CUBBY_VALIDATION'),
+  );
 });

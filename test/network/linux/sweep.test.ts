@@ -13,7 +13,12 @@ const SLOTS = '/run/cubby/net/slots';
 test('sweep releases networks whose owner is gone and whose process is dead or this one', OPTS, async (t) => {
   const driver = new LinuxNetwork();
   const tag = randomBytes(4).toString('hex');
-  const owners = { dead: `sweep-dead-${tag}`, alive: `sweep-alive-${tag}`, mineGone: `sweep-mine-gone-${tag}`, mineLive: `sweep-mine-live-${tag}` };
+  const owners = {
+    dead: `sweep-dead-${tag}`,
+    alive: `sweep-alive-${tag}`,
+    mineGone: `sweep-mine-gone-${tag}`,
+    mineLive: `sweep-mine-live-${tag}`,
+  };
   const dead = await spawnChildDriver({ owner: owners.dead, count: 2 });
   const alive = await spawnChildDriver({ owner: owners.alive, count: 1 });
   const mine: SandboxNetwork[] = [];
@@ -31,7 +36,10 @@ test('sweep releases networks whose owner is gone and whose process is dead or t
   const report = await driver.sweep((o) => !notLive.has(o));
 
   const expectGone = [...dead.nets, mine[0] as SandboxNetwork];
-  assert.deepEqual(report.removed.filter((n) => expectGone.some((g) => g.netnsName === n)).sort(), expectGone.map((n) => n.netnsName).sort());
+  assert.deepEqual(
+    report.removed.filter((n) => expectGone.some((g) => g.netnsName === n)).sort(),
+    expectGone.map((n) => n.netnsName).sort(),
+  );
   for (const n of expectGone) assert.deepEqual(await footprint(n), [], n.netnsName);
   for (const n of [...alive.nets, mine[1] as SandboxNetwork]) {
     assert.ok((await footprint(n)).includes('netns'), `${n.netnsName} (live process or live owner) survives`);
@@ -45,7 +53,7 @@ async function freeIndex(): Promise<number> {
   }
 }
 
-test('sweep removes leftovers no slot holds, and finishes a dead sweeper\'s work', OPTS, async (t) => {
+test("sweep removes leftovers no slot holds, and finishes a dead sweeper's work", OPTS, async (t) => {
   const driver = new LinuxNetwork();
   await driver.init();
   const [i, j, k] = [await freeIndex(), await freeIndex(), await freeIndex()];
@@ -59,15 +67,29 @@ test('sweep removes leftovers no slot holds, and finishes a dead sweeper\'s work
   });
   // i: a namespace and veth pair; j: only a chain and map element; k: everything, under the
   // marker of a sweeper that died (pid of a process that has exited).
-  await run('ip', ['-batch', '-'], [
-    `netns add cubby-${i}`, `link add cbh${i} type veth peer name cbs${i} netns cubby-${i}`,
-    `netns add cubby-${k}`, `link add cbh${k} type veth peer name cbs${k} netns cubby-${k}`, '',
-  ].join('\n'));
-  await run('nft', ['-f', '-'], [j, k].flatMap((n) => [
-    `add chain inet cubby sbx${n}`, `add rule inet cubby sbx${n} accept`,
-    `add element inet cubby egress { "cbh${n}" : jump sbx${n} }`,
-    `add element inet cubby sources { "cbh${n}" . 10.213.9.${n % 250} }`,
-  ]).join('\n') + '\n');
+  await run(
+    'ip',
+    ['-batch', '-'],
+    [
+      `netns add cubby-${i}`,
+      `link add cbh${i} type veth peer name cbs${i} netns cubby-${i}`,
+      `netns add cubby-${k}`,
+      `link add cbh${k} type veth peer name cbs${k} netns cubby-${k}`,
+      '',
+    ].join('\n'),
+  );
+  await run(
+    'nft',
+    ['-f', '-'],
+    [j, k]
+      .flatMap((n) => [
+        `add chain inet cubby sbx${n}`,
+        `add rule inet cubby sbx${n} accept`,
+        `add element inet cubby egress { "cbh${n}" : jump sbx${n} }`,
+        `add element inet cubby sources { "cbh${n}" . 10.213.9.${n % 250} }`,
+      ])
+      .join('\n') + '\n',
+  );
   const exitedPid = Number((await run('sh', ['-c', 'sh -c "echo \\$\\$"'])).trim());
   await writeFile(`${SLOTS}/${k}.reap-${exitedPid}-1`, JSON.stringify({ owner: 'x', pid: exitedPid, pidStart: '1', createdAt: '' }));
   for (const l of leftovers) assert.notDeepEqual(await footprint(l), []);

@@ -30,21 +30,28 @@ export function concurrencyTests(make: MakeStore): void {
   test('concurrent calls inside one transaction run one at a time; a failed one spoils none of the others', async (t) => {
     const { store } = await fresh(t, make);
     const { tenant, image } = await seed(store, 'acme');
-    const results = await store.tx((tx) => Promise.allSettled([
-      tx.insertVersion(versionInput(image)),
-      tx.insertVersion(versionInput(image)),
-      tx.insertImage(imageInput(tenant.id, 'app')), // taken by seed
-      tx.setQuotaOverrides(tenant.id, { running: 4 }),
-      tx.setTags(tenant.id, 'image', image.id, { a: '1', b: '2' }),
-      tx.insertVersion(versionInput(image)),
-    ]));
+    const results = await store.tx((tx) =>
+      Promise.allSettled([
+        tx.insertVersion(versionInput(image)),
+        tx.insertVersion(versionInput(image)),
+        tx.insertImage(imageInput(tenant.id, 'app')), // taken by seed
+        tx.setQuotaOverrides(tenant.id, { running: 4 }),
+        tx.setTags(tenant.id, 'image', image.id, { a: '1', b: '2' }),
+        tx.insertVersion(versionInput(image)),
+      ]),
+    );
     const [v1, v2, dup, quotas, tags, v3] = results;
-    assert.deepEqual([v1, v2, v3].map((r) => (r?.status === 'fulfilled' ? (r.value as { version: string }).version : r?.reason)),
-      ['1.1', '1.2', '1.3']);
+    assert.deepEqual(
+      [v1, v2, v3].map((r) => (r?.status === 'fulfilled' ? (r.value as { version: string }).version : r?.reason)),
+      ['1.1', '1.2', '1.3'],
+    );
     assert.ok(dup?.status === 'rejected' && isCubbyError(dup.reason, 'IMAGE_EXISTS'), String(dup));
     assert.equal(quotas?.status, 'fulfilled');
     assert.equal(tags?.status, 'fulfilled');
-    assert.deepEqual((await store.listVersions(tenant.id, image.id)).items.map((v) => v.version), ['1.0', '1.1', '1.2', '1.3']);
+    assert.deepEqual(
+      (await store.listVersions(tenant.id, image.id)).items.map((v) => v.version),
+      ['1.0', '1.1', '1.2', '1.3'],
+    );
     assert.deepEqual(await store.getQuotaOverrides(tenant.id), { running: 4 });
     assert.deepEqual(await store.listTags(tenant.id, 'image', image.id), { a: '1', b: '2' });
   });

@@ -29,8 +29,14 @@ export function imageTests(make: MakeStore): void {
     await rejectsWith(store.updateImage(tn.id, img.id, { state: null } as never), 'CUBBY_VALIDATION');
     await rejectsWith(store.updateImage(tn.id, img.id, { name: 'renamed' } as never), 'CUBBY_VALIDATION');
     await rejectsWith(store.updateImage(tn.id, 'im_missing', { state: 'CREATED' }), 'IMAGE_NOT_FOUND');
-    assert.deepEqual((await store.listImagesByState(['CREATED'])).map((i) => i.id), [img.id]);
-    assert.deepEqual((await store.listImagesByState(['CREATED', 'CREATING'])).map((i) => i.id), [img.id, given.id]);
+    assert.deepEqual(
+      (await store.listImagesByState(['CREATED'])).map((i) => i.id),
+      [img.id],
+    );
+    assert.deepEqual(
+      (await store.listImagesByState(['CREATED', 'CREATING'])).map((i) => i.id),
+      [img.id, given.id],
+    );
     assert.deepEqual(await store.listImagesByState([]), []);
 
     const v = await store.insertVersion(versionInput(img));
@@ -81,7 +87,10 @@ export function imageTests(make: MakeStore): void {
     const img = await store.insertImage(imageInput(tn.id, 'app'));
     for (let i = 0; i < 4; i++) await store.insertVersion(versionInput(img));
     const ok = await store.updateVersion(tn.id, img.id, '1.1', {
-      state: 'SUCCESSFUL', stateReason: 'built', rootfsPath: '/var/lib/cubby/r', snapshotPath: '/var/lib/cubby/s',
+      state: 'SUCCESSFUL',
+      stateReason: 'built',
+      rootfsPath: '/var/lib/cubby/r',
+      snapshotPath: '/var/lib/cubby/s',
     });
     assert.equal(ok.state, 'SUCCESSFUL');
     assert.equal(ok.rootfsPath, '/var/lib/cubby/r');
@@ -98,7 +107,10 @@ export function imageTests(make: MakeStore): void {
     assert.equal((await store.findLatestVersion(tn.id, img.id, { states: ['SUCCESSFUL'] }))?.version, '1.2');
     assert.equal((await store.findLatestVersion(tn.id, img.id, { states: ['SUCCESSFUL'], status: 'ACTIVE' }))?.version, '1.1');
     assert.equal(await store.findLatestVersion(tn.id, img.id, { states: ['DELETED'] }), undefined);
-    assert.deepEqual((await store.listVersionsByState(['PENDING'])).map((v) => v.version), ['1.0']);
+    assert.deepEqual(
+      (await store.listVersionsByState(['PENDING'])).map((v) => v.version),
+      ['1.0'],
+    );
     assert.deepEqual((await store.listVersionsByState(['FAILED', 'PENDING'])).map((v) => v.version).sort(), ['1.0', '1.3']);
   });
 
@@ -113,14 +125,21 @@ export function imageTests(make: MakeStore): void {
     await rejectsWith(store.insertBuild({ ...buildInput(v), version: '7.7' }), 'IMAGE_VERSION_NOT_FOUND');
     await rejectsWith(store.insertBuild({ ...buildInput(v), id: b.id }), 'STORE_CONFLICT');
     const done = await store.updateBuild(tn.id, b.id, {
-      state: 'SUCCESSFUL', logPath: '/l', memorySnapshotBytes: 123456789012, diskSnapshotBytes: 5, codeInstallBytes: 0,
+      state: 'SUCCESSFUL',
+      logPath: '/l',
+      memorySnapshotBytes: 123456789012,
+      diskSnapshotBytes: 5,
+      codeInstallBytes: 0,
     });
     assert.equal(done.memorySnapshotBytes, 123456789012);
     assert.equal(done.codeInstallBytes, 0);
     assert.deepEqual(await store.getBuild(tn.id, b.id), done);
     const b2 = await store.insertBuild(buildInput(v));
     await store.updateBuild(tn.id, b2.id, { state: 'IN_PROGRESS' });
-    assert.deepEqual((await store.listBuildsByState(['IN_PROGRESS', 'PENDING'])).map((x) => x.id), [b2.id]);
+    assert.deepEqual(
+      (await store.listBuildsByState(['IN_PROGRESS', 'PENDING'])).map((x) => x.id),
+      [b2.id],
+    );
     await rejectsWith(store.updateBuild(tn.id, 'bd_missing', { state: 'FAILED' }), 'IMAGE_BUILD_NOT_FOUND');
     await store.deleteVersion(tn.id, img.id, '1.0');
     assert.equal(await store.getBuild(tn.id, b.id), undefined, 'builds go with their version');

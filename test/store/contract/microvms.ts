@@ -59,8 +59,11 @@ export function microvmTests(make: MakeStore): void {
     const { store } = await fresh(t, make);
     const { microvm } = await seed(store, 'acme');
     const changedAt = new Date('2025-06-01T12:00:05.007Z');
-    const running = await store.transitionMicrovm(microvm.id, ['PENDING'],
-      { state: 'RUNNING', stateReason: 'run hook answered', stateChangedAt: changedAt });
+    const running = await store.transitionMicrovm(microvm.id, ['PENDING'], {
+      state: 'RUNNING',
+      stateReason: 'run hook answered',
+      stateChangedAt: changedAt,
+    });
     assert.equal(running.state, 'RUNNING');
     assert.equal(running.stateReason, 'run hook answered');
     assert.deepEqual(running.stateChangedAt, changedAt);
@@ -79,14 +82,21 @@ export function microvmTests(make: MakeStore): void {
 
     const at = new Date('2025-06-01T14:00:00Z');
     const suspended = await store.transitionMicrovm(microvm.id, ['RUNNING', 'SUSPENDING'], {
-      state: 'SUSPENDED', suspendedAt: at, checkpointPath: '/ck/1', runningSeconds: 42, stateReason: null,
+      state: 'SUSPENDED',
+      suspendedAt: at,
+      checkpointPath: '/ck/1',
+      runningSeconds: 42,
+      stateReason: null,
     });
     assert.equal(suspended.state, 'SUSPENDED');
     assert.deepEqual(suspended.suspendedAt, at);
     assert.equal(suspended.checkpointPath, '/ck/1');
     assert.equal(suspended.stateReason, undefined);
     assert.deepEqual(suspended.stateChangedAt, changedAt, 'members the patch does not name are kept');
-    assert.deepEqual((await store.listMicrovmsByState(['SUSPENDED'])).map((m) => m.id), [microvm.id]);
+    assert.deepEqual(
+      (await store.listMicrovmsByState(['SUSPENDED'])).map((m) => m.id),
+      [microvm.id],
+    );
     assert.deepEqual(await store.listMicrovmsByState(['RUNNING']), []);
   });
 

@@ -25,10 +25,16 @@ export function paginationTests(make: MakeStore): void {
     for (const n of names) await store.insertImage(imageInput(tn.id, n));
 
     const p1 = await store.listImages(tn.id, { maxResults: 3 });
-    assert.deepEqual(p1.items.map((i) => i.name), ['a1', 'a2', 'a3']);
+    assert.deepEqual(
+      p1.items.map((i) => i.name),
+      ['a1', 'a2', 'a3'],
+    );
     assert.ok(p1.nextToken);
     const p2 = await store.listImages(tn.id, { maxResults: 3, nextToken: p1.nextToken });
-    assert.deepEqual(p2.items.map((i) => i.name), ['a4', 'a5', 'a6']);
+    assert.deepEqual(
+      p2.items.map((i) => i.name),
+      ['a4', 'a5', 'a6'],
+    );
     assert.ok(p2.nextToken);
 
     // An insert after the first pages were read: the same token still gives the same page,
@@ -37,7 +43,10 @@ export function paginationTests(make: MakeStore): void {
     const p2again = await store.listImages(tn.id, { maxResults: 3, nextToken: p1.nextToken });
     assert.deepEqual(p2again.items, p2.items);
     const p3 = await store.listImages(tn.id, { maxResults: 3, nextToken: p2.nextToken });
-    assert.deepEqual(p3.items.map((i) => i.name), ['a7', 'a0-late']);
+    assert.deepEqual(
+      p3.items.map((i) => i.name),
+      ['a7', 'a0-late'],
+    );
     assert.equal(p3.nextToken, undefined, 'no token on the last page');
 
     const exact = await store.listImages(tn.id, { maxResults: 8 });
@@ -87,9 +96,15 @@ export function paginationTests(make: MakeStore): void {
     const other = await store.insertImage(imageInput(tn.id, 'other'));
     for (let i = 0; i < 12; i++) await store.insertVersion(versionInput(img));
     const versions = await drain((nextToken) => store.listVersions(tn.id, img.id, { maxResults: 5, nextToken }));
-    assert.deepEqual(versions.map((p) => p.length), [5, 5, 2]);
-    assert.deepEqual(versions.flat().map((v) => v.version),
-      ['1.0', '1.1', '1.2', '1.3', '1.4', '1.5', '1.6', '1.7', '1.8', '1.9', '1.10', '1.11'], 'numeric order');
+    assert.deepEqual(
+      versions.map((p) => p.length),
+      [5, 5, 2],
+    );
+    assert.deepEqual(
+      versions.flat().map((v) => v.version),
+      ['1.0', '1.1', '1.2', '1.3', '1.4', '1.5', '1.6', '1.7', '1.8', '1.9', '1.10', '1.11'],
+      'numeric order',
+    );
 
     const v = await store.getVersion(tn.id, img.id, '1.3');
     assert.ok(v);
@@ -99,8 +114,14 @@ export function paginationTests(make: MakeStore): void {
     assert.ok(v4);
     await store.insertBuild(buildInput(v4));
     const builds = await drain((nextToken) => store.listBuilds(tn.id, img.id, '1.3', { maxResults: 2, nextToken }));
-    assert.deepEqual(builds.map((p) => p.length), [2, 2, 1]);
-    assert.deepEqual(builds.flat().map((b) => b.id), built);
+    assert.deepEqual(
+      builds.map((p) => p.length),
+      [2, 2, 1],
+    );
+    assert.deepEqual(
+      builds.flat().map((b) => b.id),
+      built,
+    );
 
     const ids = { app10: [] as string[], app11: [] as string[], other: [] as string[] };
     for (let i = 0; i < 4; i++) {

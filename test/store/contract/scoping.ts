@@ -5,7 +5,7 @@ import { buildInput, imageInput, microvmInput, seed, versionInput } from './fixt
 import { fresh, type MakeStore, rejectsWith } from './harness.js';
 
 export function scopingTests(make: MakeStore): void {
-  test('tenant scoping: B sees none of A\'s rows, by id or by list, and cannot change them', async (t) => {
+  test("tenant scoping: B sees none of A's rows, by id or by list, and cannot change them", async (t) => {
     const { store } = await fresh(t, make);
     const A = await seed(store, 'tenant-a');
     const build = await store.insertBuild(buildInput(A.version));

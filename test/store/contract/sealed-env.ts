@@ -37,13 +37,23 @@ export function sealedEnvTests(make: MakeStore): void {
 
     // A sealed environment copied onto another version does not open there.
     const [sealed] = await h.rawQuery('SELECT settings FROM image_versions WHERE image_id = ? AND version = ?', img.id, v.version);
-    await h.rawQuery('UPDATE image_versions SET settings = ? WHERE image_id = ? AND version = ?', String(sealed?.settings), img.id, empty.version);
+    await h.rawQuery(
+      'UPDATE image_versions SET settings = ? WHERE image_id = ? AND version = ?',
+      String(sealed?.settings),
+      img.id,
+      empty.version,
+    );
     await rejectsWith(store.getVersion(tn.id, img.id, empty.version), 'STORE_SECRET_UNREADABLE');
 
     // A row written in clear (before sealing existed) still reads, and the next open seals it.
     const legacy = `legacy-secret-${randomBytes(12).toString('hex')}`;
     const old = settings({ environment: { OLD_TOKEN: legacy } });
-    await h.rawQuery('UPDATE image_versions SET settings = ? WHERE image_id = ? AND version = ?', JSON.stringify(old), img.id, empty.version);
+    await h.rawQuery(
+      'UPDATE image_versions SET settings = ? WHERE image_id = ? AND version = ?',
+      JSON.stringify(old),
+      img.id,
+      empty.version,
+    );
     assert.deepEqual((await store.getVersion(tn.id, img.id, empty.version))?.settings, old);
     const [clear] = await h.rawQuery('SELECT settings FROM image_versions WHERE image_id = ? AND version = ?', img.id, empty.version);
     assert.ok(String(clear?.settings).includes(legacy), 'the row really is clear before the open');

@@ -20,7 +20,10 @@ export function tenantTests(make: MakeStore): void {
     const more = [];
     for (let i = 0; i < 15; i++) more.push(await store.createTenant(`t-${i}`));
     const all = await store.listTenants();
-    assert.deepEqual(all.map((x) => x.name), ['acme', ...more.map((x) => x.name)]);
+    assert.deepEqual(
+      all.map((x) => x.name),
+      ['acme', ...more.map((x) => x.name)],
+    );
     assert.equal(new Set(all.map((x) => x.accountId)).size, all.length, 'account ids are unique');
     assert.equal(new Set(all.map((x) => x.id)).size, all.length, 'ids are unique');
   });
@@ -56,7 +59,10 @@ export function tenantTests(make: MakeStore): void {
     assert.equal(await store.getKeyForAuth('CBKAAAAAAAAAAAAAAAAA'), undefined);
 
     const listed = await store.listKeys(a.id);
-    assert.deepEqual(listed.map((k) => k.accessKeyId), [k1.accessKeyId, k2.accessKeyId]);
+    assert.deepEqual(
+      listed.map((k) => k.accessKeyId),
+      [k1.accessKeyId, k2.accessKeyId],
+    );
     for (const k of listed) assert.equal('secretAccessKey' in k, false);
     assert.equal(JSON.stringify(listed).includes(k1.secretAccessKey), false);
     assert.deepEqual(await store.listKeys(b.id), []);
@@ -70,7 +76,10 @@ export function tenantTests(make: MakeStore): void {
     assert.equal((await store.getKeyForAuth(k2.accessKeyId))?.secret, k2.secretAccessKey, 'other keys still do');
     const again = await store.revokeKey(k1.accessKeyId, a.id);
     assert.deepEqual(again.revokedAt, revoked.revokedAt, 'revoking twice keeps the first time');
-    assert.deepEqual((await store.listKeys(a.id)).map((k) => k.status), ['REVOKED', 'ACTIVE']);
+    assert.deepEqual(
+      (await store.listKeys(a.id)).map((k) => k.status),
+      ['REVOKED', 'ACTIVE'],
+    );
 
     await rejectsWith(store.revokeKey('CBKAAAAAAAAAAAAAAAAA'), 'KEY_NOT_FOUND');
     await rejectsWith(store.createKey('tn_missing'), 'TENANT_NOT_FOUND');

@@ -18,13 +18,16 @@ export function transactionTests(make: MakeStore): void {
     assert.deepEqual(await store.listTags(tn.id, 'image', result), { a: '1' });
 
     let seenInside: unknown;
-    await assert.rejects(store.tx(async (tx) => {
-      const img = await tx.insertImage(imageInput(tn.id, 'two'));
-      await tx.setTags(tn.id, 'image', img.id, { b: '2' });
-      await tx.createTenant('made-in-tx');
-      seenInside = await tx.getImageByName(tn.id, 'two');
-      throw new Error('abort');
-    }), /abort/);
+    await assert.rejects(
+      store.tx(async (tx) => {
+        const img = await tx.insertImage(imageInput(tn.id, 'two'));
+        await tx.setTags(tn.id, 'image', img.id, { b: '2' });
+        await tx.createTenant('made-in-tx');
+        seenInside = await tx.getImageByName(tn.id, 'two');
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
     assert.ok(seenInside, 'a transaction sees its own writes');
     assert.equal(await store.getImageByName(tn.id, 'two'), undefined);
     assert.equal(await store.getTenantByName('made-in-tx'), undefined);
@@ -44,13 +47,18 @@ export function transactionTests(make: MakeStore): void {
     // A promise continuation keeps the context it was attached in: this read runs as a concurrent
     // request would, outside the transaction, once the transaction has written.
     let written!: () => void;
-    const outside = new Promise<void>((r) => { written = r; }).then(() => store.getImageByName(tn.id, 'ghost'));
-    await assert.rejects(store.tx(async (tx) => {
-      await tx.insertImage(imageInput(tn.id, 'ghost'));
-      written();
-      await new Promise((r) => setTimeout(r, 20));
-      throw new Error('abort');
-    }), /abort/);
+    const outside = new Promise<void>((r) => {
+      written = r;
+    }).then(() => store.getImageByName(tn.id, 'ghost'));
+    await assert.rejects(
+      store.tx(async (tx) => {
+        await tx.insertImage(imageInput(tn.id, 'ghost'));
+        written();
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error('abort');
+      }),
+      /abort/,
+    );
     assert.equal(await outside, undefined, 'a rolled-back write is never visible');
 
     const joined = await Promise.race([
@@ -64,7 +72,9 @@ export function transactionTests(make: MakeStore): void {
     assert.ok(joined);
 
     let leaked: Parameters<Parameters<typeof store.tx>[0]>[0] | undefined;
-    await store.tx(async (tx) => { leaked = tx; });
+    await store.tx(async (tx) => {
+      leaked = tx;
+    });
     assert.ok(leaked);
     await assert.rejects(leaked.getTenant(tn.id), 'a transaction handle is dead once the transaction ended');
   });
@@ -77,7 +87,10 @@ export function transactionTests(make: MakeStore): void {
     await h.store.close();
     await h.store.close();
     await rejectsWith(h.store.getTenant(seeded.tenant.id), 'STORE_CLOSED');
-    await rejectsWith(h.store.tx(async () => undefined), 'STORE_CLOSED');
+    await rejectsWith(
+      h.store.tx(async () => undefined),
+      'STORE_CLOSED',
+    );
     const reopen = h.reopen;
     if (!reopen) return;
     for (let i = 0; i < 2; i++) {

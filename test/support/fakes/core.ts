@@ -59,9 +59,15 @@ export interface FakeWorld {
 /** Image settings that build with the fakes (FAILING_ARTIFACT_MARK in the URI makes them fail). */
 export function fakeSettings(over: Partial<ImageSettings> = {}): ImageSettings {
   return {
-    baseImage: 'debian-12-python', codeArtifactUri: 'file:///srv/artifacts/app.zip', environment: {}, memoryMiB: 512, vcpus: 1,
+    baseImage: 'debian-12-python',
+    codeArtifactUri: 'file:///srv/artifacts/app.zip',
+    environment: {},
+    memoryMiB: 512,
+    vcpus: 1,
     hooks: { ...defaultHooks(), enabled: { ready: true, run: true, resume: true, suspend: true, terminate: true } },
-    egress: { mode: 'closed' }, extra: {}, ...over,
+    egress: { mode: 'closed' },
+    extra: {},
+    ...over,
   };
 }
 
@@ -73,12 +79,20 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeWor
   const fs = new MemFs();
   const host = new FakeHost(fs);
   const config: CoreConfig = {
-    ...DEFAULT_CORE_CONFIG, warmPoolSize: 0, policyTickMs: 20, ...opts.config, dataDir: '/var/lib/cubby',
+    ...DEFAULT_CORE_CONFIG,
+    warmPoolSize: 0,
+    policyTickMs: 20,
+    ...opts.config,
+    dataDir: '/var/lib/cubby',
   };
   const managed = new FakeManagedImages(fs);
   const stopped: Core[] = [];
   const transitions: FakeWorld['transitions'] = [];
-  const observer = { stateChanged: (e: { microvmId: string; from: string; to: string }) => { transitions.push({ id: e.microvmId, from: e.from, to: e.to }); } };
+  const observer = {
+    stateChanged: (e: { microvmId: string; from: string; to: string }) => {
+      transitions.push({ id: e.microvmId, from: e.from, to: e.to });
+    },
+  };
   const path = (id: string) => {
     const mine = transitions.filter((t) => t.id === id);
     return mine.length ? [mine[0]?.from ?? '', ...mine.map((t) => t.to)] : [];
@@ -94,9 +108,26 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeWor
     const core = createCore({ store, runtime, hooks, disk, tokens, managed, unpacker, builder, log: silentLogger, observer, config });
     stopped.push(core);
     const world: FakeWorld = {
-      fs, host, store, runtime, hooks, disk, managed, unpacker, builder, tokens, core, tenants, config, transitions, path,
+      fs,
+      host,
+      store,
+      runtime,
+      hooks,
+      disk,
+      managed,
+      unpacker,
+      builder,
+      tokens,
+      core,
+      tenants,
+      config,
+      transitions,
+      path,
       caller: { tenant: tenants[0] as Tenant },
-      restart: () => { core.scheduler.stop(); return build(); },
+      restart: () => {
+        core.scheduler.stop();
+        return build();
+      },
       async close() {
         for (const c of stopped) c.scheduler.stop();
         // Only the live core drains: an abandoned one may wait forever on a crashed step.
@@ -120,7 +151,11 @@ export async function readyImage(w: FakeWorld, name = 'app', settings: Partial<I
 }
 
 /** Polls until fn() is truthy (default 2 s). */
-export async function eventually<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what = 'condition', ms = 2000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what = 'condition',
+  ms = 2000,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -9,7 +9,9 @@ export class FakeDisk implements DiskPort {
 
   constructor(readonly fs: MemFs = new MemFs()) {}
 
-  remove(p: string): Promise<void> { return this.faults.run('remove', p, () => this.fs.remove(p)); }
+  remove(p: string): Promise<void> {
+    return this.faults.run('remove', p, () => this.fs.remove(p));
+  }
 
   replace(from: string, to: string): Promise<void> {
     return this.faults.run('replace', { from, to }, () => {
@@ -19,10 +21,22 @@ export class FakeDisk implements DiskPort {
     });
   }
 
-  exists(p: string): Promise<boolean> { return this.faults.run('exists', p, () => this.fs.exists(p)); }
-  size(p: string): Promise<number> { return this.faults.run('size', p, () => this.fs.size(p)); }
-  ensureDir(p: string): Promise<void> { return this.faults.run('ensureDir', p, () => this.fs.mkdirp(p)); }
-  join(...parts: string[]): string { return path.posix.join(...parts); }
-  append(p: string, text: string): Promise<void> { return this.faults.run('append', p, () => this.fs.append(p, text)); }
-  read(p: string): Promise<string | undefined> { return this.faults.run('read', p, () => this.fs.read(p)?.toString('utf8')); }
+  exists(p: string): Promise<boolean> {
+    return this.faults.run('exists', p, () => this.fs.exists(p));
+  }
+  size(p: string): Promise<number> {
+    return this.faults.run('size', p, () => this.fs.size(p));
+  }
+  ensureDir(p: string): Promise<void> {
+    return this.faults.run('ensureDir', p, () => this.fs.mkdirp(p));
+  }
+  join(...parts: string[]): string {
+    return path.posix.join(...parts);
+  }
+  append(p: string, text: string): Promise<void> {
+    return this.faults.run('append', p, () => this.fs.append(p, text));
+  }
+  read(p: string): Promise<string | undefined> {
+    return this.faults.run('read', p, () => this.fs.read(p)?.toString('utf8'));
+  }
 }

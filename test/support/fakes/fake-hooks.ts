@@ -12,7 +12,10 @@ import type { FakeHost } from './fake-runtime.js';
 const POLLED = new Set(['ready', 'validate']);
 
 /** A scripted app at address:port: answers these statuses in turn (the last one repeats). */
-interface ScriptedApp { statuses: number[]; received: HookCall[] }
+interface ScriptedApp {
+  statuses: number[];
+  received: HookCall[];
+}
 
 export class FakeHooks implements HooksPort {
   readonly faults = new Faults();
@@ -31,7 +34,7 @@ export class FakeHooks implements HooksPort {
     const started = Date.now();
     for (;;) {
       app.received.push(c);
-      const status = app.statuses.length > 1 ? app.statuses.shift() ?? 200 : app.statuses[0] ?? 200;
+      const status = app.statuses.length > 1 ? (app.statuses.shift() ?? 200) : (app.statuses[0] ?? 200);
       if (status === 200) return { status, body: '', elapsedMs: Date.now() - started };
       if (!(POLLED.has(c.hook) && status === 503) || Date.now() - started >= c.timeoutMs) {
         throw new CubbyError('HOOK_FAILED', `${c.hook} hook on port ${c.port} answered ${status}`, { details: { hook: c.hook } });
@@ -53,7 +56,8 @@ export class FakeHooks implements HooksPort {
       this.calls.push(c);
       const app = this.apps.get(`${c.address}:${c.port}`);
       if (app) return this.answer(app, c);
-      if (this.apps.size && !this.host) throw new CubbyError('HOOK_FAILED', `${c.hook} hook on port ${c.port} did not answer within ${c.timeoutMs / 1000} s`);
+      if (this.apps.size && !this.host)
+        throw new CubbyError('HOOK_FAILED', `${c.hook} hook on port ${c.port} did not answer within ${c.timeoutMs / 1000} s`);
       if (!this.reachable(c.address)) throw new CubbyError('HOOK_FAILED', `${c.hook} hook: nothing answers at ${c.address}:${c.port}`);
       return { status: 200, body: '', elapsedMs: 1 };
     });
@@ -61,11 +65,15 @@ export class FakeHooks implements HooksPort {
 
   waitForPort(address: string, port: number, timeoutMs: number): Promise<void> {
     return this.faults.run('waitForPort', { address, port }, () => {
-      if (this.apps.size && !this.host && !this.apps.has(`${address}:${port}`)) throw new CubbyError('APP_NOT_READY', `nothing accepted connections on port ${port} within ${timeoutMs / 1000} s`);
-      if (!this.reachable(address)) throw new CubbyError('APP_NOT_READY', `nothing accepted connections on ${address}:${port} within ${timeoutMs} ms`);
+      if (this.apps.size && !this.host && !this.apps.has(`${address}:${port}`))
+        throw new CubbyError('APP_NOT_READY', `nothing accepted connections on port ${port} within ${timeoutMs / 1000} s`);
+      if (!this.reachable(address))
+        throw new CubbyError('APP_NOT_READY', `nothing accepted connections on ${address}:${port} within ${timeoutMs} ms`);
     });
   }
 
   /** Names of the hooks called, in order. */
-  names(): string[] { return this.calls.map((c) => c.hook); }
+  names(): string[] {
+    return this.calls.map((c) => c.hook);
+  }
 }

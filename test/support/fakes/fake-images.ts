@@ -8,8 +8,17 @@
  * instructions). Faults are injectable per method. Test-only.
  */
 import type {
-  ArtifactSource, ArtifactUnpacker, BaseImageProgressFn, BuildRequest, BuiltImage, ImageBuilder, ImageConfig,
-  ManagedImageDef, ManagedImageInfo, ManagedImageStore, UnpackedArtifact,
+  ArtifactSource,
+  ArtifactUnpacker,
+  BaseImageProgressFn,
+  BuildRequest,
+  BuiltImage,
+  ImageBuilder,
+  ImageConfig,
+  ManagedImageDef,
+  ManagedImageInfo,
+  ManagedImageStore,
+  UnpackedArtifact,
 } from '../../../src/core/ports/images.js';
 import { CubbyError } from '../../../src/errors/index.js';
 import { analyzeDockerfile } from '../../../src/images/dockerfile/analyze.js';
@@ -34,19 +43,37 @@ export const FAKE_MANAGED: Record<string, { versions: string[]; deprecated: stri
 export class FakeManagedImages implements ManagedImageStore {
   readonly faults = new Faults();
 
-  constructor(readonly fs: MemFs = new MemFs(), private readonly built = FAKE_MANAGED) {
+  constructor(
+    readonly fs: MemFs = new MemFs(),
+    private readonly built = FAKE_MANAGED,
+  ) {
     for (const [name, b] of Object.entries(built)) for (const v of b.versions) fs.mkdirp(this.rootfs(name, v));
   }
 
-  private rootfs(name: string, version: string): string { return `/var/cache/cubby/images/${name}/${version}/rootfs`; }
+  private rootfs(name: string, version: string): string {
+    return `/var/cache/cubby/images/${name}/${version}/rootfs`;
+  }
 
   catalog(): ManagedImageDef[] {
-    return Object.entries(this.built).map(([name, b]) => ({ name, version: b.versions.at(-1) ?? '1.0', description: `fake ${name}`, packages: [] }));
+    return Object.entries(this.built).map(([name, b]) => ({
+      name,
+      version: b.versions.at(-1) ?? '1.0',
+      description: `fake ${name}`,
+      packages: [],
+    }));
   }
 
   private info(name: string, version: string): ManagedImageInfo {
     const deprecated = this.built[name]?.deprecated.includes(version) ?? false;
-    return { name, version, status: deprecated ? 'DEPRECATED' : 'AVAILABLE', createdAt: CREATED, sizeBytes: 1 << 20, packages: [], rootfs: this.rootfs(name, version) };
+    return {
+      name,
+      version,
+      status: deprecated ? 'DEPRECATED' : 'AVAILABLE',
+      createdAt: CREATED,
+      sizeBytes: 1 << 20,
+      packages: [],
+      rootfs: this.rootfs(name, version),
+    };
   }
 
   list(): Promise<ManagedImageInfo[]> {
@@ -68,7 +95,8 @@ export class FakeManagedImages implements ManagedImageStore {
   private find(name: string, version?: string): ManagedImageInfo {
     const b = this.built[name];
     const v = version ?? b?.versions.at(-1);
-    if (!b || !v || !b.versions.includes(v)) throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name}${version ? `:${version}` : ''} is not built on this host`);
+    if (!b || !v || !b.versions.includes(v))
+      throw new CubbyError('IMAGE_BASE_NOT_FOUND', `managed image ${name}${version ? `:${version}` : ''} is not built on this host`);
     return this.info(name, v);
   }
 }
@@ -81,14 +109,18 @@ export class FakeUnpacker implements ArtifactUnpacker {
   readonly faults = new Faults();
   readonly limits: FakeZipLimits;
 
-  constructor(readonly fs: MemFs = new MemFs(), limits: Partial<FakeZipLimits> = {}) {
+  constructor(
+    readonly fs: MemFs = new MemFs(),
+    limits: Partial<FakeZipLimits> = {},
+  ) {
     this.limits = { maxEntries: 20_000, maxTotalBytes: 1024 * 1024 * 1024, ...limits };
   }
 
   unpack(source: ArtifactSource, targetDir: string): Promise<UnpackedArtifact> {
     return this.faults.run('unpack', source, () => {
       const uri = uriOf(source);
-      if (uri.includes(BAD_ARTIFACT_MARK)) throw new CubbyError('ARTIFACT_INVALID', `artifact ${uri} is not a zip with a Dockerfile at its root`);
+      if (uri.includes(BAD_ARTIFACT_MARK))
+        throw new CubbyError('ARTIFACT_INVALID', `artifact ${uri} is not a zip with a Dockerfile at its root`);
       if (this.fs.list(targetDir).length) throw new CubbyError('CUBBY_VALIDATION', `${targetDir} is not empty`);
       const dockerfile = `${targetDir}/Dockerfile`;
       if (typeof source !== 'string') {
@@ -97,7 +129,10 @@ export class FakeUnpacker implements ArtifactUnpacker {
         this.fs.mkdirp(targetDir);
         let bytes = 0;
         for (const e of entries) {
-          if (e.dir) { this.fs.mkdirp(entryPath(targetDir, e)); continue; }
+          if (e.dir) {
+            this.fs.mkdirp(entryPath(targetDir, e));
+            continue;
+          }
           this.fs.write(entryPath(targetDir, e), e.data);
           bytes += e.data.length;
         }
@@ -112,9 +147,13 @@ export class FakeUnpacker implements ArtifactUnpacker {
   precheck(source: ArtifactSource, base: { name: string; version?: string }, managedNames: readonly string[]): Promise<void> {
     return this.faults.run('precheck', source, () => {
       const uri = uriOf(source);
-      if (uri.includes(BAD_ARTIFACT_MARK)) throw new CubbyError('ARTIFACT_INVALID', `artifact ${uri} is not a zip with a Dockerfile at its root`);
+      if (uri.includes(BAD_ARTIFACT_MARK))
+        throw new CubbyError('ARTIFACT_INVALID', `artifact ${uri} is not a zip with a Dockerfile at its root`);
       if (typeof source !== 'string') {
-        const dockerfile = readFakeZip(Buffer.from(source), this.limits).find((e) => e.name === 'Dockerfile')?.data.toString('utf8') ?? '';
+        const dockerfile =
+          readFakeZip(Buffer.from(source), this.limits)
+            .find((e) => e.name === 'Dockerfile')
+            ?.data.toString('utf8') ?? '';
         checkFrom(analyzeDockerfile(dockerfile).from, base, managedNames);
         return;
       }
@@ -123,17 +162,30 @@ export class FakeUnpacker implements ArtifactUnpacker {
   }
 }
 
-export const FAKE_IMAGE_CONFIG: ImageConfig = { entrypoint: [], cmd: ['python3', 'app.py'], env: { APP: 'fake' }, workdir: '/app', exposedPorts: [8080] };
+export const FAKE_IMAGE_CONFIG: ImageConfig = {
+  entrypoint: [],
+  cmd: ['python3', 'app.py'],
+  env: { APP: 'fake' },
+  workdir: '/app',
+  exposedPorts: [8080],
+};
 
 export class FakeBuilder implements ImageBuilder {
   readonly faults = new Faults();
   private override: ImageConfig | undefined;
 
-  constructor(readonly fs: MemFs = new MemFs(), private readonly managed: readonly string[] = Object.keys(FAKE_MANAGED)) {}
+  constructor(
+    readonly fs: MemFs = new MemFs(),
+    private readonly managed: readonly string[] = Object.keys(FAKE_MANAGED),
+  ) {}
 
   /** The config built images get: read from the Dockerfile over FAKE_IMAGE_CONFIG, unless a test sets one (e.g. no CMD). */
-  get config(): ImageConfig { return this.override ?? { ...FAKE_IMAGE_CONFIG }; }
-  set config(c: ImageConfig) { this.override = c; }
+  get config(): ImageConfig {
+    return this.override ?? { ...FAKE_IMAGE_CONFIG };
+  }
+  set config(c: ImageConfig) {
+    this.override = c;
+  }
 
   build(req: BuildRequest): Promise<BuiltImage> {
     return this.faults.run('build', req, () => {
@@ -144,7 +196,10 @@ export class FakeBuilder implements ImageBuilder {
       if (!this.managed.includes(req.base.name)) throw new CubbyError('IMAGE_BASE_NOT_FOUND', `unknown managed image "${req.base.name}"`);
       const summary = analyzeDockerfile(dockerfile, { buildArgs: req.buildArgs ?? {} });
       const log: string[] = [];
-      const say = (l: string) => { log.push(l); req.onLog?.(l); };
+      const say = (l: string) => {
+        log.push(l);
+        req.onLog?.(l);
+      };
       const failed = (why: string, message = `image build failed: ${why}`) => {
         say(`error: ${why}`);
         return new CubbyError('BUILD_FAILED', message, { details: { log: log.join('\n') } });
@@ -155,7 +210,8 @@ export class FakeBuilder implements ImageBuilder {
       const at = (p: string) => (p.startsWith('/') ? p : `${workdir.replace(/\/$/, '')}/${p}`);
       steps.forEach((ins, i) => {
         say(`STEP ${i + 1}/${steps.length}: ${ins.keyword} ${ins.args}`);
-        if (ins.keyword === 'FROM' && dockerfile.includes(FAILING_ARTIFACT_MARK)) throw failed('RUN step exited with 1', 'Dockerfile build failed');
+        if (ins.keyword === 'FROM' && dockerfile.includes(FAILING_ARTIFACT_MARK))
+          throw failed('RUN step exited with 1', 'Dockerfile build failed');
         if (ins.keyword === 'WORKDIR') workdir = at(ins.args.trim());
         if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
           const [from = '', to = ''] = ins.args.trim().split(/\s+/);
@@ -175,15 +231,24 @@ export class FakeBuilder implements ImageBuilder {
       this.fs.write(`${req.outputDir}/app/app.py`, 'print("hello")\n');
       for (const [f, v] of files) this.fs.write(`${req.outputDir}${f}`, v);
       const d = FAKE_IMAGE_CONFIG;
-      const config: ImageConfig = this.override ? { ...this.override } : {
-        entrypoint: summary.entrypoint ?? d.entrypoint, cmd: summary.cmd ?? d.cmd, env: { ...d.env, ...summary.env },
-        workdir: summary.workdir ?? d.workdir, exposedPorts: summary.exposedPorts.length ? summary.exposedPorts : d.exposedPorts,
-        ...(summary.user ? { user: summary.user } : {}),
-      };
+      const config: ImageConfig = this.override
+        ? { ...this.override }
+        : {
+            entrypoint: summary.entrypoint ?? d.entrypoint,
+            cmd: summary.cmd ?? d.cmd,
+            env: { ...d.env, ...summary.env },
+            workdir: summary.workdir ?? d.workdir,
+            exposedPorts: summary.exposedPorts.length ? summary.exposedPorts : d.exposedPorts,
+            ...(summary.user ? { user: summary.user } : {}),
+          };
       say(`exported rootfs to ${req.outputDir}`);
       return {
-        rootfs: req.outputDir, config, base: { name: req.base.name, version: req.base.version ?? '1.2' },
-        sizeBytes: this.fs.size(req.outputDir), log: log.join('\n'), durationMs: Date.now() - started,
+        rootfs: req.outputDir,
+        config,
+        base: { name: req.base.name, version: req.base.version ?? '1.2' },
+        sizeBytes: this.fs.size(req.outputDir),
+        log: log.join('\n'),
+        durationMs: Date.now() - started,
       };
     });
   }

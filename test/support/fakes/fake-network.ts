@@ -33,7 +33,10 @@ export class FakeNetwork implements NetworkPort {
   readonly poolSize: number;
   private readonly addresses: AddressPolicy;
 
-  constructor(readonly host: FakeNetHost = new FakeNetHost(), opts: FakeNetworkOptions = {}) {
+  constructor(
+    readonly host: FakeNetHost = new FakeNetHost(),
+    opts: FakeNetworkOptions = {},
+  ) {
     this.poolSize = opts.poolSize ?? 64;
     this.addresses = opts.addresses ?? DEFAULT_ADDRESS_POLICY;
   }
@@ -54,8 +57,16 @@ export class FakeNetwork implements NetworkPort {
       const base = 4 * index;
       const addr = (k: number) => `127.88.${Math.floor((base + k) / 256) % 256}.${(base + k) % 256}`;
       return {
-        index, netnsName: `fake-${index}`, netnsPath: `/var/run/netns/fake-${index}`, hostInterface: `fkh${index}`, sandboxInterface: `fks${index}`,
-        hostAddress: addr(1), sandboxAddress: addr(2), prefixLength: 30, policy: normalized, owner,
+        index,
+        netnsName: `fake-${index}`,
+        netnsPath: `/var/run/netns/fake-${index}`,
+        hostInterface: `fkh${index}`,
+        sandboxInterface: `fks${index}`,
+        hostAddress: addr(1),
+        sandboxAddress: addr(2),
+        prefixLength: 30,
+        policy: normalized,
+        owner,
       };
     });
   }

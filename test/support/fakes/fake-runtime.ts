@@ -9,8 +9,19 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type {
-  CheckpointInfo, CheckpointOptions, ExecHandle, ExecOptions, ExitStatus, RestoreSpec, RunResult, SandboxInfo,
-  SandboxRuntime, SandboxSpec, SandboxState, SandboxStats, SweepReport,
+  CheckpointInfo,
+  CheckpointOptions,
+  ExecHandle,
+  ExecOptions,
+  ExitStatus,
+  RestoreSpec,
+  RunResult,
+  SandboxInfo,
+  SandboxRuntime,
+  SandboxSpec,
+  SandboxState,
+  SandboxStats,
+  SweepReport,
 } from '../../../src/core/ports/runtime.js';
 import { SANDBOX_ID_PATTERN } from '../../../src/core/ports/runtime.js';
 import type { EgressPolicy } from '../../../src/core/ports/network.js';
@@ -39,8 +50,13 @@ export interface FakeSandbox {
 }
 
 interface Manifest {
-  rootfs: string; process: SandboxSpec['process']; egress: EgressPolicy; labels: Record<string, string>;
-  files: Array<[string, string]>; log: string; digest: string;
+  rootfs: string;
+  process: SandboxSpec['process'];
+  egress: EgressPolicy;
+  labels: Record<string, string>;
+  files: Array<[string, string]>;
+  log: string;
+  digest: string;
 }
 
 /** What outlives a runtime instance: the sandboxes and the disk. */
@@ -62,7 +78,9 @@ function checkId(id: string): void {
   if (!SANDBOX_ID_PATTERN.test(id)) throw new CubbyError('RUNTIME_BAD_ID', `sandbox id must match ${SANDBOX_ID_PATTERN}`);
 }
 
-function digest(b: Buffer): string { return createHash('sha256').update(b).digest('hex'); }
+function digest(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
 
 export class FakeRuntime implements SandboxRuntime {
   readonly name = 'fake';
@@ -82,7 +100,9 @@ export class FakeRuntime implements SandboxRuntime {
   }
 
   /** The sandbox disappears without a trace, as after a host reboot. */
-  vanish(id: string): void { this.host.sandboxes.delete(id); }
+  vanish(id: string): void {
+    this.host.sandboxes.delete(id);
+  }
 
   /** Ids of sandboxes in the given states (default: any). */
   ids(...states: SandboxState[]): string[] {
@@ -114,12 +134,21 @@ export class FakeRuntime implements SandboxRuntime {
     return this.faults.run('create', spec, () => {
       checkId(spec.id);
       if (!spec.process?.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'process.args must name a program');
-      if (!spec.rootfs.startsWith('/') || !this.fs.isDir(spec.rootfs)) throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${spec.rootfs} does not exist`);
+      if (!spec.rootfs.startsWith('/') || !this.fs.isDir(spec.rootfs))
+        throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${spec.rootfs} does not exist`);
       this.claim(spec.id);
       const s: FakeSandbox = {
-        id: spec.id, state: 'running', address: this.host.allocateAddress(), rootfs: spec.rootfs, process: spec.process,
-        egress: spec.egress ?? { mode: 'closed' }, labels: { ...(spec.labels ?? {}) }, createdAt: new Date(),
-        files: new Map(), log: '', logLimitBytes: spec.logLimitBytes ?? 1 << 20,
+        id: spec.id,
+        state: 'running',
+        address: this.host.allocateAddress(),
+        rootfs: spec.rootfs,
+        process: spec.process,
+        egress: spec.egress ?? { mode: 'closed' },
+        labels: { ...(spec.labels ?? {}) },
+        createdAt: new Date(),
+        files: new Map(),
+        log: '',
+        logLimitBytes: spec.logLimitBytes ?? 1 << 20,
       };
       this.appendLog(s, startupOutput(spec.process.args));
       this.host.sandboxes.set(s.id, s);
@@ -141,8 +170,14 @@ export class FakeRuntime implements SandboxRuntime {
       const stderr = new PassThrough();
       const stdin = new PassThrough();
       let settle!: (s: ExitStatus) => void;
-      const exit = new Promise<ExitStatus>((res) => { settle = res; });
-      setImmediate(() => { stdout.end(r.stdout); stderr.end(r.stderr); settle({ code: r.code, signal: null }); });
+      const exit = new Promise<ExitStatus>((res) => {
+        settle = res;
+      });
+      setImmediate(() => {
+        stdout.end(r.stdout);
+        stderr.end(r.stderr);
+        settle({ code: r.code, signal: null });
+      });
       return { stdout, stderr, stdin, exit, resize() {}, kill: (sig) => settle({ code: null, signal: sig ?? 'SIGTERM' }) };
     });
   }
@@ -170,12 +205,19 @@ export class FakeRuntime implements SandboxRuntime {
   checkpoint(id: string, dir: string, opts: CheckpointOptions = {}): Promise<CheckpointInfo> {
     return this.faults.run('checkpoint', { id, dir }, () => {
       const s = this.existing(id, 'checkpoint');
-      if (s.state !== 'running' && s.state !== 'paused') throw new CubbyError('RUNTIME_BAD_STATE', `cannot checkpoint sandbox ${id}: it is ${s.state}`);
+      if (s.state !== 'running' && s.state !== 'paused')
+        throw new CubbyError('RUNTIME_BAD_STATE', `cannot checkpoint sandbox ${id}: it is ${s.state}`);
       if (this.fs.list(dir).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${dir} is not empty`);
       this.fs.mkdirp(dir);
       const pages = Buffer.from(JSON.stringify([...s.files]).padEnd(4096, ' '));
       const m: Manifest = {
-        rootfs: s.rootfs, process: s.process, egress: s.egress, labels: s.labels, files: [...s.files], log: s.log, digest: digest(pages),
+        rootfs: s.rootfs,
+        process: s.process,
+        egress: s.egress,
+        labels: s.labels,
+        files: [...s.files],
+        log: s.log,
+        digest: digest(pages),
       };
       this.fs.write(`${dir}/${PAGES}`, pages);
       this.fs.write(`${dir}/${MANIFEST}`, JSON.stringify(m));
@@ -188,9 +230,14 @@ export class FakeRuntime implements SandboxRuntime {
     const raw = this.fs.read(`${dir}/${MANIFEST}`);
     if (!raw) throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', `no checkpoint in ${dir}`);
     let m: Manifest;
-    try { m = JSON.parse(raw.toString()) as Manifest; } catch { throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint manifest in ${dir} is damaged`); }
+    try {
+      m = JSON.parse(raw.toString()) as Manifest;
+    } catch {
+      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint manifest in ${dir} is damaged`);
+    }
     const pages = this.fs.read(`${dir}/${PAGES}`);
-    if (!pages || digest(pages) !== m.digest) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint ${dir}: memory pages do not match their digest`);
+    if (!pages || digest(pages) !== m.digest)
+      throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint ${dir}: memory pages do not match their digest`);
     return m;
   }
 
@@ -201,9 +248,18 @@ export class FakeRuntime implements SandboxRuntime {
       if (!this.fs.isDir(m.rootfs)) throw new CubbyError('RUNTIME_ROOTFS_MISSING', `root filesystem ${m.rootfs} does not exist`);
       this.claim(spec.id);
       const s: FakeSandbox = {
-        id: spec.id, state: 'running', address: this.host.allocateAddress(), rootfs: m.rootfs, process: m.process,
-        egress: spec.egress ?? m.egress, labels: { ...m.labels, ...(spec.labels ?? {}) }, createdAt: new Date(),
-        files: new Map(m.files), log: '', logLimitBytes: spec.logLimitBytes ?? 1 << 20, restoredFrom: spec.checkpointDir,
+        id: spec.id,
+        state: 'running',
+        address: this.host.allocateAddress(),
+        rootfs: m.rootfs,
+        process: m.process,
+        egress: spec.egress ?? m.egress,
+        labels: { ...m.labels, ...(spec.labels ?? {}) },
+        createdAt: new Date(),
+        files: new Map(m.files),
+        log: '',
+        logLimitBytes: spec.logLimitBytes ?? 1 << 20,
+        restoredFrom: spec.checkpointDir,
       };
       this.appendLog(s, m.log);
       this.host.sandboxes.set(s.id, s);
@@ -268,7 +324,9 @@ export class FakeRuntime implements SandboxRuntime {
     });
   }
 
-  close(): Promise<void> { return Promise.resolve(); }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 
   /** Damages a checkpoint's memory pages (same size check would still fail on the digest). */
   corruptCheckpoint(dir: string): void {

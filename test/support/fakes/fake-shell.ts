@@ -4,7 +4,11 @@
  * `echo TEXT > FILE`, `echo TEXT >&2`, `cat FILE`, `true`, `false`, `sleep N` (ignored), `exit N`,
  * separated by `;`. Either a bare program (`true`, `cat FILE`) or `sh -c 'SCRIPT'`. Test-only.
  */
-export interface ShellResult { code: number; stdout: string; stderr: string }
+export interface ShellResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function unquote(s: string): string {
   const t = s.trim();
@@ -26,12 +30,26 @@ export function runScript(script: string, files: Map<string, string>, input = ''
     const [prog = '', ...rest] = cmd.split(/\s+/);
     const arg = cmd.slice(prog.length).trim();
     switch (prog) {
-      case 'true': case 'sleep': case 'while': case 'do': case 'done': case 'trap': break;
-      case 'false': return { code: 1, stdout, stderr };
-      case 'exit': return { code: Number(rest[0] ?? 0), stdout, stderr };
+      case 'true':
+      case 'sleep':
+      case 'while':
+      case 'do':
+      case 'done':
+      case 'trap':
+        break;
+      case 'false':
+        return { code: 1, stdout, stderr };
+      case 'exit':
+        return { code: Number(rest[0] ?? 0), stdout, stderr };
       case 'cat':
-        if (!arg) { stdout += input; break; }
-        if (!files.has(arg)) { stderr += `cat: ${arg}: No such file or directory\n`; return { code: 1, stdout, stderr }; }
+        if (!arg) {
+          stdout += input;
+          break;
+        }
+        if (!files.has(arg)) {
+          stderr += `cat: ${arg}: No such file or directory\n`;
+          return { code: 1, stdout, stderr };
+        }
         stdout += files.get(arg);
         break;
       case 'echo': {
@@ -52,6 +70,12 @@ export function runScript(script: string, files: Map<string, string>, input = ''
 
 /** What the main process writes to the console when it starts (its echo lines). */
 export function startupOutput(args: string[]): string {
-  const r = runScript(scriptOf(args).split(/;|\n/).filter((c) => /^\s*echo\b/.test(c) && !/>\s*\S/.test(c.replace('>&2', ''))).join(';'), new Map());
+  const r = runScript(
+    scriptOf(args)
+      .split(/;|\n/)
+      .filter((c) => /^\s*echo\b/.test(c) && !/>\s*\S/.test(c.replace('>&2', '')))
+      .join(';'),
+    new Map(),
+  );
   return r.stdout + r.stderr;
 }

@@ -8,16 +8,27 @@ import path from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { CubbyError } from '../../../src/errors/index.js';
 
-export interface FakeZipLimits { maxEntries: number; maxTotalBytes: number }
+export interface FakeZipLimits {
+  maxEntries: number;
+  maxTotalBytes: number;
+}
 
-export interface FakeZipEntry { name: string; dir: boolean; data: Buffer }
+export interface FakeZipEntry {
+  name: string;
+  dir: boolean;
+  data: Buffer;
+}
 
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
 const S_IFDIR = 0o040000;
 
-function invalid(why: string): CubbyError { return new CubbyError('ARTIFACT_INVALID', `artifact is not a valid zip: ${why}`); }
-function unsafe(name: string, why: string): CubbyError { return new CubbyError('ARTIFACT_UNSAFE_PATH', `artifact entry "${name.slice(0, 200)}" ${why}`); }
+function invalid(why: string): CubbyError {
+  return new CubbyError('ARTIFACT_INVALID', `artifact is not a valid zip: ${why}`);
+}
+function unsafe(name: string, why: string): CubbyError {
+  return new CubbyError('ARTIFACT_UNSAFE_PATH', `artifact entry "${name.slice(0, 200)}" ${why}`);
+}
 
 /** The relative path an entry may be written at, or the refusal. */
 function safeName(name: string): string {
@@ -57,20 +68,30 @@ export function readFakeZip(zip: Buffer, limits: FakeZipLimits): FakeZipEntry[] 
     if (seen.has(key)) throw unsafe(raw, 'appears twice');
     seen.add(key);
     const dir = mode === S_IFDIR || raw.endsWith('/');
-    if (dir) { out.push({ name, dir, data: Buffer.alloc(0) }); continue; }
+    if (dir) {
+      out.push({ name, dir, data: Buffer.alloc(0) });
+      continue;
+    }
     total += size;
-    if (total > limits.maxTotalBytes) throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact expands to more than ${limits.maxTotalBytes} bytes`);
+    if (total > limits.maxTotalBytes)
+      throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact expands to more than ${limits.maxTotalBytes} bytes`);
     if (local + 30 > zip.length || zip.readUInt32LE(local) !== 0x04034b50) throw invalid('bad local header');
     const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
     const body = zip.subarray(start, start + compressed);
     let data: Buffer;
     if (method === 0) data = Buffer.from(body);
-    else if (method === 8) { try { data = inflateRawSync(body); } catch (e) { throw invalid(String(e)); } }
-    else throw new CubbyError('ARTIFACT_INVALID', `artifact entry "${name}" uses unsupported compression method ${method}`);
+    else if (method === 8) {
+      try {
+        data = inflateRawSync(body);
+      } catch (e) {
+        throw invalid(String(e));
+      }
+    } else throw new CubbyError('ARTIFACT_INVALID', `artifact entry "${name}" uses unsupported compression method ${method}`);
     if (data.length !== size) throw new CubbyError('ARTIFACT_TOO_LARGE', `artifact entry "${name}" holds more bytes than its header says`);
     out.push({ name, dir, data });
   }
-  if (!out.some((e) => !e.dir && e.name === 'Dockerfile')) throw new CubbyError('DOCKERFILE_MISSING', 'the artifact has no Dockerfile at its root');
+  if (!out.some((e) => !e.dir && e.name === 'Dockerfile'))
+    throw new CubbyError('DOCKERFILE_MISSING', 'the artifact has no Dockerfile at its root');
   return out;
 }
 

@@ -12,7 +12,8 @@ interface Rule {
   op: string;
   when?: (arg: unknown) => boolean;
   times: number;
-  action: { kind: 'fail'; error: () => Error } | { kind: 'crash'; at: CrashPoint } | { kind: 'gate'; wait: Promise<void>; entered: () => void };
+  action:
+    { kind: 'fail'; error: () => Error } | { kind: 'crash'; at: CrashPoint } | { kind: 'gate'; wait: Promise<void>; entered: () => void };
 }
 
 /** A promise that never settles: the step "crashed" with the daemon. */
@@ -25,7 +26,11 @@ export class Faults {
   readonly calls: string[] = [];
 
   /** Fails the next `times` calls of op (default once) with the given error (or code). */
-  fail(op: string, error: Error | ErrorCode = 'RUNTIME_COMMAND_FAILED', opts: { times?: number; when?: (arg: unknown) => boolean } = {}): this {
+  fail(
+    op: string,
+    error: Error | ErrorCode = 'RUNTIME_COMMAND_FAILED',
+    opts: { times?: number; when?: (arg: unknown) => boolean } = {},
+  ): this {
     const make = () => (typeof error === 'string' ? new CubbyError(error, `injected fault in ${op}`) : error);
     this.rules.push({ op, when: opts.when, times: opts.times ?? 1, action: { kind: 'fail', error: make } });
     return this;
@@ -41,8 +46,12 @@ export class Faults {
   gate(op: string): { entered: Promise<void>; open: () => void } {
     let open!: () => void;
     let entered!: () => void;
-    const wait = new Promise<void>((r) => { open = r; });
-    const enteredP = new Promise<void>((r) => { entered = r; });
+    const wait = new Promise<void>((r) => {
+      open = r;
+    });
+    const enteredP = new Promise<void>((r) => {
+      entered = r;
+    });
     this.rules.push({ op, times: 1, action: { kind: 'gate', wait, entered } });
     return { entered: enteredP, open };
   }
@@ -70,7 +79,10 @@ export class Faults {
       if (rule.times <= 0) this.rules.splice(i, 1);
       const a = rule.action;
       if (a.kind === 'fail') throw a.error();
-      if (a.kind === 'gate') { a.entered(); await a.wait; }
+      if (a.kind === 'gate') {
+        a.entered();
+        await a.wait;
+      }
       if (a.kind === 'crash') {
         if (a.at === 'after') await effect();
         return NEVER;

@@ -10,11 +10,16 @@ export class MemFs {
   readonly files = new Map<string, Buffer>();
   readonly dirs = new Set<string>(['/']);
 
-  private norm(p: string): string { return path.posix.resolve('/', p); }
+  private norm(p: string): string {
+    return path.posix.resolve('/', p);
+  }
 
   mkdirp(p: string): void {
     let cur = this.norm(p);
-    while (!this.dirs.has(cur)) { this.dirs.add(cur); cur = path.posix.dirname(cur); }
+    while (!this.dirs.has(cur)) {
+      this.dirs.add(cur);
+      cur = path.posix.dirname(cur);
+    }
   }
 
   write(p: string, data: string | Buffer): void {
@@ -28,11 +33,18 @@ export class MemFs {
     this.write(f, Buffer.concat([this.files.get(f) ?? Buffer.alloc(0), Buffer.from(data)]));
   }
 
-  read(p: string): Buffer | undefined { return this.files.get(this.norm(p)); }
+  read(p: string): Buffer | undefined {
+    return this.files.get(this.norm(p));
+  }
 
-  exists(p: string): boolean { const n = this.norm(p); return this.files.has(n) || this.dirs.has(n); }
+  exists(p: string): boolean {
+    const n = this.norm(p);
+    return this.files.has(n) || this.dirs.has(n);
+  }
 
-  isDir(p: string): boolean { return this.dirs.has(this.norm(p)); }
+  isDir(p: string): boolean {
+    return this.dirs.has(this.norm(p));
+  }
 
   /** Paths under dir (files and dirs), not dir itself. */
   private under(dir: string): { files: string[]; dirs: string[] } {

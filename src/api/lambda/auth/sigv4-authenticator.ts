@@ -62,9 +62,12 @@ export class SigV4Authenticator {
     }
     const amzDate = single(req.headers, 'x-amz-date') ?? '';
     const signingDate = parseAmzDate(amzDate);
-    if (!signingDate) throw new CubbyError('AUTH_MALFORMED', "x-amz-date must have the form yyyymmddThhmmssZ.");
+    if (!signingDate) throw new CubbyError('AUTH_MALFORMED', 'x-amz-date must have the form yyyymmddThhmmssZ.');
     if (auth.scopeDate !== amzDate.slice(0, 8)) {
-      throw new CubbyError('AUTH_BAD_SIGNATURE', `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${amzDate.slice(0, 8)}'.`);
+      throw new CubbyError(
+        'AUTH_BAD_SIGNATURE',
+        `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${amzDate.slice(0, 8)}'.`,
+      );
     }
     this.checkClock(signingDate);
 
@@ -72,10 +75,14 @@ export class SigV4Authenticator {
     if (!key) throw new CubbyError('AUTH_UNKNOWN_KEY', 'The security token included in the request is invalid.');
 
     const computed = await computeSignature(req, auth, key.secretAccessKey, signingDate);
-    const same = computed.signedHeaders === auth.signedHeaders.join(';')
-      && timingSafeEqual(Buffer.from(computed.signature, 'hex'), Buffer.from(auth.signature, 'hex'));
+    const same =
+      computed.signedHeaders === auth.signedHeaders.join(';') &&
+      timingSafeEqual(Buffer.from(computed.signature, 'hex'), Buffer.from(auth.signature, 'hex'));
     if (!same) {
-      throw new CubbyError('AUTH_BAD_SIGNATURE', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+      throw new CubbyError(
+        'AUTH_BAD_SIGNATURE',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+      );
     }
     const verdict = this.replay.remember(key.tenant.id, auth.signature, signingDate.getTime() + MAX_CLOCK_SKEW_MS, this.now());
     if (verdict.outcome === 'replayed') {
@@ -83,9 +90,13 @@ export class SigV4Authenticator {
     }
     if (verdict.outcome === 'full') {
       const whose = verdict.scope === 'tenant' ? 'this account' : 'all accounts together';
-      throw new CubbyError('THROTTLED', `Rate exceeded: too many requests from ${whose} within the 5-minute signature window; retry later.`, {
-        details: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000), reason: `replay-cache-${verdict.scope}-full` },
-      });
+      throw new CubbyError(
+        'THROTTLED',
+        `Rate exceeded: too many requests from ${whose} within the 5-minute signature window; retry later.`,
+        {
+          details: { retryAfterSeconds: Math.ceil(verdict.retryAfterMs / 1000), reason: `replay-cache-${verdict.scope}-full` },
+        },
+      );
     }
     return { tenant: key.tenant };
   }
@@ -95,10 +106,16 @@ export class SigV4Authenticator {
     const now = this.now();
     const t = signingDate.getTime();
     if (t < now - MAX_CLOCK_SKEW_MS) {
-      throw new CubbyError('AUTH_EXPIRED', `Signature expired: ${formatAmzDate(signingDate)} is now earlier than ${formatAmzDate(new Date(now - MAX_CLOCK_SKEW_MS))} (${formatAmzDate(new Date(now))} - 5 min.)`);
+      throw new CubbyError(
+        'AUTH_EXPIRED',
+        `Signature expired: ${formatAmzDate(signingDate)} is now earlier than ${formatAmzDate(new Date(now - MAX_CLOCK_SKEW_MS))} (${formatAmzDate(new Date(now))} - 5 min.)`,
+      );
     }
     if (t > now + MAX_CLOCK_SKEW_MS) {
-      throw new CubbyError('AUTH_EXPIRED', `Signature not yet current: ${formatAmzDate(signingDate)} is still later than ${formatAmzDate(new Date(now + MAX_CLOCK_SKEW_MS))} (${formatAmzDate(new Date(now))} + 5 min.)`);
+      throw new CubbyError(
+        'AUTH_EXPIRED',
+        `Signature not yet current: ${formatAmzDate(signingDate)} is still later than ${formatAmzDate(new Date(now + MAX_CLOCK_SKEW_MS))} (${formatAmzDate(new Date(now))} + 5 min.)`,
+      );
     }
   }
 }

@@ -18,7 +18,9 @@ function headerValue(headers: ReceivedRequest['headers'], name: string): string 
 }
 
 export function sha256Hex(body: Buffer | undefined): string {
-  return createHash('sha256').update(body ?? Buffer.alloc(0)).digest('hex');
+  return createHash('sha256')
+    .update(body ?? Buffer.alloc(0))
+    .digest('hex');
 }
 
 /**
@@ -40,7 +42,10 @@ function checkPayloadHash(req: ReceivedRequest, auth: ParsedAuthorization): void
 }
 
 export async function computeSignature(
-  req: ReceivedRequest, auth: ParsedAuthorization, secretAccessKey: string, signingDate: Date,
+  req: ReceivedRequest,
+  auth: ParsedAuthorization,
+  secretAccessKey: string,
+  signingDate: Date,
 ): Promise<{ signature: string; signedHeaders: string }> {
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {

@@ -37,7 +37,7 @@ export function normalizeCidr(text: string): string | undefined {
   const octets = m.slice(1, 5).map(Number);
   const prefix = m[5] === undefined ? 32 : Number(m[5]);
   if (octets.some((o) => o > 255) || prefix > 32) return undefined;
-  const addr = octets.reduce((a, o) => (a * 256) + o, 0);
+  const addr = octets.reduce((a, o) => a * 256 + o, 0);
   const size = 2 ** (32 - prefix);
   const net = addr - (addr % size);
   const parts = [24, 16, 8, 0].map((shift) => Math.floor(net / 2 ** shift) % 256);
@@ -64,7 +64,10 @@ function parseAllow(connector: string, spec: string, addresses: AddressPolicy): 
   const refused = addresses.refusedWithin(parseCidr4(cidr) ?? { base: 0, prefix: 0 });
   if (refused.length > 0) {
     const shown = refused.length > 6 ? `${refused.slice(0, 6).join(', ')}, and ${refused.length - 6} more` : refused.join(', ');
-    throw invalid(connector, `reaches private or reserved addresses (${shown}); use 'internet' for the public internet, or ask the operator to allow the range.`);
+    throw invalid(
+      connector,
+      `reaches private or reserved addresses (${shown}); use 'internet' for the public internet, or ask the operator to allow the range.`,
+    );
   }
   return rule;
 }
@@ -90,7 +93,9 @@ export function connectorsToEgress(connectors: readonly string[], addresses: Add
 export function egressToConnectors(policy: EgressPolicy): string[] {
   if (policy.mode === 'closed') return [];
   if (policy.mode === 'internet') return ['internet'];
-  return policy.rules.flatMap((r) => (r.ports && r.ports.length > 0
-    ? r.ports.map((p) => `allow:${r.cidr}:${p.from === p.to ? p.from : `${p.from}-${p.to}`}`)
-    : [`allow:${r.cidr}`]));
+  return policy.rules.flatMap((r) =>
+    r.ports && r.ports.length > 0
+      ? r.ports.map((p) => `allow:${r.cidr}:${p.from === p.to ? p.from : `${p.from}-${p.to}`}`)
+      : [`allow:${r.cidr}`],
+  );
 }

@@ -10,8 +10,12 @@ export const DEFAULT_HOOK_PORT = 9000;
 
 type Group = 'microvmHooks' | 'microvmImageHooks';
 const HOOKS: ReadonlyArray<readonly [HookName, Group]> = [
-  ['run', 'microvmHooks'], ['resume', 'microvmHooks'], ['suspend', 'microvmHooks'], ['terminate', 'microvmHooks'],
-  ['ready', 'microvmImageHooks'], ['validate', 'microvmImageHooks'],
+  ['run', 'microvmHooks'],
+  ['resume', 'microvmHooks'],
+  ['suspend', 'microvmHooks'],
+  ['terminate', 'microvmHooks'],
+  ['ready', 'microvmImageHooks'],
+  ['validate', 'microvmImageHooks'],
 ];
 
 type GroupRecord = Record<string, string | number | undefined>;

@@ -12,7 +12,10 @@ const MAX_PAGES = 200;
 export class ImageNames {
   private byId: Map<string, string> | undefined;
 
-  constructor(private readonly images: ImagesService, private readonly caller: Caller) {}
+  constructor(
+    private readonly images: ImagesService,
+    private readonly caller: Caller,
+  ) {}
 
   async nameOf(m: Microvm): Promise<string> {
     if (typeof m.extra?.imageName === 'string') return m.extra.imageName;

@@ -13,7 +13,12 @@ import { hooksFromWire, hooksToWire } from './hooks.js';
 import { sizeFromResources } from './resources.js';
 
 const KEPT_IMAGE_MEMBERS = [
-  'buildRoleArn', 'logging', 'cpuConfigurations', 'additionalOsCapabilities', 'egressNetworkConnectors', 'resources',
+  'buildRoleArn',
+  'logging',
+  'cpuConfigurations',
+  'additionalOsCapabilities',
+  'egressNetworkConnectors',
+  'resources',
 ] as const;
 
 export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns, addresses?: AddressPolicy): ImageSettings {

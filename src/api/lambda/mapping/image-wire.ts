@@ -30,9 +30,7 @@ export function versionToWire(version: ImageVersion, imageArn: string, arns: Lam
 }
 
 /** Create/Update answers: the image, the version just made, and its settings. */
-export function imageWithVersionToWire(
-  image: Image, version: ImageVersion, imageArn: string, arns: LambdaArns,
-): Record<string, unknown> {
+export function imageWithVersionToWire(image: Image, version: ImageVersion, imageArn: string, arns: LambdaArns): Record<string, unknown> {
   return {
     ...settingsToWire(version.settings, arns),
     ...imageSummaryToWire(image, imageArn),
@@ -79,7 +77,9 @@ export function managedSummaryToWire(info: ManagedImage, arns: LambdaArns): Reco
 }
 
 export function managedVersionToWire(
-  info: ManagedImage, version: ManagedImage['versions'][number], arns: LambdaArns,
+  info: ManagedImage,
+  version: ManagedImage['versions'][number],
+  arns: LambdaArns,
 ): Record<string, unknown> {
   return {
     imageArn: arns.managedImage(info.name),

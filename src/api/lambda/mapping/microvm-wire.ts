@@ -35,8 +35,6 @@ export function microvmToWire(m: Microvm, imageArn: string, endpoint: string): R
     terminatedAt: optionalEpochSeconds(m.terminatedAt),
     stateReason: m.stateReason,
     ingressNetworkConnectors: Array.isArray(extra.ingressNetworkConnectors) ? extra.ingressNetworkConnectors : undefined,
-    egressNetworkConnectors: Array.isArray(extra.egressNetworkConnectors)
-      ? extra.egressNetworkConnectors
-      : egressToConnectors(m.egress),
+    egressNetworkConnectors: Array.isArray(extra.egressNetworkConnectors) ? extra.egressNetworkConnectors : egressToConnectors(m.egress),
   };
 }

@@ -7,9 +7,10 @@ export const DEFAULT_MEMORY_MIB = 2048;
 const MIB_PER_VCPU = 2048;
 const MIN_VCPUS = 0.25;
 
-export function sizeFromResources(resources: ReadonlyArray<{ minimumMemoryInMiB: number }> | undefined): { memoryMiB: number; vcpus: number } {
-  const memoryMiB = resources && resources.length > 0
-    ? Math.max(...resources.map((r) => r.minimumMemoryInMiB))
-    : DEFAULT_MEMORY_MIB;
+export function sizeFromResources(resources: ReadonlyArray<{ minimumMemoryInMiB: number }> | undefined): {
+  memoryMiB: number;
+  vcpus: number;
+} {
+  const memoryMiB = resources && resources.length > 0 ? Math.max(...resources.map((r) => r.minimumMemoryInMiB)) : DEFAULT_MEMORY_MIB;
   return { memoryMiB, vcpus: Math.max(MIN_VCPUS, memoryMiB / MIB_PER_VCPU) };
 }

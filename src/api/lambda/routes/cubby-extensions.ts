@@ -36,8 +36,11 @@ export interface CubbyExtensionOptions {
 }
 
 function artifactBytesQuota(left: number): CubbyError {
-  return new CubbyError('QUOTA_ARTIFACTS', `quota exceeded: uploaded artifact bytes (artifactBytes): this upload passed the ${left} bytes the tenant has left; delete or wait out older uploads, or ask the operator to raise it.`,
-    { details: { quota: 'artifactBytes', left } });
+  return new CubbyError(
+    'QUOTA_ARTIFACTS',
+    `quota exceeded: uploaded artifact bytes (artifactBytes): this upload passed the ${left} bytes the tenant has left; delete or wait out older uploads, or ask the operator to raise it.`,
+    { details: { quota: 'artifactBytes', left } },
+  );
 }
 
 function essence(contentType: string | undefined): string {
@@ -77,7 +80,10 @@ export function registerCubbyExtensionRoutes(app: FastifyInstance, deps: RouteDe
       parseInput(Empty, query, 'query');
       // Any other type was collected by the default parser (and authenticated with its bytes).
       if (!ZIP_TYPES.has(essence(req.headers['content-type'])) || Buffer.isBuffer(req.body)) {
-        throw new CubbyError('API_UNSUPPORTED_MEDIA_TYPE', `Unsupported content type '${req.headers['content-type'] ?? ''}'; send the zip as application/zip.`);
+        throw new CubbyError(
+          'API_UNSUPPORTED_MEDIA_TYPE',
+          `Unsupported content type '${req.headers['content-type'] ?? ''}'; send the zip as application/zip.`,
+        );
       }
       const declared = Number(req.headers['content-length']);
       if (declared > opts.maxArtifactBytes) throw tooLarge(opts.maxArtifactBytes);
@@ -87,8 +93,11 @@ export function registerCubbyExtensionRoutes(app: FastifyInstance, deps: RouteDe
       try {
         const quotaLeft = slot?.maxBytes ?? Infinity;
         stored = await storeArtifact({
-          artifactsDir, tenantId: caller.tenant.id, body: req.raw,
-          expectedSha256: String(req.headers['x-amz-content-sha256']).toLowerCase(), maxBytes: Math.min(opts.maxArtifactBytes, quotaLeft),
+          artifactsDir,
+          tenantId: caller.tenant.id,
+          body: req.raw,
+          expectedSha256: String(req.headers['x-amz-content-sha256']).toLowerCase(),
+          maxBytes: Math.min(opts.maxArtifactBytes, quotaLeft),
           ...(quotaLeft < opts.maxArtifactBytes ? { overLimit: () => artifactBytesQuota(quotaLeft) } : {}),
         });
       } finally {

@@ -11,14 +11,18 @@ import { MicrovmPath } from '../schemas/microvms.js';
 import { parseInput } from '../validate.js';
 import type { RouteDeps } from './deps.js';
 
-const Time = z.string().min(1).max(64).transform((s, ctx) => {
-  const d = /^\d{1,12}(\.\d+)?$/.test(s) ? new Date(Number(s) * 1000) : new Date(s);
-  if (Number.isNaN(d.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or epoch seconds' });
-    return z.NEVER;
-  }
-  return d;
-});
+const Time = z
+  .string()
+  .min(1)
+  .max(64)
+  .transform((s, ctx) => {
+    const d = /^\d{1,12}(\.\d+)?$/.test(s) ? new Date(Number(s) * 1000) : new Date(s);
+    if (Number.isNaN(d.getTime())) {
+      ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 time or epoch seconds' });
+      return z.NEVER;
+    }
+    return d;
+  });
 
 const UsageQuery = z.strictObject({
   from: Time.optional(),

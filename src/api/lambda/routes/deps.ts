@@ -26,7 +26,10 @@ export function bodyOf(req: FastifyRequest): unknown {
 }
 
 /** Copies the page fields that are set (the core's PageRequest has no undefined members). */
-export function pageOf(q: { maxResults?: number | undefined; nextToken?: string | undefined }): { maxResults?: number; nextToken?: string } {
+export function pageOf(q: { maxResults?: number | undefined; nextToken?: string | undefined }): {
+  maxResults?: number;
+  nextToken?: string;
+} {
   return {
     ...(q.maxResults !== undefined ? { maxResults: q.maxResults } : {}),
     ...(q.nextToken !== undefined ? { nextToken: q.nextToken } : {}),

@@ -25,9 +25,10 @@ export function registerImageBuildRoutes(app: FastifyInstance, deps: RouteDeps):
     const name = arns.imageName(caller, imageIdentifier);
     const page = await core.images.listBuilds(caller, name, imageVersion, pageOf(q));
     // Every build here is for this host's architecture: a filter for another one matches none.
-    const matches = (q.architecture ?? HOST_ARCHITECTURE) === HOST_ARCHITECTURE
-      && (q.chipset ?? HOST_CHIPSET) === HOST_CHIPSET
-      && (q.chipsetGeneration ?? HOST_CHIPSET_GENERATION) === HOST_CHIPSET_GENERATION;
+    const matches =
+      (q.architecture ?? HOST_ARCHITECTURE) === HOST_ARCHITECTURE &&
+      (q.chipset ?? HOST_CHIPSET) === HOST_CHIPSET &&
+      (q.chipsetGeneration ?? HOST_CHIPSET_GENERATION) === HOST_CHIPSET_GENERATION;
     const imageArn = arns.image(caller.tenant.accountId, name);
     return { items: matches ? page.items.map((b) => buildToWire(b, imageArn)) : [], nextToken: matches ? page.nextToken : undefined };
   });

@@ -4,9 +4,7 @@ import type { CreateImageInput } from '../../../core/services.js';
 import { imageSummaryToWire, imageWithVersionToWire } from '../mapping/image-wire.js';
 import { settingsFromWire } from '../mapping/image-settings.js';
 import { optionalEpochSeconds } from '../mapping/time.js';
-import {
-  CreateMicrovmImageBody, Empty, ImagePath, ListMicrovmImagesQuery, UpdateMicrovmImageBody,
-} from '../schemas/images.js';
+import { CreateMicrovmImageBody, Empty, ImagePath, ListMicrovmImagesQuery, UpdateMicrovmImageBody } from '../schemas/images.js';
 import { parseInput } from '../validate.js';
 import { bodyOf, pageOf, type RouteDeps } from './deps.js';
 

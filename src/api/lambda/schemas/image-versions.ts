@@ -9,7 +9,9 @@ export const ListVersionsQuery = z.strictObject(pageQuery);
 export const UpdateMicrovmImageVersionBody = z.strictObject({ status: z.enum(['ACTIVE', 'INACTIVE']) });
 
 export const BuildPath = z.strictObject({
-  imageIdentifier: ImageIdentifier, imageVersion: ImageVersionString, buildId: nonBlank(1, 256),
+  imageIdentifier: ImageIdentifier,
+  imageVersion: ImageVersionString,
+  buildId: nonBlank(1, 256),
 });
 
 export const ListBuildsQuery = z.strictObject({

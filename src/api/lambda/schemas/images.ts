@@ -1,18 +1,34 @@
 /** Requests of the image operations: create, update, delete, get, list. */
 import { z } from 'zod';
 import {
-  ClientToken, Connectors, EnvironmentVariables, Hooks, ImageIdentifier, Logging, RoleArn, Tags, int, nonBlank, pageQuery,
+  ClientToken,
+  Connectors,
+  EnvironmentVariables,
+  Hooks,
+  ImageIdentifier,
+  Logging,
+  RoleArn,
+  Tags,
+  int,
+  nonBlank,
+  pageQuery,
 } from './common.js';
 
 export const CodeArtifact = z.strictObject({
-  uri: z.string().min(1).max(2048)
+  uri: z
+    .string()
+    .min(1)
+    .max(2048)
     .regex(/^(file|https?|s3|cubby-artifact):\/\/\S+$/, 'must be a file://, http(s)://, s3:// or cubby-artifact:// URI'),
 });
 
 /** Cubby sizes a microVM between 512 MiB / 0.25 vCPU and 8 GiB / 4 vCPU (the model's baselines). */
 export const MIN_MEMORY_MIB = 512;
 export const MAX_MEMORY_MIB = 8192;
-export const Resources = z.array(z.strictObject({ minimumMemoryInMiB: int(MIN_MEMORY_MIB, MAX_MEMORY_MIB) })).min(1).max(10);
+export const Resources = z
+  .array(z.strictObject({ minimumMemoryInMiB: int(MIN_MEMORY_MIB, MAX_MEMORY_MIB) }))
+  .min(1)
+  .max(10);
 
 export const CpuConfigurations = z.array(z.strictObject({ architecture: z.enum(['ARM_64', 'X86_64']) })).max(10);
 export const OsCapabilities = z.array(z.enum(['ALL'])).max(10);
@@ -41,7 +57,11 @@ const versionSettings = {
 
 export const CreateMicrovmImageBody = z.strictObject({
   ...versionSettings,
-  name: z.string().min(1).max(64).regex(/^[a-zA-Z0-9_-]+$/, 'must match [a-zA-Z0-9-_]+'),
+  name: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[a-zA-Z0-9_-]+$/, 'must match [a-zA-Z0-9-_]+'),
   tags: Tags.optional(),
 });
 export type CreateMicrovmImageBody = z.infer<typeof CreateMicrovmImageBody>;

@@ -1,7 +1,16 @@
 /** Requests of the microVM lifecycle operations. */
 import { z } from 'zod';
 import {
-  ClientToken, Connectors, IdlePolicy, ImageIdentifier, ImageVersionString, Logging, MicrovmIdentifier, RoleArn, int, pageQuery,
+  ClientToken,
+  Connectors,
+  IdlePolicy,
+  ImageIdentifier,
+  ImageVersionString,
+  Logging,
+  MicrovmIdentifier,
+  RoleArn,
+  int,
+  pageQuery,
 } from './common.js';
 
 export const MAX_DURATION_SECONDS = 28_800;
@@ -15,7 +24,8 @@ export const RunMicrovmBody = z.strictObject({
   executionRoleArn: RoleArn.optional(),
   idlePolicy: IdlePolicy.optional(),
   logging: Logging.optional(),
-  runHookPayload: z.string()
+  runHookPayload: z
+    .string()
     .refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_RUN_HOOK_PAYLOAD_BYTES, `must be at most ${MAX_RUN_HOOK_PAYLOAD_BYTES} bytes`)
     .optional(),
   maximumDurationInSeconds: int(1, MAX_DURATION_SECONDS).optional(),

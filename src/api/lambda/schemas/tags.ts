@@ -8,6 +8,5 @@ export const TagResourceBody = z.strictObject({ Tags: Tags });
 
 /** `tagKeys` repeats in the query (`?tagKeys=a&tagKeys=b`); one key arrives as a string. */
 export const UntagResourceQuery = z.strictObject({
-  tagKeys: z.union([TagKey, z.array(TagKey).min(1).max(MAX_TAGS)])
-    .transform((k) => (Array.isArray(k) ? k : [k])),
+  tagKeys: z.union([TagKey, z.array(TagKey).min(1).max(MAX_TAGS)]).transform((k) => (Array.isArray(k) ? k : [k])),
 });

@@ -14,7 +14,7 @@ test('a signature is refused until it expires, then may be seen again', () => {
   assert.deepEqual(cache.remember('B', 's1', 2000, 1001), { outcome: 'fresh' }, 'tenants have separate pools');
 });
 
-test("a full pool refuses new signatures (throttled) instead of evicting live ones; room returns as they expire", () => {
+test('a full pool refuses new signatures (throttled) instead of evicting live ones; room returns as they expire', () => {
   const cache = new ReplayCache({ perTenant: 3 });
   for (const [i, s] of ['a', 'b', 'c'].entries()) assert.equal(cache.remember('A', s, 1000 + i, 0).outcome, 'fresh');
   assert.deepEqual(cache.remember('A', 'd', 5000, 10), { outcome: 'full', scope: 'tenant', retryAfterMs: 990 });

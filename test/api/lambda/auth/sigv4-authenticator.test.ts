@@ -12,19 +12,45 @@ const tenant: Tenant = { id: 'tn_a', name: 'a', accountId: '123456789012', creat
 const KEY = { accessKeyId: 'CBKTESTTESTTESTTEST1', secretAccessKey: 'shh' };
 const NOW = Date.parse('2026-11-30T12:00:00Z');
 
-async function signedRequest(opts: { date?: number; headers?: Record<string, string>; body?: string; path?: string; query?: Record<string, string | string[]>; unsignable?: boolean } = {}): Promise<ReceivedRequest> {
+async function signedRequest(
+  opts: {
+    date?: number;
+    headers?: Record<string, string>;
+    body?: string;
+    path?: string;
+    query?: Record<string, string | string[]>;
+    unsignable?: boolean;
+  } = {},
+): Promise<ReceivedRequest> {
   const signer = new SignatureV4({ credentials: KEY, region: 'local', service: 'lambda', sha256: Sha256 });
   const headers = { host: '127.0.0.1:1', ...(opts.headers ?? {}) };
   const out = await signer.sign(
-    { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: opts.path ?? '/2017-03-31/tags/arn%3Aaws%3Alambda%3Alocal%3A123456789012%3Amicrovm-image%3Aapp', query: opts.query ?? {}, headers, body: opts.body },
+    {
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path: opts.path ?? '/2017-03-31/tags/arn%3Aaws%3Alambda%3Alocal%3A123456789012%3Amicrovm-image%3Aapp',
+      query: opts.query ?? {},
+      headers,
+      body: opts.body,
+    },
     { signingDate: new Date(opts.date ?? NOW), ...(opts.unsignable ? { signableHeaders: new Set(['user-agent']) } : {}) },
   );
   const h = Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  return { method: 'POST', rawPath: out.path, query: (opts.query ?? {}), headers: h, body: opts.body === undefined ? undefined : Buffer.from(opts.body) };
+  return {
+    method: 'POST',
+    rawPath: out.path,
+    query: opts.query ?? {},
+    headers: h,
+    body: opts.body === undefined ? undefined : Buffer.from(opts.body),
+  };
 }
 
 function auth(now = NOW): SigV4Authenticator {
-  return new SigV4Authenticator({ lookupKey: async (id) => (id === KEY.accessKeyId ? { secretAccessKey: KEY.secretAccessKey, tenant } : undefined), now: () => now });
+  return new SigV4Authenticator({
+    lookupKey: async (id) => (id === KEY.accessKeyId ? { secretAccessKey: KEY.secretAccessKey, tenant } : undefined),
+    now: () => now,
+  });
 }
 
 async function refused(p: Promise<unknown>, code: ErrorCode): Promise<void> {
@@ -33,7 +59,12 @@ async function refused(p: Promise<unknown>, code: ErrorCode): Promise<void> {
 
 test('accepts a correctly signed request (encoded path, repeated query keys, body, even user-agent signed)', async () => {
   const a = auth();
-  const req = await signedRequest({ body: '{"Tags":{"a":"b"}}', query: { tagKeys: ['a', 'b c', 'a+b'], z: '' }, headers: { 'user-agent': 'x/1', 'content-type': 'application/json' }, unsignable: true });
+  const req = await signedRequest({
+    body: '{"Tags":{"a":"b"}}',
+    query: { tagKeys: ['a', 'b c', 'a+b'], z: '' },
+    headers: { 'user-agent': 'x/1', 'content-type': 'application/json' },
+    unsignable: true,
+  });
   assert.match(String(req.headers.authorization), /SignedHeaders=[^,]*user-agent/);
   assert.deepEqual(await a.authenticate(req), { tenant });
 });
@@ -49,9 +80,15 @@ test('refuses stale, future, replayed, tampered and unknown-key requests', async
   await refused(auth().authenticate({ ...req, rawPath: '/other' }), 'AUTH_BAD_SIGNATURE');
   await refused(auth().authenticate({ ...req, query: { x: '1' } }), 'AUTH_BAD_SIGNATURE');
   await refused(auth().authenticate({ ...req, headers: { ...req.headers, host: 'evil:1' } }), 'AUTH_BAD_SIGNATURE');
-  const unknownKey = { ...req, headers: { ...req.headers, authorization: String(req.headers.authorization).replace(KEY.accessKeyId, 'CBKNOBODYNOBODYNOBO1') } };
+  const unknownKey = {
+    ...req,
+    headers: { ...req.headers, authorization: String(req.headers.authorization).replace(KEY.accessKeyId, 'CBKNOBODYNOBODYNOBO1') },
+  };
   await refused(auth().authenticate(unknownKey), 'AUTH_UNKNOWN_KEY');
-  const noHost = { ...req, headers: { ...req.headers, authorization: String(req.headers.authorization).replace('SignedHeaders=host;', 'SignedHeaders=') } };
+  const noHost = {
+    ...req,
+    headers: { ...req.headers, authorization: String(req.headers.authorization).replace('SignedHeaders=host;', 'SignedHeaders=') },
+  };
   await refused(auth().authenticate(noHost), 'AUTH_MALFORMED');
   const missingHeader = { ...req, headers: { ...req.headers, 'x-amz-content-sha256': undefined } };
   await refused(auth().authenticate(missingHeader), 'AUTH_MALFORMED');
@@ -67,14 +104,21 @@ test("one tenant's flood is throttled in its own replay pool: another tenant is 
   const other: Tenant = { id: 'tn_b', name: 'b', accountId: '210987654321', createdAt: new Date() };
   const KEY_B = { accessKeyId: 'CBKTESTTESTTESTTEST2', secretAccessKey: 'hush' };
   const a = new SigV4Authenticator({
-    lookupKey: async (id) => (id === KEY.accessKeyId ? { secretAccessKey: KEY.secretAccessKey, tenant }
-      : id === KEY_B.accessKeyId ? { secretAccessKey: KEY_B.secretAccessKey, tenant: other } : undefined),
+    lookupKey: async (id) =>
+      id === KEY.accessKeyId
+        ? { secretAccessKey: KEY.secretAccessKey, tenant }
+        : id === KEY_B.accessKeyId
+          ? { secretAccessKey: KEY_B.secretAccessKey, tenant: other }
+          : undefined,
     now: () => NOW,
     replayCacheSize: 5,
   });
   const signB = async (body: string): Promise<ReceivedRequest> => {
     const signer = new SignatureV4({ credentials: KEY_B, region: 'local', service: 'lambda', sha256: Sha256 });
-    const out = await signer.sign({ method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/x', query: {}, headers: { host: '127.0.0.1:1' }, body }, { signingDate: new Date(NOW) });
+    const out = await signer.sign(
+      { method: 'POST', protocol: 'http:', hostname: '127.0.0.1', path: '/x', query: {}, headers: { host: '127.0.0.1:1' }, body },
+      { signingDate: new Date(NOW) },
+    );
     const h = Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
     return { method: 'POST', rawPath: out.path, query: {}, headers: h, body: Buffer.from(body) };
   };

@@ -24,17 +24,30 @@ test('property: any valid hooks block round-trips', () => {
   const strip = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   const wire = fc.record({
     port: fc.integer({ min: 1, max: 65535 }),
-    microvmHooks: fc.record({ run: state, runTimeoutInSeconds: short, resume: state, resumeTimeoutInSeconds: short, suspend: state, suspendTimeoutInSeconds: short, terminate: state, terminateTimeoutInSeconds: short }).map(strip),
+    microvmHooks: fc
+      .record({
+        run: state,
+        runTimeoutInSeconds: short,
+        resume: state,
+        resumeTimeoutInSeconds: short,
+        suspend: state,
+        suspendTimeoutInSeconds: short,
+        terminate: state,
+        terminateTimeoutInSeconds: short,
+      })
+      .map(strip),
     microvmImageHooks: fc.record({ ready: state, readyTimeoutInSeconds: long, validate: state, validateTimeoutInSeconds: long }).map(strip),
   });
-  fc.assert(fc.property(wire, (w) => {
-    const expected: Record<string, unknown> = { port: w.port };
-    if (Object.keys(w.microvmHooks).length > 0) expected.microvmHooks = w.microvmHooks;
-    if (Object.keys(w.microvmImageHooks).length > 0) expected.microvmImageHooks = w.microvmImageHooks;
-    const back = hooksToWire(hooksFromWire(w));
-    if (w.port === DEFAULT_HOOK_PORT && Object.keys(expected).length === 1) assert.equal(back, undefined);
-    else assert.deepEqual(back, expected);
-  }));
+  fc.assert(
+    fc.property(wire, (w) => {
+      const expected: Record<string, unknown> = { port: w.port };
+      if (Object.keys(w.microvmHooks).length > 0) expected.microvmHooks = w.microvmHooks;
+      if (Object.keys(w.microvmImageHooks).length > 0) expected.microvmImageHooks = w.microvmImageHooks;
+      const back = hooksToWire(hooksFromWire(w));
+      if (w.port === DEFAULT_HOOK_PORT && Object.keys(expected).length === 1) assert.equal(back, undefined);
+      else assert.deepEqual(back, expected);
+    }),
+  );
 });
 
 test('memory sizes give vCPUs at 1 per 2 GiB, never below 0.25; the largest minimum wins', () => {

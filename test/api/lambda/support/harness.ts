@@ -18,7 +18,11 @@ export { FAILING_ARTIFACT_MARK } from '../../../support/fakes/fake-images.js';
 // The client warns once per process that it will need Node 22 from 2027; it says nothing about these tests.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-export interface TestKey { accessKeyId: string; secretAccessKey: string; tenant: Tenant }
+export interface TestKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  tenant: Tenant;
+}
 
 export const REGION = 'local';
 export const DOMAIN = 'microvms.cubby.test';
@@ -28,14 +32,32 @@ function tenant(name: string, accountId: string): Tenant {
   return { id: `tn_${name}`, name, accountId, createdAt: new Date('2026-01-01T00:00:00Z') };
 }
 
-export const KEY_A: TestKey = { accessKeyId: 'CBKAAAAAAAAAAAAAAAAA', secretAccessKey: 'secret-of-tenant-a-0123456789', tenant: tenant('alpha', '111111111111') };
-export const KEY_B: TestKey = { accessKeyId: 'CBKBBBBBBBBBBBBBBBBB', secretAccessKey: 'secret-of-tenant-b-0123456789', tenant: tenant('beta', '222222222222') };
+export const KEY_A: TestKey = {
+  accessKeyId: 'CBKAAAAAAAAAAAAAAAAA',
+  secretAccessKey: 'secret-of-tenant-a-0123456789',
+  tenant: tenant('alpha', '111111111111'),
+};
+export const KEY_B: TestKey = {
+  accessKeyId: 'CBKBBBBBBBBBBBBBBBBB',
+  secretAccessKey: 'secret-of-tenant-b-0123456789',
+  tenant: tenant('beta', '222222222222'),
+};
 
 /** State-changing service calls, recorded as "service.method" (tests assert refused requests reach none). */
 const MUTATING = new Set([
-  'images.create', 'images.update', 'images.delete', 'images.setVersionStatus', 'images.deleteVersion',
-  'microvms.run', 'microvms.suspend', 'microvms.resume', 'microvms.terminate',
-  'tokens.createAuthToken', 'tokens.createShellToken', 'tags.tag', 'tags.untag',
+  'images.create',
+  'images.update',
+  'images.delete',
+  'images.setVersionStatus',
+  'images.deleteVersion',
+  'microvms.run',
+  'microvms.suspend',
+  'microvms.resume',
+  'microvms.terminate',
+  'tokens.createAuthToken',
+  'tokens.createShellToken',
+  'tags.tag',
+  'tags.untag',
 ]);
 
 export type RecordingCore = CoreServices & { calls: string[] };
@@ -43,28 +65,38 @@ export type RecordingCore = CoreServices & { calls: string[] };
 /** Wraps each service so state-changing calls are recorded; methods stay replaceable by tests. */
 function recording(services: CoreServices, afterWrite: (name: string) => Promise<void>): RecordingCore {
   const calls: string[] = [];
-  const wrap = <S extends object>(svc: S, prefix: string): S => new Proxy(svc, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      const name = `${prefix}.${String(prop)}`;
-      if (typeof v !== 'function' || !MUTATING.has(name)) return typeof v === 'function' ? v.bind(target) : v;
-      return async (...args: unknown[]) => {
-        calls.push(name);
-        const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        await afterWrite(name);
-        return out;
-      };
-    },
-  });
+  const wrap = <S extends object>(svc: S, prefix: string): S =>
+    new Proxy(svc, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        const name = `${prefix}.${String(prop)}`;
+        if (typeof v !== 'function' || !MUTATING.has(name)) return typeof v === 'function' ? v.bind(target) : v;
+        return async (...args: unknown[]) => {
+          calls.push(name);
+          const out = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await afterWrite(name);
+          return out;
+        };
+      },
+    });
   return {
     calls,
-    images: wrap(services.images, 'images'), microvms: wrap(services.microvms, 'microvms'), tokens: wrap(services.tokens, 'tokens'),
-    tags: wrap(services.tags, 'tags'), usage: wrap(services.usage, 'usage'), quotas: services.quotas,
+    images: wrap(services.images, 'images'),
+    microvms: wrap(services.microvms, 'microvms'),
+    tokens: wrap(services.tokens, 'tokens'),
+    tags: wrap(services.tags, 'tags'),
+    usage: wrap(services.usage, 'usage'),
+    quotas: services.quotas,
   };
 }
 
 /** What tenant A (or B) holds in the store, read through the store itself. */
-export interface TenantState { images: Image[]; versions: ImageVersion[]; builds: ImageBuild[]; microvms: Microvm[] }
+export interface TenantState {
+  images: Image[];
+  versions: ImageVersion[];
+  builds: ImageBuild[];
+  microvms: Microvm[];
+}
 
 async function allPages<T>(list: (r: PageRequest) => Promise<Page<T>>): Promise<T[]> {
   const out: T[] = [];
@@ -100,8 +132,13 @@ export async function startHarness(options: Partial<LambdaApiOptions> = {}): Pro
     config: { maxActiveMicrovms: 100_000, quotas: { running: 100_000, memoryMiB: 1 << 30, suspended: 100_000, builds: 100_000 } },
   });
   // The wire's tenants (their account ids make the ARNs) are the store's tenants.
-  const stored = new Map([[KEY_A.accessKeyId, world.tenants[0]], [KEY_B.accessKeyId, world.tenants[1]]]);
-  const keys = new Map([KEY_A, KEY_B].map((k) => [k.accessKeyId, { ...k, tenant: { ...k.tenant, id: stored.get(k.accessKeyId)?.id ?? k.tenant.id } }]));
+  const stored = new Map([
+    [KEY_A.accessKeyId, world.tenants[0]],
+    [KEY_B.accessKeyId, world.tenants[1]],
+  ]);
+  const keys = new Map(
+    [KEY_A, KEY_B].map((k) => [k.accessKeyId, { ...k, tenant: { ...k.tenant, id: stored.get(k.accessKeyId)?.id ?? k.tenant.id } }]),
+  );
   const core = recording(world.core.services, async (name) => {
     if (name === 'images.create' || name === 'images.update') await world.core.images.drain();
   });
@@ -117,7 +154,11 @@ export async function startHarness(options: Partial<LambdaApiOptions> = {}): Pro
   const url = `http://127.0.0.1:${port}`;
   const clients: LambdaMicrovmsClient[] = [];
   return {
-    app, core, world, url, port,
+    app,
+    core,
+    world,
+    url,
+    port,
     tenantId: async (key) => keys.get(key.accessKeyId)?.tenant.id ?? '',
     async state(key = KEY_A) {
       const tenantId = keys.get(key.accessKeyId)?.tenant.id ?? '';
@@ -128,14 +169,16 @@ export async function startHarness(options: Partial<LambdaApiOptions> = {}): Pro
       for (const i of images) {
         for (const v of await allPages((r) => s.listVersions(tenantId, i.id, r))) {
           versions.push(v);
-          builds.push(...await allPages((r) => s.listBuilds(tenantId, i.id, v.version, r)));
+          builds.push(...(await allPages((r) => s.listBuilds(tenantId, i.id, v.version, r))));
         }
       }
       return { images, versions, builds, microvms: await allPages((r) => s.listMicrovms(tenantId, r)) };
     },
     client(key = KEY_A, config = {}) {
       const c = new LambdaMicrovmsClient({
-        endpoint: url, region: REGION, maxAttempts: 1,
+        endpoint: url,
+        region: REGION,
+        maxAttempts: 1,
         credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
         ...config,
       });

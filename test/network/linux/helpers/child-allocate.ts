@@ -32,5 +32,7 @@ const finish = async (): Promise<void> => {
   process.stdout.write('released\n');
   process.exit(0);
 };
-rl.on('line', (l) => { if (l.trim() === 'release') void finish(); });
+rl.on('line', (l) => {
+  if (l.trim() === 'release') void finish();
+});
 rl.on('close', () => void finish());

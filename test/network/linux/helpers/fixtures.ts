@@ -34,27 +34,37 @@ export async function createPeerNetns(subnet: string): Promise<PeerNetns> {
   const last = parts[3] ?? 0;
   const addr = (k: number): string => [...parts.slice(0, 3), last + k].join('.');
   const peer: PeerNetns = {
-    name, hostAddress: addr(1), peerAddress: addr(2),
+    name,
+    hostAddress: addr(1),
+    peerAddress: addr(2),
     async remove() {
       if (existsSync(`/sys/class/net/${hostIf}`)) await run('ip', ['link', 'del', hostIf]);
       if (existsSync(`/var/run/netns/${name}`)) await run('ip', ['netns', 'del', name]);
     },
   };
   try {
-    await run('ip', ['-batch', '-'], [
-      `netns add ${name}`,
-      `link add ${hostIf} type veth peer name eth0 netns ${name}`,
-      `addr add ${peer.hostAddress}/30 dev ${hostIf}`,
-      `link set ${hostIf} up`,
-      '',
-    ].join('\n'));
-    await run('ip', ['-n', name, '-batch', '-'], [
-      'link set lo up',
-      `addr add ${peer.peerAddress}/30 dev eth0`,
-      'link set eth0 up',
-      `route add default via ${peer.hostAddress}`,
-      '',
-    ].join('\n'));
+    await run(
+      'ip',
+      ['-batch', '-'],
+      [
+        `netns add ${name}`,
+        `link add ${hostIf} type veth peer name eth0 netns ${name}`,
+        `addr add ${peer.hostAddress}/30 dev ${hostIf}`,
+        `link set ${hostIf} up`,
+        '',
+      ].join('\n'),
+    );
+    await run(
+      'ip',
+      ['-n', name, '-batch', '-'],
+      [
+        'link set lo up',
+        `addr add ${peer.peerAddress}/30 dev eth0`,
+        'link set eth0 up',
+        `route add default via ${peer.hostAddress}`,
+        '',
+      ].join('\n'),
+    );
   } catch (e) {
     await peer.remove();
     throw e;
@@ -71,17 +81,27 @@ function waitForLine(child: ChildProcessWithoutNullStreams, what: string, timeou
     let buf = '';
     let errBuf = '';
     const timer = setTimeout(() => reject(new Error(`${what}: no output within ${timeoutMs} ms; stderr: ${errBuf}`)), timeoutMs);
-    child.stderr.on('data', (b: Buffer) => { errBuf += b.toString(); });
+    child.stderr.on('data', (b: Buffer) => {
+      errBuf += b.toString();
+    });
     child.stdout.on('data', (b: Buffer) => {
       buf += b.toString();
       const nl = buf.indexOf('\n');
-      if (nl >= 0) { clearTimeout(timer); resolve(buf.slice(0, nl)); }
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${what} exited ${code}; stderr: ${errBuf}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited ${code}; stderr: ${errBuf}`));
+    });
   });
 }
 
-export interface Stoppable { stop(): Promise<void> }
+export interface Stoppable {
+  stop(): Promise<void>;
+}
 
 async function killAndWait(child: ChildProcessWithoutNullStreams): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -104,7 +124,11 @@ export async function startListener(ns: string | null, host: string, ports: numb
   return { stop: () => killAndWait(child) };
 }
 
-export interface Target { host: string; port: number; localAddress?: string }
+export interface Target {
+  host: string;
+  port: number;
+  localAddress?: string;
+}
 
 export interface ProbeReport {
   /** Per target: "open", "timeout" (dropped) or the connect error code. */
@@ -135,9 +159,13 @@ export interface ChildDriver {
   kill(): Promise<void>;
 }
 
-export async function spawnChildDriver(opts: { owner: string; count: number; poolCidr?: string }, env?: NodeJS.ProcessEnv): Promise<ChildDriver> {
+export async function spawnChildDriver(
+  opts: { owner: string; count: number; poolCidr?: string },
+  env?: NodeJS.ProcessEnv,
+): Promise<ChildDriver> {
   const child = spawn(process.execPath, [here('./child-allocate.js'), JSON.stringify(opts)], {
-    stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: env ?? process.env,
   });
   let first: string;
   try {
@@ -165,7 +193,9 @@ export async function spawnChildDriver(opts: { owner: string; count: number; poo
 }
 
 /** What of a slot's network exists on the host right now. */
-export async function footprint(net: Pick<SandboxNetwork, 'index' | 'netnsName' | 'hostInterface' | 'sandboxInterface'>): Promise<string[]> {
+export async function footprint(
+  net: Pick<SandboxNetwork, 'index' | 'netnsName' | 'hostInterface' | 'sandboxInterface'>,
+): Promise<string[]> {
   const found: string[] = [];
   if (existsSync(`/var/run/netns/${net.netnsName}`)) found.push('netns');
   if (existsSync(`/sys/class/net/${net.hostInterface}`)) found.push('host veth');

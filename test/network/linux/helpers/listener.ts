@@ -2,9 +2,17 @@
 import { createServer } from 'node:net';
 
 const [host, ...ports] = process.argv.slice(2);
-await Promise.all(ports.map((p) => new Promise<void>((resolve, reject) => {
-  const srv = createServer((s) => { s.on('error', () => {}); s.end(`cubby-listener ${s.remoteAddress ?? '?'}\n`); });
-  srv.on('error', reject);
-  srv.listen(Number(p), host, () => resolve());
-})));
+await Promise.all(
+  ports.map(
+    (p) =>
+      new Promise<void>((resolve, reject) => {
+        const srv = createServer((s) => {
+          s.on('error', () => {});
+          s.end(`cubby-listener ${s.remoteAddress ?? '?'}\n`);
+        });
+        srv.on('error', reject);
+        srv.listen(Number(p), host, () => resolve());
+      }),
+  ),
+);
 process.stdout.write('ready\n');

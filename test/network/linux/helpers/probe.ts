@@ -6,7 +6,11 @@
  */
 import { connect } from 'node:net';
 
-interface Target { host: string; port: number; localAddress?: string }
+interface Target {
+  host: string;
+  port: number;
+  localAddress?: string;
+}
 
 const seenAs: Record<string, string> = {};
 const keyOf = (t: Target): string => `${t.localAddress ? `${t.localAddress}>` : ''}${t.host}:${t.port}`;
@@ -14,13 +18,20 @@ const keyOf = (t: Target): string => `${t.localAddress ? `${t.localAddress}>` : 
 function tryOne(t: Target, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const sock = connect({ host: t.host, port: t.port, ...(t.localAddress ? { localAddress: t.localAddress } : {}) });
-    const done = (r: string): void => { clearTimeout(timer); sock.destroy(); resolve(r); };
+    const done = (r: string): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
     const timer = setTimeout(() => done('timeout'), timeoutMs);
     let got = '';
     sock.on('data', (b) => {
       got += b.toString();
       const m = /cubby-listener (\S+)\n/.exec(got);
-      if (m) { seenAs[keyOf(t)] = m[1] ?? ''; done('open'); }
+      if (m) {
+        seenAs[keyOf(t)] = m[1] ?? '';
+        done('open');
+      }
     });
     sock.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? 'error'));
     sock.on('end', () => done(got.includes('cubby-listener') ? 'open' : 'no-banner'));
@@ -31,5 +42,7 @@ const targets = JSON.parse(process.argv[2] ?? '[]') as Target[];
 const timeoutMs = Number(process.argv[3] ?? 1000);
 const results = await Promise.all(targets.map((t) => tryOne(t, timeoutMs)));
 const out: Record<string, string> = {};
-targets.forEach((t, i) => { out[keyOf(t)] = results[i] ?? 'error'; });
+targets.forEach((t, i) => {
+  out[keyOf(t)] = results[i] ?? 'error';
+});
 process.stdout.write(`${JSON.stringify({ results: out, seenAs })}\n`);
