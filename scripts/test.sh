@@ -31,6 +31,7 @@ fi
 
 echo "== lint"; npx eslint . && npm run --silent format:check
 echo "== type-check"; npx tsc -p tsconfig.json --noEmit
+echo "== agent (go test)"; bash scripts/build-agent.sh test
 echo "== tests"
 files=$(find dist/test -name '*.test.js' | sort)
 if [ -n "${CUBBY_TEST_FILTER:-}" ]; then files=$(echo "$files" | grep -E "$CUBBY_TEST_FILTER" || true); fi

@@ -40,6 +40,8 @@ export interface CoreConfig {
   quotas?: Partial<QuotaLimits>;
   /** The operator's maximum build caps an image may ask for (absent members: build-caps.ts). */
   buildLimits?: Partial<BuildCapLimits>;
+  /** Host path of the in-sandbox agent binary (content-addressed); absent: images cannot ask for it. */
+  agentBinary?: string;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'dataDir'> = {
@@ -122,6 +124,7 @@ export function createCore(d: CoreDeps): Core {
     log: d.log,
     imagesRoot,
     buildLimits,
+    ...(c.agentBinary ? { agentBinary: c.agentBinary } : {}),
   });
   const images = new ImagesServiceImpl({
     store: d.store,

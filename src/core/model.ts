@@ -44,6 +44,11 @@ export interface ImageSettings {
   egress: EgressPolicy;
   /** The build's own caps (absent: the defaults; see core/images/build-caps.ts). */
   build?: BuildCapSettings;
+  /**
+   * Start the image's process under Cubby's in-sandbox agent (mounted read-only at
+   * AGENT_PATH): the agent is the first process and starts the app as its child.
+   */
+  agent?: boolean;
   /** Front-door specific members kept verbatim for round-tripping (e.g. buildRoleArn). */
   extra: Record<string, unknown>;
 }
@@ -111,6 +116,11 @@ export interface IdlePolicy {
   autoResumeEnabled: boolean;
 }
 
+export interface MaximumDurationPolicy {
+  action: 'terminate' | 'suspend';
+  renewSeconds: number;
+}
+
 export interface Microvm {
   id: string; // [a-z0-9]{20}; also the sandbox id and the endpoint's host label
   tenantId: string;
@@ -120,6 +130,12 @@ export interface Microvm {
   stateReason?: string;
   idlePolicy?: IdlePolicy;
   maximumDurationSeconds: number;
+  /**
+   * Absent: the maximum duration counts from startedAt in every state and ends in termination
+   * (Lambda MicroVMs). Present: a renewable deadline (E2B's timeout): it is checked only while
+   * RUNNING, reaching it does `action`, and a resume moves it to at least `renewSeconds` later.
+   */
+  onMaximumDuration?: MaximumDurationPolicy;
   runHookPayload?: string;
   egress: EgressPolicy;
   /** Checkpoint of the last suspend (present while SUSPENDED). */

@@ -9,6 +9,7 @@ import type {
   ImageSettings,
   ImageVersion,
   IdlePolicy,
+  MaximumDurationPolicy,
   Microvm,
   Page,
   PageRequest,
@@ -65,6 +66,8 @@ export interface RunMicrovmInput {
   version?: string;
   idlePolicy?: IdlePolicy;
   maximumDurationSeconds?: number;
+  /** See Microvm.onMaximumDuration (absent: terminate at startedAt + maximumDurationSeconds). */
+  onMaximumDuration?: MaximumDurationPolicy;
   runHookPayload?: string;
   egress?: EgressPolicy;
   extra?: Record<string, unknown>;
@@ -81,6 +84,11 @@ export interface MicrovmsService {
   /** SUSPENDED -> RUNNING (after the resume hook); anything else is MICROVM_BAD_STATE. */
   resume(caller: Caller, id: string): Promise<Microvm>;
   terminate(caller: Caller, id: string): Promise<Microvm>;
+  /**
+   * Sets the maximum duration (seconds from startedAt, a positive integer) of a live microVM; it
+   * may shorten it (the policy clock then acts on its next tick). MICROVM_BAD_STATE once TERMINATING.
+   */
+  setMaximumDuration(caller: Caller, id: string, seconds: number): Promise<Microvm>;
   logs(caller: Caller, id: string): Promise<Buffer>;
 }
 

@@ -31,6 +31,10 @@ export interface DaemonConfig {
   metricsToken?: string;
   /** Free space (MiB) every image build must leave on the build storage's file system (default 2048). */
   hostDiskReserveMiB?: number;
+  /** HTTPS for the API and the gateway: the operator's files, or a local CA under dataDir/tls. */
+  tls?: { mode: 'files'; certFile: string; keyFile: string } | { mode: 'self-signed' };
+  /** Every E2B sandbox's own ports need E2B-Traffic-Access-Token (see src/gateway/e2b-access.ts). */
+  e2bRequireTrafficToken?: boolean;
   core: CoreConfig;
 }
 
@@ -58,6 +62,17 @@ function allowedRanges(entries: string[]): string[] {
   }
 }
 
+/** --tls self-signed, or --tls-cert with --tls-key (both or neither); nothing: plain HTTP. */
+function tlsSetting(rawMode: string | undefined, rawCert: string | undefined, rawKey: string | undefined): Pick<DaemonConfig, 'tls'> {
+  // An empty environment variable counts as unset.
+  const [mode, cert, key] = [rawMode || undefined, rawCert || undefined, rawKey || undefined];
+  if (mode !== undefined && mode !== 'self-signed') throw new Error(`--tls: expected self-signed, got ${mode}`);
+  if ((cert === undefined) !== (key === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (mode === 'self-signed' && cert !== undefined) throw new Error('--tls self-signed and --tls-cert/--tls-key exclude each other');
+  if (cert !== undefined && key !== undefined) return { tls: { mode: 'files', certFile: path.resolve(cert), keyFile: path.resolve(key) } };
+  return mode === 'self-signed' ? { tls: { mode: 'self-signed' } } : {};
+}
+
 export function daemonConfig(
   o: Partial<{
     dataDir: string;
@@ -73,6 +88,10 @@ export function daemonConfig(
     artifactRoots: string;
     egressAllowPrivate: string;
     metricsToken: string;
+    tls: string;
+    tlsCert: string;
+    tlsKey: string;
+    e2bRequireTrafficToken: boolean;
   }> &
     QuotaFlags &
     BuildFlags,
@@ -96,6 +115,8 @@ export function daemonConfig(
     egressAllowPrivate: allowedRanges(list(o.egressAllowPrivate ?? process.env.CUBBY_EGRESS_ALLOW_PRIVATE)),
     ...((o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN) ? { metricsToken: o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN } : {}),
     ...(build.hostReserveMiB !== undefined ? { hostDiskReserveMiB: build.hostReserveMiB } : {}),
+    ...tlsSetting(o.tls ?? process.env.CUBBY_TLS, o.tlsCert ?? process.env.CUBBY_TLS_CERT, o.tlsKey ?? process.env.CUBBY_TLS_KEY),
+    ...((o.e2bRequireTrafficToken ?? process.env.CUBBY_E2B_REQUIRE_TRAFFIC_TOKEN === 'true') ? { e2bRequireTrafficToken: true } : {}),
     core: {
       ...DEFAULT_CORE_CONFIG,
       dataDir,

@@ -13,7 +13,9 @@ import { HttpHooks } from '../hooks/http-hooks.js';
 import { nodeDisk } from '../adapters/node-disk.js';
 import { BuildahBuilder, ManagedImages, TenantArtifacts } from '../images/index.js';
 import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics, type Gateway } from '../gateway/index.js';
+import { ensureSelfSigned, readTlsFiles, type TlsMaterial } from '../gateway/self-signed-ca.js';
 import { createLambdaApi, publicRoute } from '../api/lambda/index.js';
+import { registerE2bApi } from '../api/e2b/index.js';
 import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
@@ -32,6 +34,8 @@ export interface Daemon {
   apiUrl: string;
   gatewayUrl: string;
   gatewayPort: number;
+  /** With `--tls self-signed`: the CA clients must trust (NODE_EXTRA_CA_CERTS=<path>). */
+  tlsCaPath?: string;
   log: Logger;
   stop(): Promise<void>;
 }
@@ -103,6 +107,11 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       'core started',
     );
 
+    // One certificate for both listeners: E2B's SDK reaches the API and the sandboxes over HTTPS.
+    let tls: TlsMaterial | undefined;
+    if (config.tls?.mode === 'files') tls = await readTlsFiles(config.tls.certFile, config.tls.keyFile);
+    else if (config.tls?.mode === 'self-signed') tls = await ensureSelfSigned(config.dataDir, config.domain);
+    const scheme = tls ? 'https' : 'http';
     const targets = new CoreGatewayTargets({ store, runtime, manager: core.manager });
     const gateway = createGateway({
       targets,
@@ -110,17 +119,20 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       domain: config.domain,
       logger: log,
       metrics: promGatewayMetrics(registry),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+      ...(config.e2bRequireTrafficToken ? { e2bRequireTrafficToken: true } : {}),
     });
     late.targets = targets;
     late.gateway = gateway;
     const gw = await gateway.listen(config.gateway.host, config.gateway.port);
     closers.unshift(() => gateway.close());
-    const endpointFor = (id: string) => `http://${id}.${config.domain}:${gw.port}`;
+    const endpointFor = (id: string) => `${scheme}://${id}.${config.domain}:${gw.port}`;
 
     const api: FastifyInstance = createLambdaApi({
       core: core.services,
       region: config.region,
       endpointFor,
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       logger: log,
       addresses,
       artifactsDir: path.join(config.dataDir, 'artifacts'),
@@ -128,6 +140,14 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         const k = await store.getKeyForAuth(id);
         return k ? { secretAccessKey: k.secret, tenant: k.tenant } : undefined;
       },
+    });
+    // The E2B control plane on the same listener, authenticated by its own X-API-KEY.
+    registerE2bApi(api, {
+      core: core.services,
+      domain: config.domain,
+      lookupApiKey: async (key) => (await store.getE2bKeyForAuth(key))?.tenant,
+      sealSecret: (p, aad) => store.sealSecret(p, aad),
+      openSecret: (s, aad) => store.openSecret(s, aad),
     });
     // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
     api.get('/metrics', publicRoute, async (req, reply) => {
@@ -137,15 +157,16 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     await api.listen({ host: config.api.host, port: config.api.port });
     closers.unshift(() => api.close());
     const apiPort = (api.server.address() as { port: number }).port;
-    const apiUrl = `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${apiPort}`;
-    log.info({ api: apiUrl, gateway: `http://*.${config.domain}:${gw.port}`, dataDir: config.dataDir }, 'cubby is serving');
+    const apiUrl = `${scheme}://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${apiPort}`;
+    log.info({ api: apiUrl, gateway: `${scheme}://*.${config.domain}:${gw.port}`, dataDir: config.dataDir }, 'cubby is serving');
     return {
       config,
       core,
       store,
       apiUrl,
-      gatewayUrl: `http://127.0.0.1:${gw.port}`,
+      gatewayUrl: `${scheme}://127.0.0.1:${gw.port}`,
       gatewayPort: gw.port,
+      ...(tls?.caPath ? { tlsCaPath: tls.caPath } : {}),
       log,
       async stop() {
         for (const c of closers) await Promise.resolve(c()).catch((e: unknown) => log.warn({ err: String(e) }, 'shutdown step failed'));

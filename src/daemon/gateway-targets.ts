@@ -4,6 +4,7 @@ import type { Store } from '../core/ports/store.js';
 import type { SandboxRuntime } from '../core/ports/runtime.js';
 import type { MicrovmManager } from '../core/microvms/manager.js';
 import { CubbyError } from '../errors/index.js';
+import { E2B_TOKEN_AAD, e2bAccessOf } from '../api/e2b/sandbox-access.js';
 
 export class CoreGatewayTargets implements GatewayTargets {
   /** Sandbox addresses, cached (the store says whether the microVM runs; this only maps id to address). */
@@ -27,11 +28,13 @@ export class CoreGatewayTargets implements GatewayTargets {
   async resolve(id: string): Promise<TargetInfo | undefined> {
     const m = await this.d.store.getMicrovmAny(id);
     if (!m) return undefined;
+    const e2b = e2bAccessOf(m.extra, (sealed) => this.d.store.openSecret(sealed, E2B_TOKEN_AAD));
     return {
       address: m.state === 'RUNNING' ? await this.address(id) : '',
       state: m.state,
       autoResume: Boolean(m.idlePolicy?.autoResumeEnabled),
       tenantId: m.tenantId,
+      ...(e2b ? { e2b } : {}),
     };
   }
 

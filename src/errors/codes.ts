@@ -99,6 +99,7 @@ export const ERROR_CODES = {
   GATEWAY_TARGET_SUSPENDED: 'conflict',
   GATEWAY_UPSTREAM_UNREACHABLE: 'unavailable',
   GATEWAY_SHELL_FAILED: 'unavailable',
+  GATEWAY_SANDBOX_NOT_FOUND: 'unavailable', // E2B: paused, killed, expired or unknown sandbox (502, E2B's body)
   // store
   STORE_CONFLICT: 'conflict',
   STORE_MIGRATION_FAILED: 'internal',

@@ -29,6 +29,13 @@ export type Authenticator = (req: AuthRequest) => AuthVerdict | Promise<AuthVerd
 
 /** Runs authenticators in order; the first that does not abstain decides. None: 401. */
 export async function authenticate(authenticators: readonly Authenticator[], req: AuthRequest): Promise<AuthVerdict> {
+  const verdict = await firstVerdict(authenticators, req);
+  if (verdict.outcome !== 'abstain') return verdict;
+  return { outcome: 'deny', error: new CubbyError('AUTH_MISSING', 'missing X-aws-proxy-auth token') };
+}
+
+/** The same, but 'abstain' when no scheme's credentials are present (E2B requests carry their own). */
+export async function firstVerdict(authenticators: readonly Authenticator[], req: AuthRequest): Promise<AuthVerdict> {
   for (const a of authenticators) {
     let verdict: AuthVerdict;
     try {
@@ -38,7 +45,7 @@ export async function authenticate(authenticators: readonly Authenticator[], req
     }
     if (verdict.outcome !== 'abstain') return verdict;
   }
-  return { outcome: 'deny', error: new CubbyError('AUTH_MISSING', 'missing X-aws-proxy-auth token') };
+  return { outcome: 'abstain' };
 }
 
 /** The Lambda MicroVMs scheme: a token bound to one microVM, its ports and its kind. */

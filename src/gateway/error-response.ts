@@ -24,6 +24,10 @@ export function statusOf(err: CubbyError): number {
 
 /** E2B clients expect {code: <http status>, message}; everyone else gets Cubby's code names. */
 function body(err: CubbyError, form: RouteForm | undefined): string {
+  // E2B's proxy answer for a sandbox that is not running (its SDK's isRunning() keys on the 502).
+  if (err.code === 'GATEWAY_SANDBOX_NOT_FOUND') {
+    return JSON.stringify({ message: 'The sandbox was not found', sandboxId: err.details?.sandboxId, code: 502 });
+  }
   const reason = typeof err.details?.reason === 'string' ? { reason: err.details.reason } : {};
   if (form === 'e2b-host' || form === 'e2b-headers') return JSON.stringify({ code: statusOf(err), message: err.message, ...reason });
   return JSON.stringify({ code: err.code, message: err.message, ...reason });

@@ -1,6 +1,6 @@
 /**
- * Header rewriting between client and app. The gateway's own headers (x-aws-proxy-*) and its
- * subprotocols never reach the app; hop-by-hop headers stay on their hop; the app learns the
+ * Header rewriting between client and app. The gateway's own headers (x-aws-proxy-*,
+ * E2B-Traffic-Access-Token) and its subprotocols never reach the app; hop-by-hop headers stay on their hop; the app learns the
  * original client, scheme and host through X-Forwarded-*.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
@@ -30,6 +30,9 @@ export function upstreamRequestHeaders(headersDistinct: NodeJS.Dict<string[]>, i
   for (const [name, values] of Object.entries(headersDistinct)) {
     if (!values) continue;
     if (name.startsWith('x-aws-proxy-') || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    // E2B's traffic token is the gateway's credential like x-aws-proxy-auth; X-Access-Token goes
+    // on, as E2B's proxy does (the agent ignores it; E2B's code interpreter relays it).
+    if (name === 'e2b-traffic-access-token' || name.startsWith(':')) continue;
     // Node already answered "100 Continue" to the client; the app must not wait for one.
     if (name === 'expect') continue;
     if (name.startsWith('x-forwarded-')) continue; // client-supplied values are not to be trusted

@@ -4,18 +4,23 @@
  * a caller without a valid token learns nothing, not even whether the microVM exists),
  * resolved through the core (targets.ts), held while a suspended microVM resumes
  * (resume-gate.ts), and then streamed to the app (http-proxy.ts, upgrade-proxy.ts) or bridged
- * to a shell (shell.ts).
+ * to a shell (shell.ts). E2B-form requests (route.ts) carry per-sandbox credentials instead,
+ * checked against the resolved sandbox (e2b-access.ts). With TLS material it serves HTTPS,
+ * HTTP/2 by ALPN beside HTTP/1.1 (incoming.ts evens out the two).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createSecureServer, Http2ServerResponse, type Http2SecureServer, type Http2ServerRequest } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { CubbyError, asCubbyError } from '../errors/index.js';
-import { authenticate, lambdaTokenAuthenticator } from './auth.js';
+import { firstVerdict, lambdaTokenAuthenticator } from './auth.js';
+import { checkE2bAccess } from './e2b-access.js';
 import { sendHttpError, sendSocketError } from './error-response.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { forwardHttp } from './http-proxy.js';
+import { viewOf, type IncomingView } from './incoming.js';
 import { noMetrics, type ExchangeKind, type GatewayMetrics } from './metrics.js';
 import { ResumeGate } from './resume-gate.js';
 import { routeRequest, type Route } from './route.js';
@@ -36,8 +41,12 @@ export interface GatewayOptions {
   metrics?: GatewayMetrics;
   /** App port when the request names none. Default 8080. */
   defaultPort?: number;
-  /** X-Forwarded-Proto sent to apps ('https' behind a TLS terminator). Default 'http'. */
+  /** X-Forwarded-Proto sent to apps ('https' behind a TLS terminator). Default 'https' with tls, else 'http'. */
   forwardedProto?: 'http' | 'https';
+  /** Serve HTTPS (HTTP/2 by ALPN, and HTTP/1.1) with this certificate chain and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Every E2B sandbox's own ports need E2B-Traffic-Access-Token, whatever allowPublicTraffic says. */
+  e2bRequireTrafficToken?: boolean;
   /** Longest a request is held while its microVM resumes. Default 120 s. */
   resumeTimeoutMs?: number;
   /** Longest wait for a TCP connect to the app. Default 10 s. */
@@ -49,7 +58,7 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
-  server: Server;
+  server: Server | Http2SecureServer;
   listen(host: string, port: number): Promise<{ port: number }>;
   /** Stops accepting, then ends every connection, WebSockets and shells included. */
   close(): Promise<void>;
@@ -69,7 +78,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const authenticators = [lambdaTokenAuthenticator(opts.tokens)];
   const metrics = opts.metrics ?? noMetrics;
   const defaultPort = opts.defaultPort ?? 8080;
-  const proto = opts.forwardedProto ?? 'http';
+  const proto = opts.forwardedProto ?? (opts.tls ? 'https' : 'http');
+  const requireTrafficToken = opts.e2bRequireTrafficToken ?? false;
   const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
   const gate = new ResumeGate(targets, opts.resumeTimeoutMs ?? 120_000);
   const agents = new UpstreamAgents({
@@ -79,19 +89,36 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const upgraded = new Set<Duplex>();
   const wss = new WebSocketServer({ noServer: true, handleProtocols: echoProtocol });
 
-  const server = createServer({ noDelay: true, requestTimeout: 0 }, (req, res) => {
-    void onRequest(req, res);
-  });
+  // HTTP/2 and HTTP/1.1 requests reach one handler; the compat objects have the methods the proxy
+  // uses, and what differs (headers, framing) goes through viewOf and the h2 flag.
+  const handle = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    void onRequest(req as IncomingMessage, res as ServerResponse, viewOf(req));
+  };
+  const tlsSockets = new Set<Socket>();
+  let server: Server | Http2SecureServer;
+  if (opts.tls) {
+    const secure = createSecureServer({ allowHTTP1: true, cert: opts.tls.cert, key: opts.tls.key }, handle);
+    secure.on('secureConnection', (s: Socket) => {
+      s.setNoDelay(true);
+      tlsSockets.add(s);
+      s.once('close', () => tlsSockets.delete(s));
+    });
+    server = secure;
+  } else {
+    server = createServer({ noDelay: true, requestTimeout: 0 }, handle);
+  }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void onUpgrade(req, socket, head);
   });
   // Without a listener node drops CONNECT requests unanswered; the gateway tunnels nothing.
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (_req: unknown, socket: Duplex | Http2ServerResponse) => {
+    const refusal = new CubbyError('CUBBY_VALIDATION', 'the endpoint gateway does not tunnel (CONNECT)');
+    if (socket instanceof Http2ServerResponse) {
+      metrics.exchange('http', sendHttpError(socket as unknown as ServerResponse, refusal, undefined));
+      return;
+    }
     socket.on('error', () => {});
-    metrics.exchange(
-      'http',
-      sendSocketError(socket, new CubbyError('CUBBY_VALIDATION', 'the endpoint gateway does not tunnel (CONNECT)'), undefined),
-    );
+    metrics.exchange('http', sendSocketError(socket, refusal, undefined));
   });
 
   const activity = (id: string, kind: ActivityKind) => {
@@ -102,18 +129,43 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  /** Route, authenticate, resolve: everything before the target is touched. */
-  async function admit(req: IncomingMessage, subprotocols: string[], ex: Exchange, isShell: boolean) {
-    const route = routeRequest(req.headers, subprotocols, domain, defaultPort);
+  /**
+   * Route, authenticate, resolve: everything before the target is touched. The Lambda form is
+   * authenticated before the target is looked up. E2B forms are checked against the sandbox's
+   * own credentials, so it is looked up first; one that is not running (or unknown) answers
+   * E2B's 502 whoever asks, as E2B's proxy does, and reveals no more than that.
+   */
+  async function admit(req: IncomingMessage, headers: IncomingView['headers'], subprotocols: string[], ex: Exchange, isShell: boolean) {
+    const route = routeRequest(headers, subprotocols, domain, defaultPort);
     ex.route = route;
     const kind: TokenKind = isShell && route.form === 'lambda' ? 'shell' : 'endpoint';
-    const verdict = await authenticate(authenticators, { route, kind, headers: req.headers, subprotocols });
+    const e2bForm = route.form !== 'lambda';
+    const verdict = await firstVerdict(authenticators, { route, kind, headers, subprotocols });
     if (verdict.outcome === 'deny') throw verdict.error;
+    if (verdict.outcome === 'abstain' && !e2bForm) throw new CubbyError('AUTH_MISSING', 'missing X-aws-proxy-auth token');
     const info = await targets.resolve(route.microvmId);
+    if (e2bForm && !reachable(info)) {
+      throw new CubbyError('GATEWAY_SANDBOX_NOT_FOUND', `sandbox ${route.microvmId} is not running`, {
+        details: { sandboxId: route.microvmId },
+      });
+    }
     if (!info) throw new CubbyError('MICROVM_NOT_FOUND', `microVM ${route.microvmId} not found`);
     // Defence in depth: credentials of one tenant never open another tenant's microVM.
     if (verdict.outcome === 'allow' && verdict.tenantId !== undefined && verdict.tenantId !== info.tenantId) {
       throw new CubbyError('TOKEN_INVALID', 'invalid token');
+    }
+    if (info.e2b && kind === 'endpoint') {
+      checkE2bAccess({
+        e2b: info.e2b,
+        port: route.port,
+        method: req.method ?? 'GET',
+        url: req.url ?? '/',
+        headers,
+        cubbyTokenValid: verdict.outcome === 'allow',
+        requireTrafficToken,
+      });
+    } else if (verdict.outcome === 'abstain') {
+      throw new CubbyError('AUTH_MISSING', 'missing X-aws-proxy-auth token');
     }
     return { route, kind, info };
   }
@@ -129,7 +181,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     return { address, heldNs };
   }
 
-  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function onRequest(req: IncomingMessage, res: ServerResponse, view: IncomingView): Promise<void> {
     const t0 = process.hrtime.bigint();
     const ex: Exchange = {};
     let active: string | undefined;
@@ -138,12 +190,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
       if (active) activity(active, 'request-end');
     });
     try {
-      const { route, info } = await admit(req, [], ex, false);
+      const { route, info } = await admit(req, view.headers, [], ex, false);
       active = route.microvmId;
       activity(active, 'request-start');
       const { address, heldNs } = await ready(route, info);
       if (res.destroyed) return; // the client gave up while the microVM resumed
-      const headers = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, false);
+      const headers = upstreamRequestHeaders(view.distinct, { clientAddress: req.socket.remoteAddress, proto }, false);
       metrics.addedLatency(Number(process.hrtime.bigint() - t0 - heldNs) / 1e9);
       forwardHttp(req, res, {
         address,
@@ -152,12 +204,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
         form: route.form,
         connectTimeoutMs,
         agent: agents.get(route.microvmId, address),
-        cookieHost: cookieHostFor(req.headers.host, route.form),
+        cookieHost: cookieHostFor(view.headers.host, route.form),
+        h2: view.h2,
+        bodiless: view.bodiless,
       });
     } catch (e) {
       const err = fail(e, ex);
-      // An unread body would otherwise be read and discarded to keep the connection alive.
-      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+      // An unread body would otherwise be read and discarded to keep the connection alive
+      // (an HTTP/2 stream is reset instead; its connection lives on).
+      if (!view.h2 && !req.complete && !res.headersSent) res.setHeader('connection', 'close');
       sendHttpError(res, err, ex.route?.form);
     }
   }
@@ -176,7 +231,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       if (active) activity(active, 'ws-close');
     };
     try {
-      const admitted = await admit(req, subprotocols, ex, isShell);
+      const admitted = await admit(req, req.headers, subprotocols, ex, isShell);
       const { route, info } = admitted;
       if (admitted.kind === 'shell') kind = 'shell';
       active = route.microvmId;
@@ -248,7 +303,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const err = asCubbyError(e);
     const where = ex.route ? { microvmId: ex.route.microvmId, port: ex.route.port } : {};
     if (err.kind === 'internal') log.error({ err: e, ...where }, 'gateway error');
-    else if (err.kind === 'unavailable') log.warn({ code: err.code, msg: err.message, ...where }, 'gateway upstream failure');
+    // E2B's "sandbox not found" answers every isRunning() probe of a paused sandbox: routine.
+    else if (err.kind === 'unavailable' && err.code !== 'GATEWAY_SANDBOX_NOT_FOUND')
+      log.warn({ code: err.code, msg: err.message, ...where }, 'gateway upstream failure');
     else log.debug({ code: err.code, ...where }, 'gateway refused request');
     return err;
   }
@@ -266,7 +323,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
+      if ('closeAllConnections' in server) server.closeAllConnections();
+      for (const s of tlsSockets) s.destroy();
       for (const ws of wss.clients) ws.terminate();
       for (const s of upgraded) s.destroy();
       agents.closeAll();
@@ -280,6 +338,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
 function echoProtocol(protocols: Set<string>): string | false {
   const list = [...protocols];
   return list.find((p) => p.startsWith(PORT_SUBPROTOCOL_PREFIX)) ?? list.find(isGatewaySubprotocol) ?? false;
+}
+
+/** E2B forms reach only a sandbox that runs or will run on this request (auto-resume). */
+function reachable(info: TargetInfo | undefined): info is TargetInfo {
+  if (!info) return false;
+  if (info.state === 'RUNNING' || info.state === 'PENDING') return true;
+  return (info.state === 'SUSPENDED' || info.state === 'SUSPENDING') && info.autoResume;
 }
 
 function pathOf(url: string | undefined): string {

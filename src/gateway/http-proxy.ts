@@ -17,15 +17,17 @@ export interface HttpForward {
   connectTimeoutMs: number;
   /** The only host an app's Set-Cookie may name in Domain (set-cookie.ts); undefined: none. */
   cookieHost: string | undefined;
+  /** The client speaks HTTP/2 (no status message, no connection-specific headers). */
+  h2: boolean;
+  /** The request has no body (incoming.ts decides, per protocol). */
+  bodiless: boolean;
 }
 
 // Safe to send twice: a pooled connection the app had already closed is retried once.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpForward): void {
-  const bodiless =
-    req.headers['transfer-encoding'] === undefined &&
-    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+  const bodiless = f.bodiless;
   const retriable = bodiless && IDEMPOTENT.has(req.method ?? '');
 
   const attempt = (mayRetry: boolean): void => {
@@ -43,7 +45,9 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
     });
 
     up.on('response', (ures) => {
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.headersDistinct, f.cookieHost));
+      const headers = clientResponseHeaders(ures.headersDistinct, f.cookieHost);
+      if (f.h2) res.writeHead(ures.statusCode ?? 502, headers);
+      else res.writeHead(ures.statusCode ?? 502, ures.statusMessage, headers);
       // A stream (SSE, chunked) gets its headers at once, before any event; a sized body sends
       // them with its first bytes instead, one packet fewer.
       if (ures.headers['content-length'] === undefined) res.flushHeaders();

@@ -14,6 +14,11 @@ export interface TargetInfo {
   /** idlePolicy.autoResumeEnabled: inbound traffic may resume a SUSPENDED microVM. */
   autoResume: boolean;
   tenantId: string;
+  /**
+   * Set for a sandbox created through the E2B front door: its credentials (unsealed) and whether
+   * its own ports are public. The gateway enforces them (e2b-access.ts); absent: Cubby tokens only.
+   */
+  e2b?: { envdAccessToken: string; trafficAccessToken?: string; allowPublicTraffic: boolean };
 }
 
 /**

@@ -21,3 +21,6 @@ export const newAccessKeyId = (): string => `CBK${randomString(UPPER_ALNUM, 17)}
 export const newAccountId = (): string => randomString('0123456789', 12);
 /** AWS-like: 40 base64 characters (240 random bits). */
 export const newSecretAccessKey = (): string => randomBytes(30).toString('base64');
+/** The E2B SDK's key format: `e2b_` + 40 lower-case hex (160 random bits). */
+export const newE2bApiKey = (): string => `e2b_${randomBytes(20).toString('hex')}`;
+export const newE2bKeyId = (): string => `ek_${randomString(LOWER_ALNUM, 16)}`;

@@ -1,5 +1,5 @@
 /** Column layout of each record type (see codec.ts and migrations.ts). */
-import type { AccessKeyInfo } from '../core/ports/store.js';
+import type { AccessKeyInfo, E2bKeyInfo } from '../core/ports/store.js';
 import type { Image, ImageBuild, ImageVersion, Microvm, Tenant } from '../core/model.js';
 import { codec } from './codec.js';
 
@@ -13,6 +13,15 @@ export const TENANT = codec<Tenant>({
 export const ACCESS_KEY = codec<AccessKeyInfo>({
   accessKeyId: { column: 'access_key_id', type: 'text' },
   tenantId: { column: 'tenant_id', type: 'text' },
+  status: { column: 'status', type: 'text' },
+  createdAt: { column: 'created_at', type: 'date' },
+  revokedAt: { column: 'revoked_at', type: 'date', optional: true },
+});
+
+export const E2B_KEY = codec<E2bKeyInfo>({
+  keyId: { column: 'key_id', type: 'text' },
+  tenantId: { column: 'tenant_id', type: 'text' },
+  hint: { column: 'hint', type: 'text' },
   status: { column: 'status', type: 'text' },
   createdAt: { column: 'created_at', type: 'date' },
   revokedAt: { column: 'revoked_at', type: 'date', optional: true },
@@ -68,6 +77,7 @@ export const MICROVM = codec<Microvm>({
   stateReason: { column: 'state_reason', type: 'text', optional: true },
   idlePolicy: { column: 'idle_policy', type: 'json', optional: true },
   maximumDurationSeconds: { column: 'maximum_duration_seconds', type: 'int' },
+  onMaximumDuration: { column: 'on_maximum_duration', type: 'json', optional: true },
   runHookPayload: { column: 'run_hook_payload', type: 'text', optional: true },
   egress: { column: 'egress', type: 'json' },
   checkpointPath: { column: 'checkpoint_path', type: 'text', optional: true },

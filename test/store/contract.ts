@@ -4,6 +4,7 @@
  */
 import { describe } from 'node:test';
 import { concurrencyTests } from './contract/concurrency.js';
+import { e2bKeyTests } from './contract/e2b-keys.js';
 import { imageTests } from './contract/images.js';
 import { microvmTests } from './contract/microvms.js';
 import { paginationTests } from './contract/pagination.js';
@@ -30,5 +31,6 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     transactionTests(makeStore);
     concurrencyTests(makeStore);
     quotaTests(makeStore);
+    e2bKeyTests(makeStore);
   });
 }

@@ -35,6 +35,8 @@ export async function startTestDaemon(
     metricsToken?: string;
     store?: string;
     maxActive?: number;
+    /** 'self-signed': API and gateway over HTTPS with a CA in <dataDir>/tls (daemon.tlsCaPath). */
+    tls?: 'self-signed';
   } = {},
 ): Promise<TestDaemon> {
   await ensureTestBaseImage('debian-12-python');
@@ -51,6 +53,7 @@ export async function startTestDaemon(
     ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.maxActive !== undefined ? { maxActive: opts.maxActive } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
   });
   const d = await startDaemon(config, { log: pino({ level: process.env.CUBBY_TEST_LOG ?? 'warn' }) });
   const td: TestDaemon = Object.assign(d, {

@@ -13,6 +13,8 @@ export interface LambdaApiOptions {
   endpointFor(microvmId: string): string;
   /** Largest request body in bytes; default 1 MiB. A larger one is a ValidationException. */
   bodyLimit?: number;
+  /** Serve HTTPS, HTTP/2 by ALPN beside HTTP/1.1, with this certificate chain and key (PEM). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
   /** A pino/Fastify logger, or true/false for Fastify's default logger on/off (default off). */
   logger?: FastifyBaseLogger | boolean;
   /** How many request signatures to remember against replay, per tenant; default 10 000. */

@@ -12,6 +12,7 @@ import { sendError } from './errors.js';
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_REGION, type LambdaApiOptions } from './options.js';
 import { splitTarget } from './request-parts.js';
 import { DEFAULT_ADDRESS_POLICY } from '../../util/address-policy.js';
+import { isPublicRoute, publicRoute } from '../route-auth.js';
 import type { RequestContext, RouteDeps } from './routes/deps.js';
 import { registerCubbyExtensionRoutes } from './routes/cubby-extensions.js';
 import { registerCubbyUsageRoutes } from './routes/cubby-usage.js';
@@ -25,13 +26,11 @@ import { registerTokenRoutes } from './routes/tokens.js';
 
 /**
  * Route options for a route the host adds to this app that must answer without a signature
- * (e.g. `app.get('/metrics', publicRoute, handler)`); every other route requires SigV4.
+ * (e.g. `app.get('/metrics', publicRoute, handler)`, or another front door's routes, which
+ * authenticate themselves); every other route requires SigV4.
  */
-export const publicRoute = { config: { cubbyPublic: true } } as const;
-
-function isPublic(req: FastifyRequest): boolean {
-  return (req.routeOptions.config as { cubbyPublic?: boolean } | undefined)?.cubbyPublic === true;
-}
+export { publicRoute };
+const isPublic = isPublicRoute;
 
 /** An upload route left its body unread (see routes/cubby-extensions.ts); it checks the hash itself. */
 function isStreamed(req: FastifyRequest): boolean {
@@ -58,7 +57,17 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     genReqId: () => randomUUID(),
+    // Typed as the HTTP/1 server the rest of the app is written against: Node's HTTP/2
+    // compatibility request and reply carry the same surface (Host is restored below).
+    ...((opts.tls ? { http2: true, https: { allowHTTP1: true, cert: opts.tls.cert, key: opts.tls.key } } : {}) as object),
   });
+  if (opts.tls) {
+    // HTTP/2 names the host :authority; SigV4 and routes read Host.
+    app.addHook('onRequest', async (req) => {
+      const raw = req.raw.headers;
+      if (raw.host === undefined && typeof raw[':authority'] === 'string') raw.host = raw[':authority'];
+    });
+  }
   const authenticator = new SigV4Authenticator({
     lookupKey: opts.lookupKey,
     ...(opts.now ? { now: opts.now } : {}),

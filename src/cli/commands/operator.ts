@@ -9,6 +9,7 @@ import type { Store } from '../../core/ports/store.js';
 import { CubbyError } from '../../errors/index.js';
 import { print } from '../output.js';
 import { registerTenantQuota } from './quota.js';
+import { registerE2bKeys } from './e2b-keys.js';
 
 async function withStore<T>(o: { dataDir?: string; store?: string }, fn: (s: Store) => Promise<T>): Promise<T> {
   const url = storeUrl(o.store);
@@ -35,16 +36,25 @@ export function registerOperator(program: Command): void {
   const tenant = program.command('tenant').description('manage tenants (operator)');
   tenant
     .command('create <name>')
-    .description('create a tenant and its first access key')
+    .description('create a tenant with its first access key and E2B API key')
     .option(...dataDir)
     .option(...store)
     .option('--json', 'machine-readable output')
     .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
       withStore(o, async (s) => {
-        const t = await s.createTenant(name);
-        const k = await s.createKey(t.id);
+        const { t, k, e } = await s.tx(async (x) => {
+          const t = await x.createTenant(name);
+          return { t, k: await x.createKey(t.id), e: await x.createE2bKey(t.id) };
+        });
         print(
-          { tenant: t.name, tenantId: t.id, accountId: t.accountId, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey },
+          {
+            tenant: t.name,
+            tenantId: t.id,
+            accountId: t.accountId,
+            accessKeyId: k.accessKeyId,
+            secretAccessKey: k.secretAccessKey,
+            e2bApiKey: e.apiKey,
+          },
           o,
         );
       }),
@@ -65,6 +75,7 @@ export function registerOperator(program: Command): void {
     );
 
   registerTenantQuota(tenant, { withStore, tenantId, dataDir, store });
+  registerE2bKeys(program, { withStore, tenantId, dataDir, store });
 
   const key = program.command('key').description('manage access keys (operator)');
   key

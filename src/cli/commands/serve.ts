@@ -46,8 +46,21 @@ export function registerServe(program: Command): void {
       '--egress-allow-private <cidrs>',
       'comma-separated private or reserved ranges (e.g. 10.20.0.0/16) tenants may reach after all: allow: egress connectors, internet egress and http(s) artifact fetches (default: none; or CUBBY_EGRESS_ALLOW_PRIVATE)',
     )
+    .option(
+      '--tls-cert <file>',
+      'serve the API and the gateway over HTTPS (HTTP/2 and HTTP/1.1) with this PEM certificate chain (or CUBBY_TLS_CERT)',
+    )
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert (or CUBBY_TLS_KEY)')
+    .option(
+      '--tls <mode>',
+      'self-signed: HTTPS with a local CA kept in <data-dir>/tls (certificate for the domain, *.<domain>, localhost, 127.0.0.1); clients trust it with NODE_EXTRA_CA_CERTS (or CUBBY_TLS)',
+    )
+    .option(
+      '--e2b-require-traffic-token',
+      "every E2B sandbox's own ports need E2B-Traffic-Access-Token, even with allowPublicTraffic (or CUBBY_E2B_REQUIRE_TRAFFIC_TOKEN=true)",
+    )
     .option('--metrics-token <token>', 'bearer token to scrape /metrics from off the host (default: loopback only; or CUBBY_METRICS_TOKEN)')
-    .action(async (o: Record<string, string | number | undefined>) => {
+    .action(async (o: Record<string, string | number | boolean | undefined>) => {
       const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
       const managed = new ManagedImages({ cacheDir: config.cacheDir });
       for (const def of managed.catalog()) {
@@ -61,9 +74,15 @@ export function registerServe(program: Command): void {
         );
       }
       const daemon = await startDaemon(config);
+      const scheme = config.tls ? 'https' : 'http';
       process.stderr.write(
-        `cubby: API ${daemon.apiUrl}  endpoints http://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`,
+        `cubby: API ${daemon.apiUrl}  endpoints ${scheme}://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`,
       );
+      if (daemon.tlsCaPath) {
+        process.stderr.write(
+          `cubby: TLS by a local CA; to trust it: export NODE_EXTRA_CA_CERTS=${daemon.tlsCaPath} (curl: --cacert ${daemon.tlsCaPath})\n`,
+        );
+      }
       let stopping = false;
       const stop = (sig: string) => {
         if (stopping) return;

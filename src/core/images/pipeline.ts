@@ -14,6 +14,7 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
+import { agentArgs, agentDefaultUser, agentMount } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
 import { buildLogPath, failVersion, versionDir } from './version-files.js';
 
@@ -32,6 +33,8 @@ export interface PipelineDeps {
   defaultReadySeconds?: number;
   /** The operator's maximum build caps (default: build-caps.ts). */
   buildLimits?: BuildCapLimits;
+  /** Host path of the in-sandbox agent binary, for images with settings.agent. */
+  agentBinary?: string;
 }
 
 /** The builder resolves a Dockerfile USER to "uid:gid" against the image's own /etc/passwd. */
@@ -93,15 +96,21 @@ export class BuildPipeline {
       await d.disk.remove(ctx.dir);
       log(`built rootfs (${built.sizeBytes} bytes) in ${built.durationMs} ms`);
 
-      const args = [...built.config.entrypoint, ...built.config.cmd];
-      if (args.length === 0)
+      const app = [...built.config.entrypoint, ...built.config.cmd];
+      if (app.length === 0 && !s.agent)
         throw new CubbyError('DOCKERFILE_INVALID', 'the Dockerfile sets neither ENTRYPOINT nor CMD: there is no app to start');
-      const { uid, gid } = userIds(built.config.user);
+      if (s.agent && !d.agentBinary)
+        throw new CubbyError('BUILD_FAILED', 'this image asks for the in-sandbox agent, but this host has no cubby-agent binary (scripts/build-agent.sh)');
+      // Under the agent the first process is the agent, as root (it starts commands as any user);
+      // the app is its child and inherits that.
+      const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app) : app;
+      const { uid, gid } = s.agent ? { uid: 0, gid: 0 } : userIds(built.config.user);
       sandboxId = newMicrovmId();
       log(`starting the app: ${JSON.stringify(args)}`);
       const sb = await d.runtime.create({
         id: sandboxId,
         rootfs: built.rootfs,
+        ...(s.agent && d.agentBinary ? { mounts: [agentMount(d.agentBinary)] } : {}),
         process: { args, env: { ...built.config.env, ...s.environment }, cwd: built.config.workdir || '/', uid, gid },
         // The model's baselines burst to 4x: the quota is 4x the baseline vCPUs, so a small
         // microVM is not throttled to a crawl while it restores or answers a burst of requests.

@@ -154,6 +154,7 @@ export class LifecycleSteps {
       }
       this.d.activity.reset(id);
       const done = await this.transition(FROM.resumeDone, {
+        ...this.renewedDeadline(m),
         state: 'RUNNING',
         stateReason: null,
         checkpointPath: null,
@@ -238,6 +239,14 @@ export class LifecycleSteps {
       () => undefined,
     );
     await callHookIfEnabled(this.d.hooks, target?.hooks, hook, address);
+  }
+
+  /** A renewable deadline (Microvm.onMaximumDuration) is moved to at least renewSeconds from now on resume. */
+  private renewedDeadline(m: Microvm): { maximumDurationSeconds?: number } {
+    const p = m.onMaximumDuration;
+    if (!p) return {};
+    const wanted = Math.ceil((this.d.now().getTime() - m.startedAt.getTime()) / 1000 + p.renewSeconds);
+    return wanted > m.maximumDurationSeconds ? { maximumDurationSeconds: wanted } : {};
   }
 
   private secondsIn(m: Microvm, now: Date): number {

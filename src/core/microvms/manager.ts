@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Microvm, MicrovmState, Page, PageRequest } from '../model.js';
 import type { Caller, MicrovmsService, RunMicrovmInput } from '../services.js';
 import type { Store } from '../ports/store.js';
-import { errors } from '../../errors/index.js';
+import { CubbyError, errors } from '../../errors/index.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { ActivityTracker } from './activity.js';
 import { resolveLaunchTarget } from './targets.js';
@@ -124,6 +124,7 @@ export class MicrovmManager implements MicrovmsService {
           state: 'PENDING',
           idlePolicy: input.idlePolicy,
           maximumDurationSeconds: max,
+          onMaximumDuration: input.onMaximumDuration,
           runHookPayload: input.runHookPayload,
           egress,
           extra: input.extra ?? {},
@@ -172,6 +173,22 @@ export class MicrovmManager implements MicrovmsService {
       if (!m) throw errors.microvmNotFound(id);
       if (m.state === 'RUNNING') return m;
       return s.resume();
+    });
+  }
+
+  async setMaximumDuration(caller: Caller, id: string, seconds: number): Promise<Microvm> {
+    if (!Number.isInteger(seconds) || seconds < 1) {
+      throw new CubbyError('CUBBY_VALIDATION', `maximum duration must be a positive whole number of seconds, got ${seconds}`);
+    }
+    await this.get(caller, id);
+    // Under the lock: a terminate in flight must not be raced into a record that looks live.
+    return this.withLock(id, async () => {
+      const m = await this.d.store.getMicrovmAny(id);
+      if (!m) throw errors.microvmNotFound(id);
+      if (m.state === 'TERMINATING' || m.state === 'TERMINATED') {
+        throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} is ${m.state}`, { details: { current: m.state } });
+      }
+      return this.d.store.updateMicrovm(id, { maximumDurationSeconds: seconds });
     });
   }
 

@@ -75,8 +75,24 @@ export class PolicyScheduler {
 
   private check(m: Microvm): void {
     const mgr = this.d.manager;
-    const expired = () => this.now() - m.startedAt.getTime() >= m.maximumDurationSeconds * 1000;
-    if (expired()) return this.act(m, expired, (s) => s.terminate(`maximum duration of ${m.maximumDurationSeconds} s reached`));
+    // Re-checked on the record read under the lock: the deadline may have moved meanwhile.
+    const expired = (cur: Microvm) => this.now() - cur.startedAt.getTime() >= cur.maximumDurationSeconds * 1000;
+    const reason = `maximum duration of ${m.maximumDurationSeconds} s reached`;
+    const deadline = m.onMaximumDuration;
+    if (!deadline && expired(m)) return this.act(m, expired, (s) => s.terminate(reason));
+    // A renewable deadline only runs while RUNNING (a suspended one waits for its resume).
+    if (deadline && m.state === 'RUNNING' && expired(m)) {
+      if (deadline.action === 'terminate') return this.act(m, expired, (s) => s.terminate(reason));
+      return this.act(m, expired, async (s) => {
+        try {
+          await s.suspend(reason);
+        } catch (e) {
+          // Over the suspended quota it stays RUNNING (nothing lost); the next tick tries again.
+          if (!isCubbyError(e) || e.kind !== 'quota') throw e;
+          this.d.log.warn({ microvmId: m.id, tenantId: m.tenantId, err: e.message }, 'suspend at the deadline refused by quota');
+        }
+      });
+    }
     const p = m.idlePolicy;
     if (!p) return;
     const idle = () => mgr.activity.idleMs(m.id) >= p.maxIdleDurationSeconds * 1000;
@@ -109,13 +125,13 @@ export class PolicyScheduler {
    * Runs one policy action per microVM at a time, under its lifecycle lock, and only if the
    * microVM is still in the same state and the action still due (a request may have arrived).
    */
-  private act(m: Microvm, stillDue: () => boolean, fn: (steps: LifecycleSteps) => Promise<unknown>): void {
+  private act(m: Microvm, stillDue: (cur: Microvm) => boolean, fn: (steps: LifecycleSteps) => Promise<unknown>): void {
     if (this.busy.has(m.id)) return;
     this.busy.add(m.id);
     void this.d.manager
       .withLock(m.id, async (steps) => {
         const cur = await this.d.store.getMicrovmAny(m.id);
-        if (!cur || cur.state !== m.state || !stillDue()) return;
+        if (!cur || cur.state !== m.state || !stillDue(cur)) return;
         await fn(steps);
       })
       .catch((e: unknown) => this.d.log.warn({ microvmId: m.id, err: String(e) }, 'policy action failed'))
@@ -134,13 +150,16 @@ export class PolicyScheduler {
     for (const m of running) {
       const st = states.get(m.id);
       if (st !== 'stopped') continue;
-      const gone = async () => (await this.d.runtime.get(m.id))?.state === 'stopped';
       this.act(
         m,
         () => true,
         async (s) => {
-          if (!(await gone())) return; // re-checked under the lock: it may have been a resume in flight
-          await s.terminate('the app exited or was killed (the sandbox stopped)');
+          const info = await this.d.runtime.get(m.id);
+          if (info?.state !== 'stopped') return; // re-checked under the lock: it may have been a resume in flight
+          // The runtime's cause when it can tell (out of memory, the app's exit code, a signal).
+          await s.terminate(
+            info.exitReason ? `the sandbox stopped: ${info.exitReason}` : 'the app exited or was killed (the sandbox stopped)',
+          );
         },
       );
     }

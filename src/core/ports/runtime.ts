@@ -23,8 +23,21 @@ export interface ResourceLimits {
   cpus?: number;
   /** Max tasks in the sandbox's cgroup. */
   pids?: number;
+  /**
+   * Size of the sandbox's own disk (its writable layer): writes past it fail with ENOSPC, and
+   * file data lives on that disk, not in the sandbox's memory. Absent: the runtime's default.
+   */
+  diskBytes?: number;
   /** Per-process limits applied inside, so a hog gets errors instead of killing the sandbox. */
   rlimits?: { addressSpaceBytes?: number; processes?: number; openFiles?: number };
+}
+
+/** A host file or directory shown read-only inside the sandbox (e.g. Cubby's in-sandbox agent). */
+export interface ReadOnlyMount {
+  /** Absolute host path; must stay in place while any sandbox or checkpoint uses it. */
+  source: string;
+  /** Absolute path inside the sandbox. */
+  destination: string;
 }
 
 export interface SandboxSpec {
@@ -32,6 +45,8 @@ export interface SandboxSpec {
   /** Absolute path of a base root filesystem; never modified: writes go to a private layer. */
   rootfs: string;
   process: ProcessSpec;
+  /** Read-only bind mounts; kept in the sandbox's checkpoints, so restores and clones get the same ones. */
+  mounts?: ReadOnlyMount[];
   limits?: ResourceLimits;
   egress?: EgressPolicy;
   hostname?: string;
@@ -61,6 +76,8 @@ export interface SandboxInfo {
   rootfs: string;
   createdAt: Date;
   labels: Record<string, string>;
+  /** Why a stopped sandbox stopped, in words a user can act on (when the runtime can tell). */
+  exitReason?: string;
 }
 
 export interface ExecOptions extends ProcessSpec {
@@ -102,6 +119,9 @@ export interface CheckpointInfo {
 export interface SandboxStats {
   memoryBytes: number;
   cpuSeconds: number;
+  /** The sandbox's writable filesystem (its upper layer): bytes used and its size, when known. */
+  diskUsedBytes?: number;
+  diskTotalBytes?: number;
 }
 
 export interface SweepReport {

@@ -106,6 +106,8 @@ export class UsageServiceImpl implements UsageService {
       cpuSeconds: s.cpuSeconds,
       memoryMiB: v.memoryMiB,
       vcpus: v.vcpus,
+      ...(s.diskUsedBytes !== undefined ? { diskUsedBytes: s.diskUsedBytes } : {}),
+      ...(s.diskTotalBytes !== undefined ? { diskTotalBytes: s.diskTotalBytes } : {}),
     };
   }
 

@@ -103,4 +103,7 @@ export interface MicrovmStats {
   /** The image version's baseline. */
   memoryMiB: number;
   vcpus: number;
+  /** The sandbox's writable filesystem: bytes used and its size, when the runtime can tell. */
+  diskUsedBytes?: number;
+  diskTotalBytes?: number;
 }

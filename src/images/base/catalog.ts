@@ -7,6 +7,8 @@ import type { ManagedImageDef } from '../../core/ports/images.js';
 export interface BaseRecipe extends ManagedImageDef {
   /** Derived from this managed image (its current version) instead of a fresh debootstrap. */
   from?: string;
+  /** Shell run in the chroot after the packages are installed (users, sudoers). */
+  setup?: string;
 }
 
 export const DEBIAN_SUITE = 'bookworm';
@@ -26,6 +28,20 @@ export const BASE_RECIPES: readonly BaseRecipe[] = [
     packages: ['python3', 'python3-pip'],
     // Deriving takes ~10 s on top of the minimal image (a second debootstrap would take ~30 s).
     from: 'debian-12-minimal',
+  },
+  {
+    name: 'debian-12-e2b',
+    version: '1.0',
+    description: "Debian 12 (bookworm) with E2B's conventions: user `user` (passwordless sudo), bash, python3, git, curl, Node.js",
+    packages: ['bash', 'sudo', 'python3', 'python3-pip', 'python-is-python3', 'git', 'curl', 'ca-certificates', 'nodejs', 'procps', 'less'],
+    from: 'debian-12-minimal',
+    // E2B's base template: `user` (uid 1001; 1000 is Cubby's `app`) with home /home/user, bash, sudo without a password.
+    setup: [
+      'id -u user >/dev/null 2>&1 || useradd --uid 1001 --user-group --create-home --home-dir /home/user --shell /bin/bash user',
+      'adduser user sudo >/dev/null',
+      "printf 'user ALL=(ALL:ALL) NOPASSWD: ALL\\n' > /etc/sudoers.d/user",
+      'chmod 0440 /etc/sudoers.d/user',
+    ].join(' && '),
   },
 ];
 

@@ -139,6 +139,7 @@ export class ManagedImages implements ManagedImageStore {
       else await recipe.debootstrap(rootfs, this.mirror, step('debootstrap'));
       await recipe.installPackages(rootfs, r.packages, this.mirror, step('install'));
       await recipe.configure(rootfs, step('configure'));
+      await recipe.runSetup(rootfs, r.setup, step('setup'));
       await recipe.cleanup(rootfs, step('cleanup'));
       progress({ phase: 'finalize' });
       const manifest: BaseManifest = {

@@ -62,6 +62,11 @@ export async function configure(rootfs: string, opts: StepOptions): Promise<void
   }
 }
 
+/** A recipe's own setup script, run in the chroot. */
+export async function runSetup(rootfs: string, script: string | undefined, opts: StepOptions): Promise<void> {
+  if (script) await inChroot(rootfs, script, opts);
+}
+
 export async function cleanup(rootfs: string, opts: StepOptions): Promise<void> {
   await inChroot(
     rootfs,

@@ -1,5 +1,5 @@
 /** Builds the OCI runtime spec (config.json) runsc runs a sandbox from. */
-import type { ProcessSpec, ResourceLimits } from '../../core/ports/runtime.js';
+import type { ProcessSpec, ReadOnlyMount, ResourceLimits } from '../../core/ports/runtime.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -7,6 +7,7 @@ export interface OciSpecInput {
   rootfs: string;
   process: ProcessSpec;
   limits?: ResourceLimits;
+  mounts?: ReadOnlyMount[];
   hostname?: string;
   netnsPath: string;
   cgroupsPath: string;
@@ -18,12 +19,45 @@ export function envList(env: Record<string, string> | undefined): string[] {
   return Object.entries(merged).map(([k, v]) => `${k}=${v}`);
 }
 
+const MiB = 1024 * 1024;
+
+/**
+ * The process and thread cap of a sandbox when the caller names none. gVisor 20240729 has no
+ * in-sandbox task limit of its own, and the cgroup pids and memory limits kill the whole
+ * sandbox when hit. RLIMIT_NPROC does act inside: the app runs as uid 0 but with an empty
+ * capability set (no CAP_SYS_RESOURCE/CAP_SYS_ADMIN), so gVisor holds root to it too; measured,
+ * fork and clone (threads) then fail with EAGAIN at the cap and the sandbox lives on. The count
+ * is per uid across the sandbox, zombies included. What a task costs is the bound: gVisor breaks
+ * copy-on-write in 2 MiB units, so each child forked from a Python HTTP app took ~8 MiB of sandbox
+ * memory (measured: 128 children killed a 1024 MiB sandbox, 62 took 537 MiB of it). Hence one task
+ * per 16 MiB (64 at 1024 MiB, 128 at 2048 MiB), between 16 and 1024; a child that itself grows is
+ * held by RLIMIT_AS, not by this.
+ */
+export function defaultProcesses(memoryBytes: number | undefined): number {
+  if (!memoryBytes) return 1024;
+  return Math.min(1024, Math.max(16, Math.floor(memoryBytes / MiB / 16)));
+}
+
+/**
+ * One process's address space when the caller names none: three quarters of the sandbox's memory,
+ * so a single growing process gets ENOMEM (Python: MemoryError) while the sandbox, whose memory
+ * limit kills it whole (gVisor has no per-process OOM killer), keeps room for the rest.
+ */
+export function defaultAddressSpace(memoryBytes: number | undefined): number | undefined {
+  return memoryBytes ? Math.floor((memoryBytes * 3) / 4) : undefined;
+}
+
 /** Per-process rlimits: they act inside the sandbox (an error to the process) instead of killing it. */
 export function rlimits(limits: ResourceLimits | undefined): Array<{ type: string; hard: number; soft: number }> {
-  const out = [{ type: 'RLIMIT_NOFILE', hard: limits?.rlimits?.openFiles ?? 65536, soft: limits?.rlimits?.openFiles ?? 65536 }];
-  if (limits?.rlimits?.addressSpaceBytes)
-    out.push({ type: 'RLIMIT_AS', hard: limits.rlimits.addressSpaceBytes, soft: limits.rlimits.addressSpaceBytes });
-  if (limits?.rlimits?.processes) out.push({ type: 'RLIMIT_NPROC', hard: limits.rlimits.processes, soft: limits.rlimits.processes });
+  const files = limits?.rlimits?.openFiles ?? 65536;
+  const out = [{ type: 'RLIMIT_NOFILE', hard: files, soft: files }];
+  // 0 turns the default off (runtimes that reserve much more address space than they use: JVM).
+  const as = limits?.rlimits?.addressSpaceBytes ?? defaultAddressSpace(limits?.memoryBytes);
+  if (as) out.push({ type: 'RLIMIT_AS', hard: as, soft: as });
+  let nproc = limits?.rlimits?.processes ?? defaultProcesses(limits?.memoryBytes);
+  // Each task has host threads and processes (systrap stubs) in the cgroup: stay well below its pids limit.
+  if (limits?.pids) nproc = Math.min(nproc, Math.floor(limits.pids / 2));
+  out.push({ type: 'RLIMIT_NPROC', hard: nproc, soft: nproc });
   return out;
 }
 
@@ -62,6 +96,7 @@ export function buildOciSpec(input: OciSpecInput): Record<string, unknown> {
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      ...(input.mounts ?? []).map((m) => ({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'ro'] })),
     ],
     linux: {
       cgroupsPath: input.cgroupsPath,

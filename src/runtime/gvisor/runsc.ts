@@ -21,16 +21,24 @@ export interface RunscState {
 export class Runsc {
   constructor(readonly opts: RunscOptions) {}
 
-  /** Flags every runsc invocation that touches a sandbox must share (restore needs the same). */
-  globalFlags(): string[] {
+  /**
+   * Flags every runsc invocation that touches a sandbox must share (restore needs the same).
+   * `overlay` names this sandbox's medium (its own disk); `bootLog` gets the sandbox's info log,
+   * whose "application exiting with ..." line says how the app ended.
+   */
+  globalFlags(sandbox: { overlay?: string; bootLog?: string } = {}): string[] {
     const o = this.opts;
-    const debug = o.debugDir ? ['--debug', `--debug-log=${o.debugDir}/`] : [];
+    const debug = o.debugDir
+      ? ['--debug', `--debug-log=${o.debugDir}/`]
+      : sandbox.bootLog
+        ? [`--debug-log=${sandbox.bootLog}`, '--debug-command=boot']
+        : [];
     return [
       `--root=${o.root}`,
       `--platform=${o.platform}`,
       '--network=sandbox',
       '--net-disconnect-ok',
-      `--overlay2=${o.overlay}`,
+      `--overlay2=${sandbox.overlay ?? o.overlay}`,
       ...debug,
     ];
   }
@@ -47,8 +55,13 @@ export class Runsc {
    * private mount namespace works around it, and our spec always names an explicit netns.
    * The sandbox inherits stdout/stderr: they go to its bounded log.
    */
-  startDetached(args: string[], logFd: number, timeoutMs: number): Promise<{ code: number | null }> {
-    const cmd = [this.opts.binary, ...this.globalFlags(), ...args].map(shellQuote).join(' ');
+  startDetached(
+    args: string[],
+    logFd: number,
+    timeoutMs: number,
+    sandbox: { overlay?: string; bootLog?: string } = {},
+  ): Promise<{ code: number | null }> {
+    const cmd = [this.opts.binary, ...this.globalFlags(sandbox), ...args].map(shellQuote).join(' ');
     return new Promise((resolve, reject) => {
       const child = spawn(
         'unshare',

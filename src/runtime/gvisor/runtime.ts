@@ -1,8 +1,8 @@
 /**
  * The gVisor implementation of the runtime port. Each sandbox: a runsc container with the
  * sandbox's own network stack in a private netns (from the network port), the base rootfs
- * read-only under a private overlay (kept in sandbox memory, so it is saved with checkpoints),
- * cgroup limits, rlimits, and a bounded log.
+ * read-only under a private overlay whose files live on the sandbox's own size-capped disk (see
+ * sandbox-disk.ts; saved with checkpoints), cgroup limits, rlimits, and a bounded log.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -31,6 +31,8 @@ import { VerifiedFiles, completeDigests, readManifest, verifyDeferred, writeMani
 import { ExecSessions } from './exec-sessions.js';
 import { NetworkPool } from './network-pool.js';
 import { buildOciSpec } from './oci-spec.js';
+import { DISK_OVERLAY, MEMORY_OVERLAY, SandboxDisks } from './sandbox-disk.js';
+import { exitReason } from './exit-reason.js';
 import { Runsc } from './runsc.js';
 import { killOrphanCommands, killSandboxProcesses } from './orphans.js';
 import { SandboxDirs, type SandboxRecord } from './sandbox-record.js';
@@ -50,7 +52,15 @@ export interface GvisorRuntimeOptions {
   logTrimIntervalMs?: number;
   /** Networks kept ready (netns, veth, rules) so create and restore skip building one. Default 2. */
   networkPoolSize?: number;
+  /** Disk size of a sandbox whose limits name none. Default 4096 MiB. */
+  defaultDiskBytes?: number;
+  /** Host disk a new sandbox's disk may never eat into (free space minus its size). Default 2048 MiB. */
+  hostDiskReserveBytes?: number;
 }
+
+const MiB = 1024 * 1024;
+export const DEFAULT_DISK_BYTES = 4096 * MiB;
+const BOOT_LOG = 'boot.log';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The sandbox's console log, as carried inside a checkpoint directory. */
@@ -68,6 +78,7 @@ export class GvisorRuntime implements SandboxRuntime {
   private readonly trimTimer: NodeJS.Timeout;
   private readonly execs: ExecSessions;
   private readonly netPool: NetworkPool;
+  private readonly disks: SandboxDisks;
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -79,6 +90,7 @@ export class GvisorRuntime implements SandboxRuntime {
       debugDir: process.env.CUBBY_RUNSC_DEBUG_DIR,
     });
     this.dirs = new SandboxDirs(path.resolve(opts.stateDir, 'sandboxes'));
+    this.disks = new SandboxDisks((id) => this.dirs.dir(id), path.resolve(opts.stateDir), opts.hostDiskReserveBytes ?? 2048 * MiB);
     this.execs = new ExecSessions({
       binary: this.runsc.opts.binary,
       root: this.runsc.opts.root,
@@ -109,7 +121,9 @@ export class GvisorRuntime implements SandboxRuntime {
         id: spec.id,
         rootfs: spec.rootfs,
         process: spec.process,
-        limits: spec.limits,
+        ...(spec.mounts?.length ? { mounts: spec.mounts } : {}),
+        limits: { ...spec.limits, diskBytes: spec.limits?.diskBytes ?? this.opts.defaultDiskBytes ?? DEFAULT_DISK_BYTES },
+        overlay: DISK_OVERLAY,
         hostname: spec.hostname,
         egress: spec.egress ?? { mode: 'closed' },
         labels: spec.labels ?? {},
@@ -123,10 +137,12 @@ export class GvisorRuntime implements SandboxRuntime {
   async restore(spec: RestoreSpec): Promise<SandboxInfo> {
     checkId(spec.id);
     const m = await readManifest(spec.checkpointDir);
-    if (m.platform !== this.runsc.opts.platform || m.overlay !== this.runsc.opts.overlay) {
+    // Restore must use the checkpoint's overlay medium: checkpoints made before disks (root:memory)
+    // restore as they were made; those with a disk get a fresh disk of the same size.
+    if (m.platform !== this.runsc.opts.platform || (m.overlay !== MEMORY_OVERLAY && m.overlay !== DISK_OVERLAY)) {
       throw new CubbyError(
         'RUNTIME_CHECKPOINT_CORRUPT',
-        `checkpoint was made with platform ${m.platform}/overlay ${m.overlay}; this runtime uses ${this.runsc.opts.platform}/${this.runsc.opts.overlay}`,
+        `checkpoint was made with platform ${m.platform}/overlay ${m.overlay}; this runtime uses ${this.runsc.opts.platform}/${DISK_OVERLAY} or ${MEMORY_OVERLAY}`,
       );
     }
     await checkRootfs(m.rootfs);
@@ -136,7 +152,9 @@ export class GvisorRuntime implements SandboxRuntime {
         id: spec.id,
         rootfs: m.rootfs,
         process: m.process,
-        limits: m.limits,
+        ...(m.mounts?.length ? { mounts: m.mounts } : {}),
+        limits: m.overlay === DISK_OVERLAY ? { ...m.limits, diskBytes: m.limits?.diskBytes ?? DEFAULT_DISK_BYTES } : m.limits,
+        overlay: m.overlay,
         hostname: m.hostname,
         egress: spec.egress ?? m.egress,
         labels: { ...m.labels, ...(spec.labels ?? {}) },
@@ -194,14 +212,22 @@ export class GvisorRuntime implements SandboxRuntime {
     try {
       // The record is written once the network exists; a crash before that leaves only a slot
       // owned by `<tag>:<id>`, which the sweep releases because no record keeps it.
-      rec.network = await this.netPool.take(this.owner(rec.id), rec.egress);
+      // The disk (mkfs + mount, ~20-80 ms) is made while the network is taken.
+      const disk =
+        rec.overlay === DISK_OVERLAY ? this.disks.create(rec.id, rec.limits?.diskBytes ?? DEFAULT_DISK_BYTES, failCode) : undefined;
+      const [net, made] = await Promise.allSettled([this.netPool.take(this.owner(rec.id), rec.egress), disk]);
+      // A network taken goes into the record even if the disk failed, so the teardown below releases it.
+      if (net.status === 'rejected') throw net.reason;
+      const network = (rec.network = net.value);
+      if (made.status === 'rejected') throw made.reason;
       await this.dirs.write(rec);
       const config = buildOciSpec({
         rootfs: rec.rootfs,
         process: rec.process,
         limits: rec.limits,
+        mounts: rec.mounts,
         hostname: rec.hostname,
-        netnsPath: rec.network.netnsPath,
+        netnsPath: network.netnsPath,
         cgroupsPath: this.cgroupPath(rec.id),
       });
       await fs.writeFile(path.join(this.dirs.bundle(rec.id), 'config.json'), JSON.stringify(config), { mode: 0o600 });
@@ -213,6 +239,7 @@ export class GvisorRuntime implements SandboxRuntime {
           [...verb, `-bundle=${this.dirs.bundle(rec.id)}`, rec.id],
           fh.fd,
           this.opts.startTimeoutMs ?? 60_000,
+          this.sandboxFlags(rec),
         );
       } finally {
         await fh.close();
@@ -287,10 +314,11 @@ export class GvisorRuntime implements SandboxRuntime {
           format: 1,
           runtime: 'gvisor',
           platform: this.runsc.opts.platform,
-          overlay: this.runsc.opts.overlay,
+          overlay: rec.overlay ?? MEMORY_OVERLAY,
           rootfs: rec.rootfs,
           process: rec.process,
           limits: rec.limits,
+          ...(rec.mounts?.length ? { mounts: rec.mounts } : {}),
           hostname: rec.hostname,
           egress: rec.egress,
           labels: rec.labels,
@@ -325,6 +353,8 @@ export class GvisorRuntime implements SandboxRuntime {
     await this.runsc.delete(id).catch((e: Error) => errors.push(e.message));
     await killSandboxProcesses(this.runsc.opts.root, this.dirs.bundle(id));
     if (rec?.network) await this.opts.network.release(rec.network).catch((e: Error) => errors.push(e.message));
+    // Unmounted before the directory goes (the sandbox's processes are gone by now).
+    await this.disks.release(id).catch((e: Error) => errors.push(e.message));
     await removeCgroups(this.cgroupPath(id), 3_000);
     await this.dirs.remove(id).catch((e: Error) => errors.push(e.message));
     if (errors.length) throw new CubbyError('RUNTIME_COMMAND_FAILED', `destroy ${id}: ${errors.join('; ')}`);
@@ -334,7 +364,18 @@ export class GvisorRuntime implements SandboxRuntime {
     if (!SANDBOX_ID_PATTERN.test(id)) return undefined;
     const rec = await this.dirs.read(id);
     if (!rec?.network) return undefined;
-    return this.info(rec, (await this.stateOf(id)) ?? 'stopped');
+    const info = this.info(rec, (await this.stateOf(id)) ?? 'stopped');
+    if (info.state === 'stopped') {
+      const reason = await exitReason({
+        memoryCgroup: path.join(CGROUP_ROOT, 'memory', this.cgroupPath(id)),
+        pidsCgroup: path.join(CGROUP_ROOT, 'pids', this.cgroupPath(id)),
+        bootLog: path.join(this.dirs.dir(id), BOOT_LOG),
+        memoryBytes: rec.limits?.memoryBytes,
+        pids: rec.limits?.pids,
+      }).catch(() => undefined);
+      if (reason) info.exitReason = reason;
+    }
+    return info;
   }
 
   async address(id: string): Promise<string | undefined> {
@@ -359,7 +400,12 @@ export class GvisorRuntime implements SandboxRuntime {
     const cg = this.cgroupPath(id);
     const mem = await fs.readFile(path.join(CGROUP_ROOT, 'memory', cg, 'memory.usage_in_bytes'), 'utf8').catch(() => '0');
     const cpu = await fs.readFile(path.join(CGROUP_ROOT, 'cpuacct', cg, 'cpuacct.usage'), 'utf8').catch(() => '0');
-    return { memoryBytes: Number(mem.trim()), cpuSeconds: Number(cpu.trim()) / 1e9 };
+    const disk = (await this.dirs.read(id))?.overlay === DISK_OVERLAY ? await this.disks.usage(id) : undefined;
+    return {
+      memoryBytes: Number(mem.trim()),
+      cpuSeconds: Number(cpu.trim()) / 1e9,
+      ...(disk ? { diskUsedBytes: disk.used, diskTotalBytes: disk.total } : {}),
+    };
   }
 
   async logs(id: string): Promise<Buffer> {
@@ -406,6 +452,12 @@ export class GvisorRuntime implements SandboxRuntime {
           .trim()
           .catch(() => undefined);
     }
+  }
+
+  /** The sandbox's own overlay medium (its disk) and boot log, for run and restore. */
+  private sandboxFlags(rec: SandboxRecord): { overlay: string; bootLog: string } {
+    const overlay = rec.overlay === DISK_OVERLAY ? this.disks.overlayFlag(rec.id) : (rec.overlay ?? MEMORY_OVERLAY);
+    return { overlay, bootLog: path.join(this.dirs.dir(rec.id), BOOT_LOG) };
   }
 
   private async stateOf(id: string): Promise<SandboxState | undefined> {

@@ -1,7 +1,7 @@
 /** The per-sandbox record the gVisor runtime keeps on disk (so a restarted daemon re-adopts it). */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ProcessSpec, ResourceLimits } from '../../core/ports/runtime.js';
+import type { ProcessSpec, ReadOnlyMount, ResourceLimits } from '../../core/ports/runtime.js';
 import type { EgressPolicy, SandboxNetwork } from '../../core/ports/network.js';
 
 export interface SandboxRecord {
@@ -9,6 +9,9 @@ export interface SandboxRecord {
   rootfs: string;
   process: ProcessSpec;
   limits?: ResourceLimits;
+  mounts?: ReadOnlyMount[];
+  /** The root overlay's medium: `root:dir` (its own disk, limits.diskBytes) or `root:memory` (older). */
+  overlay?: string;
   hostname?: string;
   egress: EgressPolicy;
   labels: Record<string, string>;
@@ -20,7 +23,7 @@ export interface SandboxRecord {
 }
 
 /** What a sandbox is started from: kept in its record and carried in its checkpoints (restore needs it back). */
-export type SandboxStartSpec = Pick<SandboxRecord, 'rootfs' | 'process' | 'limits' | 'hostname' | 'egress' | 'labels' | 'createdAt'>;
+export type SandboxStartSpec = Pick<SandboxRecord, 'rootfs' | 'process' | 'limits' | 'mounts' | 'hostname' | 'egress' | 'labels' | 'createdAt'>;
 
 export class SandboxDirs {
   constructor(readonly root: string) {}

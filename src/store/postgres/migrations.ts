@@ -147,4 +147,22 @@ CREATE TABLE tenant_quotas (
 );
 `,
   },
+  {
+    id: 3,
+    name: 'E2B API keys; renewable maximum duration',
+    sql: `
+CREATE TABLE e2b_api_keys (
+  seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  key_id      TEXT NOT NULL UNIQUE,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  key_sha256  TEXT NOT NULL UNIQUE,
+  hint        TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('ACTIVE', 'REVOKED')),
+  created_at  BIGINT NOT NULL,
+  revoked_at  BIGINT
+);
+CREATE INDEX e2b_api_keys_by_tenant ON e2b_api_keys (tenant_id, seq);
+ALTER TABLE microvms ADD COLUMN on_maximum_duration JSONB;
+`,
+  },
 ];

@@ -226,6 +226,8 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Pos
     ...direct,
     schema,
     tx,
+    sealSecret: (plaintext: string, aad: string) => ctx.secrets().seal(plaintext, aad),
+    openSecret: (sealed: string, aad: string) => ctx.secrets().open(sealed, aad),
     idempotent,
     async close() {
       if (current()) throw new CubbyError('CUBBY_INTERNAL', 'store.close called inside a transaction');

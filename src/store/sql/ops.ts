@@ -20,6 +20,7 @@
  */
 import type { StoreOps } from '../../core/ports/store.js';
 import { buildOps } from './build-ops.js';
+import { e2bKeyOps } from './e2b-key-ops.js';
 import type { SqlCtx } from './context.js';
 import { idempotencyOps } from './idempotency-ops.js';
 import { imageOps } from './image-ops.js';
@@ -36,6 +37,7 @@ export { checkThenWrite, type Dialect, type Fragment, type Params, type SqlCtx }
 export function sqlOps(ctx: SqlCtx): StoreOps {
   return {
     ...tenantOps(ctx),
+    ...e2bKeyOps(ctx),
     ...imageOps(ctx),
     ...versionOps(ctx),
     ...buildOps(ctx),

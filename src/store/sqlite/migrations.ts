@@ -152,4 +152,22 @@ CREATE TABLE tenant_quotas (
 );
 `,
   },
+  {
+    id: 4,
+    name: 'E2B API keys; renewable maximum duration',
+    sql: `
+CREATE TABLE e2b_api_keys (
+  seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+  key_id      TEXT NOT NULL UNIQUE,
+  tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  key_sha256  TEXT NOT NULL UNIQUE,
+  hint        TEXT NOT NULL,
+  status      TEXT NOT NULL CHECK (status IN ('ACTIVE', 'REVOKED')),
+  created_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
+);
+CREATE INDEX e2b_api_keys_by_tenant ON e2b_api_keys (tenant_id, seq);
+ALTER TABLE microvms ADD COLUMN on_maximum_duration TEXT;
+`,
+  },
 ];

@@ -225,6 +225,8 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqliteS
     file,
     schema,
     tx,
+    sealSecret: (plaintext: string, aad: string) => ctx.secrets().seal(plaintext, aad),
+    openSecret: (sealed: string, aad: string) => ctx.secrets().open(sealed, aad),
     idempotent: (key: IdempotencyKey, requestHash: string, create: (t: StoreOps) => Promise<string>): Promise<IdempotentResult> =>
       runIdempotent({ tx }, key, requestHash, create),
     async close() {

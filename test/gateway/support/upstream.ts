@@ -21,7 +21,8 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(): Promise<Upstream> {
+/** `at` puts the app on another loopback address or a fixed port (E2B's agent port is 49983). */
+export async function startUpstream(at: { host?: string; port?: number } = {}): Promise<Upstream> {
   const sockets = new Set<Socket>();
   const up: Upstream = {
     port: 0,
@@ -124,7 +125,13 @@ export async function startUpstream(): Promise<Upstream> {
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, at.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   up.port = (server.address() as AddressInfo).port;
   up.server = server;
   up.close = async () => {

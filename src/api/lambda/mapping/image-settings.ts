@@ -37,6 +37,7 @@ export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns, ad
   };
   if (body.baseImageVersion !== undefined) settings.baseImageVersion = body.baseImageVersion;
   if (body.description !== undefined) settings.description = body.description;
+  if (body.cubbyAgent) settings.agent = true;
   if (body.cubbyBuildDiskMiB !== undefined || body.cubbyBuildMemoryMiB !== undefined) {
     settings.build = {
       ...(body.cubbyBuildDiskMiB !== undefined ? { diskMiB: body.cubbyBuildDiskMiB } : {}),
@@ -66,6 +67,7 @@ export function settingsToWire(settings: ImageSettings, arns: LambdaArns): Recor
     environmentVariables: settings.environment,
     cubbyBuildDiskMiB: settings.build?.diskMiB,
     cubbyBuildMemoryMiB: settings.build?.memoryMiB,
+    cubbyAgent: settings.agent ? true : undefined,
   };
   return out;
 }

@@ -53,6 +53,8 @@ const versionSettings = {
   // build's own caps. Bounded loosely here; the core holds them to the operator's maximums.
   cubbyBuildDiskMiB: int(1, 1 << 30).optional(),
   cubbyBuildMemoryMiB: int(1, 1 << 30).optional(),
+  // Start the app under Cubby's in-sandbox agent (the E2B protocol on port 49983).
+  cubbyAgent: z.boolean().optional(),
 };
 
 export const CreateMicrovmImageBody = z.strictObject({

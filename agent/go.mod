@@ -1,0 +1,3 @@
+module cubby/agent
+
+go 1.22
