@@ -1,7 +1,7 @@
 /**
  * `./cubby bench`: every benchmark, printed as medians beside raw runsc doing the same work.
- * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density picks some (default: all).
- * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12);
+ * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density,disk picks some (default: all).
+ * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12, disk 5);
  * CUBBY_BENCH_DENSITY sets how many idle microVMs the density benchmark holds (default 10).
  */
 import { runtimeBench } from './runtime.bench.js';
@@ -9,12 +9,13 @@ import { launchBench } from './launch.bench.js';
 import { resumeBench } from './resume.bench.js';
 import { gatewayBench } from './gateway.bench.js';
 import { densityBench } from './density.bench.js';
+import { diskBench } from './disk.bench.js';
 import { closeBenchFixture } from './support/cubby-fixture.js';
 import { testRootfs } from '../test/support/rootfs.js';
 
 // The SDK's Node 20 end-of-support notice would sit in the middle of the printed tables.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density'];
+const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density', 'disk'];
 const repsEnv = process.env.CUBBY_BENCH_REPS ? Number(process.env.CUBBY_BENCH_REPS) : undefined;
 const only = new Set((process.env.CUBBY_BENCH_ONLY || ALL.join(',')).split(',').map((s) => s.trim()));
 for (const name of only) if (!ALL.includes(name)) throw new Error(`unknown benchmark ${name}; choose from ${ALL.join(', ')}`);
@@ -28,6 +29,7 @@ try {
   if (only.has('resume')) await resumeBench(repsEnv ?? 12);
   if (only.has('gateway')) await gatewayBench();
   if (only.has('density')) await densityBench(Number(process.env.CUBBY_BENCH_DENSITY ?? 10));
+  if (only.has('disk')) await diskBench(rootfs, repsEnv ?? 5);
 } finally {
   await closeBenchFixture();
 }

@@ -32,6 +32,15 @@ export interface HookSettings {
 }
 
 /** The settings an image version is built with (one per version; immutable once built). */
+export interface SandboxLimitSettings {
+  /** Its own disk (writable layer); writes past it fail with ENOSPC. */
+  diskMiB?: number;
+  /** Processes and threads together; past it fork/clone fail with EAGAIN. */
+  maxProcesses?: number;
+  /** Per-process address space; 0 turns the limit off (Node/V8 and JVMs reserve a lot). */
+  addressSpaceMiB?: number;
+}
+
 export interface ImageSettings {
   baseImage: string; // managed image name, e.g. "debian-12-python"
   baseImageVersion?: string; // "major.minor"; absent = latest available
@@ -44,6 +53,8 @@ export interface ImageSettings {
   egress: EgressPolicy;
   /** The build's own caps (absent: the defaults; see core/images/build-caps.ts). */
   build?: BuildCapSettings;
+  /** The microVM's own limits; absent members: the runtime's defaults (README "Limits inside a microVM"). */
+  sandbox?: SandboxLimitSettings;
   /**
    * Start the image's process under Cubby's in-sandbox agent (mounted read-only at
    * AGENT_PATH): the agent is the first process and starts the app as its child.

@@ -16,6 +16,9 @@ import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics,
 import { ensureSelfSigned, readTlsFiles, type TlsMaterial } from '../gateway/self-signed-ca.js';
 import { createLambdaApi, publicRoute } from '../api/lambda/index.js';
 import { registerE2bApi } from '../api/e2b/index.js';
+import { baseTemplateEnsurer } from '../api/e2b/templates.js';
+import { installAgent } from './agent-binary.js';
+import { uploadContext } from './e2b-base-context.js';
 import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
@@ -52,6 +55,15 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const runtime = new GvisorRuntime({ stateDir: path.join(config.dataDir, 'runtime'), network });
     closers.unshift(() => runtime.close());
     const managed = new ManagedImages({ cacheDir: config.cacheDir });
+    const artifacts = new TenantArtifacts({
+      artifactsDir: path.join(config.dataDir, 'artifacts'),
+      fileRoots: config.artifactRoots,
+      addresses,
+      log: (fields, msg) => log.warn(fields, msg),
+    });
+    // The in-sandbox agent (E2B's envd), when built: images with the agent and E2B's `base` need it.
+    const agentBinary = await installAgent(config.dataDir);
+    if (!agentBinary) log.warn('no cubby-agent binary (scripts/build-agent.sh): images cannot use the in-sandbox agent');
     const tokenService = await openTokenService({ store: new FileTokenKeyStore(path.join(config.dataDir, 'token-keys.json')) });
     closers.unshift(() => tokenService.close());
     const { registry, observer, meterUsage } = createMetrics(store);
@@ -64,12 +76,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       hooks: new HttpHooks(),
       disk: nodeDisk,
       managed,
-      unpacker: new TenantArtifacts({
-        artifactsDir: path.join(config.dataDir, 'artifacts'),
-        fileRoots: config.artifactRoots,
-        addresses,
-        log: (fields, msg) => log.warn(fields, msg),
-      }),
+      unpacker: artifacts,
       builder: new BuildahBuilder({
         images: managed,
         cacheDir: config.cacheDir,
@@ -89,7 +96,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
           }
         },
       },
-      config: config.core,
+      config: { ...config.core, ...(agentBinary ? { agentBinary } : {}) },
     });
     meterUsage(core.services.usage);
     meterQuotas(registry, store, core.quotas);
@@ -148,6 +155,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       lookupApiKey: async (key) => (await store.getE2bKeyForAuth(key))?.tenant,
       sealSecret: (p, aad) => store.sealSecret(p, aad),
       openSecret: (s, aad) => store.openSecret(s, aad),
+      ...(agentBinary ? { ensureBaseTemplate: baseTemplateEnsurer({ storeContext: uploadContext(artifacts) }) } : {}),
     });
     // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
     api.get('/metrics', publicRoute, async (req, reply) => {

@@ -22,7 +22,9 @@ const E2B_LABEL = /^(\d{1,5})-([a-z0-9]+)$/;
 
 export function routeRequest(headers: IncomingHttpHeaders, subprotocols: string[], domain: string, defaultPort: number): Route {
   const host = hostName(headers.host);
-  if (host === domain) {
+  // Header routing also at the gateway's bare address (E2B_SANDBOX_URL=http://127.0.0.1:8480):
+  // the sandbox is named by the headers alone, and envd still needs its access token.
+  if (host === domain || (isAddressHost(host) && headers['e2b-sandbox-id'] !== undefined)) {
     const id = single(headers['e2b-sandbox-id']);
     if (id === undefined) throw unknownHost();
     if (!ID.test(id)) throw new CubbyError('GATEWAY_UNKNOWN_HOST', 'bad E2b-Sandbox-Id');
@@ -52,6 +54,11 @@ function parsePort(raw: string | undefined, what: string): number {
   const n = Number(raw);
   if (n < 1 || n > 65535) throw new CubbyError('GATEWAY_BAD_PORT', `${what} out of range`);
   return n;
+}
+
+/** An IP literal or `localhost`: a Host that names no sandbox, so E2B headers may. */
+function isAddressHost(host: string): boolean {
+  return host === 'localhost' || /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || (host.startsWith('[') && host.endsWith(']'));
 }
 
 /** Host header without its port, lower-cased, without a trailing dot. */

@@ -8,6 +8,7 @@ import { connect as h2connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { test } from 'node:test';
 import { startTestDaemon } from '../support/daemon.js';
+import { h2Request } from '../support/http.js';
 
 function get(url: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -37,15 +38,7 @@ test('the daemon with --tls self-signed serves the API and the gateway over HTTP
   // The gateway over HTTP/2: an unknown E2B sandbox gets E2B's 502 body.
   const session = h2connect(d.gatewayUrl, { ca });
   session.on('error', () => {}); // the daemon's shutdown may reset it
-  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const s = session.request({ ':path': '/health', ':authority': `49983-nosuch.microvm.localhost:${d.gatewayPort}` });
-    let status = 0;
-    let body = '';
-    s.on('response', (h) => (status = Number(h[':status'])));
-    s.on('data', (c: Buffer) => (body += c.toString()));
-    s.on('end', () => resolve({ status, body }));
-    s.on('error', reject);
-  });
+  const answer = await h2Request(session, { ':path': '/health', ':authority': `49983-nosuch.microvm.localhost:${d.gatewayPort}` });
   assert.equal(session.alpnProtocol, 'h2');
   assert.equal(answer.status, 502);
   assert.deepEqual(JSON.parse(answer.body), { message: 'The sandbox was not found', sandboxId: 'nosuch', code: 502 });

@@ -104,10 +104,10 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     const ta = await d.tenant('compat-a');
     a = ta.client;
     accountA = ta.accountId;
-    nameA = (await d.store.getTenant(ta.tenantId))?.name ?? '';
+    nameA = ta.tenant.name;
     const tb = await d.tenant('compat-b');
     b = tb.client;
-    nameB = (await d.store.getTenant(tb.tenantId))?.name ?? '';
+    nameB = tb.tenant.name;
     // The app goes up through Cubby's upload extension, as `cubby image create --from` does.
     const zip = path.join(tmp, 'counter.zip');
     await zipDirectory(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test/fixtures/apps/counter'), zip);

@@ -10,7 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
+  type CreateMicrovmImageCommandInput,
   DeleteMicrovmImageVersionCommand,
   GetMicrovmImageCommand,
   ConflictException,
@@ -22,9 +22,10 @@ import {
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import type { Tenant } from '../../src/core/model.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { makeZip } from '../support/zip-writer.js';
-import { endpointToken, waitForVersion } from './support.js';
+import { createImage, endpointToken, waitForVersion } from './support.js';
 
 const HOOKS = {
   port: 9000,
@@ -35,21 +36,12 @@ const HOOKS = {
 describe('image build failures and versions', { timeout: 600_000 }, () => {
   let d: TestDaemon;
   let client: LambdaMicrovmsClient;
-  let caller: { tenant: NonNullable<Awaited<ReturnType<TestDaemon['store']['getTenant']>>> };
+  let caller: { tenant: Tenant };
   let tmp: string;
   let baseline: Set<string>;
 
-  const create = (name: string, uri: string, extra: Record<string, unknown> = {}) =>
-    client.send(
-      new CreateMicrovmImageCommand({
-        name,
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri },
-        hooks: HOOKS,
-        ...extra,
-      }),
-    );
+  const create = (name: string, uri: string, extra: Partial<CreateMicrovmImageCommandInput> = {}) =>
+    createImage(client, name, uri, { hooks: HOOKS, ...extra });
 
   before(async () => {
     baseline = await hostResources();
@@ -57,9 +49,7 @@ describe('image build failures and versions', { timeout: 600_000 }, () => {
     d = await startTestDaemon({ egressAllowPrivate: '127.0.0.1/32' });
     const t = await d.tenant('failures');
     client = t.client;
-    const tenant = await d.store.getTenant(t.tenantId);
-    assert.ok(tenant);
-    caller = { tenant };
+    caller = { tenant: t.tenant };
   });
   after(async () => {
     await d?.destroy();

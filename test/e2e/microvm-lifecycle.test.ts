@@ -11,7 +11,6 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import {
-  CreateMicrovmImageCommand,
   ResumeMicrovmCommand,
   RunMicrovmCommand,
   SuspendMicrovmCommand,
@@ -19,9 +18,9 @@ import {
   ConflictException,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
-import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
+import { buildCounterImage, COUNTER_HOOKS, endpointToken, waitForState } from './support.js';
 
 const HOOKS = COUNTER_HOOKS;
 
@@ -51,20 +50,7 @@ describe('microVM lifecycle end to end', { timeout: 900_000 }, () => {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-e2e-art-'));
     d = await startTestDaemon({ warmPool: 1 });
     client = (await d.tenant('lifecycle')).client;
-    const created = await client.send(
-      new CreateMicrovmImageCommand({
-        name: image,
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        hooks: HOOKS,
-        resources: [{ minimumMemoryInMiB: 512 }],
-        environmentVariables: { MODE: 'test' },
-      }),
-    );
-    assert.equal(created.imageVersion, '1.0');
-    const v = await waitForVersion(client, image, '1.0');
-    assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+    await buildCounterImage(client, tmp, { name: image, hooks: HOOKS, environmentVariables: { MODE: 'test' } });
   });
 
   after(async () => {

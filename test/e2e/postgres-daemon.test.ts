@@ -11,18 +11,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
   LambdaMicrovmsClient,
   RunMicrovmCommand,
   SuspendMicrovmCommand,
   ResumeMicrovmCommand,
   TerminateMicrovmCommand,
 } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { startPostgres, type PostgresServer } from '../store/fixtures/postgres-server.js';
 import { runCommand } from '../../src/util/command.js';
-import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
+import { buildCounterImage, COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForState } from './support.js';
 
 const CLI = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../src/cli/main.js');
 
@@ -57,18 +56,7 @@ describe('the daemon on a PostgreSQL store', { timeout: 300_000 }, () => {
       () => assert.fail('an SQLite file was made beside a PostgreSQL store'),
       () => undefined,
     );
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name: 'counter',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        hooks: COUNTER_LIFECYCLE_HOOKS,
-        resources: [{ minimumMemoryInMiB: 512 }],
-      }),
-    );
-    const v = await waitForVersion(client, 'counter', '1.0');
-    assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+    await buildCounterImage(client, tmp, { hooks: COUNTER_LIFECYCLE_HOOKS });
     const id = (await client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }))).microvmId ?? '';
     await waitForState(client, id, ['RUNNING']);
     const bump = async (): Promise<number> => {

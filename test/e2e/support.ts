@@ -12,12 +12,50 @@ export const COUNTER_HOOKS = {
   ...COUNTER_LIFECYCLE_HOOKS,
   microvmImageHooks: { ...COUNTER_LIFECYCLE_HOOKS.microvmImageHooks, validate: 'ENABLED' },
 } as const;
+import assert from 'node:assert/strict';
 import {
   CreateMicrovmAuthTokenCommand,
+  CreateMicrovmImageCommand,
   GetMicrovmCommand,
   GetMicrovmImageVersionCommand,
+  type CreateMicrovmImageCommandInput,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
+import { fixtureArtifact } from '../support/daemon.js';
+
+/** Starts building image `name` on the Python base from the code artifact at `uri`; `extra` adds or overrides fields. */
+export function createImage(client: LambdaMicrovmsClient, name: string, uri: string, extra: Partial<CreateMicrovmImageCommandInput> = {}) {
+  return client.send(
+    new CreateMicrovmImageCommand({
+      name,
+      baseImageArn: 'debian-12-python',
+      buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+      codeArtifact: { uri },
+      ...extra,
+    }),
+  );
+}
+
+/**
+ * Creates image `name` (default "counter") from the counter fixture (zipped into `tmp`) with
+ * 512 MiB and `hooks`, and waits for its version 1.0 to build: it must succeed.
+ */
+export async function buildCounterImage(
+  client: LambdaMicrovmsClient,
+  tmp: string,
+  extra: Partial<CreateMicrovmImageCommandInput> & Pick<CreateMicrovmImageCommandInput, 'hooks'>,
+  timeoutMs?: number,
+) {
+  const name = extra.name ?? 'counter';
+  const created = await createImage(client, name, await fixtureArtifact('counter', tmp), {
+    resources: [{ minimumMemoryInMiB: 512 }],
+    ...extra,
+  });
+  assert.equal(created.imageVersion, '1.0');
+  const v = await waitForVersion(client, name, '1.0', timeoutMs);
+  assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+  return v;
+}
 
 export async function waitForVersion(client: LambdaMicrovmsClient, image: string, version: string, timeoutMs = 600_000) {
   const deadline = Date.now() + timeoutMs;

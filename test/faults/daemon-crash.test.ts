@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
   GetMicrovmCommand,
   GetMicrovmImageCommand,
   GetMicrovmImageVersionCommand,
@@ -29,7 +28,7 @@ import { fixtureArtifact } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources, runtimeTag } from '../support/daemon-leaks.js';
 import { childrenMatching, isAlive, runscCommandPids, runscList } from '../support/runsc-probe.js';
 import { buildDirsOwnedBy, processesUnder } from '../support/build-leftovers.js';
-import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForVersion } from '../e2e/support.js';
+import { COUNTER_LIFECYCLE_HOOKS, createImage, endpointToken, waitForVersion } from '../e2e/support.js';
 
 const HOOKS = COUNTER_LIFECYCLE_HOOKS;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -175,16 +174,7 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
   }
 
   async function image(name: string): Promise<void> {
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name,
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri },
-        hooks: HOOKS,
-        resources: [{ minimumMemoryInMiB: 512 }],
-      }),
-    );
+    await createImage(client, name, uri, { hooks: HOOKS, resources: [{ minimumMemoryInMiB: 512 }] });
   }
   /** The build log of the image whose directory is not in `known` (the one just created). */
   async function newBuildLog(known: string[]): Promise<string> {

@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
   GetMicrovmCommand,
   LambdaMicrovmsClient,
   ResumeMicrovmCommand,
@@ -20,12 +19,12 @@ import {
   SuspendMicrovmCommand,
   TerminateMicrovmCommand,
 } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js';
 import { shellExec, shellToken } from '../support/sandbox-shell.js';
 import { runscList, sandboxPid } from '../support/runsc-probe.js';
 import { runCommand } from '../../src/util/command.js';
-import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForState, waitForVersion } from '../e2e/support.js';
+import { buildCounterImage, COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForState } from '../e2e/support.js';
 
 const HOOKS = COUNTER_LIFECYCLE_HOOKS;
 const TMPFS_MB = 256;
@@ -95,17 +94,7 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     const t = await d.tenant('faults');
     client = t.client;
     keys = t;
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name: 'counter',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        hooks: HOOKS,
-        resources: [{ minimumMemoryInMiB: 512 }],
-      }),
-    );
-    assert.equal((await waitForVersion(client, 'counter', '1.0', 180_000)).state, 'SUCCESSFUL');
+    await buildCounterImage(client, tmp, { hooks: HOOKS }, 180_000);
   });
 
   after(async () => {

@@ -15,18 +15,17 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  CreateMicrovmImageCommand,
   RunMicrovmCommand,
   SuspendMicrovmCommand,
   TerminateMicrovmCommand,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js';
 import { signedRequest, type SignedAnswer, type SignedKey } from '../support/signed-http.js';
 import { rawExchange } from '../support/raw-http.js';
 import { httpGet } from '../support/http.js';
-import { endpointToken, waitForState, waitForVersion } from '../e2e/support.js';
+import { buildCounterImage, endpointToken, waitForState } from '../e2e/support.js';
 import { shellToken } from '../support/sandbox-shell.js';
 
 const RUNS = Number(process.env.CUBBY_FUZZ_RUNS ?? 150);
@@ -221,17 +220,12 @@ describe('API and gateway properties against the real daemon', { timeout: 420_00
     key = t;
     tenantId = t.tenantId;
     other = await d.tenant('fuzz-other');
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name: 'counter',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        resources: [{ minimumMemoryInMiB: 512 }],
-        hooks: { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } },
-      }),
+    await buildCounterImage(
+      client,
+      tmp,
+      { hooks: { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } } },
+      180_000,
     );
-    assert.equal((await waitForVersion(client, 'counter', '1.0', 180_000)).state, 'SUCCESSFUL');
     vm = (await client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }))).microvmId ?? '';
     sleeper =
       (

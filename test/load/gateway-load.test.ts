@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
   ListMicrovmsCommand,
   RunMicrovmCommand,
   ServiceQuotaExceededException,
@@ -22,9 +21,8 @@ import {
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { spawnDaemon, type DaemonProcess } from '../support/daemon-process.js';
-import { fixtureArtifact } from '../support/daemon.js';
 import { assertNoDaemonLeaks, daemonResources } from '../support/daemon-leaks.js';
-import { endpointToken, waitForVersion } from '../e2e/support.js';
+import { buildCounterImage, endpointToken } from '../e2e/support.js';
 
 const CLIENTS = 50;
 const SECONDS = 10;
@@ -48,17 +46,12 @@ describe('gateway load and a launch storm', { timeout: 300_000 }, () => {
     baseline = await daemonResources(dataDir);
     dp = await spawnDaemon({ dataDir, logLevel: 'warn' });
     client = (await dp.tenant('load')).client;
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name: 'counter',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        resources: [{ minimumMemoryInMiB: 512 }],
-        hooks: { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } },
-      }),
+    await buildCounterImage(
+      client,
+      tmp,
+      { hooks: { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } } },
+      180_000,
     );
-    assert.equal((await waitForVersion(client, 'counter', '1.0', 180_000)).state, 'SUCCESSFUL');
     for (let i = 0; i < 2; i++) {
       const id = (await client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }))).microvmId ?? '';
       vms.push({ id, token: await endpointToken(client, id) });

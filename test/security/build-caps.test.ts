@@ -19,13 +19,14 @@ import {
 import { withCubbyMembers } from '../../src/client/cubby-members.js';
 import { runCommand } from '../../src/util/command.js';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import type { Tenant } from '../../src/core/model.js';
 import { makeZip } from '../support/zip-writer.js';
 import { waitForVersion } from '../e2e/support.js';
 
 describe('build caps', { timeout: 900_000 }, () => {
   let d: TestDaemon;
   let client: LambdaMicrovmsClient;
-  let caller: { tenant: NonNullable<Awaited<ReturnType<TestDaemon['store']['getTenant']>>> };
+  let caller: { tenant: Tenant };
   let tmp: string;
 
   before(async () => {
@@ -33,9 +34,7 @@ describe('build caps', { timeout: 900_000 }, () => {
     d = await startTestDaemon();
     const t = await d.tenant('build-caps');
     client = t.client;
-    const tenant = await d.store.getTenant(t.tenantId);
-    assert.ok(tenant);
-    caller = { tenant };
+    caller = { tenant: t.tenant };
   });
   after(async () => {
     await d?.destroy();

@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  CreateMicrovmImageCommand,
   GetMicrovmImageCommand,
   ListMicrovmImagesCommand,
   ResourceNotFoundException,
@@ -23,7 +22,7 @@ import {
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { makeZip } from '../support/zip-writer.js';
-import { waitForVersion } from '../e2e/support.js';
+import { createImage, waitForVersion } from '../e2e/support.js';
 
 const HOOKS = { port: 9000, microvmHooks: { run: 'ENABLED' }, microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60 } } as const;
 const URL_REFUSED = /ADD from a URL is not supported: put the file in the code artifact \(or fetch it in a RUN step\)/;
@@ -37,16 +36,7 @@ describe('builds never fetch URLs from the host network', { timeout: 600_000 }, 
   let port = 0;
   const hits: string[] = [];
 
-  const create = (name: string, uri: string) =>
-    client.send(
-      new CreateMicrovmImageCommand({
-        name,
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri },
-        hooks: HOOKS,
-      }),
-    );
+  const create = (name: string, uri: string) => createImage(client, name, uri, { hooks: HOOKS });
   const artifact = async (name: string, dockerfile: string, files: Record<string, string> = {}) => {
     const f = path.join(tmp, `${name}.zip`);
     await fs.writeFile(

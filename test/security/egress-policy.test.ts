@@ -26,7 +26,7 @@ import {
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
-import { COUNTER_LIFECYCLE_HOOKS, waitForState, waitForVersion } from '../e2e/support.js';
+import { COUNTER_LIFECYCLE_HOOKS, createImage, waitForState, waitForVersion } from '../e2e/support.js';
 
 const ONE_TEXT = (uri: string) => `the code artifact could not be fetched from ${uri}`;
 
@@ -82,15 +82,7 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
   });
 
   test('RunMicrovm with allow: connectors reaching the metadata service or everything is refused; nothing is recorded', async () => {
-    await client.send(
-      new CreateMicrovmImageCommand({
-        name: 'target',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        hooks: COUNTER_LIFECYCLE_HOOKS,
-      }),
-    );
+    await createImage(client, 'target', await fixtureArtifact('counter', tmp), { hooks: COUNTER_LIFECYCLE_HOOKS });
     assert.equal((await waitForVersion(client, 'target', '1.0')).state, 'SUCCESSFUL');
     // Control: the image runs (so a refusal below is the policy, not a broken image).
     const ok = await client.send(new RunMicrovmCommand({ imageIdentifier: 'target', egressNetworkConnectors: [] }));
@@ -121,15 +113,7 @@ describe('operator address policy against a real daemon', { timeout: 900_000 }, 
       );
       // The same connectors as image settings.
       await assert.rejects(
-        client.send(
-          new CreateMicrovmImageCommand({
-            name: 'egress-attack',
-            baseImageArn: 'debian-12-python',
-            buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-            codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-            egressNetworkConnectors: connectors,
-          }),
-        ),
+        createImage(client, 'egress-attack', await fixtureArtifact('counter', tmp), { egressNetworkConnectors: connectors }),
         ValidationException,
         connectors.join(','),
       );

@@ -11,14 +11,21 @@ import pino from 'pino';
 import { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
 import { daemonConfig } from '../../src/daemon/config.js';
 import { startDaemon, type Daemon } from '../../src/daemon/daemon.js';
+import type { Tenant } from '../../src/core/model.js';
 import { ensureTestBaseImage } from './base-image.js';
 import { zipDirectory } from '../../src/cli/zip-dir.js';
 
 export interface TestDaemon extends Daemon {
   dataDir: string;
-  tenant(
-    name: string,
-  ): Promise<{ client: LambdaMicrovmsClient; accountId: string; tenantId: string; accessKeyId: string; secretAccessKey: string }>;
+  /** A new tenant (its name gets a random suffix) with an access key and a client that uses it. */
+  tenant(name: string): Promise<{
+    client: LambdaMicrovmsClient;
+    tenant: Tenant;
+    accountId: string;
+    tenantId: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+  }>;
   /** Stops the daemon (microVMs keep running) and starts a new one on the same data directory. */
   restart(): Promise<TestDaemon>;
   /** Stops and removes the data directory (terminate microVMs first). */
@@ -67,7 +74,7 @@ export async function startTestDaemon(
         maxAttempts: 1,
         credentials: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey },
       });
-      return { client, accountId: t.accountId, tenantId: t.id, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
+      return { client, tenant: t, accountId: t.accountId, tenantId: t.id, accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
     },
     async restart() {
       await d.stop();

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { ClientHttp2Session, OutgoingHttpHeaders } from 'node:http2';
 
 export interface HttpAnswer {
   status: number;
@@ -35,4 +36,17 @@ export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<Http
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(last)}`);
+}
+
+/** One request on an HTTP/2 session: the answer's status and body as text. */
+export function h2Request(session: ClientHttp2Session, headers: OutgoingHttpHeaders): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const s = session.request(headers);
+    let status = 0;
+    let body = '';
+    s.on('response', (h) => (status = Number(h[':status'])));
+    s.on('data', (c: Buffer) => (body += c.toString()));
+    s.on('end', () => resolve({ status, body }));
+    s.on('error', reject);
+  });
 }

@@ -11,11 +11,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateMicrovmImageCommand } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { runCommand } from '../../src/util/command.js';
 import { withTestHost } from '../support/test-host.js';
-import { COUNTER_HOOKS, waitForVersion } from '../e2e/support.js';
+import { buildCounterImage, COUNTER_HOOKS } from '../e2e/support.js';
 import type { ValidationReport } from '../../src/validate/types.js';
 import type { UsageReport } from '../../src/core/usage/types.js';
 import type { Wire } from '../../src/client/usage.js';
@@ -102,18 +101,7 @@ describe('cubby validate', { timeout: 600_000 }, () => {
     d = await startTestDaemon();
     const t = await d.tenant('validate');
     user = t;
-    await t.client.send(
-      new CreateMicrovmImageCommand({
-        name: 'counter',
-        baseImageArn: 'debian-12-python',
-        buildRoleArn: 'arn:aws:iam::000000000000:role/build',
-        codeArtifact: { uri: await fixtureArtifact('counter', tmp) },
-        resources: [{ minimumMemoryInMiB: 512 }],
-        hooks: COUNTER_HOOKS,
-      }),
-    );
-    const v = await waitForVersion(t.client, 'counter', '1.0');
-    assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+    await buildCounterImage(t.client, tmp, { hooks: COUNTER_HOOKS });
   });
 
   after(async () => {

@@ -1,12 +1,94 @@
 /**
- * E2B templates are Cubby images: any image of the tenant by name or id. `base` is special: it
- * exists for every tenant once built (ensureBaseTemplate is the extension point that builds it);
- * until then it resolves to the tenant's own image named `base`, if any.
+ * E2B templates are Cubby images: any image of the tenant by name or id. Images opt in to the
+ * in-sandbox agent (ImageSettings.agent; `cubbyAgent: true` on the Lambda API; `base` always has
+ * it): an image without it still makes sandboxes (lifecycle, the app's own ports), but its envd
+ * port answers 502, so commands and files need an image built with the agent.
+ * `base` exists for every tenant: baseTemplateEnsurer builds the tenant's image `base` from
+ * BASE_DOCKERFILE on first use (concurrent creates share one build) and waits for it.
  */
 import { CubbyError, isCubbyError } from '../../errors/index.js';
+import type { Image, ImageSettings } from '../../core/model.js';
 import type { Caller, CoreServices } from '../../core/services.js';
 
 export const BASE_TEMPLATE = 'base';
+/** The managed base of `base`: Debian 12 with E2B's conventions (user `user`, sudo, bash, python3, git, curl, Node.js). */
+export const BASE_MANAGED_IMAGE = 'debian-12-e2b';
+export const BASE_DOCKERFILE = `FROM ${BASE_MANAGED_IMAGE}\nWORKDIR /home/user\nENV HOME=/home/user\n`;
+/** The in-sandbox agent's port (envd's); it also serves the image's ready and run hooks. */
+export const ENVD_PORT = 49983;
+
+export interface BaseTemplateHost {
+  /** Stores a build context (files by name) as one of the tenant's uploads; returns its artifact URI. */
+  storeContext(tenantId: string, files: Record<string, string>): Promise<string>;
+  /** How long a create waits for the first build of `base` (default 15 min). */
+  buildTimeoutMs?: number;
+  pollMs?: number;
+}
+
+/** The settings of the tenant's `base` image: the agent, its ready hook, and its run hook (envVars). */
+export function baseTemplateSettings(codeArtifactUri: string): ImageSettings {
+  return {
+    baseImage: BASE_MANAGED_IMAGE,
+    codeArtifactUri,
+    environment: {},
+    memoryMiB: 2048,
+    vcpus: 1,
+    hooks: { port: ENVD_PORT, enabled: { ready: true, run: true }, timeouts: {} },
+    egress: { mode: 'closed' },
+    agent: true,
+    extra: {},
+  };
+}
+
+/** ensureBaseTemplate for a host that can build: the tenant's `base`, built on first use. */
+export function baseTemplateEnsurer(host: BaseTemplateHost): (caller: Caller, core: CoreServices) => Promise<string | undefined> {
+  const inFlight = new Map<string, Promise<string>>();
+  return (caller, core) => {
+    const key = caller.tenant.id;
+    let p = inFlight.get(key);
+    if (!p) {
+      p = ensureBuilt(host, caller, core).finally(() => inFlight.delete(key));
+      inFlight.set(key, p);
+    }
+    return p;
+  };
+}
+
+async function ensureBuilt(host: BaseTemplateHost, caller: Caller, core: CoreServices): Promise<string> {
+  let image = await imageOrUndefined(core, caller, BASE_TEMPLATE);
+  if (!image) {
+    const uri = await host.storeContext(caller.tenant.id, { Dockerfile: BASE_DOCKERFILE });
+    try {
+      image = (await core.images.create(caller, { name: BASE_TEMPLATE, settings: baseTemplateSettings(uri) })).image;
+    } catch (e) {
+      // Another daemon process (or a racing request) made it first: wait for that one.
+      image = await imageOrUndefined(core, caller, BASE_TEMPLATE);
+      if (!image) throw e;
+    }
+  }
+  const deadline = Date.now() + (host.buildTimeoutMs ?? 15 * 60_000);
+  while (!image.latestActiveVersion) {
+    if (image.state === 'CREATE_FAILED' || image.state === 'DELETING' || image.state === 'DELETED') {
+      throw new CubbyError(
+        'BUILD_FAILED',
+        `template '${BASE_TEMPLATE}' could not be built (image state ${image.state}); see its build log`,
+      );
+    }
+    if (Date.now() > deadline) throw new CubbyError('BUILD_FAILED', `template '${BASE_TEMPLATE}' is still building; try again later`);
+    await new Promise((r) => setTimeout(r, host.pollMs ?? 500));
+    image = await core.images.get(caller, BASE_TEMPLATE);
+  }
+  return BASE_TEMPLATE;
+}
+
+async function imageOrUndefined(core: CoreServices, caller: Caller, name: string): Promise<Image | undefined> {
+  try {
+    return await core.images.get(caller, name);
+  } catch (e) {
+    if (isCubbyError(e) && e.kind === 'not_found') return undefined;
+    throw e;
+  }
+}
 
 /** The default `base`: the tenant's image named `base`, if it has one. */
 export async function ensureBaseTemplate(caller: Caller, core: CoreServices): Promise<string | undefined> {
@@ -47,8 +129,7 @@ export async function resolveTemplate(
       throw new CubbyError('IMAGE_NOT_FOUND', `template '${BASE_TEMPLATE}' is not built yet`, { details: { templateID } });
     return name;
   }
-  if (await imageNamed(core, caller, templateID)) return templateID;
-  const byId = await imageWithId(core, caller, templateID);
-  if (byId !== undefined) return byId;
+  const name = (await imageNamed(core, caller, templateID)) ? templateID : await imageWithId(core, caller, templateID);
+  if (name !== undefined) return name;
   throw new CubbyError('IMAGE_NOT_FOUND', `template '${templateID}' not found`, { details: { templateID } });
 }

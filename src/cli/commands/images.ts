@@ -40,17 +40,26 @@ interface CreateOpts {
   timeout: string;
   buildDisk?: string;
   buildMemory?: string;
+  disk?: string;
+  maxProcesses?: string;
+  addressSpace?: string;
 }
 
-/** Cubby's build caps, sent as extension members (see src/client/cubby-members.ts). */
+/** Cubby's build caps and microVM limits, sent as extension members (see src/client/cubby-members.ts). */
 function buildCapMembers(o: CreateOpts): Record<string, unknown> {
-  const num = (v: string | undefined, flag: string): number | undefined => {
+  const num = (v: string | undefined, flag: string, min = 1): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} ${v}: expected a whole number of MiB`);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} ${v}: expected a whole number >= ${min}`);
     return n;
   };
-  return { cubbyBuildDiskMiB: num(o.buildDisk, '--build-disk'), cubbyBuildMemoryMiB: num(o.buildMemory, '--build-memory') };
+  return {
+    cubbyBuildDiskMiB: num(o.buildDisk, '--build-disk'),
+    cubbyBuildMemoryMiB: num(o.buildMemory, '--build-memory'),
+    cubbyDiskMiB: num(o.disk, '--disk'),
+    cubbyMaxProcesses: num(o.maxProcesses, '--max-processes'),
+    cubbyAddressSpaceMiB: num(o.addressSpace, '--address-space', 0),
+  };
 }
 
 /** --uri passes through; --zip and --from (zipped here) are uploaded to the daemon first. */
@@ -153,6 +162,9 @@ export function registerImages(program: Command): void {
       .option('--memory <MiB>', 'baseline memory')
       .option('--build-disk <MiB>', "disk cap of the build (default 8192, within the host's maximum)")
       .option('--build-memory <MiB>', "memory cap of each RUN step (default 2048, within the host's maximum)")
+      .option('--disk <MiB>', "each microVM's own disk (default 4096)")
+      .option('--max-processes <n>', 'processes and threads per microVM (default: one per 16 MiB of memory, 16-1024)')
+      .option('--address-space <MiB>', 'per-process address-space limit (default 3/4 of memory; 0 = none, for Node/JVM apps)')
       .option('--hooks <list>', 'enabled hooks, e.g. ready,run,resume')
       .option('--hook-port <port>', 'port the hooks listen on', '9000')
       .option('--env <KEY=VALUE>', 'environment variable (repeatable)', collect)

@@ -10,6 +10,7 @@ import { CubbyError } from '../../errors/index.js';
 import { print } from '../output.js';
 import { registerTenantQuota } from './quota.js';
 import { registerE2bKeys } from './e2b-keys.js';
+import { storeOptions, type StoreOpts } from './store-options.js';
 
 async function withStore<T>(o: { dataDir?: string; store?: string }, fn: (s: Store) => Promise<T>): Promise<T> {
   const url = storeUrl(o.store);
@@ -28,19 +29,9 @@ async function tenantId(store: Store, nameOrId: string): Promise<string> {
 }
 
 export function registerOperator(program: Command): void {
-  const dataDir = ['--data-dir <dir>', 'state directory (same default as serve)'] as const;
-  const store = [
-    '--store <url>',
-    'postgres://... when the daemon keeps its store in PostgreSQL (or CUBBY_STORE; same default as serve)',
-  ] as const;
   const tenant = program.command('tenant').description('manage tenants (operator)');
-  tenant
-    .command('create <name>')
-    .description('create a tenant with its first access key and E2B API key')
-    .option(...dataDir)
-    .option(...store)
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+  storeOptions(tenant.command('create <name>').description('create a tenant with its first access key and E2B API key')).action(
+    async (name: string, o: StoreOpts) =>
       withStore(o, async (s) => {
         const { t, k, e } = await s.tx(async (x) => {
           const t = await x.createTenant(name);
@@ -58,45 +49,28 @@ export function registerOperator(program: Command): void {
           o,
         );
       }),
-    );
-  tenant
-    .command('list')
-    .description('list tenants')
-    .option(...dataDir)
-    .option(...store)
-    .option('--json', 'machine-readable output')
-    .action(async (o: { dataDir?: string; store?: string; json?: boolean }) =>
-      withStore(o, async (s) => {
-        print(
-          (await s.listTenants()).map((t) => ({ name: t.name, accountId: t.accountId, id: t.id, createdAt: t.createdAt })),
-          o,
-        );
-      }),
-    );
+  );
+  storeOptions(tenant.command('list').description('list tenants')).action(async (o: StoreOpts) =>
+    withStore(o, async (s) => {
+      print(
+        (await s.listTenants()).map((t) => ({ name: t.name, accountId: t.accountId, id: t.id, createdAt: t.createdAt })),
+        o,
+      );
+    }),
+  );
 
-  registerTenantQuota(tenant, { withStore, tenantId, dataDir, store });
-  registerE2bKeys(program, { withStore, tenantId, dataDir, store });
+  registerTenantQuota(tenant, { withStore, tenantId });
+  registerE2bKeys(program, { withStore, tenantId });
 
   const key = program.command('key').description('manage access keys (operator)');
-  key
-    .command('create <tenant>')
-    .description('issue a new access key pair')
-    .option(...dataDir)
-    .option(...store)
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
-      withStore(o, async (s) => {
-        const k = await s.createKey(await tenantId(s, name));
-        print({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, o);
-      }),
-    );
-  key
-    .command('list <tenant>')
-    .description("list a tenant's keys (never their secrets)")
-    .option(...dataDir)
-    .option(...store)
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
+  storeOptions(key.command('create <tenant>').description('issue a new access key pair')).action(async (name: string, o: StoreOpts) =>
+    withStore(o, async (s) => {
+      const k = await s.createKey(await tenantId(s, name));
+      print({ accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey }, o);
+    }),
+  );
+  storeOptions(key.command('list <tenant>').description("list a tenant's keys (never their secrets)")).action(
+    async (name: string, o: StoreOpts) =>
       withStore(o, async (s) => {
         print(
           (await s.listKeys(await tenantId(s, name))).map((k) => ({
@@ -108,17 +82,11 @@ export function registerOperator(program: Command): void {
           o,
         );
       }),
-    );
-  key
-    .command('revoke <accessKeyId>')
-    .description('revoke a key at once')
-    .option(...dataDir)
-    .option(...store)
-    .option('--json', 'machine-readable output')
-    .action(async (id: string, o: { dataDir?: string; store?: string; json?: boolean }) =>
-      withStore(o, async (s) => {
-        const k = await s.revokeKey(id);
-        print({ accessKeyId: k.accessKeyId, status: k.status, revokedAt: k.revokedAt }, o);
-      }),
-    );
+  );
+  storeOptions(key.command('revoke <accessKeyId>').description('revoke a key at once')).action(async (id: string, o: StoreOpts) =>
+    withStore(o, async (s) => {
+      const k = await s.revokeKey(id);
+      print({ accessKeyId: k.accessKeyId, status: k.status, revokedAt: k.revokedAt }, o);
+    }),
+  );
 }

@@ -17,8 +17,8 @@ import { DEFAULT_DATA_DIR } from '../../daemon/config.js';
 import { quotaDefaults } from '../../daemon/quota-flags.js';
 import { CubbyError } from '../../errors/index.js';
 import { print, table } from '../output.js';
+import { storeOptions, type StoreOpts } from './store-options.js';
 
-type StoreOpts = { dataDir?: string; store?: string; json?: boolean };
 type WithStore = <T>(o: StoreOpts, fn: (s: Store) => Promise<T>) => Promise<T>;
 
 const MIB = 1024 * 1024;
@@ -45,8 +45,6 @@ export function registerTenantQuota(
   deps: {
     withStore: WithStore;
     tenantId: (s: Store, nameOrId: string) => Promise<string>;
-    dataDir: readonly [string, string];
-    store: readonly [string, string];
   },
 ): void {
   const quota = tenant.command('quota').description("a tenant's quotas (operator)");
@@ -68,20 +66,13 @@ export function registerTenantQuota(
     else table(st.map(human));
   };
 
-  quota
-    .command('show <tenant>')
-    .description('limits (tenant override or default) and current use')
-    .option(...deps.dataDir)
-    .option(...deps.store)
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, o: StoreOpts) => deps.withStore(o, (s) => show(s, o, name)));
+  storeOptions(quota.command('show <tenant>').description('limits (tenant override or default) and current use')).action(
+    async (name: string, o: StoreOpts) => deps.withStore(o, (s) => show(s, o, name)),
+  );
 
-  const set = quota
-    .command('set <tenant>')
-    .description("override some of a tenant's quotas (0 = none allowed); others keep theirs")
-    .option(...deps.dataDir)
-    .option(...deps.store)
-    .option('--json', 'machine-readable output');
+  const set = storeOptions(
+    quota.command('set <tenant>').description("override some of a tenant's quotas (0 = none allowed); others keep theirs"),
+  );
   for (const [, flag, , , help] of SET_OPTIONS) set.option(flag, help);
   set.action(async (name: string, o: StoreOpts & Record<string, string | undefined>) =>
     deps.withStore(o, async (s) => {
@@ -102,16 +93,11 @@ export function registerTenantQuota(
     }),
   );
 
-  quota
-    .command('reset <tenant>')
-    .description("drop the tenant's overrides: back to the defaults")
-    .option(...deps.dataDir)
-    .option(...deps.store)
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, o: StoreOpts) =>
+  storeOptions(quota.command('reset <tenant>').description("drop the tenant's overrides: back to the defaults")).action(
+    async (name: string, o: StoreOpts) =>
       deps.withStore(o, async (s) => {
         await s.clearQuotaOverrides(await deps.tenantId(s, name));
         await show(s, o, name);
       }),
-    );
+  );
 }

@@ -21,6 +21,9 @@ export function agentArgs(defaultUser: string, app: string[]): string[] {
   return [AGENT_PATH, '--port', String(AGENT_PORT), '--default-user', defaultUser, ...(app.length ? ['--', ...app] : [])];
 }
 
+/** What the agent needs as root: start processes as other users and give them their files. */
+export const AGENT_CAPABILITIES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID'];
+
 export function agentMount(hostBinary: string): ReadOnlyMount {
   return { source: hostBinary, destination: AGENT_PATH };
 }

@@ -4,9 +4,9 @@
  * microVM restored from that snapshot, and only then mark the version SUCCESSFUL. Any failure
  * marks it FAILED with the reason and the log, and leaves no sandbox or half-written files.
  */
-import type { ImageBuild, ImageVersion } from '../model.js';
+import type { ImageBuild, ImageSettings, ImageVersion } from '../model.js';
 import type { Store } from '../ports/store.js';
-import type { SandboxRuntime } from '../ports/runtime.js';
+import type { ResourceLimits, SandboxRuntime } from '../ports/runtime.js';
 import type { HooksPort } from '../ports/hooks.js';
 import type { DiskPort } from '../ports/disk.js';
 import type { ArtifactUnpacker, ImageBuilder, ImageConfig, ManagedImageStore } from '../ports/images.js';
@@ -14,7 +14,7 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
-import { agentArgs, agentDefaultUser, agentMount } from './agent.js';
+import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
 import { buildLogPath, failVersion, versionDir } from './version-files.js';
 
@@ -100,7 +100,10 @@ export class BuildPipeline {
       if (app.length === 0 && !s.agent)
         throw new CubbyError('DOCKERFILE_INVALID', 'the Dockerfile sets neither ENTRYPOINT nor CMD: there is no app to start');
       if (s.agent && !d.agentBinary)
-        throw new CubbyError('BUILD_FAILED', 'this image asks for the in-sandbox agent, but this host has no cubby-agent binary (scripts/build-agent.sh)');
+        throw new CubbyError(
+          'BUILD_FAILED',
+          'this image asks for the in-sandbox agent, but this host has no cubby-agent binary (scripts/build-agent.sh)',
+        );
       // Under the agent the first process is the agent, as root (it starts commands as any user);
       // the app is its child and inherits that.
       const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app) : app;
@@ -111,10 +114,17 @@ export class BuildPipeline {
         id: sandboxId,
         rootfs: built.rootfs,
         ...(s.agent && d.agentBinary ? { mounts: [agentMount(d.agentBinary)] } : {}),
-        process: { args, env: { ...built.config.env, ...s.environment }, cwd: built.config.workdir || '/', uid, gid },
+        process: {
+          args,
+          env: { ...built.config.env, ...s.environment },
+          cwd: built.config.workdir || '/',
+          uid,
+          gid,
+          ...(s.agent ? { capabilities: AGENT_CAPABILITIES } : {}),
+        },
         // The model's baselines burst to 4x: the quota is 4x the baseline vCPUs, so a small
         // microVM is not throttled to a crawl while it restores or answers a burst of requests.
-        limits: { memoryBytes: s.memoryMiB * 1024 * 1024, cpus: s.vcpus * CPU_BURST, pids: 4096 },
+        limits: sandboxLimits(s),
         egress: s.egress,
         labels: { purpose: 'image-build', image: version.imageId, version: version.version },
       });
@@ -204,4 +214,22 @@ export class BuildPipeline {
       await this.d.runtime.destroy(id).catch(() => undefined);
     }
   }
+}
+
+const MIB = 1024 * 1024;
+
+/** The sandbox's limits from the image settings; members the image leaves out get the runtime's defaults. */
+export function sandboxLimits(s: ImageSettings): ResourceLimits {
+  const l = s.sandbox ?? {};
+  const rlimits = {
+    ...(l.maxProcesses !== undefined ? { processes: l.maxProcesses } : {}),
+    ...(l.addressSpaceMiB !== undefined ? { addressSpaceBytes: l.addressSpaceMiB * MIB } : {}),
+  };
+  return {
+    memoryBytes: s.memoryMiB * MIB,
+    cpus: s.vcpus * CPU_BURST,
+    pids: 4096,
+    ...(l.diskMiB !== undefined ? { diskBytes: l.diskMiB * MIB } : {}),
+    ...(Object.keys(rlimits).length ? { rlimits } : {}),
+  };
 }

@@ -14,6 +14,11 @@ export interface ProcessSpec {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /**
+   * Linux capabilities of the sandbox's first process (e.g. CAP_SETUID): none by default. Only for
+   * a trusted first process that must act as other users (Cubby's agent), never for an app.
+   */
+  capabilities?: string[];
 }
 
 export interface ResourceLimits {

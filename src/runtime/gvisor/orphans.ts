@@ -32,8 +32,8 @@ export async function orphanCommands(root: string): Promise<number[]> {
   return out;
 }
 
-export async function killOrphanCommands(root: string, waitMs = 5000): Promise<number[]> {
-  const pids = await orphanCommands(root);
+/** SIGKILLs `pids` and waits (up to `waitMs`) until they are gone from /proc; returns them. */
+async function killAndWait(pids: number[], waitMs: number): Promise<number[]> {
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -41,23 +41,21 @@ export async function killOrphanCommands(root: string, waitMs = 5000): Promise<n
       /* already gone */
     }
   }
+  const gone = (p: number) =>
+    fs.access(`/proc/${p}`).then(
+      () => false,
+      () => true,
+    );
   const deadline = Date.now() + waitMs;
-  while (
-    Date.now() < deadline &&
-    (
-      await Promise.all(
-        pids.map((p) =>
-          fs.access(`/proc/${p}`).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      )
-    ).some(Boolean)
-  ) {
+  while (pids.length && Date.now() < deadline && !(await Promise.all(pids.map(gone))).every(Boolean)) {
     await new Promise((r) => setTimeout(r, 50));
   }
   return pids;
+}
+
+export async function killOrphanCommands(root: string, waitMs = 5000): Promise<number[]> {
+  const pids = await orphanCommands(root);
+  return killAndWait(pids, waitMs);
 }
 
 /**
@@ -74,29 +72,5 @@ export async function killSandboxProcesses(root: string, bundle: string, waitMs 
     const args = await argv(pid);
     if (args.includes(flag) && args.includes(bundleFlag)) pids.push(Number(pid));
   }
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  const deadline = Date.now() + waitMs;
-  while (
-    pids.length &&
-    Date.now() < deadline &&
-    (
-      await Promise.all(
-        pids.map((p) =>
-          fs.access(`/proc/${p}`).then(
-            () => true,
-            () => false,
-          ),
-        ),
-      )
-    ).some(Boolean)
-  ) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return pids;
+  return killAndWait(pids, waitMs);
 }

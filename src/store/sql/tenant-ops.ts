@@ -7,9 +7,10 @@ import type { AccessKeyInfo, StoreOps } from '../../core/ports/store.js';
 import { CubbyError } from '../../errors/index.js';
 import { fromRow, insertSql, type Row, toColumns } from '../codec.js';
 import { newAccessKeyId, newAccountId, newSecretAccessKey, newTenantId } from '../ids.js';
-import { checkTenantName, keyNotFound, tenantNotFound } from '../not-found.js';
+import { checkTenantName, keyNotFound } from '../not-found.js';
 import { ACCESS_KEY, TENANT } from '../records.js';
 import { checkThenWrite, type SqlCtx } from './context.js';
+import { activeKeyWithTenant, requireTenant, revokeKeyRow } from './key-rows.js';
 
 type TenantOps = Pick<
   StoreOps,
@@ -49,8 +50,7 @@ export function tenantOps(ctx: SqlCtx): TenantOps {
 
     async createKey(tenantId) {
       const box = ctx.secrets();
-      // Tenants are never deleted, so the check cannot go stale before the insert.
-      if (!(await ctx.get('SELECT 1 FROM tenants WHERE id = ?', [tenantId]))) throw tenantNotFound(tenantId);
+      await requireTenant(ctx, tenantId);
       const info: AccessKeyInfo = { accessKeyId: newAccessKeyId(), tenantId, status: 'ACTIVE', createdAt: ctx.now() };
       const secretAccessKey = newSecretAccessKey();
       const { columns, values } = toColumns(ACCESS_KEY, info, { secret_sealed: box.seal(secretAccessKey, info.accessKeyId) });
@@ -58,26 +58,14 @@ export function tenantOps(ctx: SqlCtx): TenantOps {
       return { ...info, secretAccessKey };
     },
     async getKeyForAuth(accessKeyId) {
-      const r = await ctx.get(
-        `SELECT k.*, t.name AS t_name, t.account_id AS t_account_id, t.created_at AS t_created_at
-        FROM access_keys k JOIN tenants t ON t.id = k.tenant_id
-        WHERE k.access_key_id = ? AND k.status = 'ACTIVE'`,
-        [accessKeyId],
-      );
-      if (!r) return undefined;
-      const info = key(r);
-      const t = fromRow(TENANT, { id: r.tenant_id, name: r.t_name, account_id: r.t_account_id, created_at: r.t_created_at });
-      return { key: info, tenant: t, secret: ctx.secrets().open(r.secret_sealed as string, info.accessKeyId) };
+      const found = await activeKeyWithTenant(ctx, 'access_keys', 'access_key_id', accessKeyId);
+      if (!found) return undefined;
+      const info = key(found.row);
+      return { key: info, tenant: found.tenant, secret: ctx.secrets().open(found.row.secret_sealed as string, info.accessKeyId) };
     },
     listKeys: async (tenantId) => (await ctx.all('SELECT * FROM access_keys WHERE tenant_id = ? ORDER BY seq', [tenantId])).map(key),
     async revokeKey(accessKeyId, tenantId) {
-      // One statement; COALESCE keeps the first revokedAt when the key was already revoked.
-      const scoped = tenantId === undefined ? '' : ' AND tenant_id = ?';
-      const r = await ctx.get(
-        `UPDATE access_keys SET status = 'REVOKED', revoked_at = COALESCE(revoked_at, ?)
-        WHERE access_key_id = ?${scoped} RETURNING *`,
-        [ctx.now().getTime(), accessKeyId, ...(tenantId === undefined ? [] : [tenantId])],
-      );
+      const r = await revokeKeyRow(ctx, 'access_keys', 'access_key_id', accessKeyId, tenantId);
       if (!r) throw keyNotFound(accessKeyId);
       return key(r);
     },

@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { createLambdaApi, publicRoute } from '../../../src/api/lambda/index.js';
 import { ensureSelfSigned } from '../../../src/gateway/self-signed-ca.js';
 import { startFakeCore } from '../../support/fakes/core.js';
+import { h2Request } from '../../support/http.js';
 
 test('the API serves HTTP/2 and HTTP/1.1 over TLS with the self-signed CA', async (t) => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-api-tls-'));
@@ -46,16 +47,7 @@ test('the API serves HTTP/2 and HTTP/1.1 over TLS with the self-signed CA', asyn
 
   const session = h2connect(`https://localhost:${port}`, { ca });
   t.after(() => session.close());
-  const ask = (p: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const s = session.request({ ':path': p });
-      let status = 0;
-      let body = '';
-      s.on('response', (h) => (status = Number(h[':status'])));
-      s.on('data', (c: Buffer) => (body += c.toString()));
-      s.on('end', () => resolve({ status, body }));
-      s.on('error', reject);
-    });
+  const ask = (p: string) => h2Request(session, { ':path': p });
   const h2 = await ask('/whoami');
   assert.equal(h2.status, 200);
   assert.deepEqual(JSON.parse(h2.body), { host: `localhost:${port}`, version: '2.0' });

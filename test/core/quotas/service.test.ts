@@ -1,16 +1,15 @@
 /** The quota service over a real SQLite store, real checkpoint files and real upload files on disk. */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { openSqliteStore } from '../../../src/store/sqlite/index.js';
 import { nodeDisk } from '../../../src/adapters/node-disk.js';
 import { diskArtifactUsage } from '../../../src/adapters/artifact-usage.js';
 import { QuotaService } from '../../../src/core/quotas/service.js';
 import { DEFAULT_QUOTAS } from '../../../src/core/quotas/types.js';
 import type { MicrovmInsert } from '../../../src/core/ports/store.js';
 import { isCubbyError, type ErrorCode } from '../../../src/errors/index.js';
+import { twoTenantStore } from '../../support/two-tenant-store.js';
 
 const refused = (code: ErrorCode, msg: RegExp) => (e: unknown) => {
   assert.ok(isCubbyError(e), String(e));
@@ -20,35 +19,12 @@ const refused = (code: ErrorCode, msg: RegExp) => (e: unknown) => {
 };
 
 async function setup(t: import('node:test').TestContext) {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-quota-'));
-  const store = await openSqliteStore({ dataDir: dir });
-  t.after(async () => {
-    await store.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
-  const tenant = await store.createTenant('quota-a');
-  const other = await store.createTenant('quota-b');
-  const settings = {
-    baseImage: 'debian-12-python',
-    codeArtifactUri: 'file:///a.zip',
-    environment: {},
-    memoryMiB: 1024,
-    vcpus: 1,
-    hooks: { port: 9000, enabled: {}, timeouts: {} },
-    egress: { mode: 'closed' as const },
-    extra: {},
-  };
-  const image = await store.insertImage({ tenantId: tenant.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({ imageId: image.id, tenantId: tenant.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings });
-  const otherImage = await store.insertImage({ tenantId: other.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({
-    imageId: otherImage.id,
-    tenantId: other.id,
-    version: '1.0',
-    state: 'SUCCESSFUL',
-    status: 'ACTIVE',
-    settings: { ...settings, memoryMiB: 8192 },
-  });
+  const { dir, store, tenant, other, image, otherImage } = await twoTenantStore(
+    t,
+    'quota',
+    { memoryMiB: 1024, vcpus: 1 },
+    { memoryMiB: 8192 },
+  );
   const at = new Date();
   const vm = (tenantId: string, imageId: string, over: Partial<MicrovmInsert>): MicrovmInsert => ({
     tenantId,

@@ -1,16 +1,15 @@
 /** The usage service over a real SQLite store and real checkpoint files on disk. */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { openSqliteStore } from '../../../src/store/sqlite/index.js';
 import { nodeDisk } from '../../../src/adapters/node-disk.js';
 import { UsageServiceImpl } from '../../../src/core/usage/service.js';
 import { GIB, SECONDS_PER_MONTH } from '../../../src/core/usage/prices.js';
 import type { SandboxRuntime } from '../../../src/core/ports/runtime.js';
 import type { MicrovmInsert } from '../../../src/core/ports/store.js';
 import { isCubbyError } from '../../../src/errors/index.js';
+import { twoTenantStore } from '../../support/two-tenant-store.js';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000);
@@ -18,27 +17,7 @@ const PRICES = { currency: 'USD', vcpuSecond: 0.001, gibSecond: 0.0001, snapshot
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} != ${b}`);
 
 test('report: per microVM seconds (open period included), sizes, snapshot bytes, totals and cost; tenant scoped', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-usage-'));
-  const store = await openSqliteStore({ dataDir: dir });
-  t.after(async () => {
-    await store.close();
-    await fs.rm(dir, { recursive: true, force: true });
-  });
-
-  const tenant = await store.createTenant('usage-a');
-  const other = await store.createTenant('usage-b');
-  const settings = {
-    baseImage: 'debian-12-python',
-    codeArtifactUri: 'file:///a.zip',
-    environment: {},
-    memoryMiB: 2048,
-    vcpus: 2,
-    hooks: { port: 9000, enabled: {}, timeouts: {} },
-    egress: { mode: 'closed' as const },
-    extra: {},
-  };
-  const image = await store.insertImage({ tenantId: tenant.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({ imageId: image.id, tenantId: tenant.id, version: '1.0', state: 'SUCCESSFUL', status: 'ACTIVE', settings });
+  const { dir, store, tenant, other, image, otherImage } = await twoTenantStore(t, 'usage', { memoryMiB: 2048, vcpus: 2 });
   await store.insertBuild({
     imageId: image.id,
     tenantId: tenant.id,
@@ -46,15 +25,6 @@ test('report: per microVM seconds (open period included), sizes, snapshot bytes,
     state: 'SUCCESSFUL',
     memorySnapshotBytes: 3 << 20,
     diskSnapshotBytes: 1 << 20,
-  });
-  const otherImage = await store.insertImage({ tenantId: other.id, name: 'app', state: 'CREATED' });
-  await store.insertVersion({
-    imageId: otherImage.id,
-    tenantId: other.id,
-    version: '1.0',
-    state: 'SUCCESSFUL',
-    status: 'ACTIVE',
-    settings,
   });
 
   const base = (tenantId: string, imageId: string, over: Partial<MicrovmInsert>): MicrovmInsert => ({

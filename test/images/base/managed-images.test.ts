@@ -111,13 +111,13 @@ test(
   },
 );
 
-test('unknown names and versions are IMAGE_BASE_NOT_FOUND; the catalog lists both images', async (t) => {
+test('unknown names and versions are IMAGE_BASE_NOT_FOUND; the catalog lists every image', async (t) => {
   const cacheDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-base-'));
   t.after(() => fs.rm(cacheDir, { recursive: true, force: true }));
   const images = new ManagedImages({ cacheDir });
   assert.deepEqual(
     images.catalog().map((d) => `${d.name}:${d.version}`),
-    ['debian-12-minimal:1.0', 'debian-12-python:1.0'],
+    ['debian-12-minimal:1.0', 'debian-12-python:1.0', 'debian-12-e2b:1.0'],
   );
   assert.deepEqual(images.catalog()[1]?.packages, ['python3', 'python3-pip']);
   const notFound = (e: unknown): boolean => isCubbyError(e, 'IMAGE_BASE_NOT_FOUND');

@@ -38,6 +38,13 @@ export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns, ad
   if (body.baseImageVersion !== undefined) settings.baseImageVersion = body.baseImageVersion;
   if (body.description !== undefined) settings.description = body.description;
   if (body.cubbyAgent) settings.agent = true;
+  if (body.cubbyDiskMiB !== undefined || body.cubbyMaxProcesses !== undefined || body.cubbyAddressSpaceMiB !== undefined) {
+    settings.sandbox = {
+      ...(body.cubbyDiskMiB !== undefined ? { diskMiB: body.cubbyDiskMiB } : {}),
+      ...(body.cubbyMaxProcesses !== undefined ? { maxProcesses: body.cubbyMaxProcesses } : {}),
+      ...(body.cubbyAddressSpaceMiB !== undefined ? { addressSpaceMiB: body.cubbyAddressSpaceMiB } : {}),
+    };
+  }
   if (body.cubbyBuildDiskMiB !== undefined || body.cubbyBuildMemoryMiB !== undefined) {
     settings.build = {
       ...(body.cubbyBuildDiskMiB !== undefined ? { diskMiB: body.cubbyBuildDiskMiB } : {}),
@@ -68,6 +75,9 @@ export function settingsToWire(settings: ImageSettings, arns: LambdaArns): Recor
     cubbyBuildDiskMiB: settings.build?.diskMiB,
     cubbyBuildMemoryMiB: settings.build?.memoryMiB,
     cubbyAgent: settings.agent ? true : undefined,
+    cubbyDiskMiB: settings.sandbox?.diskMiB,
+    cubbyMaxProcesses: settings.sandbox?.maxProcesses,
+    cubbyAddressSpaceMiB: settings.sandbox?.addressSpaceMiB,
   };
   return out;
 }

@@ -55,6 +55,11 @@ const versionSettings = {
   cubbyBuildMemoryMiB: int(1, 1 << 30).optional(),
   // Start the app under Cubby's in-sandbox agent (the E2B protocol on port 49983).
   cubbyAgent: z.boolean().optional(),
+  // Each microVM's own limits (README "Limits inside a microVM"): its disk, its process and thread
+  // cap, and the per-process address-space limit (0: none, for runtimes that reserve a lot).
+  cubbyDiskMiB: int(256, 1 << 20).optional(),
+  cubbyMaxProcesses: int(16, 65_536).optional(),
+  cubbyAddressSpaceMiB: int(0, 1 << 20).optional(),
 };
 
 export const CreateMicrovmImageBody = z.strictObject({
