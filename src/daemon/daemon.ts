@@ -2,6 +2,7 @@
  * The composition root: opens the store, network, runtime and image adapters, assembles the
  * core, reconciles, and serves the Lambda MicroVMs API and the endpoint gateway.
  */
+import { tokenIssuer } from '../gateway/token-issuer.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -82,7 +83,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         cacheDir: config.cacheDir,
         ...(config.hostDiskReserveMiB !== undefined ? { hostReserveMiB: config.hostDiskReserveMiB } : {}),
       }),
-      tokens: { mint: async (r) => tokenService.tokens.mint(r.microvmId, r.tenantId, r.ports, r.minutes, r.kind) },
+      tokens: tokenIssuer(tokenService.tokens),
       log,
       artifacts: diskArtifactUsage(path.join(config.dataDir, 'artifacts')),
       observer: {

@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { CubbyError, asCubbyError } from '../errors/index.js';
+import { CubbyError, asCubbyError, errors } from '../errors/index.js';
 import { firstVerdict, lambdaTokenAuthenticator } from './auth.js';
 import { checkE2bAccess } from './e2b-access.js';
 import { sendHttpError, sendSocketError } from './error-response.js';
@@ -149,7 +149,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         details: { sandboxId: route.microvmId },
       });
     }
-    if (!info) throw new CubbyError('MICROVM_NOT_FOUND', `microVM ${route.microvmId} not found`);
+    if (!info) throw errors.microvmNotFound(route.microvmId);
     // Defence in depth: credentials of one tenant never open another tenant's microVM.
     if (verdict.outcome === 'allow' && verdict.tenantId !== undefined && verdict.tenantId !== info.tenantId) {
       throw new CubbyError('TOKEN_INVALID', 'invalid token');
