@@ -107,7 +107,7 @@ export function viaGateway(
   d: Daemon,
   id: string,
   p: string,
-  opts: { token?: string; port?: number; method?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { token?: string; port?: number; method?: string; headers?: Record<string, string>; timeoutMs?: number; body?: string } = {},
 ): Promise<GatewayAnswer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: `${id}.${d.config.domain}:${d.gatewayPort}`, ...(opts.headers ?? {}) };
@@ -123,6 +123,6 @@ export function viaGateway(
     );
     req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error('gateway request timed out')));
     req.on('error', reject);
-    req.end();
+    req.end(opts.body);
   });
 }

@@ -1,0 +1,283 @@
+/**
+ * A session survives its own excess, through the endpoint of a real microVM: a real daemon, the
+ * official client, one image whose app is a code interpreter (POST /exec runs the body as Python
+ * in the app's process, as a notebook cell does) with 1024 MiB and a 512 MiB disk. Through the
+ * gateway, the survivor runs a fork loop, a 3 GiB write, a memory hog, a thread explosion and
+ * many open files; after each: the offender got an error, the microVM is RUNNING and answers, a
+ * file written before is intact, a process started before still runs, a neighbour microVM answered
+ * throughout, and the host lost no more memory or disk than the microVM's limits. The same after
+ * SuspendMicrovm + ResumeMicrovm. And microVMs that die anyway say why in GetMicrovm: the memory
+ * limit (an image with cubbyAddressSpaceMiB 0, so nothing stops a hog before the host does) and
+ * the app's exit code. The runtime-level twin is excess.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  CreateMicrovmImageCommand,
+  GetMicrovmCommand,
+  ResumeMicrovmCommand,
+  RunMicrovmCommand,
+  SuspendMicrovmCommand,
+  TerminateMicrovmCommand,
+  type LambdaMicrovmsClient,
+} from '@aws-sdk/client-lambda-microvms';
+import { withCubbyMembers } from '../../src/client/cubby-members.js';
+import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { assertNoLeaks, hostResources } from '../support/leaks.js';
+import { endpointToken, waitForState, waitForVersion } from '../e2e/support.js';
+
+const MiB = 1024 * 1024;
+const MEMORY_MIB = 1024;
+const DISK_MIB = 512;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const EXCESS: Record<string, string> = {
+  // Children count against the cap until reaped: the cell cleans up after itself, as a harness would.
+  'fork loop': `
+import os, time, errno, signal
+kids = []
+try:
+    while True:
+        p = os.fork()
+        if p == 0:
+            time.sleep(60); os._exit(0)
+        kids.append(p)
+except OSError as e:
+    print('fork failed', errno.errorcode.get(e.errno), 'after', len(kids))
+for p in kids: os.kill(p, signal.SIGKILL)
+for p in kids: os.waitpid(p, 0)
+`,
+  '3 GiB write': `
+import os, errno
+n = 0
+try:
+    with open('/var/tmp/big', 'wb') as f:
+        while n < 3072:
+            f.write(b'x' * (1 << 20)); n += 1
+        f.flush(); os.fsync(f.fileno())
+    print('wrote', n, 'MiB')
+except OSError as e:
+    print('write failed', errno.errorcode.get(e.errno), 'after', n, 'MiB')
+os.remove('/var/tmp/big')
+`,
+  'memory hog': `
+l = []
+try:
+    while True: l.append(b'\\x01' * (64 << 20))
+except MemoryError:
+    print('MemoryError after', len(l) * 64, 'MiB')
+l = None
+`,
+  // Threads parked on an event (no timers): they all live at once, then all end.
+  'thread explosion': `
+import threading
+ev = threading.Event(); ts = []
+try:
+    while True:
+        t = threading.Thread(target=ev.wait, daemon=True); t.start(); ts.append(t)
+except RuntimeError as e:
+    print('thread failed after', len(ts), e)
+ev.set()
+for t in ts: t.join()
+`,
+  'many open files': `
+import os, errno
+fds = []
+try:
+    while True: fds.append(os.open('/etc/hostname', os.O_RDONLY))
+except OSError as e:
+    print('open failed', errno.errorcode.get(e.errno), 'after', len(fds))
+for fd in fds: os.close(fd)
+`,
+};
+
+/** 1024 MiB gives 64 tasks (one per 16 MiB); the app's own threads and the worker take a few. */
+const EXPECT: Record<string, RegExp> = {
+  'fork loop': /^fork failed EAGAIN after ([3-5]\d|6[0-3])\b/,
+  '3 GiB write': /^write failed ENOSPC after \d+ MiB/,
+  'memory hog': /^MemoryError after \d+ MiB/,
+  'thread explosion': /^thread failed after ([3-5]\d|6[0-3]) can't start new thread/,
+  'many open files': /^open failed EMFILE after \d+/,
+};
+
+describe('a microVM survives its own excess, through its endpoint', { timeout: 480_000 }, () => {
+  let d: TestDaemon;
+  let client: LambdaMicrovmsClient;
+  let tmp: string;
+  let baseline: Set<string>;
+  const live: string[] = [];
+  let survivor = '';
+  let survivorToken = '';
+  let neighbour = '';
+  let neighbourDown = 0;
+  let neighbourAsked = 0;
+  let watching = true;
+  let watcher: Promise<void> = Promise.resolve();
+
+  async function buildImage(name: string, members: Record<string, number>): Promise<void> {
+    await client.send(
+      withCubbyMembers(
+        new CreateMicrovmImageCommand({
+          name,
+          baseImageArn: 'debian-12-python',
+          buildRoleArn: 'arn:aws:iam::000000000000:role/build',
+          codeArtifact: { uri: await fixtureArtifact('interpreter', tmp) },
+          resources: [{ minimumMemoryInMiB: MEMORY_MIB }],
+        }),
+        members,
+      ),
+    );
+    const v = await waitForVersion(client, name, '1.0', 300_000);
+    assert.equal(v.state, 'SUCCESSFUL', v.stateReason);
+  }
+
+  async function launch(image: string): Promise<string> {
+    const m = await client.send(new RunMicrovmCommand({ imageIdentifier: image }));
+    assert.equal(m.state, 'RUNNING');
+    const id = m.microvmId ?? '';
+    live.push(id);
+    return id;
+  }
+
+  async function exec(id: string, token: string, code: string): Promise<string> {
+    const r = await viaGateway(d, id, '/exec', { token, method: 'POST', body: code, timeoutMs: 120_000 });
+    assert.equal(r.status, 200, r.body);
+    return r.body;
+  }
+
+  async function hostFree(): Promise<{ mem: number; disk: number }> {
+    const mem = /MemAvailable:\s+(\d+)/.exec(await fs.readFile('/proc/meminfo', 'utf8'));
+    const s = await fs.statfs(d.dataDir);
+    return { mem: Number(mem?.[1] ?? 0) * 1024, disk: s.bavail * s.bsize };
+  }
+
+  /** The session as it was: RUNNING, answering, its file and its worker process intact. */
+  async function intact(when: string): Promise<void> {
+    const m = await client.send(new GetMicrovmCommand({ microvmIdentifier: survivor }));
+    assert.equal(m.state, 'RUNNING', `${when}: the microVM runs on (${m.stateReason ?? ''})`);
+    const r = await viaGateway(d, survivor, '/', { token: survivorToken });
+    assert.equal(r.body, 'ok', `${when}: the app answers`);
+    const out = await exec(
+      survivor,
+      survivorToken,
+      `
+import os
+print(open('/var/tmp/precious').read())
+os.kill(int(open('/var/tmp/worker.pid').read()), 0)
+print('worker alive')
+`,
+    );
+    assert.match(out, /^keep me\nworker alive/, `${when}: the file written before and the worker survive: ${out}`);
+  }
+
+  async function excess(name: string, when: string): Promise<void> {
+    const before = await hostFree();
+    const t0 = Date.now();
+    const out = await exec(survivor, survivorToken, EXCESS[name] ?? '');
+    console.error(`[excess-endpoint] ${when} ${name}: ${out.trim()} (${Date.now() - t0} ms)`);
+    assert.match(out, EXPECT[name] ?? /./, `${when} ${name}: the offender gets an error`);
+    await intact(`${when} ${name}`);
+    const afterwards = await hostFree();
+    const lostMem = before.mem - afterwards.mem;
+    const lostDisk = before.disk - afterwards.disk;
+    assert.ok(lostMem < (MEMORY_MIB + 256) * MiB, `${name}: host memory lost ${Math.round(lostMem / MiB)} MiB`);
+    assert.ok(lostDisk < (DISK_MIB + 256) * MiB, `${name}: host disk lost ${Math.round(lostDisk / MiB)} MiB`);
+    assert.equal(neighbourDown, 0, `${name}: the neighbour answered throughout`);
+  }
+
+  before(async () => {
+    baseline = await hostResources();
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-excess-endpoint-'));
+    d = await startTestDaemon();
+    client = (await d.tenant('excess')).client;
+    // One image as a user would make it; one with no address-space cap, to die of memory anyway.
+    await Promise.all([
+      buildImage('interpreter', { cubbyDiskMiB: DISK_MIB }),
+      buildImage('interpreter-unbounded', { cubbyDiskMiB: DISK_MIB, cubbyAddressSpaceMiB: 0 }),
+    ]);
+    survivor = await launch('interpreter');
+    neighbour = await launch('interpreter');
+    survivorToken = await endpointToken(client, survivor);
+    const neighbourToken = await endpointToken(client, neighbour);
+    // A file and a background process that must outlive every excess.
+    await exec(
+      survivor,
+      survivorToken,
+      `
+import subprocess
+open('/var/tmp/precious', 'w').write('keep me')
+p = subprocess.Popen(['sleep', '100000'])
+open('/var/tmp/worker.pid', 'w').write(str(p.pid))
+`,
+    );
+    // The neighbour is asked every 500 ms throughout.
+    watcher = (async () => {
+      while (watching) {
+        const ok = await viaGateway(d, neighbour, '/', { token: neighbourToken, timeoutMs: 5_000 }).then(
+          (r) => r.body === 'ok',
+          () => false,
+        );
+        neighbourAsked++;
+        if (!ok) neighbourDown++;
+        await sleep(500);
+      }
+    })();
+  });
+
+  after(async () => {
+    watching = false;
+    await watcher;
+    for (const id of live) await client?.send(new TerminateMicrovmCommand({ microvmIdentifier: id })).catch(() => undefined);
+    await d?.destroy();
+    await fs.rm(tmp, { recursive: true, force: true });
+    await assertNoLeaks(baseline, [], 10_000);
+  });
+
+  for (const name of Object.keys(EXCESS)) {
+    test(`${name}: the offender gets an error, the session lives on`, async () => {
+      await excess(name, 'running');
+    });
+  }
+
+  test('after SuspendMicrovm + ResumeMicrovm the survivor has its files, its worker and its caps', async () => {
+    await client.send(new SuspendMicrovmCommand({ microvmIdentifier: survivor }));
+    await waitForState(client, survivor, ['SUSPENDED'], 60_000);
+    await client.send(new ResumeMicrovmCommand({ microvmIdentifier: survivor }));
+    await waitForState(client, survivor, ['RUNNING'], 60_000);
+    await intact('resumed');
+    for (const name of Object.keys(EXCESS)) await excess(name, 'resumed');
+    assert.ok(neighbourAsked > 20, `the neighbour was asked throughout (${neighbourAsked} times)`);
+  });
+
+  test('a microVM that dies anyway says why in GetMicrovm: the memory limit, the exit code', async () => {
+    const hog = await launch('interpreter-unbounded');
+    const hogToken = await endpointToken(client, hog);
+    // Nothing in the sandbox stops this one (no RLIMIT_AS): the host's memory cgroup does.
+    await viaGateway(d, hog, '/exec', {
+      token: hogToken,
+      method: 'POST',
+      body: `l = []\nwhile True: l.append(b'\\x01' * (64 << 20))\n`,
+      timeoutMs: 120_000,
+    }).catch(() => undefined);
+    const dead = await waitForState(client, hog, ['TERMINATED'], 60_000);
+    console.error(`[excess-endpoint] the hog: ${dead.stateReason ?? ''}`);
+    assert.match(dead.stateReason ?? '', new RegExp(`out of memory: the sandbox exceeded its ${MEMORY_MIB} MiB`), dead.stateReason);
+
+    const quits = await launch('interpreter');
+    await viaGateway(d, quits, '/exec', {
+      token: await endpointToken(client, quits),
+      method: 'POST',
+      body: 'import os\nos._exit(7)\n',
+    }).catch(() => undefined);
+    const gone = await waitForState(client, quits, ['TERMINATED'], 60_000);
+    console.error(`[excess-endpoint] the quitter: ${gone.stateReason ?? ''}`);
+    assert.match(gone.stateReason ?? '', /the app exited with code 7/, gone.stateReason);
+
+    await intact('after the neighbours died');
+    assert.equal(neighbourDown, 0, 'the neighbour answered throughout');
+  });
+});
