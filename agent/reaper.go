@@ -25,6 +25,7 @@ func newReaper() *reaper {
 			rp.reap()
 		}
 	}()
+	go serveSudo(rp)
 	return rp
 }
 

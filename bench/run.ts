@@ -1,7 +1,7 @@
 /**
  * `./cubby bench`: every benchmark, printed as medians beside raw runsc doing the same work.
- * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density,disk picks some (default: all).
- * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12, disk 5);
+ * CUBBY_BENCH_ONLY=runtime,launch,resume,gateway,density,disk,e2b picks some (default: all).
+ * CUBBY_BENCH_REPS overrides every benchmark's repetitions (defaults: runtime 7, launch 20, resume 12, disk 5, e2b 10);
  * CUBBY_BENCH_DENSITY sets how many idle microVMs the density benchmark holds (default 10).
  */
 import { runtimeBench } from './runtime.bench.js';
@@ -10,12 +10,13 @@ import { resumeBench } from './resume.bench.js';
 import { gatewayBench } from './gateway.bench.js';
 import { densityBench } from './density.bench.js';
 import { diskBench } from './disk.bench.js';
+import { e2bBench } from './e2b.bench.js';
 import { closeBenchFixture } from './support/cubby-fixture.js';
 import { testRootfs } from '../test/support/rootfs.js';
 
 // The SDK's Node 20 end-of-support notice would sit in the middle of the printed tables.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density', 'disk'];
+const ALL = ['runtime', 'launch', 'resume', 'gateway', 'density', 'disk', 'e2b'];
 const repsEnv = process.env.CUBBY_BENCH_REPS ? Number(process.env.CUBBY_BENCH_REPS) : undefined;
 const only = new Set((process.env.CUBBY_BENCH_ONLY || ALL.join(',')).split(',').map((s) => s.trim()));
 for (const name of only) if (!ALL.includes(name)) throw new Error(`unknown benchmark ${name}; choose from ${ALL.join(', ')}`);
@@ -30,6 +31,7 @@ try {
   if (only.has('gateway')) await gatewayBench();
   if (only.has('density')) await densityBench(Number(process.env.CUBBY_BENCH_DENSITY ?? 10));
   if (only.has('disk')) await diskBench(rootfs, repsEnv ?? 5);
+  if (only.has('e2b')) await e2bBench(repsEnv ?? 10);
 } finally {
   await closeBenchFixture();
 }

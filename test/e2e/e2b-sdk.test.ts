@@ -85,6 +85,20 @@ describe('E2B data plane with the real e2b SDK', { timeout: 900_000 }, () => {
     created.delete(other.sandboxId);
   });
 
+  test('passwordless sudo for `user` (through the agent: gVisor never honours setuid)', async () => {
+    assert.equal((await sbx.commands.run('sudo -n id -u')).stdout, '0\n');
+    const r = await sbx.commands.run(
+      'echo secret | sudo tee /root/owned >/dev/null && sudo stat -c %U /root/owned && sudo cat /root/owned',
+    );
+    assert.equal(r.stdout, 'root\nsecret\n');
+    await assert.rejects(sbx.commands.run('sudo -n sh -c "exit 5"'), (e: unknown) => e instanceof CommandExitError && e.exitCode === 5);
+    // Outside the sudo group: refused (the agent checks the caller's kernel-checked credentials).
+    await assert.rejects(
+      sbx.commands.run('su -s /bin/sh nobody -c "sudo -n id -u"', { user: 'root' }),
+      (e: unknown) => e instanceof CommandExitError && e.exitCode === 1 && /not in the sudoers/.test(e.stderr),
+    );
+  });
+
   test('files: write, read, list, exists, remove, makeDir', async () => {
     const info = await sbx.files.write('notes/a.txt', 'hello file');
     assert.equal(info.path, '/home/user/notes/a.txt');
@@ -147,6 +161,45 @@ describe('E2B data plane with the real e2b SDK', { timeout: 900_000 }, () => {
     assert.equal(await again.commands.kill(pid), true);
     assert.equal(await again.files.read('/home/user/keep/sub/b.txt'), 'kept');
     assert.equal(await again.files.exists('/home/user/keep/sub'), true);
+  });
+
+  test("tenant B's envd token (from B's own sandbox, B's own base) is refused on tenant A's sandbox, and A's on B's", async () => {
+    const tb = await d.tenant('e2b-sdk-b');
+    const keyB = (await d.store.createE2bKey(tb.tenantId)).apiKey;
+    const b = await Sandbox.create({ ...opts(), apiKey: keyB, timeoutMs: 600_000 });
+    try {
+      const tokenB = (b as unknown as { envdAccessToken?: string }).envdAccessToken;
+      const tokenA = (sbx as unknown as { envdAccessToken?: string }).envdAccessToken;
+      assert.ok(tokenA && tokenB && tokenA !== tokenB);
+      const health = (id: string, token: string) =>
+        fetch(`${d.gatewayUrl}/health`, { headers: { 'E2b-Sandbox-Id': id, 'E2b-Sandbox-Port': '49983', 'X-Access-Token': token } });
+      // Each token opens its own sandbox (so the refusals below are about the token, not the route).
+      assert.equal((await health(b.sandboxId, tokenB)).status, 204);
+      assert.equal((await health(sbx.sandboxId, tokenA)).status, 204);
+      for (const [id, token] of [
+        [sbx.sandboxId, tokenB],
+        [b.sandboxId, tokenA],
+      ] as const) {
+        const r = await health(id, token);
+        assert.ok(r.status === 401 || r.status === 403, `status ${r.status}`);
+      }
+      // A command through B's token on A's sandbox: refused as well.
+      const run = await fetch(`${d.gatewayUrl}/process.Process/List`, {
+        method: 'POST',
+        headers: {
+          'E2b-Sandbox-Id': sbx.sandboxId,
+          'E2b-Sandbox-Port': '49983',
+          'X-Access-Token': tokenB,
+          'Content-Type': 'application/json',
+        },
+        body: '{}',
+      });
+      assert.ok(run.status === 401 || run.status === 403, `status ${run.status}`);
+      // B's API key does not reach A's sandbox either.
+      await assert.rejects(Sandbox.connect(sbx.sandboxId, { ...opts(), apiKey: keyB }));
+    } finally {
+      await Sandbox.kill(b.sandboxId, { ...opts(), apiKey: keyB });
+    }
   });
 
   test("another sandbox's envd token is refused; a sandbox killed mid-command is reported killed", async () => {

@@ -9,11 +9,22 @@
 import { CubbyError, isCubbyError } from '../../errors/index.js';
 import type { Image, ImageSettings } from '../../core/model.js';
 import type { Caller, CoreServices } from '../../core/services.js';
+import { AGENT_PATH } from '../../core/images/agent.js';
 
 export const BASE_TEMPLATE = 'base';
 /** The managed base of `base`: Debian 12 with E2B's conventions (user `user`, sudo, bash, python3, git, curl, Node.js). */
 export const BASE_MANAGED_IMAGE = 'debian-12-e2b';
-export const BASE_DOCKERFILE = `FROM ${BASE_MANAGED_IMAGE}\nWORKDIR /home/user\nENV HOME=/home/user\n`;
+/**
+ * gVisor sets no_new_privs on every task, so the setuid /usr/bin/sudo can never become root in a
+ * sandbox: `sudo` on PATH is the agent in its sudo role (agent/sudo.go), which asks the agent.
+ */
+export const BASE_DOCKERFILE = [
+  `FROM ${BASE_MANAGED_IMAGE}`,
+  `RUN ln -sf ${AGENT_PATH} /usr/local/bin/sudo`,
+  'WORKDIR /home/user',
+  'ENV HOME=/home/user',
+  '',
+].join('\n');
 /** The in-sandbox agent's port (envd's); it also serves the image's ready and run hooks. */
 export const ENVD_PORT = 49983;
 

@@ -1,0 +1,250 @@
+/**
+ * E2B figures (issue 11) with the real `e2b` SDK against a real daemon, header routing:
+ * Sandbox.create() -> the first commands.run('echo hi') result, cold and from the warm pool,
+ * beside raw runsc restoring the same `base` snapshot into a fresh netns plus one `runsc exec`;
+ * the commands.run round trip beside `runsc exec`; a 10 MiB upload and download through the
+ * gateway beside the same request straight to the agent; pause and connect (resume) latency.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Sandbox } from 'e2b';
+import { startTestDaemon, type TestDaemon } from '../test/support/daemon.js';
+import { ensureTestBaseImage } from '../test/support/base-image.js';
+import { newSandboxId } from '../src/runtime/gvisor/index.js';
+import { MANIFEST, type CheckpointManifest } from '../src/runtime/gvisor/checkpoint-manifest.js';
+import { RawRunsc } from './support/raw-runsc.js';
+import { printGoal, printGoalMinRatio, printTable, timed, type Row } from './support/stats.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ENVD = 49983;
+const MiB = 1024 * 1024;
+
+interface Ctx {
+  d: TestDaemon;
+  key: string;
+  tenantId: string;
+}
+
+const sdkOpts = (c: Ctx) => ({
+  apiKey: c.key,
+  apiUrl: c.d.apiUrl,
+  domain: c.d.config.domain,
+  sandboxUrl: c.d.gatewayUrl,
+  requestTimeoutMs: 120_000,
+});
+
+/** A daemon; `prev`: restart on its data directory, keeping its tenant, key and built `base`. */
+async function daemon(warmPool: number, prev?: Ctx): Promise<Ctx> {
+  if (prev) return { ...prev, d: await startTestDaemon({ warmPool, dataDir: prev.d.dataDir }) };
+  const d = await startTestDaemon({ warmPool });
+  const t = await d.tenant('e2b-bench');
+  return { d, key: (await d.store.createE2bKey(t.tenantId)).apiKey, tenantId: t.tenantId };
+}
+
+/** Sandbox.create() to the first `echo hi` result; the sandbox is killed afterwards (untimed). */
+async function createToFirstRun(c: Ctx): Promise<number> {
+  const t0 = performance.now();
+  const s = await Sandbox.create({ ...sdkOpts(c), timeoutMs: 300_000 });
+  const r = await s.commands.run('echo hi');
+  const ms = performance.now() - t0;
+  await Sandbox.kill(s.sandboxId, sdkOpts(c));
+  if (r.stdout !== 'hi\n') throw new Error(`echo hi answered ${JSON.stringify(r.stdout)}`);
+  return ms;
+}
+
+/** The floor: raw runsc restores the same snapshot (same spec, agent mount) and runs one exec. */
+class RawAgent {
+  private constructor(
+    readonly raw: RawRunsc,
+    readonly m: CheckpointManifest,
+    readonly snapshot: string,
+  ) {}
+  static async open(workDir: string, snapshot: string): Promise<RawAgent> {
+    const m = JSON.parse(await fs.readFile(path.join(snapshot, MANIFEST), 'utf8')) as CheckpointManifest;
+    const raw = new RawRunsc(workDir, m.rootfs);
+    // Restore needs the checkpoint's overlay medium: a sandbox disk's upper layer lives in a
+    // directory (a plain one here: the floor has no loop-mounted disk).
+    if (m.overlay === 'root:dir') {
+      const dir = path.join(workDir, 'overlay');
+      await fs.mkdir(dir, { recursive: true });
+      raw.flags.splice(raw.flags.indexOf('--overlay2=root:memory'), 1, `--overlay2=root:dir=${dir}`);
+    }
+    return new RawAgent(raw, m, snapshot);
+  }
+  /** netns + bundle + runsc restore; the clone is recorded in `live` before anything can fail. */
+  async restore(live: Array<{ id: string; ns: string; idx: number }>): Promise<{ id: string; ns: string; idx: number }> {
+    const id = newSandboxId();
+    const { ns, idx } = await this.raw.netns();
+    live.push({ id, ns, idx });
+    const bundle = await this.raw.bundle(id, ns, this.m.process, {
+      limits: this.m.limits,
+      hostname: this.m.hostname,
+      ...(this.m.mounts ? { mounts: this.m.mounts } : {}),
+    } as Parameters<RawRunsc['bundle']>[3]);
+    await this.raw.restore(id, bundle, this.snapshot);
+    return { id, ns, idx };
+  }
+  exec(id: string): Promise<void> {
+    return this.raw.exec(id, ['/bin/echo', 'hi']);
+  }
+}
+
+function sandboxAddress(c: Ctx, id: string): Promise<string> {
+  return fs
+    .readFile(path.join(c.d.config.dataDir, 'runtime', 'sandboxes', id, 'meta.json'), 'utf8')
+    .then((s) => (JSON.parse(s) as { network?: { sandboxAddress?: string } }).network?.sandboxAddress ?? '');
+}
+
+/** One 10 MiB upload then download against `base` (gateway or agent), in MiB/s each. */
+async function fileRound(base: string, headers: Record<string, string>, body: Buffer, name: string): Promise<[number, number]> {
+  const url = `${base}/files?path=/home/user/${name}&username=user`;
+  const [up, res] = await timed(() =>
+    fetch(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body }),
+  );
+  if (!res.ok) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
+  await res.arrayBuffer();
+  const [down, n] = await timed(async () => {
+    const r = await fetch(url, { headers });
+    if (!r.ok) throw new Error(`download answered ${r.status}`);
+    return (await r.arrayBuffer()).byteLength;
+  });
+  if (n !== body.length) throw new Error(`downloaded ${n} bytes of ${body.length}`);
+  return [body.length / MiB / (up / 1000), n / MiB / (down / 1000)];
+}
+
+export async function e2bBench(reps = 10): Promise<Row[]> {
+  await ensureTestBaseImage('debian-12-e2b');
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-bench-e2b-'));
+  const rows = {
+    cold: {
+      metric: 'cold: Sandbox.create() -> first commands.run("echo hi") (raw: netns + runsc restore + runsc exec)',
+      cubby: [] as number[],
+      raw: [] as number[],
+      goal: '<= 1.15x raw',
+    },
+    warm: { metric: 'warm pool: Sandbox.create() -> first commands.run("echo hi")', cubby: [] as number[], goal: 'p50 < 150 ms' },
+    rtt: {
+      metric: 'commands.run("echo hi") round trip (raw: runsc exec /bin/echo hi)',
+      cubby: [] as number[],
+      raw: [] as number[],
+      goal: 'p50 < 10 ms',
+    },
+    up: {
+      metric: '10 MiB upload: via gateway (raw column: straight to the agent)',
+      cubby: [] as number[],
+      raw: [] as number[],
+      unit: 'MiB/s',
+      goal: '>= 0.8x',
+    },
+    down: {
+      metric: '10 MiB download: via gateway (raw column: straight to the agent)',
+      cubby: [] as number[],
+      raw: [] as number[],
+      unit: 'MiB/s',
+      goal: '>= 0.8x',
+    },
+    pause: { metric: 'sandbox.pause() (checkpoint, memory kept)', cubby: [] as number[] },
+    connect: { metric: 'Sandbox.connect() of a paused sandbox (resume) -> first commands.run', cubby: [] as number[] },
+  };
+  let c: Ctx | undefined;
+  let raw: RawAgent | undefined;
+  const rawLive: Array<{ id: string; ns: string; idx: number }> = [];
+  let live: string | undefined;
+  try {
+    c = await daemon(0);
+    // Untimed: builds the tenant's `base` and warms both paths.
+    const [buildMs] = await timed(() => createToFirstRun(c!));
+    console.log(`\n(first Sandbox.create() built base: ${(buildMs / 1000).toFixed(1)} s)`);
+    const img = await c.d.store.getImageByName(c.tenantId, 'base');
+    const version = img && (await c.d.store.getVersion(c.tenantId, img.id, '1.0'));
+    if (!version?.snapshotPath) throw new Error('base has no snapshot');
+    raw = await RawAgent.open(path.join(work, 'raw'), version.snapshotPath);
+    const warmup = await raw.restore(rawLive);
+    await raw.exec(warmup.id);
+    await raw.raw.destroy(warmup.id, warmup.ns, warmup.idx);
+    rawLive.pop();
+
+    // Cold create, alternating with the raw floor so machine noise hits both alike.
+    for (let i = 0; i < reps; i++) {
+      rows.cold.cubby.push(await createToFirstRun(c));
+      const t0 = performance.now();
+      const r = await raw.restore(rawLive);
+      await raw.exec(r.id);
+      rows.cold.raw.push(performance.now() - t0);
+      await raw.raw.destroy(r.id, r.ns, r.idx);
+      rawLive.pop();
+    }
+
+    // Round trip, files, pause and connect on one sandbox (and one raw clone for runsc exec).
+    const s = await Sandbox.create({ ...sdkOpts(c), timeoutMs: 600_000 });
+    live = s.sandboxId;
+    const clone = await raw.restore(rawLive);
+    await s.commands.run('echo hi');
+    for (let i = 0; i < reps * 3; i++) {
+      rows.rtt.cubby.push((await timed(() => s.commands.run('echo hi')))[0]);
+      rows.rtt.raw.push((await timed(() => raw!.exec(clone.id)))[0]);
+    }
+    // Pause and connect first, on a sandbox holding no large files.
+    let cur = s;
+    for (let i = 0; i < Math.max(3, Math.ceil(reps / 2)); i++) {
+      rows.pause.cubby.push((await timed(() => cur.pause()))[0]);
+      const [ms, again] = await timed(async () => {
+        const x = await Sandbox.connect(cur.sandboxId, sdkOpts(c!));
+        await x.commands.run('echo hi');
+        return x;
+      });
+      rows.connect.cubby.push(ms);
+      cur = again;
+    }
+    const token = (cur as unknown as { envdAccessToken?: string }).envdAccessToken ?? '';
+    const gwHeaders = { 'E2b-Sandbox-Id': cur.sandboxId, 'E2b-Sandbox-Port': String(ENVD), 'X-Access-Token': token };
+    const direct = `http://${await sandboxAddress(c, cur.sandboxId)}:${ENVD}`;
+    const body = Buffer.alloc(10 * MiB, 7);
+    for (let i = 0; i < Math.max(3, reps); i++) {
+      const [gu, gd] = await fileRound(c.d.gatewayUrl, gwHeaders, body, `gw-${i}.bin`);
+      const [du, dd] = await fileRound(direct, {}, body, `direct-${i}.bin`);
+      rows.up.cubby.push(gu);
+      rows.down.cubby.push(gd);
+      rows.up.raw.push(du);
+      rows.down.raw.push(dd);
+      await cur.commands.run(`rm -f gw-${i}.bin direct-${i}.bin`);
+    }
+    await Sandbox.kill(cur.sandboxId, sdkOpts(c));
+    live = undefined;
+    await raw.raw.destroy(clone.id, clone.ns, clone.idx);
+    rawLive.pop();
+    const prev = c;
+    await c.d.stop();
+    c = undefined;
+
+    // Warm pool: a daemon on the same data directory with a pool of 1 (the pool fills per version on first use).
+    c = await daemon(1, prev);
+    await createToFirstRun(c);
+    for (let i = 0; i < reps; i++) {
+      const deadline = Date.now() + 60_000;
+      while (c.d.core.launcher.pooledIds().length < 1) {
+        if (Date.now() > deadline) throw new Error('the warm pool did not refill within 60 s');
+        await sleep(50);
+      }
+      rows.warm.cubby.push(await createToFirstRun(c));
+    }
+  } catch (e) {
+    console.error('e2b bench failed:', e);
+    throw e;
+  } finally {
+    if (c && live) await Sandbox.kill(live, sdkOpts(c)).catch((e: unknown) => console.error(`kill ${live}: ${String(e)}`));
+    for (const r of rawLive) await raw?.raw.destroy(r.id, r.ns, r.idx);
+    await raw?.raw.close();
+    if (c) await c.d.destroy();
+    await fs.rm(work, { recursive: true, force: true });
+  }
+  const out = Object.values(rows) as Row[];
+  printTable('E2B SDK: create, commands, files, pause/connect (header routing)', out);
+  printGoal('cold create -> first echo hi p50', rows.cold.cubby, rows.cold.raw, 1.15);
+  printGoal('warm create -> first echo hi p50', rows.warm.cubby, undefined, 150);
+  printGoal('commands.run round trip p50', rows.rtt.cubby, undefined, 10);
+  printGoalMinRatio('10 MiB upload via gateway', rows.up.cubby, rows.up.raw, 0.8);
+  printGoalMinRatio('10 MiB download via gateway', rows.down.cubby, rows.down.raw, 0.8);
+  return out;
+}
