@@ -23,7 +23,10 @@ export interface SandboxRecord {
 }
 
 /** What a sandbox is started from: kept in its record and carried in its checkpoints (restore needs it back). */
-export type SandboxStartSpec = Pick<SandboxRecord, 'rootfs' | 'process' | 'limits' | 'mounts' | 'hostname' | 'egress' | 'labels' | 'createdAt'>;
+export type SandboxStartSpec = Pick<
+  SandboxRecord,
+  'rootfs' | 'process' | 'limits' | 'mounts' | 'hostname' | 'egress' | 'labels' | 'createdAt'
+>;
 
 export class SandboxDirs {
   constructor(readonly root: string) {}
