@@ -4,6 +4,7 @@
  * (the signature covers them) and parsed as JSON by the handlers.
  */
 import { randomUUID } from 'node:crypto';
+import type { Http2Session } from 'node:http2';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import { LambdaArns } from './arn.js';
@@ -66,6 +67,16 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     app.addHook('onRequest', async (req) => {
       const raw = req.raw.headers;
       if (raw.host === undefined && typeof raw[':authority'] === 'string') raw.host = raw[':authority'];
+    });
+    // A client's idle HTTP/2 session would hold close() open until Fastify's session timeout
+    // (72 s): on close, each session is told to go away (GOAWAY; streams in flight finish).
+    const sessions = new Set<Http2Session>();
+    app.server.on('session', (session: Http2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+    });
+    app.addHook('preClose', async () => {
+      for (const session of sessions) session.close();
     });
   }
   const authenticator = new SigV4Authenticator({
