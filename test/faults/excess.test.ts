@@ -20,6 +20,7 @@ import { newMicrovmId } from '../../src/core/ids.js';
 import { testRootfs } from '../support/rootfs.js';
 import { TEST_HOST_RANGE } from '../support/test-host.js';
 import { pythonArgs } from '../support/apps.js';
+import { EXCESS, EXPECT } from '../support/excess-cells.js';
 
 const MiB = 1024 * 1024;
 const MEMORY = 1024 * MiB;
@@ -57,74 +58,6 @@ function request(address: string, method: string, body = '', timeoutMs = 60_000)
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const EXCESS: Record<string, string> = {
-  // The children count against the cap until reaped (zombies too), and the app is their parent:
-  // the offender cleans up after itself, as an interpreter's harness would.
-  'fork loop': `
-import os, time, errno, signal
-kids = []
-try:
-    while True:
-        p = os.fork()
-        if p == 0:
-            time.sleep(60); os._exit(0)
-        kids.append(p)
-except OSError as e:
-    print('fork failed', errno.errorcode.get(e.errno), 'after', len(kids))
-for p in kids: os.kill(p, signal.SIGKILL)
-for p in kids: os.waitpid(p, 0)
-`,
-  'write past the disk': `
-import os, errno
-n = 0
-try:
-    with open('/var/tmp/big', 'wb') as f:
-        while True:
-            f.write(b'x' * (1 << 20)); n += 1
-            if n > 3072: break
-except OSError as e:
-    print('write failed', errno.errorcode.get(e.errno), 'after', n, 'MiB')
-os.remove('/var/tmp/big')
-`,
-  'memory hog': `
-l = []
-try:
-    while True: l.append(bytearray(64 << 20))
-except MemoryError:
-    print('MemoryError after', len(l) * 64, 'MiB')
-l = None
-`,
-  'thread explosion': `
-import threading, time
-n = 0
-try:
-    while True:
-        threading.Thread(target=time.sleep, args=(3,), daemon=True).start(); n += 1
-except RuntimeError as e:
-    print('thread failed after', n, e)
-time.sleep(4)
-`,
-  'many open files': `
-import os, errno
-fds = []
-try:
-    while True: fds.append(os.open('/etc/hostname', os.O_RDONLY))
-except OSError as e:
-    print('open failed', errno.errorcode.get(e.errno), 'after', len(fds))
-for fd in fds: os.close(fd)
-`,
-};
-
-const EXPECT: Record<string, RegExp> = {
-  // 64 tasks at 1024 MiB (one per 16 MiB): the app's own threads and the worker take a few.
-  'fork loop': /fork failed EAGAIN after [3-6]\d\b/,
-  'write past the disk': /write failed ENOSPC after \d+ MiB/,
-  'memory hog': /MemoryError after \d+ MiB/,
-  // Bounded by RLIMIT_NPROC too (not by RLIMIT_AS first: the runtime sets MALLOC_ARENA_MAX).
-  'thread explosion': /thread failed after [3-6]\d\b/,
-  'many open files': /open failed EMFILE after \d+/,
-};
 
 describe('a sandbox survives its own excess', { timeout: 240_000 }, () => {
   let runtime: GvisorRuntime;
@@ -256,7 +189,7 @@ with open('/var/tmp/big2', 'wb') as f: f.write(b'y' * (64 << 20))
     addr = (await runtime.restore({ id: survivor, checkpointDir: dir })).address;
     await intact();
     assert.match(await run(`print(len(open('/var/tmp/big2', 'rb').read()))`), /^67108864/);
-    for (const name of ['fork loop', 'write past the disk', 'memory hog']) {
+    for (const name of ['fork loop', '3 GiB write', 'memory hog']) {
       const out = await run(EXCESS[name] ?? '');
       assert.match(out, EXPECT[name] ?? /./, `${name} after the restore`);
       await intact();
