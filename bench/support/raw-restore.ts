@@ -8,6 +8,8 @@ import { newSandboxId } from '../../src/runtime/gvisor/index.js';
 import { MANIFEST, type CheckpointManifest } from '../../src/runtime/gvisor/checkpoint-manifest.js';
 import { RawRunsc } from './raw-runsc.js';
 import { untilOk } from './http-probe.js';
+import { DISK_OVERLAY } from '../../src/runtime/gvisor/sandbox-disk.js';
+import { DEFAULT_DISK_BYTES } from '../../src/runtime/gvisor/runtime.js';
 
 export interface RawClone {
   id: string;
@@ -43,6 +45,7 @@ export class RawRestorer {
     const clone = { id, ns, idx, address: this.raw.address(idx) };
     this.clones.add(clone);
     const bundle = await this.raw.bundle(id, ns, this.m.process, { limits: this.m.limits, hostname: this.m.hostname });
+    if (this.m.overlay === DISK_OVERLAY) this.raw.useOverlay(id, await this.raw.disk(id, this.m.limits?.diskBytes ?? DEFAULT_DISK_BYTES));
     const t1 = performance.now();
     await this.raw.restore(id, bundle, checkpointDir);
     const t2 = performance.now();

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildOciSpec } from '../../src/runtime/gvisor/oci-spec.js';
 import type { ProcessSpec, ResourceLimits } from '../../src/core/ports/runtime.js';
+import { mountLoopDisk, releaseLoopDisk } from '../../src/util/loop-disk.js';
 
 function sh(cmd: string, args: string[], input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -74,8 +75,32 @@ export class RawRunsc {
     return b;
   }
 
-  private detached(args: string[]): Promise<void> {
-    const cmd = ['runsc', ...this.flags, ...args].join(' ');
+  /**
+   * The overlay a checkpoint was made with must be the one it restores with: Cubby's sandboxes
+   * keep their files on their own disk (`root:dir=`, a loop-mounted ext4), so the floor makes the
+   * same disk, with the same commands, for each sandbox that uses one.
+   */
+  async disk(id: string, bytes: number): Promise<string> {
+    const file = path.join(this.dir, 'disks', `${id}.img`);
+    const mnt = path.join(this.dir, 'disks', id);
+    await fs.mkdir(mnt, { recursive: true });
+    await mountLoopDisk(file, mnt, bytes, 'RUNTIME_DISK_FULL', 'the floor sandbox disk');
+    this.disks.set(id, { file, mnt });
+    return `--overlay2=root:dir=${mnt}`;
+  }
+
+  private readonly disks = new Map<string, { file: string; mnt: string }>();
+  private readonly overlays = new Map<string, string>();
+
+  /** Restores and runs of `id` use this overlay flag instead of root:memory. */
+  useOverlay(id: string, flag: string): void {
+    this.overlays.set(id, flag);
+  }
+
+  private detached(args: string[], id?: string): Promise<void> {
+    const overlay = id ? this.overlays.get(id) : undefined;
+    const flags = overlay ? [...this.flags.filter((f) => !f.startsWith('--overlay2=')), overlay] : this.flags;
+    const cmd = ['runsc', ...flags, ...args].join(' ');
     return sh('unshare', [
       '-m',
       '--propagation',
@@ -87,10 +112,10 @@ export class RawRunsc {
   }
 
   run(id: string, bundle: string): Promise<void> {
-    return this.detached(['run', '-detach', `-bundle=${bundle}`, id]);
+    return this.detached(['run', '-detach', `-bundle=${bundle}`, id], id);
   }
   restore(id: string, bundle: string, image: string): Promise<void> {
-    return this.detached(['restore', '-detach', `-image-path=${image}`, `-bundle=${bundle}`, id]);
+    return this.detached(['restore', '-detach', `-image-path=${image}`, `-bundle=${bundle}`, id], id);
   }
   exec(id: string, args: string[]): Promise<void> {
     return sh('runsc', [this.flags[0] ?? '', 'exec', id, ...args]);
@@ -103,6 +128,10 @@ export class RawRunsc {
     await sh('runsc', [this.flags[0] ?? '', 'delete', '-force', id]).catch(() => undefined);
     await sh('ip', ['netns', 'del', ns]).catch(() => undefined);
     await sh('ip', ['link', 'del', `rbh${idx}`]).catch(() => undefined);
+    const disk = this.disks.get(id);
+    if (disk) await releaseLoopDisk(disk.file, disk.mnt).catch(() => undefined);
+    this.disks.delete(id);
+    this.overlays.delete(id);
     for (const c of ['memory', 'cpu', 'cpuacct', 'pids']) await fs.rmdir(`/sys/fs/cgroup/${c}/cubby-raw/${id}`).catch(() => undefined);
   }
 
