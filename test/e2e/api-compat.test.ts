@@ -49,7 +49,7 @@ import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { makeZip } from '../support/zip-writer.js';
 import { sample, scrapeUntil } from '../support/metrics.js';
 import { openShell, wsEcho } from './support-ws.js';
-import { COUNTER_HOOKS, endpointToken, waitForState, waitForVersion } from './support.js';
+import { COUNTER_HOOKS, bumpCounter, endpointToken, waitForState, waitForVersion } from './support.js';
 
 const HOOKS = COUNTER_HOOKS;
 const IMAGE = 'counter';
@@ -91,11 +91,7 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     await a.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
     await waitForState(a, id, ['TERMINATED']);
   }
-  async function bump(id: string): Promise<number> {
-    const r = await viaGateway(d, id, '/', { token: await endpointToken(a, id) });
-    assert.equal(r.status, 200, r.body);
-    return (JSON.parse(r.body) as { count: number }).count;
-  }
+  const bump = (id: string): Promise<number> => bumpCounter(d, a, id);
 
   before(async () => {
     baseline = await hostResources();

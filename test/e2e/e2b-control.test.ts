@@ -18,9 +18,9 @@ import {
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { AuthenticationError, Sandbox, SandboxNotFoundError } from 'e2b';
-import { fixtureArtifact, startTestDaemon, viaGateway, type TestDaemon } from '../support/daemon.js';
+import { fixtureArtifact, startTestDaemon, type TestDaemon } from '../support/daemon.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
-import { COUNTER_LIFECYCLE_HOOKS, endpointToken, waitForVersion } from './support.js';
+import { COUNTER_LIFECYCLE_HOOKS, bumpCounter, waitForVersion } from './support.js';
 
 const TEMPLATE = 'counter';
 
@@ -35,11 +35,7 @@ describe('E2B control plane with the real e2b SDK', { timeout: 900_000 }, () => 
   const created = new Set<string>();
   const opts = (apiKey = keyA) => ({ apiKey, apiUrl: d.apiUrl, domain: d.config.domain, requestTimeoutMs: 120_000 });
 
-  async function bump(id: string): Promise<number> {
-    const r = await viaGateway(d, id, '/', { token: await endpointToken(a, id) });
-    assert.equal(r.status, 200, r.body);
-    return (JSON.parse(r.body) as { count: number }).count;
-  }
+  const bump = (id: string): Promise<number> => bumpCounter(d, a, id);
 
   before(async () => {
     baseline = await hostResources();

@@ -21,7 +21,7 @@ import {
   type CreateMicrovmImageCommandInput,
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
-import { fixtureArtifact } from '../support/daemon.js';
+import { fixtureArtifact, viaGateway, type TestDaemon } from '../support/daemon.js';
 
 /** Starts building image `name` on the Python base from the code artifact at `uri`; `extra` adds or overrides fields. */
 export function createImage(client: LambdaMicrovmsClient, name: string, uri: string, extra: Partial<CreateMicrovmImageCommandInput> = {}) {
@@ -95,4 +95,11 @@ export async function endpointToken(
   const t = r.authToken?.['X-aws-proxy-auth'];
   if (!t) throw new Error('no token');
   return t;
+}
+
+/** One GET / of the counter app through the gateway with a fresh endpoint token: the new count. */
+export async function bumpCounter(d: TestDaemon, client: LambdaMicrovmsClient, id: string): Promise<number> {
+  const r = await viaGateway(d, id, '/', { token: await endpointToken(client, id) });
+  assert.equal(r.status, 200, r.body);
+  return (JSON.parse(r.body) as { count: number }).count;
 }
