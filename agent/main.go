@@ -37,14 +37,15 @@ func main() {
 	port := flag.Int("port", 49983, "TCP port to serve on")
 	host := flag.String("host", "0.0.0.0", "address to listen on")
 	defaultUser := flag.String("default-user", "user", "user that calls without a user act as")
+	flag.Uint64Var(&childAddressSpace, "child-address-space", 0, "RLIMIT_AS in bytes for every process the agent starts (0: none)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: cubby-agent [--port 49983] [--host 0.0.0.0] [--default-user user] [--] [app argv...]")
+		fmt.Fprintln(os.Stderr, "usage: cubby-agent [--port 49983] [--host 0.0.0.0] [--default-user user] [--child-address-space bytes] [--] [app argv...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 
 	a := &agent{defaultUser: *defaultUser, reaper: newReaper(), env: map[string]string{}}
-	a.procs = &processManager{agent: a, procs: map[int]*process{}}
+	a.procs = newProcessManager(a)
 
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
@@ -62,7 +63,12 @@ func main() {
 
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second}
 	fmt.Fprintf(os.Stderr, "cubby-agent: serving on %s\n", ln.Addr())
-	if err := srv.Serve(ln); err != nil {
+	bl, err := blockingAccept(ln.(*net.TCPListener))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cubby-agent: %v\n", err)
+		os.Exit(1)
+	}
+	if err := srv.Serve(bl); err != nil {
 		fmt.Fprintf(os.Stderr, "cubby-agent: %v\n", err)
 		os.Exit(1)
 	}
@@ -173,8 +179,12 @@ func (a *agent) handleHook(w http.ResponseWriter, r *http.Request) {
 				env[k] = v
 			}
 			a.envMu.Lock()
+			changed := !sameEnv(a.env, env)
 			a.env = env
 			a.envMu.Unlock()
+			if changed {
+				a.procs.dropZygotes() // they were started with the old env vars
+			}
 		}
 	default:
 		httpError(w, http.StatusNotFound, "unknown hook "+hook)
@@ -182,4 +192,16 @@ func (a *agent) handleHook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte("{}"))
+}
+
+func sameEnv(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

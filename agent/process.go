@@ -143,6 +143,15 @@ type processManager struct {
 	agent *agent
 	mu    sync.Mutex
 	procs map[int]*process
+
+	zmu       sync.Mutex
+	zygotes   map[string]*zygote // by user name; see zygote.go
+	zstarting map[string]bool
+	zgen      uint64 // bumped when the sandbox's env vars change
+}
+
+func newProcessManager(a *agent) *processManager {
+	return &processManager{agent: a, procs: map[int]*process{}, zygotes: map[string]*zygote{}, zstarting: map[string]bool{}}
 }
 
 func (m *processManager) get(pid int, tag string) (*process, error) {
@@ -225,6 +234,9 @@ type startOptions struct {
 func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 	if o.config.Cmd == "" {
 		return nil, nil, errorf("invalid_argument", "process.cmd is required")
+	}
+	if p, first, ok := m.takeZygote(o); ok {
+		return p, first, nil
 	}
 	cwd := o.acc.Home
 	if o.config.Cwd != nil && *o.config.Cwd != "" {
@@ -355,7 +367,9 @@ wait:
 	code, exited, status := exitInfo(ws)
 	end := &endEvent{ExitCode: code, Exited: exited, Status: status}
 	m.mu.Lock()
-	delete(m.procs, p.pid)
+	if m.procs[p.pid] == p { // a pid reused since the exit belongs to another process
+		delete(m.procs, p.pid)
+	}
 	m.mu.Unlock()
 	p.mu.Lock()
 	for s := range p.subs {

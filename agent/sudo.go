@@ -66,13 +66,23 @@ func serveSudo(rp *reaper) {
 	if raw, err := ln.SyscallConn(); err == nil {
 		_ = raw.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_PASSCRED, 1) })
 	}
+	ln.SetUnlinkOnClose(false) // blockingAccept closes ln; the socket file stays
+	bl, err := blockingAccept(ln)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cubby-agent: sudo socket: %v\n", err)
+		return
+	}
 	for {
-		c, err := ln.AcceptUnix()
+		conn, err := bl.Accept()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cubby-agent: sudo socket: %v\n", err)
 			return
 		}
-		go handleSudo(rp, c)
+		if c, ok := conn.(*net.UnixConn); ok {
+			go handleSudo(rp, c)
+		} else {
+			conn.Close()
+		}
 	}
 }
 

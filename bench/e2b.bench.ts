@@ -3,47 +3,31 @@
  * Sandbox.create() -> the first commands.run('echo hi') result, cold and from the warm pool,
  * beside raw runsc restoring the same `base` snapshot into a fresh netns plus one `runsc exec`;
  * the commands.run round trip beside `runsc exec`; a 10 MiB upload and download through the
- * gateway beside the same request straight to the agent; pause and connect (resume) latency.
+ * gateway beside the same request straight to the agent; pause and connect (resume) latency; and
+ * what the agent costs an app: the same counter app built with and without `cubbyAgent`, its
+ * checkpoint size and its auto-resume to the first answer.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox } from 'e2b';
-import { startTestDaemon, type TestDaemon } from '../test/support/daemon.js';
+import type { TestDaemon } from '../test/support/daemon.js';
 import { ensureTestBaseImage } from '../test/support/base-image.js';
 import { newSandboxId } from '../src/runtime/gvisor/index.js';
 import { MANIFEST, type CheckpointManifest } from '../src/runtime/gvisor/checkpoint-manifest.js';
 import { RawRunsc } from './support/raw-runsc.js';
+import { e2bDaemon, endE2bBench, sdkOpts, untilPoolRefilled, type E2bCtx, type RawClone } from './support/e2b-bench.js';
+import { RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
+import { buildCounterImage, waitForState } from '../test/e2e/support.js';
+import { gatewayProbe, untilOk } from './support/http-probe.js';
 import { printGoal, printGoalMinRatio, printTable, timed, type Row } from './support/stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ENVD = 49983;
 const MiB = 1024 * 1024;
 
-interface Ctx {
-  d: TestDaemon;
-  key: string;
-  tenantId: string;
-}
-
-const sdkOpts = (c: Ctx) => ({
-  apiKey: c.key,
-  apiUrl: c.d.apiUrl,
-  domain: c.d.config.domain,
-  sandboxUrl: c.d.gatewayUrl,
-  requestTimeoutMs: 120_000,
-});
-
-/** A daemon; `prev`: restart on its data directory, keeping its tenant, key and built `base`. */
-async function daemon(warmPool: number, prev?: Ctx): Promise<Ctx> {
-  if (prev) return { ...prev, d: await startTestDaemon({ warmPool, dataDir: prev.d.dataDir }) };
-  const d = await startTestDaemon({ warmPool });
-  const t = await d.tenant('e2b-bench');
-  return { d, key: (await d.store.createE2bKey(t.tenantId)).apiKey, tenantId: t.tenantId };
-}
-
 /** Sandbox.create() to the first `echo hi` result; the sandbox is killed afterwards (untimed). */
-async function createToFirstRun(c: Ctx): Promise<number> {
+async function createToFirstRun(c: E2bCtx): Promise<number> {
   const t0 = performance.now();
   const s = await Sandbox.create({ ...sdkOpts(c), timeoutMs: 300_000 });
   const r = await s.commands.run('echo hi');
@@ -73,7 +57,7 @@ class RawAgent {
     return new RawAgent(raw, m, snapshot);
   }
   /** netns + bundle + runsc restore; the clone is recorded in `live` before anything can fail. */
-  async restore(live: Array<{ id: string; ns: string; idx: number }>): Promise<{ id: string; ns: string; idx: number }> {
+  async restore(live: RawClone[]): Promise<RawClone> {
     const id = newSandboxId();
     const { ns, idx } = await this.raw.netns();
     live.push({ id, ns, idx });
@@ -90,7 +74,7 @@ class RawAgent {
   }
 }
 
-function sandboxAddress(c: Ctx, id: string): Promise<string> {
+function sandboxAddress(c: E2bCtx, id: string): Promise<string> {
   return fs
     .readFile(path.join(c.d.config.dataDir, 'runtime', 'sandboxes', id, 'meta.json'), 'utf8')
     .then((s) => (JSON.parse(s) as { network?: { sandboxAddress?: string } }).network?.sandboxAddress ?? '');
@@ -111,6 +95,87 @@ async function fileRound(base: string, headers: Record<string, string>, body: Bu
   });
   if (n !== body.length) throw new Error(`downloaded ${n} bytes of ${body.length}`);
   return [body.length / MiB / (up / 1000), n / MiB / (down / 1000)];
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) n += (await fs.stat(path.join(e.parentPath ?? e.path, e.name))).size;
+  return n;
+}
+
+const COUNTER_HOOKS = {
+  port: 9000,
+  microvmHooks: { run: 'ENABLED', resume: 'ENABLED', suspend: 'ENABLED', terminate: 'ENABLED' },
+  microvmImageHooks: { ready: 'ENABLED', readyTimeoutInSeconds: 60, validate: 'ENABLED' },
+} as const;
+
+/**
+ * The agent's cost to an app: the counter app built plain and with the agent (the same settings
+ * plus `agent`), each suspended and auto-resumed by a gateway request `reps` times: checkpoint
+ * MiB and resume -> first 200 ms, with the agent in the cubby column and without it in raw.
+ */
+async function agentCost(d: TestDaemon, work: string, reps: number): Promise<{ ck: Row; resume: Row }> {
+  const t = await d.tenant('agent-cost');
+  const caller = { tenant: t.tenant };
+  // 2048 MiB as `base`: the sandbox's default RLIMIT_AS (3/4 of its memory) must hold the Go
+  // runtime's initial address-space reservation (~600 MiB), or the agent cannot start.
+  await buildCounterImage(t.client, work, { name: 'counter-plain', hooks: COUNTER_HOOKS, resources: [{ minimumMemoryInMiB: 2048 }] });
+  const plain = await d.store.getImageByName(t.tenantId, 'counter-plain');
+  const pv = plain && (await d.store.getVersion(t.tenantId, plain.id, '1.0'));
+  if (!pv) throw new Error('counter-plain has no version');
+  await d.core.services.images.create(caller, { name: 'counter-agent', settings: { ...pv.settings, agent: true } });
+  for (const deadline = Date.now() + 600_000; ;) {
+    const img = await d.core.services.images.get(caller, 'counter-agent');
+    if (img.latestActiveVersion) break;
+    if (img.state === 'CREATE_FAILED' || Date.now() > deadline) throw new Error(`counter-agent did not build (${img.state})`);
+    await sleep(200);
+  }
+  const ck = {
+    metric: 'checkpoint of the counter app: with the agent (raw: without)',
+    cubby: [] as number[],
+    raw: [] as number[],
+    unit: 'MiB',
+    goal: '+<= 10 %',
+  };
+  const resume = {
+    metric: 'counter app auto-resume -> first 200: with the agent (raw: without)',
+    cubby: [] as number[],
+    raw: [] as number[],
+    goal: '+<= 10 %',
+  };
+  for (const [image, into] of [
+    ['counter-agent', 'cubby'],
+    ['counter-plain', 'raw'],
+  ] as const) {
+    const m = await t.client.send(
+      new RunMicrovmCommand({
+        imageIdentifier: image,
+        idlePolicy: { maxIdleDurationSeconds: 3600, suspendedDurationSeconds: 3600, autoResumeEnabled: true },
+      }),
+    );
+    const id = m.microvmId ?? '';
+    try {
+      const token = (await d.core.services.tokens.createAuthToken(caller, id, 30, [{ from: 8080, to: 8080 }])).token;
+      const probe = gatewayProbe(d.gatewayPort, d.config.domain, id, token, '/');
+      for (let i = -1; i < reps; i++) {
+        await untilOk(probe);
+        await t.client.send(new SuspendMicrovmCommand({ microvmIdentifier: id }));
+        await waitForState(t.client, id, ['SUSPENDED']);
+        const path_ = (await d.store.getMicrovmAny(id))?.checkpointPath;
+        if (!path_) throw new Error('suspended microVM has no checkpoint');
+        const bytes = await dirBytes(path_);
+        await sleep(200);
+        const ms = await untilOk(probe);
+        if (i < 0) continue;
+        ck[into].push(bytes / MiB);
+        resume[into].push(ms);
+      }
+    } finally {
+      await t.client.send(new TerminateMicrovmCommand({ microvmIdentifier: id })).catch(() => undefined);
+    }
+  }
+  return { ck, resume };
 }
 
 export async function e2bBench(reps = 10): Promise<Row[]> {
@@ -145,14 +210,17 @@ export async function e2bBench(reps = 10): Promise<Row[]> {
       goal: '>= 0.8x',
     },
     pause: { metric: 'sandbox.pause() (checkpoint, memory kept)', cubby: [] as number[] },
+    // Filled by agentCost.
+    agentCk: undefined as Row | undefined,
+    agentResume: undefined as Row | undefined,
     connect: { metric: 'Sandbox.connect() of a paused sandbox (resume) -> first commands.run', cubby: [] as number[] },
   };
-  let c: Ctx | undefined;
+  let c: E2bCtx | undefined;
   let raw: RawAgent | undefined;
-  const rawLive: Array<{ id: string; ns: string; idx: number }> = [];
+  const rawLive: RawClone[] = [];
   let live: string | undefined;
   try {
-    c = await daemon(0);
+    c = await e2bDaemon('e2b-bench', 0);
     // Untimed: builds the tenant's `base` and warms both paths.
     const [buildMs] = await timed(() => createToFirstRun(c!));
     console.log(`\n(first Sandbox.create() built base: ${(buildMs / 1000).toFixed(1)} s)`);
@@ -214,37 +282,39 @@ export async function e2bBench(reps = 10): Promise<Row[]> {
     live = undefined;
     await raw.raw.destroy(clone.id, clone.ns, clone.idx);
     rawLive.pop();
+    // Its own failure leaves the figures above standing.
+    try {
+      const cost = await agentCost(c.d, work, Math.max(3, Math.ceil(reps / 2)));
+      rows.agentCk = cost.ck;
+      rows.agentResume = cost.resume;
+    } catch (e) {
+      console.error('the agent-cost comparison failed:', e);
+    }
     const prev = c;
     await c.d.stop();
     c = undefined;
 
     // Warm pool: a daemon on the same data directory with a pool of 1 (the pool fills per version on first use).
-    c = await daemon(1, prev);
+    c = await e2bDaemon('e2b-bench', 1, prev);
     await createToFirstRun(c);
     for (let i = 0; i < reps; i++) {
-      const deadline = Date.now() + 60_000;
-      while (c.d.core.launcher.pooledIds().length < 1) {
-        if (Date.now() > deadline) throw new Error('the warm pool did not refill within 60 s');
-        await sleep(50);
-      }
+      await untilPoolRefilled(c, 60_000);
       rows.warm.cubby.push(await createToFirstRun(c));
     }
   } catch (e) {
     console.error('e2b bench failed:', e);
     throw e;
   } finally {
-    if (c && live) await Sandbox.kill(live, sdkOpts(c)).catch((e: unknown) => console.error(`kill ${live}: ${String(e)}`));
-    for (const r of rawLive) await raw?.raw.destroy(r.id, r.ns, r.idx);
-    await raw?.raw.close();
-    if (c) await c.d.destroy();
-    await fs.rm(work, { recursive: true, force: true });
+    await endE2bBench(c, live, raw?.raw, rawLive, work);
   }
-  const out = Object.values(rows) as Row[];
+  const out = Object.values(rows).filter((r): r is Row => r !== undefined);
   printTable('E2B SDK: create, commands, files, pause/connect (header routing)', out);
   printGoal('cold create -> first echo hi p50', rows.cold.cubby, rows.cold.raw, 1.15);
   printGoal('warm create -> first echo hi p50', rows.warm.cubby, undefined, 150);
   printGoal('commands.run round trip p50', rows.rtt.cubby, undefined, 10);
   printGoalMinRatio('10 MiB upload via gateway', rows.up.cubby, rows.up.raw, 0.8);
   printGoalMinRatio('10 MiB download via gateway', rows.down.cubby, rows.down.raw, 0.8);
+  if (rows.agentCk?.raw) printGoal('checkpoint size with the agent', rows.agentCk.cubby, rows.agentCk.raw, 1.1, 'MiB');
+  if (rows.agentResume?.raw) printGoal('resume -> first answer with the agent', rows.agentResume.cubby, rows.agentResume.raw, 1.1);
   return out;
 }

@@ -29,8 +29,16 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
   if [ -n "$ours" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
+# Debian's Chromium for the browser tests (the console's, through playwright-core): tests only.
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" -ne 0 ]; then echo "cubby: chromium missing; run as root to install it" >&2; exit 1; fi
+  echo "== installing Chromium (browser tests)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2 \
+    || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2; }
+fi
+
 echo "== lint"; npx eslint . && npm run --silent format:check
-echo "== type-check"; npx tsc -p tsconfig.json --noEmit
+echo "== type-check"; npm run --silent typecheck
 echo "== agent (go test)"; bash scripts/build-agent.sh test
 echo "== tests"
 files=$(find dist/test -name '*.test.js' | sort)

@@ -44,7 +44,11 @@ export class RawRestorer {
     const netnsMs = performance.now() - t0;
     const clone = { id, ns, idx, address: this.raw.address(idx) };
     this.clones.add(clone);
-    const bundle = await this.raw.bundle(id, ns, this.m.process, { limits: this.m.limits, hostname: this.m.hostname });
+    const bundle = await this.raw.bundle(id, ns, this.m.process, {
+      limits: this.m.limits,
+      hostname: this.m.hostname,
+      ...(this.m.mounts?.length ? { mounts: this.m.mounts } : {}),
+    });
     if (this.m.overlay === DISK_OVERLAY) this.raw.useOverlay(id, await this.raw.disk(id, this.m.limits?.diskBytes ?? DEFAULT_DISK_BYTES));
     const t1 = performance.now();
     await this.raw.restore(id, bundle, checkpointDir);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { buildOciSpec } from '../../src/runtime/gvisor/oci-spec.js';
-import type { ProcessSpec, ResourceLimits } from '../../src/core/ports/runtime.js';
+import type { ProcessSpec, ReadOnlyMount, ResourceLimits } from '../../src/core/ports/runtime.js';
 import { mountLoopDisk, releaseLoopDisk } from '../../src/util/loop-disk.js';
 
 function sh(cmd: string, args: string[], input?: string): Promise<void> {
@@ -60,8 +60,13 @@ export class RawRunsc {
     return { ns, idx };
   }
 
-  /** `limits`/`hostname`: as the checkpoint was made with, when restoring one of Cubby's. */
-  async bundle(id: string, ns: string, proc: ProcessSpec, extra: { limits?: ResourceLimits; hostname?: string } = {}): Promise<string> {
+  /** `limits`/`hostname`/`mounts`: as the checkpoint was made with, when restoring one of Cubby's (runsc needs the same mounts). */
+  async bundle(
+    id: string,
+    ns: string,
+    proc: ProcessSpec,
+    extra: { limits?: ResourceLimits; hostname?: string; mounts?: ReadOnlyMount[] } = {},
+  ): Promise<string> {
     const b = path.join(this.dir, 'bundles', id);
     await fs.mkdir(b, { recursive: true });
     const spec = buildOciSpec({

@@ -7,6 +7,7 @@ import { registerImages } from './commands/images.js';
 import { registerMicrovms } from './commands/microvms.js';
 import { registerUsage } from './commands/usage.js';
 import { registerValidate } from './commands/validate.js';
+import { registerRoles } from './commands/roles.js';
 import { isCubbyError } from '../errors/index.js';
 
 const program = new Command('cubby')
@@ -18,6 +19,7 @@ registerImages(program);
 registerMicrovms(program);
 registerUsage(program);
 registerValidate(program);
+registerRoles(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { name?: string; message?: string; $metadata?: unknown; code?: unknown };

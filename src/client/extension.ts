@@ -49,7 +49,7 @@ export async function signedCall(
   client: LambdaMicrovmsClient,
   method: string,
   pathAndQuery: string,
-  upload?: { file: string; contentType: string },
+  upload?: { file: string; contentType: string } | { bytes: Buffer; contentType: string },
 ): Promise<ExtensionAnswer> {
   const credentials = await client.config.credentials();
   const region = await client.config.region();
@@ -63,8 +63,13 @@ export async function signedCall(
   const headers: Record<string, string> = { host: url.host, 'amz-sdk-invocation-id': randomUUID() };
   if (upload) {
     headers['content-type'] = upload.contentType;
-    headers['content-length'] = String((await fs.stat(upload.file)).size);
-    headers['x-amz-content-sha256'] = await sha256OfFile(upload.file);
+    if ('bytes' in upload) {
+      headers['content-length'] = String(upload.bytes.length);
+      headers['x-amz-content-sha256'] = createHash('sha256').update(upload.bytes).digest('hex');
+    } else {
+      headers['content-length'] = String((await fs.stat(upload.file)).size);
+      headers['x-amz-content-sha256'] = await sha256OfFile(upload.file);
+    }
   }
   const signer = new SignatureV4({ credentials, region, service: 'lambda', sha256: Sha256 });
   const signed = await signer.sign({
@@ -85,7 +90,9 @@ export async function signedCall(
       res.on('error', reject);
     });
     req.on('error', reject);
-    if (upload) {
+    if (upload && 'bytes' in upload) {
+      req.end(upload.bytes);
+    } else if (upload) {
       const body = createReadStream(upload.file);
       body.on('error', (e) => req.destroy(e));
       body.pipe(req);

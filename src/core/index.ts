@@ -5,6 +5,7 @@
 import type { CoreServices } from './services.js';
 import type { Store } from './ports/store.js';
 import type { SandboxRuntime } from './ports/runtime.js';
+import type { NetworkPort } from './ports/network.js';
 import type { HooksPort } from './ports/hooks.js';
 import type { DiskPort } from './ports/disk.js';
 import type { TokenIssuer } from './ports/tokens.js';
@@ -14,6 +15,7 @@ import { MicrovmManager } from './microvms/manager.js';
 import { PolicyScheduler } from './microvms/scheduler.js';
 import { reconcile, type ReconcileReport } from './microvms/reconcile.js';
 import { Launcher } from './launch/launcher.js';
+import type { LaunchLimits } from './launch/launch-gate.js';
 import { BuildPipeline } from './images/pipeline.js';
 import { ImagesServiceImpl } from './images/service.js';
 import { TokensServiceImpl } from './access/tokens-service.js';
@@ -22,9 +24,14 @@ import { UsageServiceImpl } from './usage/service.js';
 import type { UsagePrices } from './usage/types.js';
 import type { ArtifactUsagePort } from './ports/artifacts.js';
 import { QuotaService } from './quotas/service.js';
+import { RolesServiceImpl } from './roles/service.js';
+import { SessionIssuer } from './roles/sessions.js';
+import { InstanceCredentials } from './roles/delivery.js';
 import { effectiveLimits } from './quotas/check.js';
 import { DEFAULT_QUOTAS, type QuotaLimits } from './quotas/types.js';
 import { DEFAULT_BUILD_CAP_LIMITS, type BuildCapLimits } from './images/build-caps.js';
+import { DEFAULT_IDLE_TIERS, type IdleTierConfig } from './microvms/idle-tiers.js';
+import type { HostMemoryPort } from './ports/host.js';
 
 export interface CoreConfig {
   dataDir: string;
@@ -42,6 +49,10 @@ export interface CoreConfig {
   buildLimits?: Partial<BuildCapLimits>;
   /** Host path of the in-sandbox agent binary (content-addressed); absent: images cannot ask for it. */
   agentBinary?: string;
+  /** The frozen and disk tiers of idle microVMs (absent members: DEFAULT_IDLE_TIERS). */
+  idleTiers?: Partial<IdleTierConfig>;
+  /** Launch concurrency, queue bounds and warm-pool refill pacing (absent members: DEFAULT_LAUNCH_LIMITS). */
+  launches?: Partial<LaunchLimits>;
 }
 
 export const DEFAULT_CORE_CONFIG: Omit<CoreConfig, 'dataDir'> = {
@@ -66,11 +77,19 @@ export interface CoreDeps {
   observer?: CoreObserver;
   /** What tenants' uploads take on disk (the artifacts quota); absent: uploads count as none. */
   artifacts?: ArtifactUsagePort;
+  /** The network driver's egress audits (DNS questions, connections); absent: none. */
+  network?: Pick<NetworkPort, 'egressAudit'>;
+  /** The host's free memory (the idle tiers' watermark); absent: no spilling to disk for memory. */
+  hostMemory?: HostMemoryPort;
   config: CoreConfig;
 }
 
 export interface Core {
   services: CoreServices;
+  /** Session credentials of execution roles: issued to microVMs, checked by the API (src/core/roles). */
+  sessions: SessionIssuer;
+  /** What a microVM's credentials endpoint answers. */
+  instanceCredentials: InstanceCredentials;
   manager: MicrovmManager;
   launcher: Launcher;
   images: ImagesServiceImpl;
@@ -78,7 +97,7 @@ export interface Core {
   quotas: QuotaService;
   /** Reconciles with the runtime, then starts the policy clock. */
   start(): Promise<ReconcileReport>;
-  /** Stops the clock, waits for builds, destroys warm-pool sandboxes; microVMs keep running. */
+  /** Stops the clock, writes frozen microVMs to disk, waits for builds, destroys warm-pool sandboxes; running microVMs keep running. */
   stop(): Promise<void>;
 }
 
@@ -93,7 +112,13 @@ export function createCore(d: CoreDeps): Core {
     defaults: effectiveLimits(DEFAULT_QUOTAS, c.quotas),
     ...(d.artifacts ? { artifacts: d.artifacts } : {}),
   });
-  const launcher = new Launcher({ runtime: d.runtime, hooks: d.hooks, log: d.log, poolSize: c.warmPoolSize });
+  const launcher = new Launcher({
+    runtime: d.runtime,
+    hooks: d.hooks,
+    log: d.log,
+    poolSize: c.warmPoolSize,
+    ...(c.launches ? { limits: c.launches } : {}),
+  });
   const manager = new MicrovmManager({
     store: d.store,
     runtime: d.runtime,
@@ -103,7 +128,14 @@ export function createCore(d: CoreDeps): Core {
     log: d.log,
     observer: d.observer,
     quotas,
-    config: { checkpointRoot, maxActive: c.maxActiveMicrovms, defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds },
+    ...(d.hostMemory ? { hostMemory: d.hostMemory } : {}),
+    ...(d.network ? { network: d.network } : {}),
+    config: {
+      checkpointRoot,
+      maxActive: c.maxActiveMicrovms,
+      defaultMaximumDurationSeconds: c.defaultMaximumDurationSeconds,
+      idleTiers: { ...DEFAULT_IDLE_TIERS, ...c.idleTiers },
+    },
   });
   const scheduler = new PolicyScheduler({
     store: d.store,
@@ -139,8 +171,11 @@ export function createCore(d: CoreDeps): Core {
     quotas,
     buildLimits,
   });
+  const roles = new RolesServiceImpl(d.store);
+  const sessions = new SessionIssuer({ store: d.store });
   const services: CoreServices = {
     images,
+    roles,
     microvms: manager,
     tokens: new TokensServiceImpl(d.store, d.tokens),
     tags: new TagsServiceImpl(d.store),
@@ -156,6 +191,8 @@ export function createCore(d: CoreDeps): Core {
   };
   return {
     services,
+    sessions,
+    instanceCredentials: new InstanceCredentials({ store: d.store, issuer: sessions }),
     manager,
     launcher,
     images,
@@ -169,6 +206,8 @@ export function createCore(d: CoreDeps): Core {
     },
     async stop() {
       scheduler.stop();
+      // Frozen microVMs are written to disk first (when configured): the disk tier at shutdown.
+      await manager.tiers.stop();
       await images.drain();
       await launcher.close();
     },

@@ -69,6 +69,10 @@ export interface BuildCapSettings {
   diskMiB?: number;
   /** Memory cap of each RUN step, MiB. */
   memoryMiB?: number;
+  /** Network of RUN steps: `internet` (the default: public addresses and DNS) or `none`. */
+  network?: 'internet' | 'none';
+  /** Build every step afresh instead of reusing the layer cache (the cache is still filled). */
+  noCache?: boolean;
 }
 
 export type ImageState =
@@ -125,6 +129,12 @@ export interface IdlePolicy {
   maxIdleDurationSeconds: number;
   suspendedDurationSeconds: number;
   autoResumeEnabled: boolean;
+  /**
+   * Cubby's frozen tier (wire: cubbyFreezeAfterSeconds): seconds of idle after which the
+   * microVM is frozen in memory (no CPU; the next request thaws it); 0 = never. Absent: the
+   * host's default (serve --freeze-after-seconds). See microvms/idle-tiers.ts.
+   */
+  freezeAfterSeconds?: number;
 }
 
 export interface MaximumDurationPolicy {

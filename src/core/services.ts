@@ -16,13 +16,23 @@ import type {
   ResourceKind,
   Tenant,
 } from './model.js';
-import type { EgressPolicy, PortRange } from './ports/network.js';
+import type { EgressAudit, EgressPolicy, PortRange } from './ports/network.js';
 import type { MicrovmStats, UsageQuery, UsageReport } from './usage/types.js';
 import type { QuotaService } from './quotas/service.js';
 import type { ManagedImageInfo } from './ports/images.js';
+import type { Role } from './roles/types.js';
+import type { RolesService } from './roles/service.js';
 
 export interface Caller {
   tenant: Tenant;
+  /** Present when the caller signed with a microVM's session credentials (its execution role). */
+  session?: SessionContext;
+}
+
+/** Who a session credential speaks for: a microVM, within its role (src/core/roles). */
+export interface SessionContext {
+  microvmId: string;
+  role: Role;
 }
 
 /** A managed base image as tenants see it: its catalog entry with the versions built on this host (ManagedImageInfo). */
@@ -90,6 +100,8 @@ export interface MicrovmsService {
    */
   setMaximumDuration(caller: Caller, id: string, seconds: number): Promise<Microvm>;
   logs(caller: Caller, id: string): Promise<Buffer>;
+  /** A running microVM's egress audit: DNS questions and allowed/denied connections (bounded). */
+  egressAudit(caller: Caller, id: string): Promise<EgressAudit>;
 }
 
 export interface TokensService {
@@ -120,4 +132,6 @@ export interface CoreServices {
   usage: UsageService;
   /** Per-tenant quotas (limits, use, upload admission). */
   quotas: QuotaService;
+  /** Secrets and execution roles (write-only secrets; roles for microVMs and builds). */
+  roles: RolesService;
 }

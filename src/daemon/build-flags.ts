@@ -9,6 +9,7 @@ export interface BuildFlags {
   buildDiskMaxMib?: number | string;
   buildMemoryMaxMib?: number | string;
   hostDiskReserveMib?: number | string;
+  buildCacheMib?: number | string;
 }
 
 function mib(raw: number | string | undefined, flag: string, min: number): number | undefined {
@@ -21,11 +22,13 @@ function mib(raw: number | string | undefined, flag: string, min: number): numbe
 export function buildSettings(
   o: BuildFlags,
   env: NodeJS.ProcessEnv = process.env,
-): { limits: Partial<BuildCapLimits>; hostReserveMiB?: number } {
+): { limits: Partial<BuildCapLimits>; hostReserveMiB?: number; cacheMiB?: number } {
   const disk = mib(o.buildDiskMaxMib ?? env.CUBBY_BUILD_DISK_MAX_MIB, '--build-disk-max-mib', 256);
   const memory = mib(o.buildMemoryMaxMib ?? env.CUBBY_BUILD_MEMORY_MAX_MIB, '--build-memory-max-mib', 128);
   const reserve = mib(o.hostDiskReserveMib ?? env.CUBBY_HOST_DISK_RESERVE_MIB, '--host-disk-reserve-mib', 0);
+  const cache = mib(o.buildCacheMib ?? env.CUBBY_BUILD_CACHE_MIB, '--build-cache-mib', 0);
   return {
+    ...(cache !== undefined ? { cacheMiB: cache } : {}),
     limits: { ...(disk !== undefined ? { diskMaxMiB: disk } : {}), ...(memory !== undefined ? { memoryMaxMiB: memory } : {}) },
     ...(reserve !== undefined ? { hostReserveMiB: reserve } : {}),
   };

@@ -4,7 +4,9 @@ import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../core/index.js';
 import { storeKind, storeUrl } from '../store/open-store.js';
 import { quotaDefaults, type QuotaFlags } from './quota-flags.js';
 import { buildSettings, type BuildFlags } from './build-flags.js';
+import { idleTierSettings, type IdleTierFlags } from './idle-tier-flags.js';
 import { parseAllowedRanges } from '../util/address-policy.js';
+import { parseUpstream, type Upstream } from '../network/linux/dns/upstreams.js';
 
 export interface DaemonConfig {
   dataDir: string;
@@ -27,14 +29,20 @@ export interface DaemonConfig {
    * `internet` egress and http(s) artifact fetches; by default none (see util/address-policy.ts).
    */
   egressAllowPrivate: string[];
+  /** Where Cubby's resolver forwards sandboxes' DNS (--dns-upstream); absent: the host's /etc/resolv.conf. */
+  dnsUpstreams?: Upstream[];
   /** Bearer token that lets /metrics be scraped from off the host; unset: loopback only. */
   metricsToken?: string;
   /** Free space (MiB) every image build must leave on the build storage's file system (default 2048). */
   hostDiskReserveMiB?: number;
+  /** Bound of the build layer cache in MiB (default 8192; 0: no cache). */
+  buildCacheMiB?: number;
   /** HTTPS for the API and the gateway: the operator's files, or a local CA under dataDir/tls. */
   tls?: { mode: 'files'; certFile: string; keyFile: string } | { mode: 'self-signed' };
   /** Every E2B sandbox's own ports need E2B-Traffic-Access-Token (see src/gateway/e2b-access.ts). */
   e2bRequireTrafficToken?: boolean;
+  /** How long a web console session lasts (default 8 hours; src/api/console/sessions.ts). */
+  consoleSessionSeconds?: number;
   core: CoreConfig;
 }
 
@@ -62,6 +70,16 @@ function allowedRanges(entries: string[]): string[] {
   }
 }
 
+function dnsUpstreamSetting(raw: string | undefined): Pick<DaemonConfig, 'dnsUpstreams'> {
+  const entries = list(raw);
+  if (entries.length === 0) return {};
+  try {
+    return { dnsUpstreams: entries.map(parseUpstream) };
+  } catch (e) {
+    throw new Error(`--dns-upstream: ${(e as Error).message}`);
+  }
+}
+
 /** --tls self-signed, or --tls-cert with --tls-key (both or neither); nothing: plain HTTP. */
 function tlsSetting(rawMode: string | undefined, rawCert: string | undefined, rawKey: string | undefined): Pick<DaemonConfig, 'tls'> {
   // An empty environment variable counts as unset.
@@ -71,6 +89,23 @@ function tlsSetting(rawMode: string | undefined, rawCert: string | undefined, ra
   if (mode === 'self-signed' && cert !== undefined) throw new Error('--tls self-signed and --tls-cert/--tls-key exclude each other');
   if (cert !== undefined && key !== undefined) return { tls: { mode: 'files', certFile: path.resolve(cert), keyFile: path.resolve(key) } };
   return mode === 'self-signed' ? { tls: { mode: 'self-signed' } } : {};
+}
+
+/** --launch-concurrency, --launch-queue, --launch-queue-per-tenant: whole numbers, concurrency at least 1. */
+function launchLimits(o: { launchConcurrency?: number; launchQueue?: number; launchQueuePerTenant?: number }): CoreConfig['launches'] {
+  const out: NonNullable<CoreConfig['launches']> = {};
+  const take = (v: number | undefined, flag: string, min: number): number | undefined => {
+    if (v === undefined) return undefined;
+    if (!Number.isInteger(v) || v < min) throw new Error(`${flag}: expected a whole number >= ${min}, got ${String(v)}`);
+    return v;
+  };
+  const c = take(o.launchConcurrency, '--launch-concurrency', 1);
+  const q = take(o.launchQueue, '--launch-queue', 0);
+  const t = take(o.launchQueuePerTenant, '--launch-queue-per-tenant', 0);
+  if (c !== undefined) out.concurrency = c;
+  if (q !== undefined) out.maxQueued = q;
+  if (t !== undefined) out.maxQueuedPerTenant = t;
+  return out;
 }
 
 export function daemonConfig(
@@ -85,8 +120,12 @@ export function daemonConfig(
     logLevel: string;
     warmPool: number;
     maxActive: number;
+    launchConcurrency: number;
+    launchQueue: number;
+    launchQueuePerTenant: number;
     artifactRoots: string;
     egressAllowPrivate: string;
+    dnsUpstream: string;
     metricsToken: string;
     tls: string;
     tlsCert: string;
@@ -94,7 +133,8 @@ export function daemonConfig(
     e2bRequireTrafficToken: boolean;
   }> &
     QuotaFlags &
-    BuildFlags,
+    BuildFlags &
+    IdleTierFlags,
 ): DaemonConfig {
   const dataDir = path.resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const gateway = parseHostPort(o.gateway ?? process.env.CUBBY_GATEWAY ?? '127.0.0.1:8480', '--gateway');
@@ -113,8 +153,10 @@ export function daemonConfig(
     logLevel: o.logLevel ?? process.env.CUBBY_LOG_LEVEL ?? 'info',
     artifactRoots: list(o.artifactRoots ?? process.env.CUBBY_ARTIFACT_ROOTS).map((r) => path.resolve(r)),
     egressAllowPrivate: allowedRanges(list(o.egressAllowPrivate ?? process.env.CUBBY_EGRESS_ALLOW_PRIVATE)),
+    ...dnsUpstreamSetting(o.dnsUpstream ?? process.env.CUBBY_DNS_UPSTREAM),
     ...((o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN) ? { metricsToken: o.metricsToken ?? process.env.CUBBY_METRICS_TOKEN } : {}),
     ...(build.hostReserveMiB !== undefined ? { hostDiskReserveMiB: build.hostReserveMiB } : {}),
+    ...(build.cacheMiB !== undefined ? { buildCacheMiB: build.cacheMiB } : {}),
     ...tlsSetting(o.tls ?? process.env.CUBBY_TLS, o.tlsCert ?? process.env.CUBBY_TLS_CERT, o.tlsKey ?? process.env.CUBBY_TLS_KEY),
     ...((o.e2bRequireTrafficToken ?? process.env.CUBBY_E2B_REQUIRE_TRAFFIC_TOKEN === 'true') ? { e2bRequireTrafficToken: true } : {}),
     core: {
@@ -122,8 +164,10 @@ export function daemonConfig(
       dataDir,
       ...(o.warmPool !== undefined ? { warmPoolSize: o.warmPool } : {}),
       ...(o.maxActive !== undefined ? { maxActiveMicrovms: o.maxActive } : {}),
+      launches: launchLimits(o),
       quotas: quotaDefaults(o),
       buildLimits: build.limits,
+      idleTiers: idleTierSettings(o),
     },
   };
 }

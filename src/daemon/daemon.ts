@@ -15,19 +15,25 @@ import { nodeDisk } from '../adapters/node-disk.js';
 import { BuildahBuilder, ManagedImages, TenantArtifacts } from '../images/index.js';
 import { FileTokenKeyStore, createGateway, openTokenService, promGatewayMetrics, type Gateway } from '../gateway/index.js';
 import { ensureSelfSigned, readTlsFiles, type TlsMaterial } from '../gateway/self-signed-ca.js';
-import { createLambdaApi, publicRoute } from '../api/lambda/index.js';
+import { createLambdaApi, publicRoute, DEFAULT_MAX_ARTIFACT_BYTES } from '../api/lambda/index.js';
+import { ConsoleEvents, ConsoleSessions, registerConsole } from '../api/console/index.js';
+import { consoleHost } from './console-host.js';
+import { consumeConsoleLogin } from './console-logins.js';
 import { registerE2bApi } from '../api/e2b/index.js';
 import { baseTemplateEnsurer } from '../api/e2b/templates.js';
+import { e2bSandboxDomain } from '../api/e2b/sandbox-domain.js';
 import { installAgent } from './agent-binary.js';
 import { uploadContext } from './e2b-base-context.js';
 import type { Store } from '../core/ports/store.js';
 import type { FastifyInstance } from 'fastify';
 import { CoreGatewayTargets } from './gateway-targets.js';
+import { openCredentialsEndpoint, type LateCredentials } from './credentials-endpoint.js';
 import { createMetrics } from './metrics.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import { startArtifactGc } from './artifact-gc.js';
 import { meterQuotas } from './quota-metrics.js';
 import { diskArtifactUsage } from '../adapters/artifact-usage.js';
+import { procHostMemory } from '../adapters/host-memory.js';
 import type { DaemonConfig } from './config.js';
 import { addressPolicy } from '../util/address-policy.js';
 
@@ -41,6 +47,8 @@ export interface Daemon {
   /** With `--tls self-signed`: the CA clients must trust (NODE_EXTRA_CA_CERTS=<path>). */
   tlsCaPath?: string;
   log: Logger;
+  /** The web console's sessions and state-change stream (src/api/console). */
+  console: { sessions: ConsoleSessions; events: ConsoleEvents };
   stop(): Promise<void>;
 }
 
@@ -52,8 +60,19 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
   try {
     // One operator address policy for egress rules, egress connectors and artifact fetches.
     const addresses = addressPolicy(config.egressAllowPrivate);
-    const network = await createLinuxNetwork({ addresses });
+    // Execution roles: every sandbox's 169.254.170.2 reaches this listener (credentials-endpoint.ts).
+    const lateCredentials: LateCredentials = {};
+    const credentials = await openCredentialsEndpoint(config.dataDir, lateCredentials, log);
+    closers.unshift(() => credentials.close());
+    const network = await createLinuxNetwork({
+      addresses,
+      credentialsPort: credentials.port,
+      ...(config.dnsUpstreams ? { dnsUpstreams: config.dnsUpstreams } : {}),
+    });
+    // Cubby's resolver stops after the runtime (running sandboxes keep their rules; the next daemon serves them).
+    closers.unshift(() => network.close());
     const runtime = new GvisorRuntime({ stateDir: path.join(config.dataDir, 'runtime'), network });
+    lateCredentials.runtime = runtime;
     closers.unshift(() => runtime.close());
     const managed = new ManagedImages({ cacheDir: config.cacheDir });
     const artifacts = new TenantArtifacts({
@@ -68,12 +87,15 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     const tokenService = await openTokenService({ store: new FileTokenKeyStore(path.join(config.dataDir, 'token-keys.json')) });
     closers.unshift(() => tokenService.close());
     const { registry, observer, meterUsage } = createMetrics(store);
+    const consoleEvents = new ConsoleEvents();
+    const consoleSessions = new ConsoleSessions(config.consoleSessionSeconds);
 
     // Made after the core (they need it), but the core's observer reaches them.
     const late: { targets?: CoreGatewayTargets; gateway?: Gateway } = {};
     const core: Core = createCore({
       store,
       runtime,
+      network,
       hooks: new HttpHooks(),
       disk: nodeDisk,
       managed,
@@ -82,14 +104,19 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         images: managed,
         cacheDir: config.cacheDir,
         ...(config.hostDiskReserveMiB !== undefined ? { hostReserveMiB: config.hostDiskReserveMiB } : {}),
+        ...(config.buildCacheMiB !== undefined ? { cacheMiB: config.buildCacheMiB } : {}),
+        // RUN steps with network get a network of the same driver as microVMs.
+        network,
       }),
       tokens: tokenIssuer(tokenService.tokens),
       log,
       artifacts: diskArtifactUsage(path.join(config.dataDir, 'artifacts')),
+      hostMemory: procHostMemory,
       observer: {
         ...observer,
         stateChanged(e) {
           observer.stateChanged?.(e);
+          consoleEvents.publish(e);
           // A suspended or terminated microVM's pooled connections and cached address are stale.
           if (e.from === 'RUNNING') {
             late.targets?.forget(e.microvmId);
@@ -99,6 +126,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       },
       config: { ...config.core, ...(agentBinary ? { agentBinary } : {}) },
     });
+    lateCredentials.credentials = core.instanceCredentials;
     meterUsage(core.services.usage);
     meterQuotas(registry, store, core.quotas);
     const stopGc = startArtifactGc(path.join(config.dataDir, 'artifacts'), log);
@@ -148,17 +176,36 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
         const k = await store.getKeyForAuth(id);
         return k ? { secretAccessKey: k.secret, tenant: k.tenant } : undefined;
       },
+      lookupSession: (id, token) => core.sessions.verify(id, token),
     });
     // The E2B control plane on the same listener, authenticated by its own X-API-KEY.
     registerE2bApi(api, {
       core: core.services,
-      domain: config.domain,
+      domain: e2bSandboxDomain(config.domain, gw.port, scheme),
       lookupApiKey: async (key) => (await store.getE2bKeyForAuth(key))?.tenant,
       sealSecret: (p, aad) => store.sealSecret(p, aad),
       openSecret: (s, aad) => store.openSecret(s, aad),
       ...(agentBinary ? { ensureBaseTemplate: baseTemplateEnsurer({ storeContext: uploadContext(artifacts) }) } : {}),
     });
     // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
+    // The web console (/console), with its own session cookie.
+    registerConsole(api, {
+      core: core.services,
+      store,
+      sessions: consoleSessions,
+      events: consoleEvents,
+      endpointFor,
+      consumeOperatorLogin: (token) => consumeConsoleLogin(config.dataDir, token),
+      host: consoleHost({
+        store,
+        dataDir: config.dataDir,
+        memory: procHostMemory,
+        ...(config.hostDiskReserveMiB !== undefined ? { diskReserveMiB: config.hostDiskReserveMiB } : {}),
+      }),
+      artifactsDir: path.join(config.dataDir, 'artifacts'),
+      maxArtifactBytes: DEFAULT_MAX_ARTIFACT_BYTES,
+      secure: tls !== undefined,
+    });
     api.get('/metrics', publicRoute, async (req, reply) => {
       checkMetricsAccess(req.socket.remoteAddress, req.headers.authorization, config.metricsToken);
       return reply.type(registry.contentType).send(await registry.metrics());
@@ -177,6 +224,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       gatewayPort: gw.port,
       ...(tls?.caPath ? { tlsCaPath: tls.caPath } : {}),
       log,
+      console: { sessions: consoleSessions, events: consoleEvents },
       async stop() {
         for (const c of closers) await Promise.resolve(c()).catch((e: unknown) => log.warn({ err: String(e) }, 'shutdown step failed'));
       },

@@ -39,11 +39,20 @@ export class CoreGatewayTargets implements GatewayTargets {
   }
 
   async ensureRunning(id: string): Promise<{ address: string }> {
+    // Frozen while idle: a thaw; the sandbox (and its cached address) is the same.
+    if (await this.d.manager.thawIfFrozen(id)) {
+      const address = await this.address(id);
+      if (address) return { address };
+    }
     this.forget(id);
     await this.d.manager.ensureRunning(id);
     const address = await this.address(id);
     if (!address) throw new CubbyError('MICROVM_RESUME_FAILED', `microVM ${id} has no running sandbox`);
     return { address };
+  }
+
+  frozen(id: string): boolean {
+    return this.d.manager.tiers.isFrozen(id);
   }
 
   activity(id: string, kind: 'request-start' | 'request-end' | 'ws-open' | 'ws-close'): void {

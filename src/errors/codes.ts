@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   MICROVM_LIMIT: 'throttled',
   // host capacity and per-tenant quotas (src/core/quotas)
   HOST_CAPACITY: 'throttled', // the host runs its maximum of active microVMs; retry later
+  LAUNCH_THROTTLED: 'throttled', // too many launches queued (host or tenant); retry after the hint
   QUOTA_RUNNING_MICROVMS: 'quota',
   QUOTA_MEMORY: 'quota',
   QUOTA_SUSPENDED_MICROVMS: 'quota',
@@ -108,6 +109,24 @@ export const ERROR_CODES = {
   STORE_MASTER_KEY_INVALID: 'internal', // master.key unreadable, malformed or too permissive
   STORE_SECRET_UNREADABLE: 'internal', // a stored secret does not decrypt with the master key
   IDEMPOTENCY_MISMATCH: 'conflict', // client token reused with a different request
+  // execution roles and secrets (src/core/roles)
+  SECRET_NOT_FOUND: 'not_found',
+  SECRET_TOO_LARGE: 'validation',
+  SECRET_INVALID: 'validation', // a malformed secret name or value
+  SECRET_NOT_GRANTED: 'forbidden', // the microVM's role does not grant this secret
+  ROLE_NOT_FOUND: 'not_found',
+  ROLE_EXISTS: 'conflict',
+  ROLE_INVALID: 'validation', // a malformed role, or one naming a secret the tenant does not have
+  ROLE_UNKNOWN: 'validation', // executionRoleArn/buildRoleArn names no role of the caller's account
+  ROLE_ACCESS_DENIED: 'forbidden', // a microVM's session credential used beyond its role
+  ROLE_NO_CREDENTIALS: 'forbidden', // the credentials endpoint asked by a microVM without a role
+  AUTH_SESSION_INVALID: 'unauthorized', // a session token that is forged, foreign or of a stopped microVM
+  AUTH_SESSION_EXPIRED: 'unauthorized',
+  // web console (src/api/console)
+  CONSOLE_SIGNIN_FAILED: 'unauthorized', // wrong key pair, E2B key or sign-in link
+  CONSOLE_NO_SESSION: 'unauthorized', // no cookie, or an expired or ended session
+  CONSOLE_CROSS_SITE: 'forbidden', // a state change without the session's CSRF token or from another origin
+  CONSOLE_OPERATOR_ONLY: 'forbidden',
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { CubbyError } from '../errors/index.js';
 import type { TargetInfo } from './targets.js';
+import { CODE_INTERPRETER_EXECUTE_PATH, CODE_INTERPRETER_PORT } from '../core/images/code-interpreter.js';
 
 /** Where the in-sandbox agent (E2B's envd) listens. */
 export const ENVD_PORT = 49983;
@@ -36,6 +37,13 @@ export function checkE2bAccess(r: E2bAccessRequest): void {
   }
   // A Cubby endpoint token is a credential the sandbox's owner minted for these ports: enough.
   if (r.cubbyTokenValid) return;
+  // The code interpreter's /execute runs code as the sandbox's user, like the agent's commands:
+  // the client sends the access token there, so it is required (then the port's own rules apply).
+  if (r.port === CODE_INTERPRETER_PORT && new URL(r.url, 'http://gateway').pathname === CODE_INTERPRETER_EXECUTE_PATH) {
+    const given = headerValue(r.headers[ACCESS_TOKEN_HEADER]);
+    if (given === undefined) throw new CubbyError('AUTH_MISSING', 'missing X-Access-Token');
+    if (!sameSecret(given, r.e2b.envdAccessToken)) throw new CubbyError('TOKEN_INVALID', 'invalid X-Access-Token');
+  }
   if (!r.requireTrafficToken && r.e2b.allowPublicTraffic) return;
   const given = headerValue(r.headers[TRAFFIC_TOKEN_HEADER]);
   if (given === undefined) throw new CubbyError('AUTH_MISSING', 'missing E2B-Traffic-Access-Token');

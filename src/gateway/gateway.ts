@@ -18,6 +18,7 @@ import { CubbyError, asCubbyError, errors } from '../errors/index.js';
 import { firstVerdict, lambdaTokenAuthenticator } from './auth.js';
 import { checkE2bAccess } from './e2b-access.js';
 import { sendHttpError, sendSocketError } from './error-response.js';
+import { cdpUpstreamHeaders, forwardCdpDiscovery, isCdpDiscovery } from './cdp.js';
 import { upstreamRequestHeaders } from './forward-headers.js';
 import { forwardHttp } from './http-proxy.js';
 import { viewOf, type IncomingView } from './incoming.js';
@@ -195,9 +196,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
       activity(active, 'request-start');
       const { address, heldNs } = await ready(route, info);
       if (res.destroyed) return; // the client gave up while the microVM resumed
-      const headers = upstreamRequestHeaders(view.distinct, { clientAddress: req.socket.remoteAddress, proto }, false);
+      const forwarded = upstreamRequestHeaders(view.distinct, { clientAddress: req.socket.remoteAddress, proto }, false);
+      const headers = cdpUpstreamHeaders(forwarded, req.url, route.port);
       metrics.addedLatency(Number(process.hrtime.bigint() - t0 - heldNs) / 1e9);
-      forwardHttp(req, res, {
+      const forward = {
         address,
         port: route.port,
         headers,
@@ -207,7 +209,11 @@ export function createGateway(opts: GatewayOptions): Gateway {
         cookieHost: cookieHostFor(view.headers.host, route.form),
         h2: view.h2,
         bodiless: view.bodiless,
-      });
+      };
+      // CDP discovery answers name WebSocket URLs; they must lead back through this endpoint (cdp.ts).
+      if (isCdpDiscovery(req.method, req.url)) {
+        forwardCdpDiscovery(req, res, forward, { host: view.headers.host ?? '', scheme: proto === 'https' ? 'wss' : 'ws' });
+      } else forwardHttp(req, res, forward);
     } catch (e) {
       const err = fail(e, ex);
       // An unread body would otherwise be read and discarded to keep the connection alive
@@ -245,7 +251,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
         await openShell(req, socket, head, route.microvmId, finish);
         return;
       }
-      const headers = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, true);
+      const forwarded = upstreamRequestHeaders(req.headersDistinct, { clientAddress: req.socket.remoteAddress, proto }, true);
+      const headers = cdpUpstreamHeaders(forwarded, req.url, route.port);
       const status = await forwardUpgrade(req, socket, head, {
         address,
         port: route.port,

@@ -1,6 +1,7 @@
 /**
  * Turns a resolved target into an address to forward to, resuming a suspended microVM when its
- * idle policy allows. Concurrent requests share one ensureRunning call per microVM.
+ * idle policy allows and thawing a RUNNING one frozen while idle. Concurrent requests share one
+ * ensureRunning call per microVM.
  */
 import { CubbyError, isCubbyError } from '../errors/index.js';
 import type { GatewayTargets, TargetInfo } from './targets.js';
@@ -17,6 +18,8 @@ export class ResumeGate {
   async ready(microvmId: string, info: TargetInfo): Promise<{ address: string; waited: boolean }> {
     switch (info.state) {
       case 'RUNNING':
+        // Frozen in memory while idle: thawed first (milliseconds), through the same shared call.
+        if (this.targets.frozen?.(microvmId)) return { ...(await this.ensureRunning(microvmId)), waited: true };
         return { address: info.address, waited: false };
       case 'SUSPENDED':
       case 'SUSPENDING':

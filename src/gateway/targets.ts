@@ -39,6 +39,12 @@ export interface GatewayTargets {
    * at most once at a time per microVM and holds requests meanwhile.
    */
   ensureRunning(microvmId: string): Promise<{ address: string }>;
+  /**
+   * Whether a RUNNING microVM is frozen in memory (idle): the gateway then calls ensureRunning
+   * (a thaw) before forwarding. Synchronous, and asked after the request's activity notice, so
+   * the core never freezes a microVM a request is about to reach. Absent: never frozen.
+   */
+  frozen?(microvmId: string): boolean;
   /** Inbound traffic notice for the idle policy; must not throw or block. */
   activity(microvmId: string, kind: ActivityKind): void;
   /** Starts an interactive shell (a login shell on a tty) in a RUNNING microVM. */

@@ -54,6 +54,39 @@ describe('cubby-agent process service', () => {
     assert.equal(endOf(msgs)?.exitCode, 0);
   });
 
+  it('commands.run from a pre-started login shell behaves as `bash -l -c`; new env vars retire it', async () => {
+    const run = async (cmd: string, extra: Json = {}) => {
+      const msgs = await (await ConnectStream.open(ag.port, 'process.Process/Start', bash(cmd, extra))).until((m) => !!endOf(m));
+      return { pid: pidOf(msgs), out: output(msgs, 'stdout'), end: endOf(msgs) };
+    };
+    const probe =
+      'shopt -q login_shell && echo login; echo "$0|${__cubby_cmd-unset}|${__cubby_in-unset}|$SANDBOX_VAR"; ls /proc/$$/fd | wc -l';
+    const seen = new Set<number>();
+    // The first start forks; later ones find a login shell ready (given a moment to start it).
+    for (let i = 0; i < 3; i++) {
+      const r = await run(probe);
+      assert.equal(r.out, 'login\n/bin/bash|unset|unset|\n4\n', `round ${i}`); // fds 0-2 and ls's own
+      assert.equal(r.end?.exitCode, 0);
+      seen.add(r.pid);
+      await sleep(500);
+    }
+    assert.equal(seen.size, 3, 'each command is its own process');
+    assert.deepEqual((await run('exit 7')).end, { exitCode: 7, exited: true, status: 'exit status 7' });
+    await sleep(500);
+    assert.equal((await run('cat; echo eof', { stdin: false })).out, 'eof\n');
+    await sleep(500);
+    // The run hook's env vars reach commands started after it (the ready shell is replaced).
+    const hook = await fetch(`http://127.0.0.1:${ag.port}/aws/lambda-microvms/runtime/v1/run`, {
+      method: 'POST',
+      body: JSON.stringify({ microvmId: 'm', runHookPayload: JSON.stringify({ envVars: { SANDBOX_VAR: 'set' } }) }),
+    });
+    assert.equal(hook.status, 200);
+    for (let i = 0; i < 2; i++) {
+      assert.match((await run(probe)).out, /\|set\n/, `round ${i} after the hook`);
+      await sleep(500);
+    }
+  });
+
   it('stdin off: the process reads EOF at once', async () => {
     const s = await ConnectStream.open(ag.port, 'process.Process/Start', bash('cat; echo eof', { stdin: false }));
     const msgs = await s.until((m) => !!endOf(m));

@@ -405,6 +405,7 @@ describe('Lambda MicroVMs API against the real daemon', { timeout: 600_000 }, ()
     assert.equal(updated.imageVersion, '1.1');
     const v11 = await waitForVersion(a, IMAGE, '1.1');
     assert.equal(v11.state, 'SUCCESSFUL', v11.stateReason);
+    assert.equal(await bump(first), 4, 'a 1.0 microVM kept running, with its memory, through the 1.1 build');
     assert.deepEqual(
       (await a.send(new ListMicrovmImageVersionsCommand({ imageIdentifier: IMAGE }))).items?.map((v) => v.imageVersion).sort(),
       ['1.0', '1.1'],

@@ -171,23 +171,26 @@ describe('the cubby CLI against a real daemon', { timeout: 600_000 }, () => {
   });
 
   test('failures are one clear line and exit code 1', async () => {
-    const badKey = await cli(['image', 'list'], { ...env, AWS_SECRET_ACCESS_KEY: 'wrong-secret' });
+    // Independent invocations (nothing they do changes the daemon): run side by side.
+    const [badKey, unknownKey, notFound, noLog, down, badUpload] = await Promise.all([
+      cli(['image', 'list'], { ...env, AWS_SECRET_ACCESS_KEY: 'wrong-secret' }),
+      cli(['list'], { ...env, AWS_ACCESS_KEY_ID: 'CBKAAAAAAAAAAAAAAAAA' }),
+      cli(['show', 'mvm-does-not-exist'], env),
+      cli(['image', 'logs', 'no-such-image', '1.0'], env),
+      cli(['list'], { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }),
+      cli(['image', 'create', 'nodockerfile', '--from', path.dirname(COUNTER_DIR)], env),
+    ]);
     assert.equal(badKey.code, 1);
     assert.match(oneLineError(badKey.stderr), /InvalidSignatureException|signature/i);
     assert.equal(badKey.stdout, '');
-    const unknownKey = await cli(['list'], { ...env, AWS_ACCESS_KEY_ID: 'CBKAAAAAAAAAAAAAAAAA' });
     assert.equal(unknownKey.code, 1);
     assert.match(oneLineError(unknownKey.stderr), /UnrecognizedClientException/);
-    const notFound = await cli(['show', 'mvm-does-not-exist'], env);
     assert.equal(notFound.code, 1);
     assert.match(oneLineError(notFound.stderr), /ResourceNotFoundException/);
-    const noLog = await cli(['image', 'logs', 'no-such-image', '1.0'], env);
     assert.equal(noLog.code, 1);
     assert.match(oneLineError(noLog.stderr), /ResourceNotFoundException/);
-    const down = await cli(['list'], { ...env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
     assert.equal(down.code, 1);
     assert.match(oneLineError(down.stderr), /not reachable|ECONNREFUSED/);
-    const badUpload = await cli(['image', 'create', 'nodockerfile', '--from', path.dirname(COUNTER_DIR)], env);
     assert.equal(badUpload.code, 1);
     assert.match(oneLineError(badUpload.stderr), /Dockerfile/);
   });

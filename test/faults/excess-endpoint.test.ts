@@ -188,26 +188,26 @@ open('/var/tmp/worker.pid', 'w').write(str(p.pid))
   });
 
   test('a microVM that dies anyway says why in GetMicrovm: the memory limit, the exit code', async () => {
-    const hog = await launch('interpreter-unbounded');
-    const hogToken = await endpointToken(client, hog);
-    // Nothing in the sandbox stops this one (no RLIMIT_AS): the host's memory cgroup does.
-    await viaGateway(d, hog, '/exec', {
-      token: hogToken,
-      method: 'POST',
-      body: `l = []\nwhile True: l.append(b'\\x01' * (64 << 20))\n`,
-      timeoutMs: 120_000,
-    }).catch(() => undefined);
-    const dead = await waitForState(client, hog, ['TERMINATED'], 60_000);
+    // Two independent deaths, side by side (each is noticed by the daemon's liveness check).
+    const [hog, quits] = await Promise.all([launch('interpreter-unbounded'), launch('interpreter')]);
+    const [hogToken, quitsToken] = await Promise.all([endpointToken(client, hog), endpointToken(client, quits)]);
+    const hogDied = (async () => {
+      // Nothing in the sandbox stops this one (no RLIMIT_AS): the host's memory cgroup does.
+      await viaGateway(d, hog, '/exec', {
+        token: hogToken,
+        method: 'POST',
+        body: `l = []\nwhile True: l.append(b'\\x01' * (64 << 20))\n`,
+        timeoutMs: 120_000,
+      }).catch(() => undefined);
+      return waitForState(client, hog, ['TERMINATED'], 60_000);
+    })();
+    const quitterGone = (async () => {
+      await viaGateway(d, quits, '/exec', { token: quitsToken, method: 'POST', body: 'import os\nos._exit(7)\n' }).catch(() => undefined);
+      return waitForState(client, quits, ['TERMINATED'], 60_000);
+    })();
+    const [dead, gone] = await Promise.all([hogDied, quitterGone]);
     console.error(`[excess-endpoint] the hog: ${dead.stateReason ?? ''}`);
     assert.match(dead.stateReason ?? '', new RegExp(`out of memory: the sandbox exceeded its ${MEMORY_MIB} MiB`), dead.stateReason);
-
-    const quits = await launch('interpreter');
-    await viaGateway(d, quits, '/exec', {
-      token: await endpointToken(client, quits),
-      method: 'POST',
-      body: 'import os\nos._exit(7)\n',
-    }).catch(() => undefined);
-    const gone = await waitForState(client, quits, ['TERMINATED'], 60_000);
     console.error(`[excess-endpoint] the quitter: ${gone.stateReason ?? ''}`);
     assert.match(gone.stateReason ?? '', /the app exited with code 7/, gone.stateReason);
 

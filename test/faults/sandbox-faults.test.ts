@@ -281,8 +281,16 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     await carriesOn(id);
     await suspend(id);
     const file = path.join(checkpoints, id, 'current', 'pages.img');
-    // The background digest of the pages must have been written by now.
-    await sleep(1500);
+    // Wait for the background digest of the pages (written into the manifest after the suspend).
+    const manifest = path.join(checkpoints, id, 'current', 'cubby-checkpoint.json');
+    const digested = async () =>
+      fs.readFile(manifest, 'utf8').then(
+        (t) => Boolean((JSON.parse(t) as { files?: Record<string, { sha256?: string }> }).files?.['pages.img']?.sha256),
+        () => false,
+      );
+    for (const deadline = Date.now() + 15_000; !(await digested()); await sleep(50)) {
+      assert.ok(Date.now() < deadline, 'the digest of pages.img was never written');
+    }
     const fh = await fs.open(file, 'r+');
     try {
       const { size } = await fh.stat();

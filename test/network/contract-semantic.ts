@@ -56,6 +56,15 @@ const BAD_POLICIES: Array<[string, unknown]> = [
   ['loopback', { mode: 'allowlist', rules: [{ cidr: '127.0.0.1/32' }] }],
   ['everything (reaches the private ranges)', { mode: 'allowlist', rules: [{ cidr: '0.0.0.0/0' }] }],
   ['a public range next to a private one', { mode: 'allowlist', rules: [{ cidr: PUBLIC }, { cidr: '172.16.0.0/12' }] }],
+  ['a malformed domain', { mode: 'allowlist', rules: [], domains: [{ domain: 'exa mple.com' }] }],
+  ['an address written as a domain', { mode: 'allowlist', rules: [], domains: [{ domain: '10.0.0.1' }] }],
+  ['a wildcard over a whole top-level domain', { mode: 'allowlist', rules: [], domains: [{ domain: '*.com' }] }],
+  ['a wildcard inside a name', { mode: 'allowlist', rules: [], domains: [{ domain: 'api.*.example.com' }] }],
+  [
+    'a domain opening more than 64 ports',
+    { mode: 'allowlist', rules: [], domains: [{ domain: 'example.com', ports: [{ from: 1000, to: 1064 }] }] },
+  ],
+  ['domains not a list', { mode: 'allowlist', rules: [], domains: 'example.com' }],
 ];
 
 export function runNetworkSemanticContract(name: string, make: () => Promise<NetworkSemanticFixture>): void {
@@ -154,6 +163,25 @@ export function runNetworkSemanticContract(name: string, make: () => Promise<Net
             { cidr: '93.184.217.9/32' },
             { cidr: fx.allowedPrivate, protocol: 'udp' },
           ],
+        });
+      } finally {
+        await net.release(n);
+      }
+    });
+
+    test('domain rules are normalized (lower case, no trailing dot) and kept beside the CIDR rules', async () => {
+      const n = keep(
+        await net.allocate(owner('domains'), {
+          mode: 'allowlist',
+          rules: [{ cidr: '93.184.216.7/24' }],
+          domains: [{ domain: 'Registry.NPMjs.org.' }, { domain: '*.Example.com', ports: [{ from: 443, to: 443 }] }],
+        }),
+      );
+      try {
+        assert.deepEqual(n.policy, {
+          mode: 'allowlist',
+          rules: [{ cidr: PUBLIC }],
+          domains: [{ domain: 'registry.npmjs.org' }, { domain: '*.example.com', ports: [{ from: 443, to: 443 }] }],
         });
       } finally {
         await net.release(n);

@@ -1,6 +1,6 @@
 /**
  * The runtime contract, semantic part: the lifecycle any SandboxRuntime must honour, real or
- * fake: create/get/list/address, run, pause/resume, checkpoint (stopping or leaving running),
+ * fake: create/get/list/address, run, pause/resume, freeze/thaw (the idle tier), checkpoint (stopping or leaving running),
  * restore of concurrent private clones, destroy, sweep, a second instance seeing the same
  * sandboxes, and typed errors for bad ids, states and checkpoints. It observes sandboxes only
  * through the port (files via `sh -c 'echo X > F'` / `cat F`), so the fake runtime
@@ -100,6 +100,46 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.equal((await rt.run(s.id, { args: ['true'] })).code, 0, 'a resumed sandbox runs commands');
       } finally {
         await rt.destroy(s.id);
+      }
+    });
+
+    test('freeze and thaw: a frozen sandbox keeps its state, refuses exec/pause/checkpoint, is listed frozen and can be destroyed', async () => {
+      const s = await rt.create(spec());
+      const other = await rt.create(spec());
+      try {
+        await rt.run(s.id, { args: ['sh', '-c', 'echo before-freeze > /root/f.txt'] });
+        await rt.freeze(s.id);
+        await rt.freeze(s.id); // idempotent
+        assert.equal((await rt.get(s.id))?.state, 'frozen');
+        const listed = new Map((await rt.list()).map((x) => [x.id, x.state]));
+        assert.equal(listed.get(s.id), 'frozen', 'list reports the frozen sandbox');
+        assert.equal(listed.get(other.id), 'running', 'list still reports the others (a frozen sandbox must not block it)');
+        assert.equal((await rt.get(other.id))?.state, 'running');
+        assert.ok((await rt.stats(s.id)).memoryBytes > 0, 'a frozen sandbox keeps its memory');
+        await expectCode(rt.run(s.id, { args: ['true'] }), 'RUNTIME_BAD_STATE');
+        await expectCode(rt.pause(s.id), 'RUNTIME_BAD_STATE');
+        await expectCode(rt.checkpoint(s.id, ckDir('ck-frozen'), { leaveRunning: true }), 'RUNTIME_BAD_STATE');
+        const again = await fx.reopen();
+        try {
+          assert.equal((await again.get(s.id))?.state, 'frozen', 'a restarted runtime sees the sandbox frozen');
+        } finally {
+          await again.close();
+        }
+        await rt.thaw(s.id);
+        await rt.thaw(s.id); // idempotent
+        assert.equal((await rt.get(s.id))?.state, 'running');
+        assert.equal((await rt.run(s.id, { args: ['cat', '/root/f.txt'] })).stdout.toString(), 'before-freeze\n');
+        await rt.pause(s.id);
+        await expectCode(rt.freeze(s.id), 'RUNTIME_BAD_STATE');
+        await rt.resume(s.id);
+        await rt.freeze(other.id);
+        await rt.destroy(other.id);
+        assert.equal(await rt.get(other.id), undefined, 'a frozen sandbox is destroyed');
+        await expectCode(rt.freeze(other.id), 'RUNTIME_NOT_FOUND');
+        await expectCode(rt.thaw(other.id), 'RUNTIME_NOT_FOUND');
+      } finally {
+        await rt.destroy(s.id).catch(() => undefined);
+        await rt.destroy(other.id).catch(() => undefined);
       }
     });
 

@@ -9,6 +9,7 @@ import { imageTests } from './contract/images.js';
 import { microvmTests } from './contract/microvms.js';
 import { paginationTests } from './contract/pagination.js';
 import { quotaTests } from './contract/quotas.js';
+import { roleTests } from './contract/roles.js';
 import { scopingTests } from './contract/scoping.js';
 import { sealedEnvTests } from './contract/sealed-env.js';
 import { idempotencyTests, tagTests } from './contract/tags-idempotency.js';
@@ -32,5 +33,6 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     concurrencyTests(makeStore);
     quotaTests(makeStore);
     e2bKeyTests(makeStore);
+    roleTests(makeStore);
   });
 }

@@ -72,7 +72,15 @@ function answers(url: string): Promise<boolean> {
 }
 
 export async function spawnDaemon(
-  opts: { dataDir?: string; warmPool?: number; logLevel?: string; startTimeoutMs?: number; artifactRoots?: string } = {},
+  opts: {
+    dataDir?: string;
+    warmPool?: number;
+    logLevel?: string;
+    startTimeoutMs?: number;
+    artifactRoots?: string;
+    /** More `serve` flags. The frozen tier is off (--freeze-after-seconds 0) unless these name it. */
+    extraArgs?: string[];
+  } = {},
 ): Promise<DaemonProcess> {
   await ensureTestBaseImage('debian-12-python');
   const dataDir = opts.dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-proc-')));
@@ -123,6 +131,8 @@ export async function spawnDaemon(
           // Test artifacts are zipped into temporary directories.
           '--artifact-roots',
           opts.artifactRoots ?? os.tmpdir(),
+          ...(opts.extraArgs?.includes('--freeze-after-seconds') ? [] : ['--freeze-after-seconds', '0']),
+          ...(opts.extraArgs ?? []),
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );

@@ -38,12 +38,20 @@ export async function startTestDaemon(
     dataDir?: string;
     warmPool?: number;
     egressAllowPrivate?: string;
+    /** --dns-upstream: where Cubby's resolver forwards (tests: a stub on 127.0.0.1, see dns-upstream.ts). */
+    dnsUpstream?: string;
     api?: string;
     metricsToken?: string;
     store?: string;
     maxActive?: number;
     /** 'self-signed': API and gateway over HTTPS with a CA in <dataDir>/tls (daemon.tlsCaPath). */
     tls?: 'self-signed';
+    /** The frozen tier's host default (serve --freeze-after-seconds); default 0: off in tests unless asked. */
+    freezeAfterSeconds?: number;
+    /** serve --launch-concurrency / --launch-queue / --launch-queue-per-tenant (launch storms). */
+    launchConcurrency?: number;
+    launchQueue?: number;
+    launchQueuePerTenant?: number;
   } = {},
 ): Promise<TestDaemon> {
   await ensureTestBaseImage('debian-12-python');
@@ -57,10 +65,15 @@ export async function startTestDaemon(
     logLevel: 'warn',
     artifactRoots: os.tmpdir(),
     ...(opts.egressAllowPrivate ? { egressAllowPrivate: opts.egressAllowPrivate } : {}),
+    ...(opts.dnsUpstream ? { dnsUpstream: opts.dnsUpstream } : {}),
     ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.maxActive !== undefined ? { maxActive: opts.maxActive } : {}),
     ...(opts.tls ? { tls: opts.tls } : {}),
+    freezeAfterSeconds: opts.freezeAfterSeconds ?? 0,
+    ...(opts.launchConcurrency !== undefined ? { launchConcurrency: opts.launchConcurrency } : {}),
+    ...(opts.launchQueue !== undefined ? { launchQueue: opts.launchQueue } : {}),
+    ...(opts.launchQueuePerTenant !== undefined ? { launchQueuePerTenant: opts.launchQueuePerTenant } : {}),
   });
   const d = await startDaemon(config, { log: pino({ level: process.env.CUBBY_TEST_LOG ?? 'warn' }) });
   const td: TestDaemon = Object.assign(d, {

@@ -42,7 +42,14 @@ export async function hostResources(stateDirs: string[] = []): Promise<Set<strin
   for (const l of await lines('nft', ['list', 'table', 'inet', 'cubby'])) {
     const chain = /^chain (sbx\d+)/.exec(l);
     if (chain) items.push(`nft-chain:${chain[1]}`);
+    // A sandbox's resolver and audit sets (src/network/linux/naming.ts domainSets, auditSets).
+    const set = /^set ((?:dna|dnp|eok|eno)\d+)/.exec(l);
+    if (set) items.push(`nft-set:${set[1]}`);
     for (const m of l.matchAll(/"(cbh\d+)" : jump/g)) items.push(`nft-element:${m[1]}`);
+  }
+  // A sandbox's credentials redirect (src/network/linux/credentials-nft.ts).
+  for (const l of await lines('nft', ['list', 'table', 'ip', 'cubby_creds'])) {
+    for (const m of l.matchAll(/"(cbh\d+)" : \d+/g)) items.push(`creds-element:${m[1]}`);
   }
   for (const ctrl of ['memory', 'cpu', 'pids', 'cpuacct']) {
     for (const d of await walk(`/sys/fs/cgroup/${ctrl}/cubby`, 3)) items.push(`cgroup:${d}`);
@@ -71,7 +78,7 @@ async function pooledSlots(): Promise<Set<string>> {
 }
 
 function slotOf(item: string): string | undefined {
-  return /(?:cubby-|cbh|cbs|sbx|slot:)(\d+)$/.exec(item)?.[1];
+  return /(?:cubby-|cbh|cbs|sbx|dna|dnp|eok|eno|slot:)(\d+)$/.exec(item)?.[1];
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { lookup } from 'node:dns/promises';
 import { runCommand } from '../../src/util/command.js';
 
 /** `address` is the namespace's side of the veth, `hostAddress` the host's side. */
@@ -41,11 +42,31 @@ function reachable(address: string, port: number): Promise<boolean> {
   });
 }
 
-/** A /30 of 203.0.113.0/24 no interface on this host uses yet (a leftover must not collide). */
+/**
+ * The package mirrors some machines reach at a TEST-NET-3 address (behind a proxy): a test
+ * subnet over one would take the host's route to it away while the test runs.
+ */
+const MIRRORS = ['deb.debian.org', 'registry.npmjs.org'];
+
+async function mirrorSlots(): Promise<Set<number>> {
+  const slots = new Set<number>();
+  for (const name of MIRRORS) {
+    const found = await lookup(name, { all: true, family: 4 }).catch(() => []);
+    for (const { address } of found) {
+      const m = /^203\.0\.113\.(\d+)$/.exec(address);
+      if (m) slots.add(Math.floor(Number(m[1]) / 4));
+    }
+  }
+  return slots;
+}
+
+/** A /30 of 203.0.113.0/24 no interface on this host uses yet (a leftover must not collide), away from the mirrors. */
 async function freeSlot(): Promise<number> {
   const used = (await runCommand('ip', ['-o', '-4', 'addr', 'show'], { timeoutMs: 10_000 })).stdout;
+  const mirrors = await mirrorSlots();
   for (let tries = 0; tries < 200; tries++) {
     const n = 1 + Math.floor(Math.random() * 62);
+    if (mirrors.has(n)) continue;
     if (!used.includes(`203.0.113.${n * 4 + 1}/`) && !used.includes(`203.0.113.${n * 4 + 2}/`)) return n;
   }
   throw new Error('no free test host subnet in 203.0.113.0/24');

@@ -37,5 +37,7 @@ export function sendE2bError(reply: FastifyReply, err: CubbyError): FastifyReply
   const status = e2bStatusOf(err);
   // Internal errors are bugs: their text may hold paths or state, so it stays in the log.
   const message = err.kind === 'internal' ? 'An internal error occurred.' : err.message;
+  const retry = err.details?.retryAfterSeconds;
+  if (err.kind === 'throttled' && typeof retry === 'number' && retry > 0) reply.header('Retry-After', String(Math.ceil(retry)));
   return reply.code(status).header('content-type', 'application/json').send({ code: status, message });
 }

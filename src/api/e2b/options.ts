@@ -6,16 +6,20 @@ export interface E2bApiOptions {
   core: CoreServices;
   /** The tenant whose ACTIVE E2B API key this is, or undefined. */
   lookupApiKey(apiKey: string): Promise<Tenant | undefined>;
-  /** The sandbox domain the SDK builds `<port>-<id>.<domain>` from (the daemon's domain). */
+  /**
+   * The sandbox domain the SDK builds `<port>-<id>.<domain>` from: the daemon's domain, with the
+   * gateway's port unless that is the default one (sandbox-domain.ts).
+   */
   domain: string;
   /** Seal / open a sandbox token with the store's master key (Store.sealSecret / openSecret). */
   sealSecret(plaintext: string, aad: string): string;
   openSecret(sealed: string, aad: string): string;
   /**
-   * Resolves the `base` template to one of the tenant's image names, building it first if this
-   * host knows how; undefined when it is not available. Default: templates.ts defaultBaseTemplate.
+   * Resolves a managed template (`base`, `code-interpreter-v1`; default `base`) to one of the
+   * tenant's image names, building it first if this host knows how; undefined when it is not
+   * available. Default: templates.ts ensureBaseTemplate.
    */
-  ensureBaseTemplate?: (caller: Caller, core: CoreServices) => Promise<string | undefined>;
+  ensureBaseTemplate?: (caller: Caller, core: CoreServices, template?: string) => Promise<string | undefined>;
   now?: () => Date;
 }
 

@@ -4,12 +4,14 @@
  * it): an image without it still makes sandboxes (lifecycle, the app's own ports), but its envd
  * port answers 502, so commands and files need an image built with the agent.
  * `base` exists for every tenant: baseTemplateEnsurer builds the tenant's image `base` from
- * BASE_DOCKERFILE on first use (concurrent creates share one build) and waits for it.
+ * BASE_DOCKERFILE on first use (concurrent creates share one build) and waits for it. The same
+ * holds for `code-interpreter-v1` (code-interpreter-template.ts): MANAGED_TEMPLATES lists both.
  */
 import { CubbyError, isCubbyError } from '../../errors/index.js';
 import type { Image, ImageSettings } from '../../core/model.js';
 import type { Caller, CoreServices } from '../../core/services.js';
 import { AGENT_PATH } from '../../core/images/agent.js';
+import { CODE_INTERPRETER_DOCKERFILE, CODE_INTERPRETER_TEMPLATE, codeInterpreterTemplateSettings } from './code-interpreter-template.js';
 
 export const BASE_TEMPLATE = 'base';
 /** The managed base of `base`: Debian 12 with E2B's conventions (user `user`, sudo, bash, python3, git, curl, Node.js). */
@@ -51,45 +53,57 @@ export function baseTemplateSettings(codeArtifactUri: string): ImageSettings {
   };
 }
 
-/** ensureBaseTemplate for a host that can build: the tenant's `base`, built on first use. */
-export function baseTemplateEnsurer(host: BaseTemplateHost): (caller: Caller, core: CoreServices) => Promise<string | undefined> {
+/** The templates every tenant has, built from a Dockerfile on first use. */
+export const MANAGED_TEMPLATES: Record<string, { dockerfile: string; settings: (codeArtifactUri: string) => ImageSettings }> = {
+  [BASE_TEMPLATE]: { dockerfile: BASE_DOCKERFILE, settings: baseTemplateSettings },
+  [CODE_INTERPRETER_TEMPLATE]: { dockerfile: CODE_INTERPRETER_DOCKERFILE, settings: codeInterpreterTemplateSettings },
+};
+
+function isManagedTemplate(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(MANAGED_TEMPLATES, name);
+}
+
+/** ensureBaseTemplate for a host that can build: the tenant's managed template, built on first use. */
+export function baseTemplateEnsurer(
+  host: BaseTemplateHost,
+): (caller: Caller, core: CoreServices, template?: string) => Promise<string | undefined> {
   const inFlight = new Map<string, Promise<string>>();
-  return (caller, core) => {
-    const key = caller.tenant.id;
+  return (caller, core, template = BASE_TEMPLATE) => {
+    if (!isManagedTemplate(template)) return Promise.resolve(undefined);
+    const key = `${caller.tenant.id}\0${template}`;
     let p = inFlight.get(key);
     if (!p) {
-      p = ensureBuilt(host, caller, core).finally(() => inFlight.delete(key));
+      p = ensureBuilt(host, caller, core, template).finally(() => inFlight.delete(key));
       inFlight.set(key, p);
     }
     return p;
   };
 }
 
-async function ensureBuilt(host: BaseTemplateHost, caller: Caller, core: CoreServices): Promise<string> {
-  let image = await imageOrUndefined(core, caller, BASE_TEMPLATE);
+async function ensureBuilt(host: BaseTemplateHost, caller: Caller, core: CoreServices, template: string): Promise<string> {
+  const def = MANAGED_TEMPLATES[template];
+  if (!def) throw new CubbyError('IMAGE_NOT_FOUND', `template '${template}' not found`, { details: { templateID: template } });
+  let image = await imageOrUndefined(core, caller, template);
   if (!image) {
-    const uri = await host.storeContext(caller.tenant.id, { Dockerfile: BASE_DOCKERFILE });
+    const uri = await host.storeContext(caller.tenant.id, { Dockerfile: def.dockerfile });
     try {
-      image = (await core.images.create(caller, { name: BASE_TEMPLATE, settings: baseTemplateSettings(uri) })).image;
+      image = (await core.images.create(caller, { name: template, settings: def.settings(uri) })).image;
     } catch (e) {
       // Another daemon process (or a racing request) made it first: wait for that one.
-      image = await imageOrUndefined(core, caller, BASE_TEMPLATE);
+      image = await imageOrUndefined(core, caller, template);
       if (!image) throw e;
     }
   }
   const deadline = Date.now() + (host.buildTimeoutMs ?? 15 * 60_000);
   while (!image.latestActiveVersion) {
     if (image.state === 'CREATE_FAILED' || image.state === 'DELETING' || image.state === 'DELETED') {
-      throw new CubbyError(
-        'BUILD_FAILED',
-        `template '${BASE_TEMPLATE}' could not be built (image state ${image.state}); see its build log`,
-      );
+      throw new CubbyError('BUILD_FAILED', `template '${template}' could not be built (image state ${image.state}); see its build log`);
     }
-    if (Date.now() > deadline) throw new CubbyError('BUILD_FAILED', `template '${BASE_TEMPLATE}' is still building; try again later`);
+    if (Date.now() > deadline) throw new CubbyError('BUILD_FAILED', `template '${template}' is still building; try again later`);
     await new Promise((r) => setTimeout(r, host.pollMs ?? 500));
-    image = await core.images.get(caller, BASE_TEMPLATE);
+    image = await core.images.get(caller, template);
   }
-  return BASE_TEMPLATE;
+  return template;
 }
 
 async function imageOrUndefined(core: CoreServices, caller: Caller, name: string): Promise<Image | undefined> {
@@ -101,9 +115,9 @@ async function imageOrUndefined(core: CoreServices, caller: Caller, name: string
   }
 }
 
-/** The default `base`: the tenant's image named `base`, if it has one. */
-export async function ensureBaseTemplate(caller: Caller, core: CoreServices): Promise<string | undefined> {
-  return (await imageNamed(core, caller, BASE_TEMPLATE)) ? BASE_TEMPLATE : undefined;
+/** The default for a managed template (`base`, ...): the tenant's image of that name, if it has one. */
+export async function ensureBaseTemplate(caller: Caller, core: CoreServices, template = BASE_TEMPLATE): Promise<string | undefined> {
+  return (await imageNamed(core, caller, template)) ? template : undefined;
 }
 
 async function imageNamed(core: CoreServices, caller: Caller, name: string): Promise<boolean> {
@@ -132,13 +146,12 @@ export async function resolveTemplate(
   core: CoreServices,
   caller: Caller,
   templateID: string,
-  ensureBase: (caller: Caller, core: CoreServices) => Promise<string | undefined> = ensureBaseTemplate,
+  ensureBase: (caller: Caller, core: CoreServices, template?: string) => Promise<string | undefined> = ensureBaseTemplate,
 ): Promise<string> {
-  if (templateID === BASE_TEMPLATE) {
-    const name = await ensureBase(caller, core);
-    if (name === undefined)
-      throw new CubbyError('IMAGE_NOT_FOUND', `template '${BASE_TEMPLATE}' is not built yet`, { details: { templateID } });
-    return name;
+  if (isManagedTemplate(templateID)) {
+    const name = await ensureBase(caller, core, templateID);
+    if (name !== undefined) return name;
+    throw new CubbyError('IMAGE_NOT_FOUND', `template '${templateID}' is not built yet`, { details: { templateID } });
   }
   const name = (await imageNamed(core, caller, templateID)) ? templateID : await imageWithId(core, caller, templateID);
   if (name !== undefined) return name;

@@ -40,6 +40,8 @@ const BY_CODE: Partial<Record<ErrorCode, WireError>> = {
   AUTH_BAD_SIGNATURE: { status: 403, type: 'InvalidSignatureException' },
   AUTH_EXPIRED: { status: 403, type: 'InvalidSignatureException' },
   AUTH_REPLAYED: { status: 403, type: 'InvalidSignatureException' },
+  // A microVM's session credential past its expiration: AWS's name, which makes SDKs refresh it.
+  AUTH_SESSION_EXPIRED: { status: 403, type: 'ExpiredTokenException' },
   API_UNKNOWN_OPERATION: { status: 404, type: 'UnknownOperationException' },
   // The host (not the tenant) is full: the model's InsufficientCapacityException, a 500 it retries.
   HOST_CAPACITY: { status: 500, type: 'InsufficientCapacityException' },
@@ -67,7 +69,8 @@ export function errorBody(err: CubbyError, wire: WireError): Record<string, unkn
   if (resourceId !== undefined) body.resourceId = resourceId;
   if (wire.type === 'ServiceException') body.Type = 'Service';
   // ServiceQuotaExceededException's own members: which quota (the Cubby code) of which service.
-  if (wire.type === 'ServiceQuotaExceededException') {
+  // ThrottlingException has the same two; its retryAfterSeconds is bound to the Retry-After header.
+  if (wire.type === 'ServiceQuotaExceededException' || wire.type === 'ThrottlingException') {
     body.serviceCode = 'cubby';
     body.quotaCode = err.code;
   }

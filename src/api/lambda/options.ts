@@ -1,12 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { CoreServices } from '../../core/services.js';
-import type { LookupKey } from './auth/types.js';
+import type { LookupKey, LookupSession } from './auth/types.js';
 import type { AddressPolicy } from '../../util/address-policy.js';
 
 export interface LambdaApiOptions {
   core: CoreServices;
   /** Finds an access key's secret and tenant (the store provides it). */
   lookupKey: LookupKey;
+  /** Checks a microVM's session credential (X-Amz-Security-Token); absent: session credentials are refused. */
+  lookupSession?: LookupSession;
   /** Region in every ARN this API issues and accepts; default `local`. */
   region?: string;
   /** The URL of a microVM's endpoint, e.g. `http://<id>.<domain>:<gatewayPort>`. */

@@ -24,6 +24,8 @@ import { registerManagedImageRoutes } from './routes/managed-images.js';
 import { registerMicrovmRoutes } from './routes/microvms.js';
 import { registerTagRoutes } from './routes/tags.js';
 import { registerTokenRoutes } from './routes/tokens.js';
+import { registerRoleRoutes } from './routes/roles.js';
+import { authorizeSession } from './auth/session-scope.js';
 
 /**
  * Route options for a route the host adds to this app that must answer without a signature
@@ -61,6 +63,10 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
     // Typed as the HTTP/1 server the rest of the app is written against: Node's HTTP/2
     // compatibility request and reply carry the same surface (Host is restored below).
     ...((opts.tls ? { http2: true, https: { allowHTTP1: true, cert: opts.tls.cert, key: opts.tls.key } } : {}) as object),
+    // Fastify closes an HTTP/2 session after 72 s without frames, even with a request in flight,
+    // and undici fails that request on the GOAWAY: an E2B create that builds `base` first (up to
+    // 15 min, silent meanwhile) needs longer. Idle sessions still end when the server closes.
+    ...(opts.tls ? { http2SessionTimeout: 16 * 60_000 } : {}),
   });
   if (opts.tls) {
     // HTTP/2 names the host :authority; SigV4 and routes read Host.
@@ -81,10 +87,12 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
   }
   const authenticator = new SigV4Authenticator({
     lookupKey: opts.lookupKey,
+    ...(opts.lookupSession ? { lookupSession: opts.lookupSession } : {}),
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.replayCacheSize !== undefined ? { replayCacheSize: opts.replayCacheSize } : {}),
   });
   const contexts = new WeakMap<FastifyRequest, RequestContext>();
+  const arns = new LambdaArns(opts.region ?? DEFAULT_REGION);
 
   // Bodies stay bytes: the signature covers them exactly, and handlers parse JSON themselves.
   app.removeAllContentTypeParsers();
@@ -105,6 +113,8 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
       body,
       streamedBody: isStreamed(req),
     });
+    // A microVM's session credential reaches only what its execution role allows.
+    if (caller.session) authorizeSession(req, caller, arns);
     contexts.set(req, { caller, query });
   });
 
@@ -122,7 +132,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
 
   const deps: RouteDeps = {
     core: opts.core,
-    arns: new LambdaArns(opts.region ?? DEFAULT_REGION),
+    arns,
     endpointFor: opts.endpointFor,
     addresses: opts.addresses ?? DEFAULT_ADDRESS_POLICY,
     context(req) {
@@ -139,6 +149,7 @@ export function createLambdaApi(opts: LambdaApiOptions): FastifyInstance {
   registerTokenRoutes(app, deps);
   registerTagRoutes(app, deps);
   registerCubbyUsageRoutes(app, deps);
+  registerRoleRoutes(app, deps);
   registerCubbyExtensionRoutes(app, deps, {
     ...(opts.artifactsDir !== undefined ? { artifactsDir: opts.artifactsDir } : {}),
     maxArtifactBytes: opts.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES,

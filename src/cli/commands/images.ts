@@ -21,6 +21,7 @@ import { print, progress, progressDone } from '../output.js';
 import { zipDirectory } from '../zip-dir.js';
 import { cubbyExtension, uploadArtifact } from '../../client/extension.js';
 import { withCubbyMembers } from '../../client/cubby-members.js';
+import { buildLogFollower } from '../follow-build-log.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -40,6 +41,11 @@ interface CreateOpts {
   timeout: string;
   buildDisk?: string;
   buildMemory?: string;
+  buildNetwork?: string;
+  /** false with --no-cache. */
+  cache?: boolean;
+  /** false with --no-logs. */
+  logs?: boolean;
   disk?: string;
   maxProcesses?: string;
   addressSpace?: string;
@@ -53,9 +59,13 @@ function buildCapMembers(o: CreateOpts): Record<string, unknown> {
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} ${v}: expected a whole number >= ${min}`);
     return n;
   };
+  if (o.buildNetwork !== undefined && o.buildNetwork !== 'internet' && o.buildNetwork !== 'none')
+    throw new Error(`--build-network ${o.buildNetwork}: expected internet or none`);
   return {
     cubbyBuildDiskMiB: num(o.buildDisk, '--build-disk'),
     cubbyBuildMemoryMiB: num(o.buildMemory, '--build-memory'),
+    cubbyBuildNetwork: o.buildNetwork,
+    cubbyBuildNoCache: o.cache === false ? true : undefined,
     cubbyDiskMiB: num(o.disk, '--disk'),
     cubbyMaxProcesses: num(o.maxProcesses, '--max-processes'),
     cubbyAddressSpaceMiB: num(o.addressSpace, '--address-space', 0),
@@ -112,13 +122,18 @@ function settings(o: CreateOpts, uri: string): Omit<CreateMicrovmImageRequest, '
   };
 }
 
-/** The version's final state (SUCCESSFUL or FAILED), or its state when the wait timed out. */
-async function waitForVersion(name: string, version: string, timeoutS: number, json?: boolean): Promise<string> {
+/**
+ * The version's final state (SUCCESSFUL or FAILED), or its state when the wait timed out. Unless
+ * `json` or `quiet`, the build log is printed (stderr) as the build goes, step by step.
+ */
+async function waitForVersion(name: string, version: string, timeoutS: number, json?: boolean, quiet?: boolean): Promise<string> {
   const client = apiClient();
   const deadline = Date.now() + timeoutS * 1000;
+  const follow = json || quiet ? undefined : buildLogFollower(name, version, (l) => progressDone(l));
   let last = '';
   while (Date.now() < deadline) {
     const v = await client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: name, imageVersion: version }));
+    await follow?.();
     if (!json && v.state !== last) progress(`image ${name} ${version}: ${v.state}`);
     last = v.state ?? '';
     if (v.state === 'SUCCESSFUL' || v.state === 'FAILED') {
@@ -162,6 +177,9 @@ export function registerImages(program: Command): void {
       .option('--memory <MiB>', 'baseline memory')
       .option('--build-disk <MiB>', "disk cap of the build (default 8192, within the host's maximum)")
       .option('--build-memory <MiB>', "memory cap of each RUN step (default 2048, within the host's maximum)")
+      .option('--build-network <mode>', 'network of RUN steps: internet (default: public addresses and DNS) or none')
+      .option('--no-cache', 'build every Dockerfile step afresh instead of reusing the layer cache')
+      .option('--no-logs', 'do not print the build log while waiting')
       .option('--disk <MiB>', "each microVM's own disk (default 4096)")
       .option('--max-processes <n>', 'processes and threads per microVM (default: one per 16 MiB of memory, 16-1024)')
       .option('--address-space <MiB>', 'per-process address-space limit (default 3/4 of memory; 0 = none, for Node/JVM apps)')
@@ -180,7 +198,7 @@ export function registerImages(program: Command): void {
       const r = await apiClient().send(
         withCubbyMembers(new CreateMicrovmImageCommand({ name, ...settings(o, await artifactUri(o)) }), caps),
       );
-      const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json) : r.state;
+      const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '1.0', Number(o.timeout), o.json, o.logs === false) : r.state;
       if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
       print({ name: r.name, imageArn: r.imageArn, imageVersion: r.imageVersion, state }, o);
     },
@@ -190,7 +208,7 @@ export function registerImages(program: Command): void {
     const r = await apiClient().send(
       withCubbyMembers(new UpdateMicrovmImageCommand({ imageIdentifier: name, ...settings(o, await artifactUri(o)) }), caps),
     );
-    const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json) : r.state;
+    const state = o.wait ? await waitForVersion(name, r.imageVersion ?? '', Number(o.timeout), o.json, o.logs === false) : r.state;
     if (o.wait && state !== 'SUCCESSFUL') process.exitCode = 1;
     print({ name: r.name, imageVersion: r.imageVersion, state }, o);
   });

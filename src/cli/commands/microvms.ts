@@ -1,4 +1,4 @@
-/** `cubby run | list | show | suspend | resume | terminate | token | curl | shell | logs`. */
+/** `cubby run | list | show | suspend | resume | terminate | token | curl | shell | logs | egress-audit`. */
 import http from 'node:http';
 import type { Command } from 'commander';
 import WebSocket from 'ws';
@@ -18,6 +18,7 @@ import { allPages } from '../pages.js';
 import { print } from '../output.js';
 import { endpointTarget } from '../../client/endpoint.js';
 import { cubbyExtension } from '../../client/extension.js';
+import { registerEgressAudit } from './egress-audit.js';
 
 const AUTH = 'X-aws-proxy-auth';
 
@@ -40,6 +41,7 @@ async function token(id: string, ports: string, minutes: number): Promise<string
 }
 
 export function registerMicrovms(program: Command): void {
+  registerEgressAudit(program);
   program
     .command('run <image>')
     .description('launch a microVM from an image snapshot')

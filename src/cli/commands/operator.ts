@@ -10,6 +10,7 @@ import { CubbyError } from '../../errors/index.js';
 import { print } from '../output.js';
 import { registerTenantQuota } from './quota.js';
 import { registerE2bKeys } from './e2b-keys.js';
+import { registerConsoleLogin } from './console-login.js';
 import { storeOptions, type StoreOpts } from './store-options.js';
 
 async function withStore<T>(o: { dataDir?: string; store?: string }, fn: (s: Store) => Promise<T>): Promise<T> {
@@ -61,6 +62,7 @@ export function registerOperator(program: Command): void {
 
   registerTenantQuota(tenant, { withStore, tenantId });
   registerE2bKeys(program, { withStore, tenantId });
+  registerConsoleLogin(program);
 
   const key = program.command('key').description('manage access keys (operator)');
   storeOptions(key.command('create <tenant>').description('issue a new access key pair')).action(async (name: string, o: StoreOpts) =>

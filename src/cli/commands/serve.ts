@@ -18,6 +18,9 @@ export function registerServe(program: Command): void {
     .option('--region <region>', 'region in ARNs', 'local')
     .option('--warm-pool <n>', 'pre-restored sandboxes kept per image version', (v) => Number(v))
     .option('--max-active <n>', 'most microVMs holding a sandbox at once', (v) => Number(v))
+    .option('--launch-concurrency <n>', 'launches at once; more wait, in turn per tenant (default 4)', (v) => Number(v))
+    .option('--launch-queue <n>', 'launches waiting on the host before ThrottlingException (default 100)', (v) => Number(v))
+    .option('--launch-queue-per-tenant <n>', 'launches one tenant may have waiting (default 25)', (v) => Number(v))
     .option('--quota-running <n>', 'default per-tenant quota: running microVMs (default 20; or CUBBY_QUOTA_RUNNING)')
     .option('--quota-memory-mib <n>', 'default per-tenant quota: memory MiB of running microVMs (default 40960)')
     .option('--quota-suspended <n>', 'default per-tenant quota: suspended microVMs (default 100)')
@@ -34,8 +37,24 @@ export function registerServe(program: Command): void {
       "most memory a build's RUN step may ask for (default 8192; builds default to 2048; or CUBBY_BUILD_MEMORY_MAX_MIB)",
     )
     .option(
+      '--build-cache-mib <n>',
+      'bound of the build layer cache, pruned least recently used first (default 8192; 0 = no cache; or CUBBY_BUILD_CACHE_MIB)',
+    )
+    .option(
       '--host-disk-reserve-mib <n>',
       "free space a build must leave on the build storage's file system, or it is refused (default 2048; or CUBBY_HOST_DISK_RESERVE_MIB)",
+    )
+    .option(
+      '--freeze-after-seconds <n>',
+      'idle seconds before a microVM with an idle policy is frozen in memory (no CPU; the next request thaws it); 0 = never (default 10; per microVM: idlePolicy.cubbyFreezeAfterSeconds; or CUBBY_FREEZE_AFTER_SECONDS)',
+    )
+    .option(
+      '--memory-low-watermark-mib <n>',
+      'below this much available host memory, frozen microVMs are written to disk, oldest idle first; 0 = never (default 1024; or CUBBY_MEMORY_LOW_WATERMARK_MIB)',
+    )
+    .option(
+      '--keep-frozen-on-shutdown',
+      'leave frozen microVMs frozen at shutdown instead of writing them to disk (or CUBBY_KEEP_FROZEN_ON_SHUTDOWN=true)',
     )
     .option('--log-level <level>', 'pino log level', 'info')
     .option(
@@ -45,6 +64,10 @@ export function registerServe(program: Command): void {
     .option(
       '--egress-allow-private <cidrs>',
       'comma-separated private or reserved ranges (e.g. 10.20.0.0/16) tenants may reach after all: allow: egress connectors, internet egress and http(s) artifact fetches (default: none; or CUBBY_EGRESS_ALLOW_PRIVATE)',
+    )
+    .option(
+      '--dns-upstream <addresses>',
+      "comma-separated resolvers (IPv4[:port]) Cubby's resolver forwards sandboxes' DNS to (default: the host's /etc/resolv.conf nameservers; or CUBBY_DNS_UPSTREAM)",
     )
     .option(
       '--tls-cert <file>',
@@ -63,7 +86,10 @@ export function registerServe(program: Command): void {
     .action(async (o: Record<string, string | number | boolean | undefined>) => {
       const config = daemonConfig(o as Parameters<typeof daemonConfig>[0]);
       const managed = new ManagedImages({ cacheDir: config.cacheDir });
-      for (const def of managed.catalog()) {
+      // The default bases before the daemon starts; the bigger ones (E2B, Node, Chromium, code
+      // interpreter: minutes each) after it, in the background; a build that needs one first waits for it.
+      const [first, later] = partition(managed.catalog(), (def) => STARTUP_BASES.has(def.name));
+      for (const def of first) {
         const t0 = Date.now();
         const img = await managed.ensure(def.name, undefined, (p) => {
           if (p.phase === 'cached') return;
@@ -74,6 +100,21 @@ export function registerServe(program: Command): void {
         );
       }
       const daemon = await startDaemon(config);
+      void (async () => {
+        for (const def of later) {
+          const t0 = Date.now();
+          try {
+            const img = await managed.ensure(def.name);
+            if (Date.now() - t0 > 2000)
+              daemon.log.info({ base: img.name, version: img.version, seconds: Math.round((Date.now() - t0) / 1000) }, 'base image built');
+          } catch (e) {
+            daemon.log.warn(
+              { base: def.name, err: String(e) },
+              'building a base image in the background failed; it is retried when a build needs it',
+            );
+          }
+        }
+      })();
       const scheme = config.tls ? 'https' : 'http';
       process.stderr.write(
         `cubby: API ${daemon.apiUrl}  endpoints ${scheme}://<id>.${config.domain}:${daemon.gatewayPort}  data ${config.dataDir}\n`,
@@ -96,4 +137,11 @@ export function registerServe(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
     });
+}
+
+/** Built before the daemon answers: what the README's first steps use. */
+const STARTUP_BASES = new Set(['debian-12-minimal', 'debian-12-python']);
+
+function partition<T>(items: readonly T[], pick: (t: T) => boolean): [T[], T[]] {
+  return [items.filter(pick), items.filter((t) => !pick(t))];
 }

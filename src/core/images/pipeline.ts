@@ -14,9 +14,11 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
-import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount } from './agent.js';
+import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount, childAddressSpace, withoutAddressSpace } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
 import { buildLogPath, failVersion, versionDir } from './version-files.js';
+import { BUILD_ROLE_MEMBER, buildRoleSecrets } from '../roles/build.js';
+import { CREDENTIALS_ENV } from '../roles/types.js';
 
 export interface PipelineDeps {
   store: Store;
@@ -82,13 +84,22 @@ export class BuildPipeline {
       log(`unpacked ${ctx.files} files, ${ctx.bytes} bytes`);
 
       const caps = buildCaps(s.build, d.buildLimits);
+      // The build role's secrets, for RUN steps only (never in the image).
+      const secrets = await buildRoleSecrets(d.store, tenantId, s);
+      if (secrets) log(`build role ${String(s.extra[BUILD_ROLE_MEMBER])}: ${Object.keys(secrets).length} secret(s) for RUN steps`);
+      else if (typeof s.extra.buildRoleArn === 'string')
+        log(`buildRoleArn ${s.extra.buildRoleArn} names no role of this account: no build secrets`);
       const built = await d.builder.build({
+        ...(secrets ? { secrets } : {}),
         contextDir: ctx.dir,
         base: { name: s.baseImage, version: s.baseImageVersion },
         outputDir: d.disk.join(dir, 'rootfs'),
-        // RUN steps get no network: `host` would expose the host's loopback (the daemon's own
-        // ports) to the user's build code. Dependencies come in through the artifact.
-        network: 'none',
+        // RUN steps reach the network under the image's build policy (default: public internet
+        // and DNS, never the host, other sandboxes or private ranges; `none`: no network).
+        network: s.build?.network ?? 'internet',
+        // The tenant's own layer cache; --no-cache builds every step (and still fills it).
+        cacheScope: tenantId,
+        ...(s.build?.noCache ? { noCache: true } : {}),
         memoryBytes: caps.memoryMiB * 1024 * 1024,
         diskBytes: caps.diskMiB * 1024 * 1024,
         onLog: (line) => log(`[build] ${line}`),
@@ -106,7 +117,8 @@ export class BuildPipeline {
         );
       // Under the agent the first process is the agent, as root (it starts commands as any user);
       // the app is its child and inherits that.
-      const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app) : app;
+      const limits = sandboxLimits(s);
+      const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app, childAddressSpace(limits)) : app;
       const { uid, gid } = s.agent ? { uid: 0, gid: 0 } : userIds(built.config.user);
       sandboxId = newMicrovmId();
       log(`starting the app: ${JSON.stringify(args)}`);
@@ -116,7 +128,7 @@ export class BuildPipeline {
         ...(s.agent && d.agentBinary ? { mounts: [agentMount(d.agentBinary)] } : {}),
         process: {
           args,
-          env: { ...built.config.env, ...s.environment },
+          env: { ...CREDENTIALS_ENV, ...built.config.env, ...s.environment },
           cwd: built.config.workdir || '/',
           uid,
           gid,
@@ -124,7 +136,7 @@ export class BuildPipeline {
         },
         // The model's baselines burst to 4x: the quota is 4x the baseline vCPUs, so a small
         // microVM is not throttled to a crawl while it restores or answers a burst of requests.
-        limits: sandboxLimits(s),
+        limits: s.agent ? withoutAddressSpace(limits) : limits,
         egress: s.egress,
         labels: { purpose: 'image-build', image: version.imageId, version: version.version },
       });

@@ -2,7 +2,9 @@
  * Launching a microVM from an image version's snapshot: restore a clone (its own network and
  * private writable layer), call the run hook with the microVM id and the caller's payload, and
  * only then hand it out. A warm pool of already-restored clones per version takes the restore
- * off the launch path; a pooled clone is handed out once and never again.
+ * off the launch path; a pooled clone is handed out once and never again, and only once warmed
+ * (see warm()). Launches pass the LaunchGate (bounded, fair per tenant); the pool is refilled
+ * one clone at a time, paced, and only while no launch waits for a slot.
  */
 import type { HookSettings } from '../model.js';
 import type { HooksPort } from '../ports/hooks.js';
@@ -11,6 +13,7 @@ import type { SandboxInfo, SandboxRuntime } from '../ports/runtime.js';
 import type { Logger } from '../ports/observer.js';
 import { newMicrovmId } from '../ids.js';
 import { callHookIfEnabled } from '../hooks.js';
+import { DEFAULT_LAUNCH_LIMITS, LaunchGate, type LaunchLimits } from './launch-gate.js';
 
 export interface LaunchTarget {
   tenantId: string;
@@ -26,6 +29,9 @@ export interface Lease {
   sandbox?: SandboxInfo;
 }
 
+/** Longest a pooled clone's warming request may take before the clone is given up. */
+const WARM_TIMEOUT_MS = 10_000;
+
 function key(t: LaunchTarget): string {
   return `${t.imageId}@${t.version}`;
 }
@@ -33,11 +39,29 @@ function sameEgress(a: EgressPolicy, b: EgressPolicy): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export class Launcher {
-  private readonly pools = new Map<string, { target: LaunchTarget; ready: SandboxInfo[]; filling: number }>();
-  private closed = false;
+interface Pool {
+  target: LaunchTarget;
+  ready: SandboxInfo[];
+  filling: number;
+}
 
-  constructor(private readonly deps: { runtime: SandboxRuntime; hooks: HooksPort; log: Logger; poolSize: number }) {}
+export class Launcher {
+  readonly gate: LaunchGate;
+  /** Warm each pooled clone before hand-out (see warm()); turned off only to measure what it saves (bench). */
+  warmClones = true;
+  private readonly pools = new Map<string, Pool>();
+  private closed = false;
+  /** A refill is in flight (one at a time for the whole host). */
+  private refilling = false;
+  private lastRefillAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly deps: { runtime: SandboxRuntime; hooks: HooksPort; log: Logger; poolSize: number; limits?: Partial<LaunchLimits> },
+  ) {
+    this.gate = new LaunchGate({ ...DEFAULT_LAUNCH_LIMITS, ...deps.limits });
+    this.gate.onRelease(() => this.pump());
+  }
 
   /** Reserves an id, and a pre-restored clone when the pool has one for this target. */
   lease(target: LaunchTarget, egress: EgressPolicy): Lease {
@@ -45,7 +69,7 @@ export class Launcher {
     if (this.deps.poolSize > 0 && sameEgress(egress, target.egress)) {
       if (!pool) this.pools.set(key(target), { target, ready: [], filling: 0 });
       const sandbox = pool?.ready.shift();
-      this.refill(key(target));
+      this.pump();
       if (sandbox) return { id: sandbox.id, sandbox };
     }
     return { id: newMicrovmId() };
@@ -89,40 +113,87 @@ export class Launcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
     const all = [...this.pools.values()].flatMap((p) => p.ready);
     this.pools.clear();
     await Promise.all(all.map((s) => this.deps.runtime.destroy(s.id).catch(() => undefined)));
   }
 
-  private refill(k: string): void {
-    const pool = this.pools.get(k);
-    if (!pool || this.closed) return;
-    while (pool.ready.length + pool.filling < this.deps.poolSize) {
-      pool.filling++;
-      const id = newMicrovmId();
-      void this.deps.runtime
-        .restore({
-          id,
-          checkpointDir: pool.target.snapshotPath,
-          egress: pool.target.egress,
-          labels: { image: pool.target.imageId, version: pool.target.version, pool: 'warm' },
-        })
-        .then(
-          async (s) => {
-            pool.filling--;
-            if (this.closed || this.pools.get(k) !== pool) {
-              await this.deps.runtime.destroy(s.id).catch(() => undefined);
-              return;
-            }
-            pool.ready.push(s);
-          },
-          (e: unknown) => {
-            pool.filling--;
-            // A broken snapshot must not spin: stop filling this pool; launches restore directly.
-            this.pools.delete(k);
-            this.deps.log.warn({ err: String(e), version: k }, 'warm pool refill failed; pool disabled for this version');
-          },
-        );
+  /**
+   * Starts the next refill if one is due: one at a time, at least refillIntervalMs apart, and
+   * only when the gate is quiet (a launch that waits gets the slot first). Called on a lease,
+   * when a refill ends, when a gate slot frees and when the pacing timer fires.
+   */
+  private pump(): void {
+    if (this.closed || this.refilling || this.timer) return;
+    const entry = [...this.pools.entries()].find(([, p]) => p.ready.length + p.filling < this.deps.poolSize);
+    if (!entry) return;
+    const wait = this.lastRefillAt + this.gate.limits.refillIntervalMs - Date.now();
+    if (wait > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.pump();
+      }, wait);
+      this.timer.unref?.();
+      return;
+    }
+    const [k, pool] = entry;
+    const started = this.gate.tryBackground(async () => {
+      try {
+        await this.refillOne(k, pool);
+      } finally {
+        this.refilling = false;
+        this.pump();
+      }
+    });
+    if (started) {
+      this.refilling = true;
+      this.lastRefillAt = Date.now();
+    }
+    // Not quiet: the gate calls pump() again when a slot frees.
+  }
+
+  private async refillOne(k: string, pool: Pool): Promise<void> {
+    pool.filling++;
+    const id = newMicrovmId();
+    let sandbox: SandboxInfo | undefined;
+    try {
+      sandbox = await this.deps.runtime.restore({
+        id,
+        checkpointDir: pool.target.snapshotPath,
+        egress: pool.target.egress,
+        labels: { image: pool.target.imageId, version: pool.target.version, pool: 'warm' },
+      });
+      await this.warm(pool.target, sandbox);
+    } catch (e) {
+      pool.filling--;
+      if (sandbox) await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
+      // A broken snapshot (or an app that never answers) must not spin: stop filling this pool; launches restore directly.
+      if (this.pools.get(k) === pool) this.pools.delete(k);
+      this.deps.log.warn({ err: String(e), version: k }, 'warm pool refill failed; pool disabled for this version');
+      return;
+    }
+    pool.filling--;
+    if (this.closed || this.pools.get(k) !== pool) {
+      await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
+      return;
+    }
+    pool.ready.push(sandbox);
+  }
+
+  /**
+   * A restored clone brings its memory in on first touch, so its first request is slow. Ask the
+   * app once before it is handed out, so a launch's run hook and first request find it warm:
+   * the ready hook (an idempotent probe the image already answers at build), else a TCP connect
+   * to the hook port. An image with neither is pooled unwarmed.
+   */
+  private async warm(target: LaunchTarget, sandbox: SandboxInfo): Promise<void> {
+    if (!this.warmClones) return;
+    const h = target.hooks;
+    if (h.enabled.ready) {
+      await this.deps.hooks.call({ address: sandbox.address, port: h.port, hook: 'ready', timeoutMs: WARM_TIMEOUT_MS });
+    } else if (Object.values(h.enabled).some(Boolean)) {
+      await this.deps.hooks.waitForPort(sandbox.address, h.port, WARM_TIMEOUT_MS);
     }
   }
 }

@@ -19,6 +19,7 @@ import type { ActivityTracker } from './activity.js';
 import type { Admission } from './admission.js';
 import { checkpointDir } from './checkpoints.js';
 import { resolveLaunchTarget } from './targets.js';
+import type { IdleTiers } from './idle-tiers.js';
 
 /** The ports (and the launcher) the microVM lifecycle works through. */
 export interface MicrovmPorts {
@@ -36,6 +37,8 @@ export interface LifecycleDeps extends MicrovmPorts {
   admission: Admission;
   activity: ActivityTracker;
   checkpointRoot: string;
+  /** The frozen tier: a frozen sandbox is thawed before a step needs it to answer. */
+  tiers: IdleTiers;
 }
 
 export class LifecycleSteps {
@@ -85,6 +88,7 @@ export class LifecycleSteps {
     const current = this.checkpointDir('current');
     let paused = false;
     try {
+      await this.d.tiers.wakeAny(id);
       await this.versionHook(m, 'suspend', () => this.d.runtime.address(id));
       await this.d.disk.remove(next);
       // Freeze first so nothing changes between the checkpoint and the teardown.
@@ -131,6 +135,8 @@ export class LifecycleSteps {
     const { id } = this;
     const started = Date.now();
     const prev = await this.d.store.getMicrovmAny(id);
+    // Held in memory (the frozen tier): a thaw, not a restore.
+    if (prev && this.d.tiers.isHeld(prev)) return this.d.tiers.resumeHeld(this, prev);
     // Refused before anything changed: it stays SUSPENDED with its checkpoint.
     const m = await this.d.admission.run(async () => {
       if (prev?.state === 'SUSPENDED') {
@@ -192,6 +198,8 @@ export class LifecycleSteps {
           : {};
     const t =
       m.state === 'TERMINATING' ? m : await this.transition(FROM.terminate, { state: 'TERMINATING', stateReason: reason, ...acc }, m.state);
+    // A frozen sandbox is thawed so the terminate hook reaches the app (and the runtime can end it).
+    await this.d.tiers.wakeAny(id).catch(() => undefined);
     if (m.state === 'RUNNING') {
       const sb = await this.d.runtime.get(id);
       if (sb?.state === 'running') {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Microvm, MicrovmState, Page, PageRequest } from '../model.js';
 import type { Caller, MicrovmsService, RunMicrovmInput } from '../services.js';
 import type { Store } from '../ports/store.js';
+import type { EgressAudit, NetworkPort } from '../ports/network.js';
 import { CubbyError, errors } from '../../errors/index.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { ActivityTracker } from './activity.js';
@@ -15,6 +16,8 @@ import type { QuotaService } from '../quotas/service.js';
 import { Admission } from './admission.js';
 import { checkpointDir } from './checkpoints.js';
 import { LifecycleSteps, type LifecycleDeps, type MicrovmPorts } from './lifecycle-steps.js';
+import { DEFAULT_IDLE_TIERS, IdleTiers, type IdleTierConfig } from './idle-tiers.js';
+import type { HostMemoryPort } from '../ports/host.js';
 
 export interface MicrovmConfig {
   /** Where suspend checkpoints live: <root>/<id>/{current,next}. */
@@ -22,6 +25,8 @@ export interface MicrovmConfig {
   /** Most microVMs holding a sandbox (PENDING/RUNNING/SUSPENDING) at once on this host. */
   maxActive: number;
   defaultMaximumDurationSeconds: number;
+  /** The frozen and disk tiers of idle microVMs (idle-tiers.ts); absent: DEFAULT_IDLE_TIERS. */
+  idleTiers?: IdleTierConfig;
 }
 
 export interface MicrovmDeps extends MicrovmPorts {
@@ -29,10 +34,15 @@ export interface MicrovmDeps extends MicrovmPorts {
   config: MicrovmConfig;
   /** Per-tenant quotas; absent: only the host-wide maxActive applies. */
   quotas?: QuotaService;
+  /** Where egress audits come from; absent: none. */
+  network?: Pick<NetworkPort, 'egressAudit'>;
+  /** The host's free memory, for the disk tier's watermark; absent: frozen microVMs go to disk only at shutdown. */
+  hostMemory?: HostMemoryPort;
 }
 
 export class MicrovmManager implements MicrovmsService {
   readonly activity: ActivityTracker;
+  readonly tiers: IdleTiers;
   private readonly locks = new KeyedMutex();
   private readonly admission: Admission;
   private readonly lifecycle: LifecycleDeps;
@@ -41,6 +51,15 @@ export class MicrovmManager implements MicrovmsService {
     const now = d.now ?? (() => new Date());
     this.activity = new ActivityTracker(() => now().getTime());
     this.admission = new Admission({ store: d.store, maxActive: d.config.maxActive, quotas: d.quotas });
+    this.tiers = new IdleTiers({
+      ...d,
+      activity: this.activity,
+      admission: this.admission,
+      now,
+      checkpointRoot: d.config.checkpointRoot,
+      config: d.config.idleTiers ?? DEFAULT_IDLE_TIERS,
+      withLock: (id, fn) => this.withLock(id, fn),
+    });
     this.lifecycle = {
       store: d.store,
       runtime: d.runtime,
@@ -53,6 +72,7 @@ export class MicrovmManager implements MicrovmsService {
       admission: this.admission,
       activity: this.activity,
       checkpointRoot: d.config.checkpointRoot,
+      tiers: this.tiers,
     };
   }
 
@@ -92,6 +112,16 @@ export class MicrovmManager implements MicrovmsService {
     });
   }
 
+  async egressAudit(caller: Caller, id: string): Promise<EgressAudit> {
+    const m = await this.get(caller, id);
+    if (m.state !== 'RUNNING') throw errors.microvmNotRunning(id, m.state, 'egress audits');
+    const address = await this.d.runtime.address(id);
+    const audit = address && this.d.network?.egressAudit ? await this.d.network.egressAudit(address) : undefined;
+    // The network of a sandbox this process does not serve (or a driver with no resolver).
+    if (!audit) throw new CubbyError('MICROVM_BAD_STATE', `microVM ${id} has no egress audit on this host`);
+    return audit;
+  }
+
   async logs(caller: Caller, id: string): Promise<Buffer> {
     const m = await this.get(caller, id);
     if (m.state !== 'RUNNING') throw errors.microvmNotRunning(id, m.state, 'logs');
@@ -100,7 +130,12 @@ export class MicrovmManager implements MicrovmsService {
 
   // ---- lifecycle
 
-  async run(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
+  /** Launch storms: bounded, fair between tenants, refused with a retry hint past the queue's bound (launch-gate.ts). */
+  run(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
+    return this.d.launcher.gate.run(caller.tenant.id, () => this.runInTurn(caller, input));
+  }
+
+  private async runInTurn(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
     const tenantId = caller.tenant.id;
     const target = await resolveLaunchTarget(this.d.store, tenantId, { image: input.image, version: input.version });
     const egress = input.egress ?? target.egress;
@@ -166,12 +201,28 @@ export class MicrovmManager implements MicrovmsService {
     return this.withLock(id, (s) => s.resume());
   }
 
+  /**
+   * The gateway's fast path for a RUNNING microVM frozen while idle: a thaw under its lock, no
+   * store read. False when it is not (or no longer) frozen: then ensureRunning.
+   */
+  async thawIfFrozen(id: string): Promise<boolean> {
+    if (!this.tiers.isFrozenRunning(id)) return false;
+    return this.withLock(id, async () => {
+      if (!this.tiers.isFrozenRunning(id)) return false;
+      await this.tiers.wake(id);
+      return true;
+    });
+  }
+
   /** The gateway's auto-resume: same as resume, on behalf of whoever owns the microVM. */
   async ensureRunning(id: string): Promise<Microvm> {
     return this.withLock(id, async (s) => {
       const m = await this.d.store.getMicrovmAny(id);
       if (!m) throw errors.microvmNotFound(id);
-      if (m.state === 'RUNNING') return m;
+      if (m.state === 'RUNNING') {
+        await this.tiers.wake(id); // the frozen tier: a thaw (milliseconds)
+        return m;
+      }
       return s.resume();
     });
   }

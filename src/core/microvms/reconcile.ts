@@ -62,6 +62,12 @@ export async function reconcile(d: {
             keep.add(m.id);
             manager.activity.reset(m.id);
             report.adopted.push(m.id);
+          } else if (st === 'frozen') {
+            // The frozen tier: it stays frozen; the next request thaws it.
+            keep.add(m.id);
+            manager.activity.reset(m.id);
+            manager.tiers.adopt(m.id);
+            report.adopted.push(m.id);
           } else if (st === 'paused') {
             await runtime.resume(m.id);
             keep.add(m.id);
@@ -81,8 +87,9 @@ export async function reconcile(d: {
               stateReason: 'suspend completed after a daemon restart',
             });
             report.suspended.push(m.id);
-          } else if (st === 'running' || st === 'paused') {
+          } else if (st === 'running' || st === 'paused' || st === 'frozen') {
             await d.disk.remove(next);
+            if (st === 'frozen') await runtime.thaw(m.id);
             if (st === 'paused') await runtime.resume(m.id);
             await steps.transition(FROM.suspendDone, {
               state: 'RUNNING',
@@ -106,7 +113,21 @@ export async function reconcile(d: {
           }
           break;
         case 'SUSPENDED':
-          if (await checkpointOk(m.checkpointPath)) {
+          if (!m.checkpointPath && (st === 'frozen' || st === 'running' || st === 'paused')) {
+            // Held in memory (the frozen tier), or a write to disk cut short: frozen again, kept.
+            if (st === 'paused') await runtime.resume(m.id);
+            // Left thawed if the freeze fails: the session is kept either way (it only costs CPU).
+            if (st !== 'frozen')
+              await runtime
+                .freeze(m.id)
+                .catch((e: unknown) => d.log.warn({ microvmId: m.id, err: String(e) }, 'could not freeze a held microVM'));
+            await d.disk.remove(next).catch(() => undefined);
+            keep.add(m.id);
+            manager.tiers.adopt(m.id, true);
+            report.suspended.push(m.id);
+          } else if (!m.checkpointPath) {
+            await lost(steps, m, 'its sandbox held in memory vanished while the daemon was down (its memory state is lost)');
+          } else if (await checkpointOk(m.checkpointPath)) {
             report.suspended.push(m.id);
             await runtime.destroy(m.id).catch(() => undefined);
           } else {

@@ -58,6 +58,8 @@ export class PolicyScheduler {
     try {
       const live = await this.d.store.listMicrovmsByState(POLICY_STATES);
       for (const m of live) this.check(m);
+      // The disk tier: frozen microVMs go to disk while host memory is short.
+      await this.d.manager.tiers.relieve(live);
       if (this.now() - this.lastLiveness > (this.d.config.livenessMs ?? 5000)) {
         this.lastLiveness = this.now();
         await this.liveness(live.filter((m) => m.state === 'RUNNING'));
@@ -99,6 +101,8 @@ export class PolicyScheduler {
     if (m.state === 'RUNNING' && idle()) {
       if (p.suspendedDurationSeconds === 0)
         return this.act(m, idle, (s) => s.terminate(`idle for ${p.maxIdleDurationSeconds} s (suspendedDurationSeconds is 0)`));
+      // The frozen tier: SUSPENDED but held in memory (a thaw resumes it), unless memory is short.
+      if (mgr.tiers.holdsInMemory(m)) return this.act(m, idle, (s) => mgr.tiers.hold(s, m, `idle for ${p.maxIdleDurationSeconds} s`));
       return this.act(m, idle, async (s) => {
         try {
           await s.suspend(`idle for ${p.maxIdleDurationSeconds} s`);
@@ -114,6 +118,12 @@ export class PolicyScheduler {
         }
       });
     }
+    if (mgr.tiers.dueToFreeze(m))
+      return this.act(
+        m,
+        (cur) => mgr.tiers.dueToFreeze(cur),
+        (s) => mgr.tiers.freeze(s, m),
+      );
     const suspendedTooLong = () =>
       Boolean(m.suspendedAt) && this.now() - (m.suspendedAt?.getTime() ?? 0) >= p.suspendedDurationSeconds * 1000;
     if (m.state === 'SUSPENDED' && suspendedTooLong()) {

@@ -7,6 +7,9 @@
  *   suspend:   RUNNING -> SUSPENDING -> SUSPENDED (back to RUNNING when the checkpoint fails)
  *   resume:    SUSPENDED -> PENDING -> RUNNING (back to SUSPENDED when the restore fails)
  *   terminate: PENDING | RUNNING | SUSPENDING | SUSPENDED -> TERMINATING -> TERMINATED
+ *   memory tier (idle-tiers.ts; the sandbox stays frozen in memory, no checkpoint):
+ *     hold:    RUNNING -> SUSPENDED      thaw: SUSPENDED -> RUNNING
+ *     spill:   SUSPENDED -> SUSPENDED (a checkpoint written, the sandbox released: the disk tier)
  */
 import type { MicrovmState } from '../model.js';
 
@@ -18,6 +21,9 @@ export const FROM = {
   resumeDone: ['PENDING'],
   terminate: ['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED'],
   terminateDone: ['TERMINATING'],
+  hold: ['RUNNING'],
+  thawDone: ['SUSPENDED'],
+  spillDone: ['SUSPENDED'],
 } as const satisfies Record<string, readonly MicrovmState[]>;
 
 /** Every state, in lifecycle order. */

@@ -102,8 +102,19 @@ export interface BuildRequest {
   base: { name: string; version?: string };
   /** Where the built root filesystem is written; must not exist yet. */
   outputDir: string;
-  /** Network for RUN steps: none (default) or the host's (only if the image's egress allows it). */
-  network?: 'none' | 'host';
+  /**
+   * Network for RUN steps: none (default), or `internet` (public addresses and DNS, through the
+   * build's own network namespace, fenced like a microVM's: never the host, other sandboxes or
+   * private ranges the operator has not allowed).
+   */
+  network?: 'none' | 'internet';
+  /**
+   * Whose layer cache the build reads and fills (e.g. the tenant); absent: no cache. Entries are
+   * never shared between scopes.
+   */
+  cacheScope?: string;
+  /** Build every step afresh (the cache is still filled for later builds). */
+  noCache?: boolean;
   /** Whole-build time limit (default 15 minutes). */
   timeoutMs?: number;
   /** Memory cap of each RUN step (default: the builder's). */
@@ -111,6 +122,11 @@ export interface BuildRequest {
   /** Disk cap of the whole build: its layers, containers and temporary files (default: the builder's). */
   diskBytes?: number;
   buildArgs?: Record<string, string>;
+  /**
+   * The build role's secrets (name -> value): RUN steps read them as files in
+   * /run/cubby/secrets (BUILD_SECRETS_DIR); they are never written into the image or its layers.
+   */
+  secrets?: Record<string, string>;
   /** Called with each line of the build log as it is produced. */
   onLog?: (line: string) => void;
 }

@@ -20,12 +20,62 @@ export interface EgressRule {
 }
 
 /**
+ * A domain the sandbox may reach: only the addresses Cubby's resolver answered for a matching
+ * name, for the answer's TTL. `*.example.com` matches every name below example.com (not
+ * example.com itself); anything else matches exactly that name.
+ */
+export interface DomainRule {
+  domain: string;
+  /** Allowed destination ports (tcp and udp); empty or absent means every port. */
+  ports?: PortRange[];
+}
+
+/**
  * Egress policy. `closed` (the default) lets nothing out: not the host, not other sandboxes,
  * not the internet. `internet` lets the sandbox reach public addresses (never private ranges,
  * the host, or other sandboxes). `allowlist` lets it reach exactly the listed CIDRs/ports
- * (private ranges included, other sandboxes and the host never).
+ * (private ranges included, other sandboxes and the host never) and the names of `domains`.
+ * Names resolve only through Cubby's resolver: `closed` resolves nothing, `internet` and a
+ * CIDR-only allowlist every name, an allowlist with domains only the names its domains match.
  */
-export type EgressPolicy = { mode: 'closed' } | { mode: 'internet' } | { mode: 'allowlist'; rules: EgressRule[] };
+export type EgressPolicy = { mode: 'closed' } | { mode: 'internet' } | { mode: 'allowlist'; rules: EgressRule[]; domains?: DomainRule[] };
+
+/** One DNS question a sandbox asked, as the resolver answered it (counted per name and type). */
+export interface DnsQuestionAudit {
+  name: string;
+  /** Record type, e.g. A, AAAA, TXT, or TYPE<n>. */
+  type: string;
+  /** allowed: forwarded; refused: the policy does not allow the name (NXDOMAIN); failed: no upstream answer; limited: over the rate. */
+  verdict: 'allowed' | 'refused' | 'failed' | 'limited';
+  count: number;
+  lastAt: string;
+  /** IPv4 addresses of the last answer that egress now reaches (domain rules only). */
+  opened?: string[];
+  /** IPv4 addresses of the last answer the operator's address policy keeps closed. */
+  blocked?: string[];
+}
+
+/** New connections (first packets) to one destination, counted by the host's rules. */
+export interface ConnectionAudit {
+  address: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+  count: number;
+}
+
+/**
+ * What a sandbox did with its network since its network was set up, kept bounded: at most
+ * `limits.questions` questions (least recently asked dropped first) and `limits.connections`
+ * destinations per verdict (entries idle for an hour dropped); the totals count everything.
+ */
+export interface EgressAudit {
+  dns: {
+    totals: { queries: number; allowed: number; refused: number; failed: number; limited: number };
+    questions: DnsQuestionAudit[];
+  };
+  connections: { allowed: ConnectionAudit[]; denied: ConnectionAudit[] };
+  limits: { questions: number; connections: number };
+}
 
 export interface SandboxNetwork {
   /** Pool slot, unique on this host while allocated. */
@@ -71,4 +121,14 @@ export interface NetworkPort {
    * removes leftover namespaces, veths and rules that no slot holds. Returns the names removed.
    */
   sweep(isLive: (owner: string) => boolean): Promise<NetworkSweepReport>;
+  /**
+   * The egress audit of the live network whose sandbox address is `sandboxAddress`, or
+   * undefined when this process holds no such network. Optional: drivers without a resolver.
+   */
+  egressAudit?(sandboxAddress: string): Promise<EgressAudit | undefined>;
+  /**
+   * A host file a sandbox should see, read-only, as /etc/resolv.conf (it names the driver's
+   * resolver); absent when the driver runs none. Stays in place while the host runs.
+   */
+  readonly resolvConf?: string;
 }

@@ -71,7 +71,11 @@ export interface RestoreSpec {
   logLimitBytes?: number;
 }
 
-export type SandboxState = 'running' | 'paused' | 'stopped';
+/**
+ * `frozen`: stopped whole from the outside (freeze()), memory kept, no CPU used; commands that
+ * need the sandbox's cooperation (exec, run, pause, checkpoint) are refused until thaw().
+ */
+export type SandboxState = 'running' | 'paused' | 'frozen' | 'stopped';
 
 export interface SandboxInfo {
   id: string;
@@ -142,6 +146,14 @@ export interface SandboxRuntime {
   run(id: string, opts: ExecOptions & { input?: string | Buffer; timeoutMs?: number }): Promise<RunResult>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
+  /**
+   * Stops every process of a running sandbox from outside (no CPU at all, memory kept): the idle
+   * tier. Freezing a frozen sandbox does nothing; a sandbox that is not running (paused,
+   * stopped) is RUNTIME_BAD_STATE. Must cost milliseconds, not a checkpoint.
+   */
+  freeze(id: string): Promise<void>;
+  /** Undoes freeze(); does nothing for a sandbox that is not frozen. RUNTIME_NOT_FOUND when it does not exist. */
+  thaw(id: string): Promise<void>;
   checkpoint(id: string, dir: string, opts?: CheckpointOptions): Promise<CheckpointInfo>;
   restore(spec: RestoreSpec): Promise<SandboxInfo>;
   /**
@@ -168,4 +180,13 @@ export interface SandboxRuntime {
   sweep(keep: (id: string) => boolean): Promise<SweepReport>;
   /** Stops background work; leaves sandboxes running. */
   close(): Promise<void>;
+}
+
+/**
+ * One process's address space when the caller names none: three quarters of the sandbox's memory,
+ * so a single growing process gets ENOMEM (Python: MemoryError) while the sandbox, whose memory
+ * limit kills it whole (gVisor has no per-process OOM killer), keeps room for the rest.
+ */
+export function defaultAddressSpace(memoryBytes: number | undefined): number | undefined {
+  return memoryBytes ? Math.floor((memoryBytes * 3) / 4) : undefined;
 }

@@ -34,6 +34,7 @@ import type {
   Tenant,
 } from '../model.js';
 import type { QuotaOverrides } from '../quotas/types.js';
+import type { Role, SecretInfo } from '../roles/types.js';
 
 /** A patch of T: members are optional; optional members of T may also be null (= clear). */
 export type Patch<T> = { [K in keyof T]?: undefined extends T[K] ? T[K] | null : T[K] };
@@ -243,6 +244,27 @@ export interface StoreOps {
   clearQuotaOverrides(tenantId: string): Promise<void>;
   /** The tenant's microVMs in these states, counted per (image, version, state); ordered by those. */
   countMicrovmsByVersion(tenantId: string, states: MicrovmState[]): Promise<MicrovmVersionCount[]>;
+
+  // ---- execution roles and secrets (src/core/roles); values are sealed with the master key
+  /**
+   * Sets the tenant's secret `name` to `value`: version 1, or the next version of an existing one
+   * (the old value is gone). TENANT_NOT_FOUND if no such tenant.
+   */
+  putSecret(tenantId: string, name: string, value: string): Promise<SecretInfo>;
+  /** The tenant's secrets, oldest first, without values. */
+  listSecrets(tenantId: string): Promise<SecretInfo[]>;
+  /** The secret with its value decrypted; undefined when the tenant has no such secret. */
+  getSecretValue(tenantId: string, name: string): Promise<{ info: SecretInfo; value: string } | undefined>;
+  /**
+   * ROLE_EXISTS if the tenant has a role of that name; ROLE_INVALID if it names a secret the
+   * tenant does not have (nothing is written then).
+   */
+  createRole(role: Omit<Role, 'createdAt'>): Promise<Role>;
+  getRole(tenantId: string, name: string): Promise<Role | undefined>;
+  /** Oldest first. */
+  listRoles(tenantId: string): Promise<Role[]>;
+  /** ROLE_NOT_FOUND if absent. */
+  deleteRole(tenantId: string, name: string): Promise<Role>;
 
   // ---- idempotency (records expire after 24 h)
   /** The live record for this key, if any (expired ones are treated as absent). */

@@ -137,8 +137,9 @@ export class ManagedImages implements ManagedImageStore {
       await fs.mkdir(tmp, { recursive: true });
       if (parent) await recipe.copyRootfs(parent.rootfs, rootfs, step('derive'));
       else await recipe.debootstrap(rootfs, this.mirror, step('debootstrap'));
-      await recipe.installPackages(rootfs, r.packages, this.mirror, step('install'));
+      await recipe.installPackages(rootfs, r.packages, this.mirror, step('install'), r.securityUpdates);
       await recipe.configure(rootfs, step('configure'));
+      await recipe.writeFiles(rootfs, r.files);
       await recipe.runSetup(rootfs, r.setup, step('setup'));
       await recipe.cleanup(rootfs, step('cleanup'));
       progress({ phase: 'finalize' });

@@ -43,11 +43,27 @@ export async function copyRootfs(from: string, to: string, opts: StepOptions): P
   await must('copy of the parent rootfs', 'cp', ['-a', '--reflink=auto', `${from}/.`, `${to}/`], opts);
 }
 
-export async function installPackages(rootfs: string, packages: string[], mirror: string, opts: StepOptions): Promise<void> {
+/** Debian's security archive beside `mirror` (deb.debian.org's when the mirror is not a plain /debian one). */
+export function securityMirror(mirror: string): string {
+  return /\/debian\/?$/.test(mirror) ? `${mirror.replace(/\/$/, '')}-security` : 'http://deb.debian.org/debian-security';
+}
+
+/**
+ * `securityUpdates` adds bookworm-security, so packages Debian maintains there (chromium, nodejs)
+ * come with their fixes; it stays in the image's sources for the Dockerfile's own apt-get.
+ */
+export async function installPackages(
+  rootfs: string,
+  packages: string[],
+  mirror: string,
+  opts: StepOptions,
+  securityUpdates = false,
+): Promise<void> {
   if (packages.length === 0) return;
   // Name resolution for apt inside the chroot, and no service starts from maintainer scripts.
   await fs.copyFile('/etc/resolv.conf', path.join(rootfs, 'etc/resolv.conf')).catch(() => undefined);
-  await fs.writeFile(path.join(rootfs, 'etc/apt/sources.list'), `deb ${mirror} ${DEBIAN_SUITE} main\n`);
+  const security = securityUpdates ? `deb ${securityMirror(mirror)} ${DEBIAN_SUITE}-security main\n` : '';
+  await fs.writeFile(path.join(rootfs, 'etc/apt/sources.list'), `deb ${mirror} ${DEBIAN_SUITE} main\n${security}`);
   await fs.writeFile(path.join(rootfs, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
   await inChroot(rootfs, `apt-get update -q && apt-get install -y -q --no-install-recommends ${packages.join(' ')}`, opts);
 }
@@ -59,6 +75,19 @@ export async function configure(rootfs: string, opts: StepOptions): Promise<void
   const passwd = await fs.readFile(path.join(rootfs, 'etc/passwd'), 'utf8');
   if (!/^app:/m.test(passwd)) {
     await inChroot(rootfs, 'groupadd --gid 1000 app && useradd --uid 1000 --gid 1000 --create-home --shell /bin/sh app', opts);
+  }
+}
+
+/** A recipe's own files (launchers), written before its setup script runs. */
+export async function writeFiles(
+  rootfs: string,
+  files: readonly { path: string; mode: number; content: string }[] | undefined,
+): Promise<void> {
+  for (const f of files ?? []) {
+    const dest = path.join(rootfs, f.path);
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    await fs.writeFile(dest, f.content, { mode: f.mode });
+    await fs.chmod(dest, f.mode);
   }
 }
 

@@ -5,7 +5,9 @@
  * Isolation of RUN steps (they run the tenant's code): each step runs in a gVisor sandbox
  * (`buildah bud --isolation oci --runtime <runsc wrapper>`, see runsc-wrapper.ts): gVisor's own
  * kernel, the container rootfs as the only filesystem (plus buildah's /etc/hosts, resolv.conf,
- * hostname), no network (runsc --network=none) unless the request asks for the host's. COPY/ADD
+ * hostname). Network: none (runsc --network=none), or under the request's `internet` policy the
+ * build's own netns from the network driver, set up and fenced like a microVM's (build-network.ts:
+ * public addresses and DNS, never the host, other sandboxes or unallowed private ranges). COPY/ADD
  * are done by buildah itself on the host from the context directory only; ADD from URLs,
  * COPY --from, RUN flags and multi-stage builds are refused before buildah starts (analyze.ts).
  * No registry is ever contacted: FROM is rewritten to the local image, pulls are disabled, and
@@ -27,13 +29,20 @@ import { analyzeDockerfile } from '../dockerfile/analyze.js';
 import { checkFrom, rewriteFrom } from '../dockerfile/base-from.js';
 import { dirSize } from '../util/dir-size.js';
 import { importBase } from './base-import.js';
-import { buildLayout, buildahRunner, sharedLayout, type BuildahRunner } from './buildah-storage.js';
+import { buildLayout, buildahRunner, sharedLayout, type BuildahRunner, type StorageLayout } from './buildah-storage.js';
 import { diskSpace, mib, mountBuildDisk } from './build-disk.js';
 import { failureReason } from './build-failure.js';
 import { createBuildDir, removeBuildDir, sweepBuildDirs } from './build-dir.js';
 import { exportRootfs, readImageConfig } from './export-image.js';
+import { linkSource } from './export-link.js';
+import { mountBuildSecrets, type BuildSecretsMount } from './build-secrets.js';
 import { resolveUser } from './resolve-user.js';
 import { writeRunscWrapper } from './runsc-wrapper.js';
+import type { NetworkPort, SandboxNetwork } from '../../core/ports/network.js';
+import { allocateBuildNetwork, dnsServers, primeScript, releaseBuildNetwork, sweepBuildNetworks } from './build-network.js';
+import { cacheable, resumeDockerfile, stepKeys, type StepKey } from './cache-keys.js';
+import { LayerCache, cacheRef } from './layer-cache.js';
+import { StepTracker } from './step-log.js';
 
 export interface BuildahBuilderOptions {
   /** Managed base images (default: a ManagedImages on `cacheDir`). */
@@ -53,7 +62,13 @@ export interface BuildahBuilderOptions {
   memoryMiB?: number;
   /** Free space a build must leave on the storage dir's file system (2048 MiB). */
   hostReserveMiB?: number;
+  /** The network driver builds with network allocate from (the daemon's, as for microVMs); none: builds have no network. */
+  network?: NetworkPort;
+  /** Bound of the layer cache (default 8192 MiB; 0: no cache). */
+  cacheMiB?: number;
 }
+
+export const DEFAULT_BUILD_CACHE_MIB = 8192;
 
 export const DEFAULT_BUILD_DISK_MIB = 8192;
 export const DEFAULT_BUILD_MEMORY_MIB = 2048;
@@ -61,6 +76,8 @@ export const DEFAULT_HOST_DISK_RESERVE_MIB = 2048;
 const MiB = 1024 * 1024;
 
 const LOG_TAIL_LINES = 25;
+/** A RUN step quicker than this is run again rather than cached. */
+export const MIN_CACHED_STEP_MS = 4000;
 
 export class BuildahBuilder implements ImageBuilder {
   readonly storageDir: string;
@@ -72,6 +89,10 @@ export class BuildahBuilder implements ImageBuilder {
   private readonly memoryBytes: number;
   private readonly reserveBytes: number;
   private swept = false;
+  private networkPort: NetworkPort | undefined;
+  readonly cache: LayerCache;
+  /** Ids of this builder's builds in progress (their networks are live). */
+  private readonly active = new Set<string>();
 
   constructor(opts: BuildahBuilderOptions = {}) {
     const images = opts.images ?? new ManagedImages(opts.cacheDir ? { cacheDir: opts.cacheDir } : {});
@@ -84,6 +105,14 @@ export class BuildahBuilder implements ImageBuilder {
     this.diskBytes = (opts.diskMiB ?? DEFAULT_BUILD_DISK_MIB) * MiB;
     this.memoryBytes = (opts.memoryMiB ?? DEFAULT_BUILD_MEMORY_MIB) * MiB;
     this.reserveBytes = (opts.hostReserveMiB ?? DEFAULT_HOST_DISK_RESERVE_MIB) * MiB;
+    this.networkPort = opts.network;
+    const cacheBytes = (opts.cacheMiB ?? DEFAULT_BUILD_CACHE_MIB) * MiB;
+    this.cache = new LayerCache({ storageDir: this.storageDir, buildah: this.buildah, maxBytes: cacheBytes });
+  }
+
+  private network(): NetworkPort {
+    if (!this.networkPort) throw new CubbyError('BUILD_FAILED', 'this builder has no network driver: its builds cannot have network');
+    return this.networkPort;
   }
 
   /** Refuses what would leave the host's file system with less than the reserve free. */
@@ -107,6 +136,7 @@ export class BuildahBuilder implements ImageBuilder {
       logLines.push(line);
       req.onLog?.(line);
     };
+    let steps: StepTracker | undefined;
     const fullLog = (): string => logLines.join('\n') + (logLines.length ? '\n' : '');
     const outputDir = path.resolve(req.outputDir);
     if (await fs.lstat(outputDir).catch(() => undefined)) {
@@ -127,31 +157,84 @@ export class BuildahBuilder implements ImageBuilder {
     const buildsRoot = path.join(this.storageDir, 'builds');
     await fs.mkdir(buildsRoot, { recursive: true, mode: 0o700 });
     await this.checkHostSpace(diskBytes, `the build's disk cap`);
-    const buildDir = await createBuildDir(buildsRoot, `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`);
+    const buildId = `${Date.now().toString(36)}-${randomBytes(5).toString('hex')}`;
+    const buildDir = await createBuildDir(buildsRoot, buildId);
+    let net: SandboxNetwork | undefined;
+    let secretsMount: BuildSecretsMount | undefined;
+    this.active.add(buildId);
     try {
       const base = await this.images.ensure(wanted.name, wanted.version, (p) => {
         if (!p.line) log(`[cubby] base image ${wanted.name}: ${p.phase}`);
       });
       const shared = await sharedLayout(this.storageDir);
       const baseRef = await importBase(this.buildah, shared, this.storageDir, base, log);
+      const mode = req.network ?? 'none';
+      const fromIndex = summary.instructions.findIndex((i) => i.keyword === 'FROM');
+      // The layer cache: keys of every step, and the latest cached one to start from.
+      const caching = this.cache.enabled && req.cacheScope !== undefined;
+      let keys: StepKey[] = [];
+      let hit: StepKey | undefined;
+      if (caching) {
+        keys = await stepKeys(summary.instructions, fromIndex, {
+          scope: req.cacheScope as string,
+          base: { ref: baseRef, createdAt: base.createdAt },
+          network: mode,
+          buildArgs: req.buildArgs ?? {},
+          ...(req.secrets ? { secrets: req.secrets } : {}),
+          contextDir: req.contextDir,
+        });
+        const candidates = keys.filter((k) => cacheable(k.instruction));
+        const found = req.noCache ? undefined : await this.cache.latest(candidates.map((k) => k.key));
+        hit = keys.find((k) => k.key === found);
+        if (req.noCache) log('[cubby] layer cache: not used (--no-cache); completed steps are cached for later builds');
+      }
       const dataDir = await mountBuildDisk(buildDir, diskBytes);
       const layout = await buildLayout(buildDir, shared, dataDir);
+      if (hit) {
+        // The build starts from a copy in its own store (only the layers its base lacks are copied).
+        const t = Date.now();
+        await this.cache.load(layout, hit.key).catch((e: unknown) => {
+          log(`[cubby] layer cache: entry unusable, building every step: ${(e as Error).message}`);
+          hit = undefined;
+        });
+        if (hit) log(`[cubby] layer cache: loaded the entry for line ${hit.instruction.line} in ${Date.now() - t} ms`);
+      }
+      const netArgs = ['--network', 'none'];
+      if (mode !== 'none') {
+        net = await allocateBuildNetwork(this.network(), buildId, mode);
+        const dns = await dnsServers(this.network());
+        netArgs.splice(0, 2, '--network', `ns:${net.netnsPath}`, ...dns.flatMap((a) => ['--dns', a]));
+        log(`[cubby] RUN steps reach the network (${mode}) from ${net.sandboxAddress}, DNS ${dns.join(', ') || 'none'}`);
+      }
       const wrapper = path.join(buildDir, 'runsc-wrapper');
       await writeRunscWrapper(wrapper, {
         runsc: this.runsc,
         stateDir: path.join(buildDir, 'runsc'),
-        network: req.network ?? 'none',
+        network: net ? { prime: primeScript(net) } : 'none',
         logFile: path.join(buildDir, 'runsc.log'),
         pidFile: path.join(buildDir, 'deferred-deletes'),
         containersFile: path.join(buildDir, 'containers'),
       });
       const rewritten = path.join(buildDir, 'Dockerfile');
-      await fs.writeFile(rewritten, rewriteFrom(dockerfile, summary.from, baseRef));
+      const text = hit
+        ? resumeDockerfile(dockerfile, summary.instructions, fromIndex, hit.index, cacheRef(hit.key))
+        : rewriteFrom(dockerfile, summary.from, baseRef);
+      await fs.writeFile(rewritten, text);
+      steps = new StepTracker(summary.instructions, fromIndex, text);
+      if (hit) {
+        const upTo = hit.index;
+        for (const k of keys.filter((x) => x.index <= upTo)) log(`${steps.label(k.index)} (cached)`);
+        log(`[cubby] layer cache: reusing steps up to line ${hit.instruction.line} (${hit.instruction.keyword})`);
+      }
       const outRef = `localhost/cubby-build/${path.basename(buildDir)}:latest`;
+      secretsMount = await mountBuildSecrets(req.secrets);
       const args = [
         'bud',
+        ...secretsMount.args,
         '--pull-never',
-        '--layers=false',
+        // With the cache: every step is committed (for the cache), none is looked up by buildah
+        // (the keys decide what is reused, see cache-keys.ts).
+        ...(caching ? ['--layers=true', '--no-cache'] : ['--layers=false']),
         '--force-rm',
         '--format',
         'oci',
@@ -161,8 +244,7 @@ export class BuildahBuilder implements ImageBuilder {
         'oci',
         '--runtime',
         wrapper,
-        '--network',
-        req.network ?? 'none',
+        ...netArgs,
         '--memory',
         String(memoryBytes),
         '--memory-swap',
@@ -178,31 +260,38 @@ export class BuildahBuilder implements ImageBuilder {
         `[cubby] building on ${baseRef} in build ${path.basename(buildDir)} (disk cap ${mib(diskBytes)} MiB, RUN memory cap ${mib(memoryBytes)} MiB)`,
       );
       const left = deadline - Date.now();
-      const r = left > 0 ? await this.buildah.run(layout, args, { onLine: log, timeoutMs: left }) : undefined;
+      const tracker = steps;
+      const r = left > 0 ? await this.buildah.run(layout, args, { onLine: (l) => log(tracker.line(l)), timeoutMs: left }) : undefined;
+      if (caching && r && !r.timedOut) await this.fillCache(layout, dataDir, tracker, keys, hit, req.cacheScope as string, log);
       if (!r || r.code !== 0) {
-        const why = !r || r.timedOut ? `timed out after ${req.timeoutMs ?? this.timeoutMs} ms` : `exit ${r.code ?? r.signal}`;
+        const status = r ? /while running runtime: (exit status \d+)/.exec(r.output)?.[1] : undefined;
+        const why = !r || r.timedOut ? `timed out after ${req.timeoutMs ?? this.timeoutMs} ms` : (status ?? `exit ${r.code ?? r.signal}`);
         if (r?.timedOut) log(`[cubby] build timed out`);
         const cap =
           r && !r.timedOut
             ? await failureReason(r.output, dataDir, { diskBytes, memoryBytes, containersFile: path.join(buildDir, 'containers') })
             : undefined;
         if (cap) log(`[cubby] ${cap}`);
+        // The failing step and the tail of its own output (else the build log's tail).
+        const f = tracker.failed(LOG_TAIL_LINES);
+        const where = f ? ` at ${f.step} (Dockerfile line ${f.line})` : '';
+        const tail = f && f.tail.length ? f.tail : logLines.slice(-LOG_TAIL_LINES);
         throw new CubbyError(
           'BUILD_FAILED',
-          cap
-            ? `image build failed: ${cap}:\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`
-            : `image build failed (${why}):\n${logLines.slice(-LOG_TAIL_LINES).join('\n')}`,
-          { details: { log: fullLog() } },
+          cap ? `image build failed${where}: ${cap}:\n${tail.join('\n')}` : `image build failed${where} (${why}):\n${tail.join('\n')}`,
+          { details: { log: fullLog(), ...(f ? { step: f.step, line: f.line } : {}) } },
         );
       }
+      log(`[cubby] steps done in ${Date.now() - started} ms; exporting the rootfs`);
       // The export is the base plus what the build added (at most what its file system holds).
       const used = await diskSpace(dataDir);
       await this.checkHostSpace(base.sizeBytes + (used ? used.total - used.free : diskBytes), 'exporting the built rootfs');
-      await exportRootfs(this.buildah, layout, outRef, outputDir);
+      const linked = await exportRootfs(this.buildah, layout, outRef, outputDir, await linkSource(outputDir));
       const config = await readImageConfig(this.buildah, layout, outRef);
       if (config.user) config.user = await resolveUser(outputDir, config.user);
       const sizeBytes = await dirSize(outputDir);
-      log(`[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms`);
+      const sharing = linked ? `; unchanged files shared with ${path.basename(path.dirname(linked))}` : '';
+      log(`[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms${sharing}`);
       return {
         rootfs: outputDir,
         config,
@@ -219,7 +308,53 @@ export class BuildahBuilder implements ImageBuilder {
       }
       throw err;
     } finally {
+      await secretsMount?.remove().catch(() => undefined);
       await removeBuildDir(buildDir, this.runsc);
+      if (net)
+        await releaseBuildNetwork(this.network(), net).catch((e: unknown) => log(`[cubby] releasing the build network: ${String(e)}`));
+      this.active.delete(buildId);
+    }
+  }
+
+  /**
+   * Copies the build's completed steps that write files into the layer cache (those after the
+   * step it started from), then keeps the cache within its bound. A failure here never fails the
+   * build: the log says what was not cached.
+   */
+  private async fillCache(
+    layout: StorageLayout,
+    dataDir: string,
+    tracker: StepTracker,
+    keys: readonly StepKey[],
+    hit: StepKey | undefined,
+    scope: string,
+    log: (line: string) => void,
+  ): Promise<void> {
+    // Steps quicker than loading an entry would be are not worth one (nor the copy into the cache).
+    const todo = keys.filter(
+      (k) =>
+        cacheable(k.instruction) &&
+        (!hit || k.index > hit.index) &&
+        tracker.images.has(k.index) &&
+        (tracker.durations.get(k.index) ?? 0) >= MIN_CACHED_STEP_MS,
+    );
+    if (todo.length === 0) return;
+    const started = Date.now();
+    try {
+      const used = await diskSpace(dataDir);
+      await this.checkHostSpace(used ? used.total - used.free : 0, 'filling the layer cache');
+      for (const k of todo) {
+        await this.cache.save(layout, tracker.images.get(k.index) as string, {
+          key: k.key,
+          scope,
+          step: tracker.label(k.index),
+          createdAt: new Date().toISOString(),
+        });
+      }
+      log(`[cubby] layer cache: ${todo.length} step(s) cached in ${Date.now() - started} ms`);
+      await this.cache.prune(log);
+    } catch (e) {
+      log(`[cubby] layer cache: not filled: ${(e as Error).message}`);
     }
   }
 
@@ -232,5 +367,8 @@ export class BuildahBuilder implements ImageBuilder {
     if (this.swept) return;
     this.swept = true;
     await this.sweep().catch(() => undefined);
+    // Networks of builds whose process died; only when this builder has a driver already (a
+    // builder that never builds with network has nothing of its own to sweep).
+    if (this.networkPort) await sweepBuildNetworks(this.networkPort, this.active).catch(() => undefined);
   }
 }

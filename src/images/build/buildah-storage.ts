@@ -1,6 +1,7 @@
 /**
  * Cubby's own buildah storage, never the host's default (/var/lib/containers):
  *   <storageDir>/shared/{root,run}   managed base images, imported once and shared by every build
+ *   <storageDir>/cache/oci           the layer cache (layer-cache.ts), an OCI layout
  *   <storageDir>/builds/<id>/        one build: runsc state, wrapper, logs, and on the build's own
  *     data/{root,run,tmp}            capped file system (build-disk.ts) its graph root (the shared
  *                                    one is a read-only additional image store), run root, TMPDIR
@@ -29,14 +30,14 @@ const REGISTRIES_CONF = [
   '',
 ].join('\n');
 
-function storageConf(root: string, run: string, additional?: string): string {
+function storageConf(root: string, run: string, additional: readonly string[] = []): string {
   return [
     '[storage]',
     'driver = "overlay"',
     `graphroot = ${JSON.stringify(root)}`,
     `runroot = ${JSON.stringify(run)}`,
     '[storage.options]',
-    `additionalimagestores = [${additional ? JSON.stringify(additional) : ''}]`,
+    `additionalimagestores = [${additional.map((a) => JSON.stringify(a)).join(', ')}]`,
     '',
   ].join('\n');
 }
@@ -65,7 +66,7 @@ export async function buildLayout(buildDir: string, shared: StorageLayout, dataD
     tmp: path.join(dataDir, 'tmp'),
   };
   await fs.mkdir(l.tmp, { recursive: true, mode: 0o700 });
-  await fs.writeFile(l.conf, storageConf(l.root, l.run, shared.root));
+  await fs.writeFile(l.conf, storageConf(l.root, l.run, [shared.root]));
   return l;
 }
 

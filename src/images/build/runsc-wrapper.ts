@@ -1,7 +1,10 @@
 /**
  * The OCI runtime buildah runs RUN steps with: runsc (gVisor), through a small wrapper that
- *  - adds --network=none (this runsc refuses its own netstack in the root netns on kernels
- *    >= 6.11, and build steps get no network unless asked),
+ *  - gives the step its network: none (--network=none), or the build's netns (buildah puts its
+ *    path in the spec) with gVisor's own stack (--network=sandbox); then, before each step, puts
+ *    the netns's address and route back (runsc took them off for the previous step, see
+ *    build-network.ts) and starts runsc with /proc/sys/net hidden in a private mount namespace
+ *    (this runsc refuses its netstack on kernels >= 6.11 otherwise, gvisor#10704),
  *  - adds --overlay2=none so files a RUN step writes land in buildah's container rootfs (the
  *    default root:self overlay would keep them inside the sandbox and lose them),
  *  - keeps runsc's state in the build's own directory,
@@ -18,7 +21,8 @@ export interface WrapperSpec {
   runsc: string;
   /** runsc --root: the build's own state directory. */
   stateDir: string;
-  network: 'none' | 'host';
+  /** No network, or the build's netns with the shell lines that prime it before each step. */
+  network: 'none' | { prime: string[] };
   logFile: string;
   /** Pids of deferred deletes, one per line, for the builder to wait on. */
   pidFile: string;
@@ -29,7 +33,23 @@ export interface WrapperSpec {
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function runscFlags(spec: WrapperSpec): string[] {
-  return [`--root=${spec.stateDir}`, `--network=${spec.network}`, '--overlay2=none'];
+  return [`--root=${spec.stateDir}`, `--network=${spec.network === 'none' ? 'none' : 'sandbox'}`, '--overlay2=none'];
+}
+
+/** Before a step's sandbox is made: the netns gets its address and route back. */
+function primeCommands(spec: WrapperSpec): string {
+  if (spec.network === 'none') return ':';
+  return spec.network.prime.map((l) => `${l} >>${q(spec.logFile)} 2>&1 || exit 1`).join('\n  ');
+}
+
+/**
+ * The shell that runs create/run/start (runsc sets the sandbox's network up at start): plain, or
+ * with /proc/sys/net hidden in a private mount namespace.
+ */
+function startCommand(spec: WrapperSpec, flags: string): string {
+  if (spec.network === 'none') return `exec ${q(spec.runsc)} ${flags} "$@"`;
+  const inner = `mount -t tmpfs -o ro tmpfs /proc/sys/net && exec ${q(spec.runsc)} ${flags} "$@"`;
+  return `exec unshare -m --propagation private sh -c ${q(inner)} runsc "$@"`;
 }
 
 export async function writeRunscWrapper(file: string, spec: WrapperSpec): Promise<void> {
@@ -45,9 +65,13 @@ if [ "\${1:-}" = delete ]; then
   echo $! >>${q(spec.pidFile)}
   exit 0
 fi
-if [ "\${1:-}" = create ]; then
+if [ "\${1:-}" = create ] || [ "\${1:-}" = run ]; then
   for id; do :; done
   echo "$id" >>${q(spec.containersFile)}
+  ${primeCommands(spec)}
+fi
+if [ "\${1:-}" = create ] || [ "\${1:-}" = run ] || [ "\${1:-}" = start ]; then
+  ${startCommand(spec, flags)}
 fi
 exec ${q(spec.runsc)} ${flags} "$@"
 `;

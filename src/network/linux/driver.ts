@@ -1,19 +1,25 @@
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import type { EgressPolicy, NetworkPort, NetworkSweepReport, SandboxNetwork } from '../../core/ports/network.js';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EgressAudit, EgressPolicy, NetworkPort, NetworkSweepReport, SandboxNetwork } from '../../core/ports/network.js';
 import { CubbyError, asCubbyError } from '../../errors/index.js';
 import type { ErrorCode } from '../../errors/index.js';
 import { DEFAULT_ADDRESS_POLICY, type AddressPolicy } from '../../util/address-policy.js';
-import { normalizePolicy, policyRules } from './egress-policy.js';
+import { DnsResolver, type Opening } from './dns/resolver.js';
+import { hostUpstreams, type Upstream } from './dns/upstreams.js';
+import { MAX_QUESTIONS } from './dns/audit.js';
+import { MAX_CONNECTIONS, readConnections } from './egress-audit.js';
+import { chainRules, normalizePolicy } from './egress-policy.js';
 import { describeFailure, exec } from './exec.js';
 import { createLinks, removeLinks } from './links.js';
 import { hostIf, netnsName, netnsPath, sandboxIf } from './naming.js';
-import { addSandboxScript, baseScript, chainScript, removeSandboxScript } from './nft-scripts.js';
+import { DNS_ADDRESS, addSandboxScript, baseScript, chainScript, openScript, removeSandboxScript } from './nft-scripts.js';
 import { AddressPool, DEFAULT_POOL_CIDR, type SlotAddresses } from './pool.js';
 import { isAlive, selfIdentity } from './process-identity.js';
 import { type SlotRecord, SlotStore } from './slots.js';
 import { listSlotResources } from './host-resources.js';
+import { clearCredentialsPort, initCredentialsTable, setCredentialsPort } from './credentials-nft.js';
 
 export const DEFAULT_STATE_DIR = '/run/cubby/net';
 
@@ -23,6 +29,10 @@ export interface LinuxNetworkOptions {
   poolCidr?: string;
   /** The operator's address policy: which private ranges egress may reach (default: none). */
   addresses?: AddressPolicy;
+  /** Where Cubby's resolver forwards sandboxes' queries; default: the host's /etc/resolv.conf nameservers. */
+  dnsUpstreams?: Upstream[];
+  /** This process's credentials listener: each sandbox's 169.254.170.2:80 goes there (credentials-nft.ts). */
+  credentialsPort?: number;
 }
 
 /** An unreadable slot file younger than this may be a claim being written: leave it. */
@@ -43,11 +53,23 @@ export class LinuxNetwork implements NetworkPort {
   private readonly inflight = new Set<number>();
   private ready: Promise<void> | undefined;
   private readonly addresses: AddressPolicy;
+  private readonly credentialsPort: number | undefined;
+  private readonly resolver: DnsResolver;
+  readonly resolvConf: string;
 
   constructor(opts: LinuxNetworkOptions = {}) {
     this.addresses = opts.addresses ?? DEFAULT_ADDRESS_POLICY;
+    this.credentialsPort = opts.credentialsPort;
     this.pool = new AddressPool(opts.poolCidr ?? DEFAULT_POOL_CIDR);
-    this.slots = new SlotStore(opts.stateDir ?? DEFAULT_STATE_DIR);
+    const stateDir = opts.stateDir ?? DEFAULT_STATE_DIR;
+    this.slots = new SlotStore(stateDir);
+    this.resolvConf = join(stateDir, 'resolv.conf');
+    this.resolver = new DnsResolver({
+      upstreams: opts.dnsUpstreams ?? hostUpstreams(),
+      addresses: this.addresses,
+      open: (index: number, openings: Opening[]) =>
+        nft(openScript(index, openings), 'NETWORK_SETUP_FAILED', `opening resolved addresses for ${netnsName(index)}`),
+    });
   }
 
   /**
@@ -58,7 +80,9 @@ export class LinuxNetwork implements NetworkPort {
   init(): Promise<void> {
     this.ready ??= (async () => {
       await this.slots.init();
+      await this.writeResolvConf();
       await nft(baseScript(this.pool.text), 'NETWORK_SETUP_FAILED', 'creating the cubby nft tables');
+      if (this.credentialsPort !== undefined) await initCredentialsTable();
       const fwd = '/proc/sys/net/ipv4/ip_forward';
       if ((await readFile(fwd, 'utf8')).trim() !== '1') await writeFile(fwd, '1');
     })().catch((e: unknown) => {
@@ -81,6 +105,7 @@ export class LinuxNetwork implements NetworkPort {
       pidStart: me.start,
       createdAt,
       sandboxAddress: this.pool.addresses(i).sandboxAddress,
+      policy: normalized,
     }));
     if (index === null)
       throw new CubbyError('NETWORK_POOL_EXHAUSTED', `all ${this.pool.size} network slots of ${this.pool.text} are taken`);
@@ -91,10 +116,14 @@ export class LinuxNetwork implements NetworkPort {
       if (existsSync(netnsPath(index)) || existsSync(`/sys/class/net/${hostIf(index)}`)) await removeLinks(index);
       await createLinks(index, addrs);
       await nft(
-        addSandboxScript(index, addrs.sandboxAddress, policyRules(normalized, this.pool.text, this.addresses)),
+        addSandboxScript(index, addrs.sandboxAddress, chainRules(index, normalized, this.pool.text, this.addresses)),
         'NETWORK_SETUP_FAILED',
         `adding egress rules for ${netnsName(index)}`,
       );
+      if (this.credentialsPort !== undefined) await setCredentialsPort(index, this.credentialsPort);
+      await this.resolver.attach(index, addrs.hostAddress, addrs.sandboxAddress, normalized).catch((e: unknown) => {
+        throw new CubbyError('NETWORK_SETUP_FAILED', `starting the DNS resolver of ${netnsName(index)}: ${(e as Error).message}`);
+      });
       return this.describe(index, addrs, normalized, owner);
     } catch (e) {
       await this.teardown(index, [addrs.sandboxAddress]).catch(() => {});
@@ -126,10 +155,13 @@ export class LinuxNetwork implements NetworkPort {
       throw new CubbyError('NETWORK_SETUP_FAILED', `${net.netnsName} is not allocated to this sandbox`);
     }
     await nft(
-      chainScript(net.index, policyRules(normalized, this.pool.text, this.addresses)),
+      chainScript(net.index, chainRules(net.index, normalized, this.pool.text, this.addresses)),
       'NETWORK_SETUP_FAILED',
       `replacing egress rules of ${net.netnsName}`,
     );
+    if (rec) await this.slots.rewrite(net.index, { ...rec, policy: normalized });
+    if (this.resolver.has(net.index)) this.resolver.setPolicy(net.index, normalized);
+    else await this.resolver.attach(net.index, net.hostAddress, net.sandboxAddress, normalized);
     net.policy = normalized;
   }
 
@@ -185,7 +217,10 @@ export class LinuxNetwork implements NetworkPort {
       if (rec === null) {
         if (Date.now() - entry.mtimeMs < FRESH_CLAIM_MS) continue;
       } else {
-        if (isLive(rec.owner)) continue;
+        if (isLive(rec.owner)) {
+          await this.serveAdopted(entry.index, rec);
+          continue;
+        }
         if (rec.pid !== process.pid && isAlive({ pid: rec.pid, start: rec.pidStart })) continue;
       }
       await reap(entry.index, await this.slots.beginReap(entry.index, { expected: rec }), rec?.sandboxAddress);
@@ -216,6 +251,46 @@ export class LinuxNetwork implements NetworkPort {
     return { removed: [...removed] };
   }
 
+  async egressAudit(sandboxAddress: string): Promise<EgressAudit | undefined> {
+    const index = this.resolver.indexOf(sandboxAddress);
+    const dns = this.resolver.audit(sandboxAddress);
+    if (index === undefined || dns === undefined) return undefined;
+    return { dns, connections: await readConnections(index), limits: { questions: MAX_QUESTIONS, connections: MAX_CONNECTIONS } };
+  }
+
+  /** Stops this instance's resolver (the sandboxes' rules stay; a new instance serves them again). */
+  async close(): Promise<void> {
+    await this.resolver.close();
+  }
+
+  /**
+   * A live sandbox's network that a process now gone (a daemon before its restart) held: this
+   * process serves its DNS from now on, under the policy its slot file recorded.
+   */
+  private async serveAdopted(index: number, rec: SlotRecord): Promise<void> {
+    // Another live process serves its own networks; this process's own (a daemon restarted in-process) are taken over.
+    if (DnsResolver.served(index) || (rec.pid !== process.pid && isAlive({ pid: rec.pid, start: rec.pidStart }))) return;
+    if (index >= this.pool.size) return;
+    const a = this.pool.addresses(index);
+    if (rec.sandboxAddress !== a.sandboxAddress || !existsSync(`/sys/class/net/${hostIf(index)}`)) return;
+    let policy: EgressPolicy = { mode: 'closed' };
+    try {
+      if (rec.policy) policy = normalizePolicy(rec.policy, this.addresses);
+    } catch {
+      /* a policy this operator no longer allows resolves nothing */
+    }
+    await this.resolver.attach(index, a.hostAddress, a.sandboxAddress, policy).catch(() => undefined);
+  }
+
+  /** The file sandboxes mount as /etc/resolv.conf, written once (atomically) per host boot. */
+  private async writeResolvConf(): Promise<void> {
+    const text = `# Cubby's resolver (the only DNS a sandbox reaches)\nnameserver ${DNS_ADDRESS}\n`;
+    if ((await readFile(this.resolvConf, 'utf8').catch(() => '')) === text) return;
+    const tmp = `${this.resolvConf}.${process.pid}.tmp`;
+    await writeFile(tmp, text, { mode: 0o644 });
+    await rename(tmp, this.resolvConf);
+  }
+
   /** The anti-spoofing addresses to remove for a slot: the recorded ones, else this pool's. */
   private knownAddresses(index: number, ...recorded: (string | undefined)[]): string[] {
     const known = recorded.filter((a): a is string => typeof a === 'string');
@@ -225,10 +300,12 @@ export class LinuxNetwork implements NetworkPort {
 
   /** Removes a slot's rules and links, whichever exist; the caller holds the slot. */
   private async teardown(index: number, sandboxAddresses: string[]): Promise<void> {
+    await DnsResolver.release(index);
     // Both halves are tried even when one fails, so a failure leaves as little as possible.
     const results = await Promise.allSettled([
       nft(removeSandboxScript(index, sandboxAddresses), 'NETWORK_TEARDOWN_FAILED', `removing egress rules of ${netnsName(index)}`),
       removeLinks(index),
+      clearCredentialsPort(index),
     ]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw asCubbyError(failed.reason, 'NETWORK_TEARDOWN_FAILED');

@@ -1,10 +1,15 @@
-import type { EgressPolicy, EgressRule, PortRange } from '../../core/ports/network.js';
+import type { DomainRule, EgressPolicy, EgressRule, PortRange } from '../../core/ports/network.js';
 import { CubbyError } from '../../errors/index.js';
 import { DEFAULT_ADDRESS_POLICY, type AddressPolicy } from '../../util/address-policy.js';
+import { normalizeDomain } from '../../util/domain-name.js';
 import { formatCidr, parseCidr } from './ipv4.js';
+import { auditSets, domainSets } from './naming.js';
 
 const MAX_RULES = 256;
 const MAX_PORT_RANGES = 64;
+const MAX_DOMAINS = 64;
+/** The ports of one domain rule are set elements per address: at most this many. */
+const MAX_DOMAIN_PORTS = 64;
 
 function bad(message: string): CubbyError {
   return new CubbyError('NETWORK_BAD_POLICY', message);
@@ -13,6 +18,30 @@ function bad(message: string): CubbyError {
 function checkPort(n: unknown, where: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) throw bad(`${where}: ports are integers 1-65535`);
   return n;
+}
+
+function checkPorts(ports: unknown, where: string): PortRange[] {
+  const out: PortRange[] = [];
+  if (ports === undefined) return out;
+  if (!Array.isArray(ports) || ports.length > MAX_PORT_RANGES) throw bad(`${where}: at most ${MAX_PORT_RANGES} port ranges`);
+  for (const r of ports as Partial<PortRange>[]) {
+    const from = checkPort(r?.from, where);
+    const to = checkPort(r?.to, where);
+    if (from > to) throw bad(`${where}: port range ${from}-${to} is reversed`);
+    out.push({ from, to });
+  }
+  return out;
+}
+
+function normalizeDomainRule(rule: DomainRule, i: number): DomainRule {
+  const where = `domain rule ${i}`;
+  if (typeof rule !== 'object' || rule === null) throw bad(`${where} is not an object`);
+  const domain = typeof rule.domain === 'string' ? normalizeDomain(rule.domain) : null;
+  if (domain === null) throw bad(`${where}: "${String(rule.domain)}" is not a host name or *.<domain> wildcard`);
+  const ports = checkPorts(rule.ports, where);
+  if (ports.reduce((n, p) => n + p.to - p.from + 1, 0) > MAX_DOMAIN_PORTS)
+    throw bad(`${where}: a domain rule opens at most ${MAX_DOMAIN_PORTS} ports`);
+  return { domain, ...(ports.length ? { ports } : {}) };
 }
 
 function normalizeRule(rule: EgressRule, i: number, addresses: AddressPolicy): EgressRule {
@@ -27,16 +56,7 @@ function normalizeRule(rule: EgressRule, i: number, addresses: AddressPolicy): E
   if (rule.protocol !== undefined && rule.protocol !== 'tcp' && rule.protocol !== 'udp') {
     throw bad(`${where}: protocol must be tcp or udp`);
   }
-  const ports: PortRange[] = [];
-  if (rule.ports !== undefined) {
-    if (!Array.isArray(rule.ports) || rule.ports.length > MAX_PORT_RANGES) throw bad(`${where}: at most ${MAX_PORT_RANGES} port ranges`);
-    for (const r of rule.ports) {
-      const from = checkPort(r?.from, where);
-      const to = checkPort(r?.to, where);
-      if (from > to) throw bad(`${where}: port range ${from}-${to} is reversed`);
-      ports.push({ from, to });
-    }
-  }
+  const ports = checkPorts(rule.ports, where);
   return {
     cidr: formatCidr(cidr),
     ...(ports.length ? { ports } : {}),
@@ -56,7 +76,12 @@ export function normalizePolicy(policy: EgressPolicy, addresses: AddressPolicy =
       return { mode: 'internet' };
     case 'allowlist': {
       if (!Array.isArray(policy.rules) || policy.rules.length > MAX_RULES) throw bad(`allowlist needs at most ${MAX_RULES} rules`);
-      return { mode: 'allowlist', rules: policy.rules.map((r, i) => normalizeRule(r, i, addresses)) };
+      const rules = policy.rules.map((r, i) => normalizeRule(r, i, addresses));
+      if (policy.domains === undefined) return { mode: 'allowlist', rules };
+      if (!Array.isArray(policy.domains) || policy.domains.length > MAX_DOMAINS)
+        throw bad(`allowlist needs at most ${MAX_DOMAINS} domains`);
+      const domains = policy.domains.map((d, i) => normalizeDomainRule(d, i));
+      return { mode: 'allowlist', rules, ...(domains.length ? { domains } : {}) };
     }
     default:
       throw bad(`unknown egress mode "${String((policy as { mode?: unknown } | undefined)?.mode)}"`);
@@ -97,4 +122,38 @@ export function policyRules(policy: EgressPolicy, poolCidr: string, addresses: A
   }
   if (policy.mode !== 'internet') rules.push('drop');
   return rules;
+}
+
+/**
+ * A sandbox's whole egress chain: policyRules, plus
+ * - DNS (tcp/udp port 53) to any address dropped, right after other sandboxes: names resolve
+ *   only through Cubby's resolver, which the sandbox reaches on the host (the input chain);
+ * - for domain rules, the addresses the resolver opened (its sets, with timeouts);
+ * - the audit: before each verdict the first packet of a tcp/udp flow is counted per
+ *   destination in the allowed or denied set. The counting rule and the verdict are separate
+ *   rules: a full set stops the counting rule, never the verdict.
+ */
+export function chainRules(
+  index: number,
+  policy: EgressPolicy,
+  poolCidr: string,
+  addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY,
+): string[] {
+  const verdicts = policyRules(policy, poolCidr, addresses);
+  const { any, ports } = domainSets(index);
+  if (policy.mode === 'allowlist' && policy.domains?.length) {
+    const last = verdicts.pop() as string;
+    if (policy.domains.some((d) => !d.ports?.length)) verdicts.push(`ip daddr @${any} meta l4proto { tcp, udp } accept`);
+    if (policy.domains.some((d) => d.ports?.length)) verdicts.push(`meta l4proto { tcp, udp } ip daddr . th dport @${ports} accept`);
+    verdicts.push(last);
+  }
+  verdicts.splice(1, 0, 'meta l4proto { tcp, udp } th dport 53 drop');
+  const { allowed, denied } = auditSets(index);
+  const key = 'ip daddr . meta l4proto . th dport';
+  return verdicts.flatMap((r) => {
+    const verdict = r.endsWith('accept') ? 'accept' : 'drop';
+    const match = r.slice(0, r.length - verdict.length).trim();
+    const set = verdict === 'accept' ? allowed : denied;
+    return [`${match ? `${match} ` : ''}meta l4proto { tcp, udp } update @${set} { ${key} counter }`, r];
+  });
 }

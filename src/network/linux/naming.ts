@@ -15,6 +15,10 @@ export const netnsPath = (index: number): string => `${NETNS_DIR}/${netnsName(in
 export const hostIf = (index: number): string => `${HOST_IF_PREFIX}${index}`;
 export const sandboxIf = (index: number): string => `${SANDBOX_IF_PREFIX}${index}`;
 export const chainName = (index: number): string => `${CHAIN_PREFIX}${index}`;
+/** The sets Cubby's resolver opens a sandbox's domain-rule addresses in: every port, or address . port. */
+export const domainSets = (index: number): { any: string; ports: string } => ({ any: `dna${index}`, ports: `dnp${index}` });
+/** The audit sets: new flows per destination (address . protocol . port) with counters. */
+export const auditSets = (index: number): { allowed: string; denied: string } => ({ allowed: `eok${index}`, denied: `eno${index}` });
 
 /** The index in a name made by one of the functions above, or null for any other name. */
 export function indexFromName(prefix: string, name: string): number | null {

@@ -1,4 +1,5 @@
-import { HOST_IF_PREFIX, chainName, hostIf } from './naming.js';
+import { HOST_IF_PREFIX, auditSets, chainName, domainSets, hostIf } from './naming.js';
+import { credentialsInputRule } from './credentials-nft.js';
 
 /**
  * nftables scripts, each applied with one `nft -f -` (one atomic transaction). The tables are
@@ -9,6 +10,13 @@ import { HOST_IF_PREFIX, chainName, hostIf } from './naming.js';
 export const FILTER_TABLE = 'inet cubby';
 export const NAT_TABLE = 'ip cubby_nat';
 const SANDBOXES = `"${HOST_IF_PREFIX}*"`;
+/**
+ * The resolver address every sandbox's /etc/resolv.conf names (the same in every slot, so a
+ * checkpoint restored into another slot keeps resolving). The nat table redirects DNS sent to it
+ * to port 53 of the sandbox's own host-side veth address, where Cubby's resolver listens. It is
+ * AWS's VPC resolver address (link-local: never routed off the host).
+ */
+export const DNS_ADDRESS = '169.254.169.253';
 
 /**
  * The shared skeleton. `add` is idempotent; the two base chains hold only static rules, so
@@ -21,6 +29,8 @@ const SANDBOXES = `"${HOST_IF_PREFIX}*"`;
  * - forward: sandbox to sandbox is dropped, replies pass, then `egress` maps each sandbox's
  *   host veth to its own chain; no element (or a chain that falls through) ends in the drop.
  *   Nothing reaches a sandbox through forwarding except replies.
+ * - DNS: a sandbox's queries to DNS_ADDRESS:53 are redirected (prerouting) to its host veth
+ *   address, and input lets exactly those in; DNS to anywhere else is dropped in its chain.
  * - postrouting (NAT): sandbox traffic leaving the host is masqueraded. `iifname` is not known
  *   at postrouting, so pools are matched by source address (a set, as several pools may exist).
  */
@@ -36,6 +46,8 @@ export function baseScript(poolCidr: string): string {
     `flush chain ${t} forward`,
     `add rule ${t} input iifname ${SANDBOXES} meta nfproto != ipv4 drop`,
     `add rule ${t} input iifname ${SANDBOXES} iifname . ip saddr != @sources drop`,
+    `add rule ${t} input ${credentialsInputRule(SANDBOXES)}`,
+    `add rule ${t} input iifname ${SANDBOXES} ct original ip daddr ${DNS_ADDRESS} meta l4proto { tcp, udp } th dport 53 accept`,
     `add rule ${t} input iifname ${SANDBOXES} ct state established,related accept`,
     `add rule ${t} input iifname ${SANDBOXES} drop`,
     `add rule ${t} forward iifname ${SANDBOXES} meta nfproto != ipv4 drop`,
@@ -49,17 +61,68 @@ export function baseScript(poolCidr: string): string {
     `add table ${NAT_TABLE}`,
     `add set ${NAT_TABLE} pools { type ipv4_addr; flags interval; auto-merge; }`,
     `add chain ${NAT_TABLE} postrouting { type nat hook postrouting priority 100; policy accept; }`,
+    `add chain ${NAT_TABLE} prerouting { type nat hook prerouting priority -100; policy accept; }`,
     `flush chain ${NAT_TABLE} postrouting`,
+    `flush chain ${NAT_TABLE} prerouting`,
+    `add rule ${NAT_TABLE} prerouting iifname ${SANDBOXES} ip daddr ${DNS_ADDRESS} meta l4proto { tcp, udp } th dport 53 redirect to :53`,
     `add rule ${NAT_TABLE} postrouting ip saddr @pools oifname != ${SANDBOXES} masquerade`,
     `add element ${NAT_TABLE} pools { ${poolCidr} }`,
     '',
   ].join('\n');
 }
 
-/** (Re)fills a sandbox's egress chain with `rules` (see policyRules). */
+/** A sandbox's sets (see chainRules), as `add set` lines: idempotent, as the definitions never change. */
+function setLines(index: number): string[] {
+  const t = FILTER_TABLE;
+  const { any, ports } = domainSets(index);
+  const { allowed, denied } = auditSets(index);
+  const audit = 'type ipv4_addr . inet_proto . inet_service; flags dynamic, timeout; timeout 1h; size 512;';
+  return [
+    `add set ${t} ${any} { type ipv4_addr; flags timeout; size 4096; }`,
+    `add set ${t} ${ports} { type ipv4_addr . inet_service; flags timeout; size 8192; }`,
+    `add set ${t} ${allowed} { ${audit} }`,
+    `add set ${t} ${denied} { ${audit} }`,
+  ];
+}
+
+/**
+ * (Re)fills a sandbox's egress chain with `rules` (see chainRules). What the resolver opened
+ * under an earlier policy is dropped with it; the audit sets are kept.
+ */
 export function chainScript(index: number, rules: readonly string[]): string {
   const c = `${FILTER_TABLE} ${chainName(index)}`;
-  return [`add chain ${c}`, `flush chain ${c}`, ...rules.map((r) => `add rule ${c} ${r}`), ''].join('\n');
+  const { any, ports } = domainSets(index);
+  return [
+    ...setLines(index),
+    `flush set ${FILTER_TABLE} ${any}`,
+    `flush set ${FILTER_TABLE} ${ports}`,
+    `add chain ${c}`,
+    `flush chain ${c}`,
+    ...rules.map((r) => `add rule ${c} ${r}`),
+    '',
+  ].join('\n');
+}
+
+/** What the resolver opened for a sandbox: each element (re)added with its timeout. */
+export function openScript(
+  index: number,
+  openings: ReadonlyArray<{ address: string; ports?: readonly number[]; ttlSeconds: number }>,
+): string {
+  const t = FILTER_TABLE;
+  const { any, ports } = domainSets(index);
+  const lines: string[] = [];
+  for (const o of openings) {
+    const set = o.ports ? ports : any;
+    for (const key of o.ports ? o.ports.map((p) => `${o.address} . ${p}`) : [o.address]) {
+      // add, delete, add: the element then has the new timeout whether or not it existed.
+      lines.push(
+        `add element ${t} ${set} { ${key} timeout ${o.ttlSeconds}s }`,
+        `delete element ${t} ${set} { ${key} }`,
+        `add element ${t} ${set} { ${key} timeout ${o.ttlSeconds}s }`,
+      );
+    }
+  }
+  return [...lines, ''].join('\n');
 }
 
 /** A sandbox's chain, its anti-spoofing entry and its `egress` map element. */
@@ -92,6 +155,8 @@ export function removeSandboxScript(index: number, sandboxAddresses: readonly st
     `delete element ${t} egress { ${ifname} }`,
     ...sandboxAddresses.map((a) => `delete element ${t} sources { ${ifname} . ${a} }`),
     `delete chain ${t} ${chain}`,
+    ...setLines(index),
+    ...[...Object.values(domainSets(index)), ...Object.values(auditSets(index))].map((set) => `delete set ${t} ${set}`),
     '',
   ].join('\n');
 }

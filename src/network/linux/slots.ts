@@ -1,5 +1,6 @@
 import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EgressPolicy } from '../../core/ports/network.js';
 import { type ProcessIdentity, selfIdentity } from './process-identity.js';
 
 /**
@@ -17,6 +18,8 @@ export interface SlotRecord {
   createdAt: string;
   /** Kept so a sweeper can remove the exact nft elements of a dead holder. */
   sandboxAddress?: string;
+  /** The live policy, so a later process serving the slot's DNS (after a restart) knows it. */
+  policy?: EgressPolicy;
 }
 
 export type SlotEntry =
@@ -40,6 +43,7 @@ function parseRecord(text: string): SlotRecord | null {
       pidStart: typeof r.pidStart === 'string' ? r.pidStart : null,
       createdAt: typeof r.createdAt === 'string' ? r.createdAt : '',
       ...(typeof r.sandboxAddress === 'string' ? { sandboxAddress: r.sandboxAddress } : {}),
+      ...(typeof r.policy === 'object' && r.policy !== null ? { policy: r.policy } : {}),
     };
   } catch {
     return null;

@@ -1,5 +1,6 @@
 /** Builds the OCI runtime spec (config.json) runsc runs a sandbox from. */
 import type { ProcessSpec, ReadOnlyMount, ResourceLimits } from '../../core/ports/runtime.js';
+import { defaultAddressSpace } from '../../core/ports/runtime.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -42,15 +43,6 @@ const MiB = 1024 * 1024;
 export function defaultProcesses(memoryBytes: number | undefined): number {
   if (!memoryBytes) return 1024;
   return Math.min(1024, Math.max(16, Math.floor(memoryBytes / MiB / 16)));
-}
-
-/**
- * One process's address space when the caller names none: three quarters of the sandbox's memory,
- * so a single growing process gets ENOMEM (Python: MemoryError) while the sandbox, whose memory
- * limit kills it whole (gVisor has no per-process OOM killer), keeps room for the rest.
- */
-export function defaultAddressSpace(memoryBytes: number | undefined): number | undefined {
-  return memoryBytes ? Math.floor((memoryBytes * 3) / 4) : undefined;
 }
 
 /** Per-process rlimits: they act inside the sandbox (an error to the process) instead of killing it. */

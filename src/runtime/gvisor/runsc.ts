@@ -1,5 +1,6 @@
 /** Thin, typed wrapper over the runsc command line. */
 import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
 import { runCommand, tail, type CommandResult } from '../../util/command.js';
 import { CubbyError, type ErrorCode } from '../../errors/index.js';
 
@@ -104,6 +105,15 @@ export class Runsc {
     } catch {
       throw new CubbyError('RUNTIME_COMMAND_FAILED', 'runsc list answered something that is not JSON');
     }
+  }
+
+  /** Ids of the containers runsc has records of on this root (no query to any sandbox). */
+  async knownIds(): Promise<string[]> {
+    const names = await fs.readdir(this.opts.root).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [] as string[];
+      throw e;
+    });
+    return [...new Set(names.flatMap((n) => /^([a-z0-9]+)_sandbox:[a-z0-9]+\.state$/.exec(n)?.[1] ?? []))];
   }
 
   /** Kills and deletes a sandbox; quiet when it is already gone. */

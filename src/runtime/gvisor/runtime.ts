@@ -37,6 +37,7 @@ import { Runsc } from './runsc.js';
 import { killOrphanCommands, killSandboxProcesses } from './orphans.js';
 import { SandboxDirs, type SandboxRecord } from './sandbox-record.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
+import { FrozenSandboxes } from './frozen-sandboxes.js';
 import { collect } from '../../util/streams.js';
 
 export interface GvisorRuntimeOptions {
@@ -79,6 +80,8 @@ export class GvisorRuntime implements SandboxRuntime {
   private readonly execs: ExecSessions;
   private readonly netPool: NetworkPool;
   private readonly disks: SandboxDisks;
+  /** Frozen sandboxes: runsc commands would block on them, so the driver answers for them. */
+  private readonly frozen: FrozenSandboxes;
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -96,6 +99,7 @@ export class GvisorRuntime implements SandboxRuntime {
       root: this.runsc.opts.root,
       workDir: (id, n) => this.dirs.execDir(id, n),
     });
+    this.frozen = new FrozenSandboxes((id) => this.cgroupPath(id));
     this.netPool = new NetworkPool(opts.network, this.tag, opts.networkPoolSize ?? 2);
     this.trimTimer = setInterval(() => void this.trimLogs(), opts.logTrimIntervalMs ?? 2000);
     this.trimTimer.unref();
@@ -117,11 +121,20 @@ export class GvisorRuntime implements SandboxRuntime {
     await checkRootfs(spec.rootfs);
     return this.locks.run(spec.id, async () => {
       await this.claim(spec.id);
+      // Cubby's resolver as /etc/resolv.conf: a mount like the others, so it is kept in the
+      // sandbox's checkpoints and restores match what was made.
+      const resolv = this.opts.network.resolvConf;
+      const mounts = [
+        ...(spec.mounts ?? []),
+        ...(resolv && !spec.mounts?.some((m) => m.destination === '/etc/resolv.conf')
+          ? [{ source: resolv, destination: '/etc/resolv.conf' }]
+          : []),
+      ];
       const rec: SandboxRecord = {
         id: spec.id,
         rootfs: spec.rootfs,
         process: spec.process,
-        ...(spec.mounts?.length ? { mounts: spec.mounts } : {}),
+        ...(mounts.length ? { mounts } : {}),
         limits: { ...spec.limits, diskBytes: spec.limits?.diskBytes ?? this.opts.defaultDiskBytes ?? DEFAULT_DISK_BYTES },
         overlay: DISK_OVERLAY,
         hostname: spec.hostname,
@@ -262,6 +275,7 @@ export class GvisorRuntime implements SandboxRuntime {
     if (!(await this.dirs.exists(id)))
       throw new CubbyError('RUNTIME_NOT_FOUND', `cannot exec in sandbox ${id}: it does not exist (destroyed or never created)`);
     if (!opts.args?.length) throw new CubbyError('CUBBY_VALIDATION', 'exec needs a program');
+    await this.frozen.refuse(id, 'exec in');
     return this.execs.start(id, opts);
   }
 
@@ -280,6 +294,7 @@ export class GvisorRuntime implements SandboxRuntime {
   async pause(id: string): Promise<void> {
     await this.locks.run(id, async () => {
       await this.existing(id, 'pause');
+      await this.frozen.refuse(id, 'pause');
       await this.runsc
         .call(['pause', id], 'RUNTIME_COMMAND_FAILED', `pause ${id}`)
         .catch((e: unknown) => this.explain(id, 'pause', ['running'], e));
@@ -294,9 +309,27 @@ export class GvisorRuntime implements SandboxRuntime {
     });
   }
 
+  async freeze(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.existing(id, 'freeze');
+      if (await this.frozen.is(id)) return;
+      const s = await this.stateOf(id);
+      if (s !== 'running') throw new CubbyError('RUNTIME_BAD_STATE', `cannot freeze sandbox ${id}: it is ${s ?? 'not running'}`);
+      await this.frozen.freeze(id);
+    });
+  }
+
+  async thaw(id: string): Promise<void> {
+    await this.locks.run(id, async () => {
+      await this.existing(id, 'thaw');
+      await this.frozen.thaw(id);
+    });
+  }
+
   async checkpoint(id: string, dir: string, opts: CheckpointOptions = {}): Promise<CheckpointInfo> {
     return this.locks.run(id, async () => {
       const rec = await this.existing(id, 'checkpoint');
+      await this.frozen.refuse(id, 'checkpoint');
       const target = path.resolve(dir);
       await fs.mkdir(target, { recursive: true, mode: 0o700 });
       if ((await fs.readdir(target)).length > 0) throw new CubbyError('CUBBY_VALIDATION', `checkpoint directory ${target} is not empty`);
@@ -341,7 +374,7 @@ export class GvisorRuntime implements SandboxRuntime {
     checkId(id);
     await this.locks.run(id, async () => {
       const rec = await this.dirs.read(id);
-      const st = await this.runsc.state(id);
+      const st = await this.stateOf(id);
       if (!rec && !st) throw new CubbyError('RUNTIME_NOT_FOUND', `no sandbox ${id}`);
       await this.teardown(id, rec);
     });
@@ -350,6 +383,8 @@ export class GvisorRuntime implements SandboxRuntime {
   /** Releases everything a sandbox may hold; safe on partial state and when repeated. */
   private async teardown(id: string, rec: SandboxRecord | undefined): Promise<void> {
     const errors: string[] = [];
+    // Frozen processes cannot die (cgroup v1) and runsc would wait on them: thaw first.
+    await this.frozen.thaw(id).catch((e: Error) => errors.push(e.message));
     await this.runsc.delete(id).catch((e: Error) => errors.push(e.message));
     await killSandboxProcesses(this.runsc.opts.root, this.dirs.bundle(id));
     if (rec?.network) await this.opts.network.release(rec.network).catch((e: Error) => errors.push(e.message));
@@ -384,18 +419,25 @@ export class GvisorRuntime implements SandboxRuntime {
   }
 
   async list(): Promise<SandboxInfo[]> {
-    const states = new Map((await this.runsc.list()).map((s) => [s.id, s.status]));
+    const ids = await this.dirs.ids();
+    const states = await this.frozen.query(ids, async (others) => {
+      // `runsc list` asks every sandbox and blocks on a frozen one: then each other is asked alone.
+      if (others.length === ids.length) return new Map((await this.runsc.list()).map((s) => [s.id, mapState(s.status)]));
+      const m = new Map<string, SandboxState>();
+      for (const id of others) m.set(id, (await this.runscState(id)) ?? 'stopped');
+      return m;
+    });
     const out: SandboxInfo[] = [];
-    for (const id of await this.dirs.ids()) {
+    for (const id of ids) {
       const rec = await this.dirs.read(id);
-      if (rec?.network) out.push(this.info(rec, mapState(states.get(id))));
+      if (rec?.network) out.push(this.info(rec, states.get(id) ?? 'stopped'));
     }
     return out;
   }
 
   async stats(id: string): Promise<SandboxStats> {
     const st = await this.stateOf((await this.existing(id, 'read stats of')).id);
-    if (st !== 'running' && st !== 'paused')
+    if (st !== 'running' && st !== 'paused' && st !== 'frozen')
       throw new CubbyError('RUNTIME_BAD_STATE', `cannot read stats of sandbox ${id}: it is ${st ?? 'not running'}`);
     const cg = this.cgroupPath(id);
     const mem = await fs.readFile(path.join(CGROUP_ROOT, 'memory', cg, 'memory.usage_in_bytes'), 'utf8').catch(() => '0');
@@ -420,7 +462,8 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async sweep(keep: (id: string) => boolean): Promise<SweepReport> {
     const report: SweepReport = { sandboxes: [], other: [] };
-    const ids = new Set([...(await this.dirs.ids()), ...(await this.runsc.list().catch(() => [])).map((s) => s.id)]);
+    // runsc's own records, read from its root: `runsc list` would block on a frozen sandbox.
+    const ids = new Set([...(await this.dirs.ids()), ...(await this.runsc.knownIds().catch(() => []))]);
     for (const id of ids) {
       if (keep(id)) continue;
       await this.locks.run(id, async () => {
@@ -461,6 +504,10 @@ export class GvisorRuntime implements SandboxRuntime {
   }
 
   private async stateOf(id: string): Promise<SandboxState | undefined> {
+    return this.frozen.during(async () => ((await this.frozen.is(id)) ? 'frozen' : this.runscState(id)));
+  }
+
+  private async runscState(id: string): Promise<SandboxState | undefined> {
     const s = await this.runsc.state(id);
     return s ? mapState(s.status) : undefined;
   }

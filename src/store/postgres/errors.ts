@@ -11,6 +11,7 @@ import type { ErrorCode } from '../../errors/index.js';
 const UNIQUE_CODES: Record<string, ErrorCode> = {
   tenants_name_unique: 'TENANT_EXISTS',
   images_name_unique: 'IMAGE_EXISTS',
+  roles_name_unique: 'ROLE_EXISTS',
 };
 
 /** SQLSTATEs of transient failures: serialization, deadlock, lock wait, shutdown, too many connections. */

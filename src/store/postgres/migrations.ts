@@ -165,4 +165,31 @@ CREATE INDEX e2b_api_keys_by_tenant ON e2b_api_keys (tenant_id, seq);
 ALTER TABLE microvms ADD COLUMN on_maximum_duration JSONB;
 `,
   },
+  {
+    // The SQLite schema's step 5 (PostgreSQL began at SQLite's step 2, so its numbers run one behind).
+    id: 4,
+    name: 'execution roles and secrets',
+    sql: `
+CREATE TABLE secrets (
+  seq           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  version       BIGINT NOT NULL,
+  value_sealed  TEXT NOT NULL,
+  created_at    BIGINT NOT NULL,
+  updated_at    BIGINT NOT NULL,
+  CONSTRAINT secrets_name_unique UNIQUE (tenant_id, name)
+);
+CREATE TABLE roles (
+  seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  secrets      JSONB NOT NULL,
+  permissions  JSONB NOT NULL,
+  launch       JSONB,
+  created_at   BIGINT NOT NULL,
+  CONSTRAINT roles_name_unique UNIQUE (tenant_id, name)
+);
+`,
+  },
 ];

@@ -26,6 +26,7 @@ import { idempotencyOps } from './idempotency-ops.js';
 import { imageOps } from './image-ops.js';
 import { microvmOps } from './microvm-ops.js';
 import { quotaOps } from './quota-ops.js';
+import { roleOps } from './role-ops.js';
 import { tagOps } from './tag-ops.js';
 import { tenantOps } from './tenant-ops.js';
 import { versionOps } from './version-ops.js';
@@ -44,6 +45,7 @@ export function sqlOps(ctx: SqlCtx): StoreOps {
     ...microvmOps(ctx),
     ...tagOps(ctx),
     ...quotaOps(ctx),
+    ...roleOps(ctx),
     ...idempotencyOps(ctx),
   };
 }

@@ -10,6 +10,7 @@ import { CubbyError, type ErrorCode } from '../../errors/index.js';
 const UNIQUE_CODES: Record<string, ErrorCode> = {
   'tenants.name': 'TENANT_EXISTS',
   'images.tenant_id, images.name': 'IMAGE_EXISTS',
+  'roles.tenant_id, roles.name': 'ROLE_EXISTS',
 };
 
 export function mapSqliteError(e: unknown): unknown {

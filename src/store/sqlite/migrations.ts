@@ -170,4 +170,30 @@ CREATE INDEX e2b_api_keys_by_tenant ON e2b_api_keys (tenant_id, seq);
 ALTER TABLE microvms ADD COLUMN on_maximum_duration TEXT;
 `,
   },
+  {
+    id: 5,
+    name: 'execution roles and secrets',
+    sql: `
+CREATE TABLE secrets (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  version       INTEGER NOT NULL,
+  value_sealed  TEXT NOT NULL,
+  created_at    INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL,
+  UNIQUE (tenant_id, name)
+);
+CREATE TABLE roles (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+  tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  name         TEXT NOT NULL,
+  secrets      TEXT NOT NULL,
+  permissions  TEXT NOT NULL,
+  launch       TEXT,
+  created_at   INTEGER NOT NULL,
+  UNIQUE (tenant_id, name)
+);
+`,
+  },
 ];

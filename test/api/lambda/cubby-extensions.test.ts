@@ -208,6 +208,13 @@ test('build log and microVM logs are text/plain, scoped to the caller', async (t
   assert.equal(r.status, 200);
   assert.equal(r.body, 'counter app serving on 8080\n');
   await rejectsWith(cubbyExtension('GET', `/cubby/v1/microvms/${microvmId}/logs`, h.client(KEY_B)), 'ResourceNotFoundException', 404);
+  // The egress audit: another tenant's microVM does not exist; this harness's network keeps no audit.
+  await rejectsWith(
+    cubbyExtension('GET', `/cubby/v1/microvms/${microvmId}/egress-audit`, h.client(KEY_B)),
+    'ResourceNotFoundException',
+    404,
+  );
+  await rejectsWith(cubbyExtension('GET', `/cubby/v1/microvms/${microvmId}/egress-audit`, a), 'ConflictException', 409);
   await rejectsWith(cubbyExtension('GET', '/cubby/v1/images/app/versions/1.0/log?other=1', a), 'ValidationException', 400);
   const unsigned = await send(h.port, { method: 'GET', path: `/cubby/v1/microvms/${microvmId}/logs`, headers: {} });
   assert.equal(unsigned.status, 403);

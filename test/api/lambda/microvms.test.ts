@@ -31,6 +31,8 @@ test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every
   const h = await startHarness({ addresses: addressPolicy(['10.20.0.0/16', '198.51.100.0/24']) });
   t.after(() => h.close());
   await withImage(h, 'app', ['internet']);
+  // executionRoleArn must name one of the tenant's roles (issue 16).
+  await h.world.store.createRole({ tenantId: await h.tenantId(KEY_A), name: 'exec', secrets: [], permissions: [] });
   const c = h.client();
   const out = await c.send(
     new RunMicrovmCommand({
@@ -66,6 +68,7 @@ test('RunMicrovm answers the RUNNING microVM with its endpoint, and passes every
     rules: [{ cidr: '10.20.0.0/16' }, { cidr: '198.51.100.7/32', ports: [{ from: 8000, to: 8100 }] }],
   });
   assert.deepEqual(m.extra.logging, { cloudWatch: { logGroup: 'g' } });
+  assert.equal(m.extra.executionRole, 'exec');
 });
 
 test('RunMicrovm without egress connectors keeps the image egress; defaults the duration', async (t) => {

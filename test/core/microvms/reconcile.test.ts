@@ -18,6 +18,8 @@ interface CrashCase {
   op: string;
   at: CrashPoint;
   expect: MicrovmState;
+  /** The state the microVM is in when the action starts (default: RUNNING, SUSPENDED for a resume). */
+  from?: 'SUSPENDED';
 }
 
 const CASES: CrashCase[] = [
@@ -42,6 +44,9 @@ const CASES: CrashCase[] = [
   { action: 'terminate', part: 'runtime', op: 'destroy', at: 'before', expect: 'TERMINATED' },
   { action: 'terminate', part: 'runtime', op: 'destroy', at: 'after', expect: 'TERMINATED' },
   { action: 'terminate', part: 'disk', op: 'remove', at: 'before', expect: 'TERMINATED' },
+  { action: 'terminate', part: 'runtime', op: 'destroy', at: 'before', expect: 'TERMINATED', from: 'SUSPENDED' },
+  { action: 'terminate', part: 'disk', op: 'remove', at: 'before', expect: 'TERMINATED', from: 'SUSPENDED' },
+  { action: 'terminate', part: 'disk', op: 'remove', at: 'after', expect: 'TERMINATED', from: 'SUSPENDED' },
 ];
 
 /** What must hold for every microVM once reconciled. */
@@ -78,7 +83,7 @@ async function assertConsistent(w: FakeWorld): Promise<void> {
 
 describe('reconcile after a crash at each lifecycle step', () => {
   for (const c of CASES) {
-    test(`${c.action}: crash ${c.at} ${c.part}.${c.op} -> ${c.expect}`, async () => {
+    test(`${c.action}${c.from ? ` of a ${c.from} microVM` : ''}: crash ${c.at} ${c.part}.${c.op} -> ${c.expect}`, async () => {
       let w = await startFakeCore();
       try {
         const image = await readyImage(w);
@@ -87,7 +92,7 @@ describe('reconcile after a crash at each lifecycle step', () => {
         if (c.action !== 'launch') {
           id = (await mv().run(w.caller, { image })).id;
           await w.runtime.run(id, { args: ['sh', '-c', 'echo precious > /root/data.txt'] });
-          if (c.action === 'resume') await mv().suspend(w.caller, id);
+          if (c.action === 'resume' || c.from === 'SUSPENDED') await mv().suspend(w.caller, id);
         }
         w[c.part].faults.crash(c.op, c.at);
         const calls = w[c.part].faults.calls.length;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { EgressPolicy } from '../../../src/core/ports/network.js';
 import { isCubbyError } from '../../../src/errors/index.js';
-import { normalizePolicy, policyRules } from '../../../src/network/linux/egress-policy.js';
+import { chainRules, normalizePolicy, policyRules } from '../../../src/network/linux/egress-policy.js';
 import { baseScript } from '../../../src/network/linux/nft-scripts.js';
 import { parseCidr, formatCidr } from '../../../src/network/linux/ipv4.js';
 import { AddressPool } from '../../../src/network/linux/pool.js';
@@ -170,4 +170,38 @@ test('CIDRs and pool slots', () => {
     () => new AddressPool('10.213.0.0/31'),
     (e) => isCubbyError(e, 'CUBBY_VALIDATION'),
   );
+});
+
+test('the whole chain: DNS elsewhere dropped, domain sets before the final drop, each verdict counted by a separate rule', () => {
+  const rules = chainRules(
+    7,
+    normalizePolicy({
+      mode: 'allowlist',
+      rules: [{ cidr: '93.184.216.0/24', protocol: 'tcp', ports: [{ from: 443, to: 443 }] }],
+      domains: [{ domain: 'registry.npmjs.org' }, { domain: '*.example.com', ports: [{ from: 443, to: 443 }] }],
+    }),
+    POOL,
+  );
+  const count = (set: string, match: string) =>
+    `${match}meta l4proto { tcp, udp } update @${set} { ip daddr . meta l4proto . th dport counter }`;
+  assert.deepEqual(rules, [
+    count('eno7', 'ip daddr 10.213.0.0/16 '),
+    'ip daddr 10.213.0.0/16 drop',
+    count('eno7', 'meta l4proto { tcp, udp } th dport 53 '),
+    'meta l4proto { tcp, udp } th dport 53 drop',
+    count('eno7', `${NON_PUBLIC.slice(0, -'drop'.length)}`),
+    NON_PUBLIC,
+    count('eok7', 'ip daddr 93.184.216.0/24 tcp dport 443 '),
+    'ip daddr 93.184.216.0/24 tcp dport 443 accept',
+    count('eok7', 'ip daddr @dna7 meta l4proto { tcp, udp } '),
+    'ip daddr @dna7 meta l4proto { tcp, udp } accept',
+    count('eok7', 'meta l4proto { tcp, udp } ip daddr . th dport @dnp7 '),
+    'meta l4proto { tcp, udp } ip daddr . th dport @dnp7 accept',
+    count('eno7', ''),
+    'drop',
+  ]);
+  // internet: DNS to other servers is dropped before the final accept.
+  const internet = chainRules(3, { mode: 'internet' }, POOL);
+  assert.equal(internet[3], 'meta l4proto { tcp, udp } th dport 53 drop');
+  assert.equal(internet.at(-1), 'accept');
 });

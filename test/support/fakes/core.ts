@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCore, DEFAULT_CORE_CONFIG, type Core, type CoreConfig } from '../../../src/core/index.js';
 import type { Store } from '../../../src/core/ports/store.js';
+import type { HostMemoryPort } from '../../../src/core/ports/host.js';
 import type { Caller } from '../../../src/core/services.js';
 import type { ImageSettings, Tenant } from '../../../src/core/model.js';
 import { silentLogger } from '../../../src/core/ports/observer.js';
@@ -25,6 +26,8 @@ export interface FakeCoreOptions {
   config?: Partial<Omit<CoreConfig, 'dataDir'>>;
   /** Tenant names to create (default: one, "alpha"). */
   tenants?: string[];
+  /** The host's free memory as the idle tiers see it (absent: no memory watermark). */
+  hostMemory?: HostMemoryPort;
 }
 
 export interface FakeWorld {
@@ -105,7 +108,20 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeWor
     const unpacker = new FakeUnpacker(fs);
     const builder = new FakeBuilder(fs);
     const tokens = new FakeTokens();
-    const core = createCore({ store, runtime, hooks, disk, tokens, managed, unpacker, builder, log: silentLogger, observer, config });
+    const core = createCore({
+      store,
+      runtime,
+      hooks,
+      disk,
+      tokens,
+      managed,
+      unpacker,
+      builder,
+      log: silentLogger,
+      observer,
+      config,
+      ...(opts.hostMemory ? { hostMemory: opts.hostMemory } : {}),
+    });
     stopped.push(core);
     const world: FakeWorld = {
       fs,

@@ -42,6 +42,10 @@ export interface FakeSandbox {
   egress: EgressPolicy;
   labels: Record<string, string>;
   createdAt: Date;
+  /** CPU it burns, ms per second (an idle gVisor sandbox: ~20-50); see setLoad. */
+  cpuMsPerSecond?: number;
+  /** CPU seconds burnt before the last setLoad. */
+  cpuBase?: { seconds: number; at: number };
   /** The private writable layer: path -> contents. */
   files: Map<string, string>;
   log: string;
@@ -72,6 +76,13 @@ export class FakeHost {
     this.nextAddress += 4;
     return `127.77.${Math.floor(n / 256) % 256}.${n % 256}`;
   }
+}
+
+const IDLE_CPU_MS_PER_SECOND = 20;
+
+function cpuSecondsOf(s: FakeSandbox, now: number): number {
+  const base = s.cpuBase ?? { seconds: 0.01, at: s.createdAt.getTime() };
+  return base.seconds + ((now - base.at) / 1000) * ((s.cpuMsPerSecond ?? IDLE_CPU_MS_PER_SECOND) / 1000);
 }
 
 function checkId(id: string): void {
@@ -202,6 +213,22 @@ export class FakeRuntime implements SandboxRuntime {
     });
   }
 
+  freeze(id: string): Promise<void> {
+    return this.faults.run('freeze', id, () => {
+      const s = this.existing(id, 'freeze');
+      if (s.state === 'frozen') return;
+      if (s.state !== 'running') throw new CubbyError('RUNTIME_BAD_STATE', `cannot freeze sandbox ${id}: it is ${s.state}`);
+      s.state = 'frozen';
+    });
+  }
+
+  thaw(id: string): Promise<void> {
+    return this.faults.run('thaw', id, () => {
+      const s = this.existing(id, 'thaw');
+      if (s.state === 'frozen') s.state = 'running';
+    });
+  }
+
   checkpoint(id: string, dir: string, opts: CheckpointOptions = {}): Promise<CheckpointInfo> {
     return this.faults.run('checkpoint', { id, dir }, () => {
       const s = this.existing(id, 'checkpoint');
@@ -300,11 +327,19 @@ export class FakeRuntime implements SandboxRuntime {
     return this.faults.run('list', undefined, () => [...this.host.sandboxes.values()].map((s) => this.info(s)));
   }
 
+  /** The sandbox's app now burns `msPerSecond` of CPU (a background job without traffic). */
+  setLoad(id: string, msPerSecond: number): void {
+    const s = this.existing(id, 'set the load of');
+    const now = Date.now();
+    s.cpuBase = { seconds: cpuSecondsOf(s, now), at: now };
+    s.cpuMsPerSecond = msPerSecond;
+  }
+
   stats(id: string): Promise<SandboxStats> {
     return this.faults.run('stats', id, () => {
       const s = this.existing(id, 'read stats of');
       if (s.state === 'stopped') throw new CubbyError('RUNTIME_BAD_STATE', `cannot read stats of sandbox ${id}: it is stopped`);
-      return { memoryBytes: 64 << 20, cpuSeconds: (Date.now() - s.createdAt.getTime()) / 1000 + 0.01 };
+      return { memoryBytes: 64 << 20, cpuSeconds: cpuSecondsOf(s, Date.now()) };
     });
   }
 

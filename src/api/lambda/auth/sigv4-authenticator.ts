@@ -9,7 +9,7 @@ import type { Caller } from '../../../core/services.js';
 import { formatAmzDate, parseAmzDate, parseAuthorization } from './authorization-header.js';
 import { ReplayCache } from './replay-cache.js';
 import { computeSignature } from './sigv4-signature.js';
-import type { LookupKey, ReceivedRequest } from './types.js';
+import type { LookupKey, LookupSession, ReceivedRequest } from './types.js';
 
 /** The signing name the official client uses for this API (`signingProperties.name`). */
 export const SIGNING_SERVICE = 'lambda';
@@ -17,6 +17,8 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface SigV4AuthenticatorOptions {
   lookupKey: LookupKey;
+  /** Session credentials (X-Amz-Security-Token); absent: refused as unknown keys. */
+  lookupSession?: LookupSession;
   now?: () => number;
   /** Live signatures remembered per tenant (replay-cache.ts); default 10 000. */
   replayCacheSize?: number;
@@ -31,11 +33,13 @@ function single(headers: ReceivedRequest['headers'], name: string): string | und
 
 export class SigV4Authenticator {
   private readonly lookupKey: LookupKey;
+  private readonly lookupSession: LookupSession | undefined;
   private readonly now: () => number;
   private readonly replay: ReplayCache;
 
   constructor(opts: SigV4AuthenticatorOptions) {
     this.lookupKey = opts.lookupKey;
+    this.lookupSession = opts.lookupSession;
     this.now = opts.now ?? Date.now;
     this.replay = new ReplayCache({
       ...(opts.replayCacheSize !== undefined ? { perTenant: opts.replayCacheSize } : {}),
@@ -71,8 +75,7 @@ export class SigV4Authenticator {
     }
     this.checkClock(signingDate);
 
-    const key = await this.lookupKey(auth.accessKeyId);
-    if (!key) throw new CubbyError('AUTH_UNKNOWN_KEY', 'The security token included in the request is invalid.');
+    const key = await this.findKey(req, auth);
 
     const computed = await computeSignature(req, auth, key.secretAccessKey, signingDate);
     const same =
@@ -98,7 +101,26 @@ export class SigV4Authenticator {
         },
       );
     }
-    return { tenant: key.tenant };
+    return key.session ? { tenant: key.tenant, session: key.session } : { tenant: key.tenant };
+  }
+
+  /** A long-term access key, or a microVM's session credential when a security token is sent. */
+  private async findKey(
+    req: ReceivedRequest,
+    auth: ReturnType<typeof parseAuthorization>,
+  ): Promise<{ secretAccessKey: string; tenant: Caller['tenant']; session?: Caller['session'] }> {
+    const token = single(req.headers, 'x-amz-security-token');
+    if (token !== undefined) {
+      // Signed, so a captured request cannot be replayed with another token.
+      if (!auth.signedHeaders.includes('x-amz-security-token')) {
+        throw new CubbyError('AUTH_MALFORMED', "SignedHeaders must include 'x-amz-security-token' when it is sent.");
+      }
+      if (!this.lookupSession) throw new CubbyError('AUTH_UNKNOWN_KEY', 'The security token included in the request is invalid.');
+      return this.lookupSession(auth.accessKeyId, token);
+    }
+    const key = await this.lookupKey(auth.accessKeyId);
+    if (!key) throw new CubbyError('AUTH_UNKNOWN_KEY', 'The security token included in the request is invalid.');
+    return key;
   }
 
   /** Messages follow AWS's: the client treats "Signature expired" as a clock-skew error and retries. */

@@ -1,7 +1,17 @@
 import type { Tenant } from '../../../core/model.js';
+import type { SessionContext } from '../../../core/services.js';
 
 /** Finds the secret and owner of an access key; undefined for an unknown or revoked key. */
 export type LookupKey = (accessKeyId: string) => Promise<{ secretAccessKey: string; tenant: Tenant } | undefined>;
+
+/**
+ * Checks a microVM's session credential (access key id and X-Amz-Security-Token): its secret,
+ * tenant and scope, or a CubbyError (AUTH_SESSION_INVALID, AUTH_SESSION_EXPIRED).
+ */
+export type LookupSession = (
+  accessKeyId: string,
+  token: string,
+) => Promise<{ secretAccessKey: string; tenant: Tenant; session: SessionContext }>;
 
 /** A request as received, in the parts Signature Version 4 covers. */
 export interface ReceivedRequest {

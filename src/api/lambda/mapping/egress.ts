@@ -6,15 +6,24 @@
  *   allow:<cidr>                    the IPv4 CIDR (a bare address means /32), every port
  *   allow:<cidr>:<port>             ... one destination port
  *   allow:<cidr>:<from>-<to>        ... an inclusive port range
+ *   allow:domain:<name>[:<ports>]   the addresses Cubby's resolver answers for <name> (exactly
+ *                                   that name, or with `*.example.com` every name below
+ *                                   example.com), for the answer's TTL; ports as above (at most
+ *                                   64). With domain entries the microVM resolves only the names
+ *                                   they match (others get NXDOMAIN); without, every name.
  * Each name may also be given as an ARN ending in `:network-connector:<name>` or
  * `:network-connector/<name>`. Several allow entries make one allowlist; `internet` cannot be
  * combined with allow entries (the core has no "internet plus private ranges" policy).
  * An allow entry may not reach private or reserved addresses (see util/address-policy.ts)
  * unless the operator allowed that whole part (`--egress-allow-private`).
  */
-import type { EgressPolicy, EgressRule } from '../../../core/ports/network.js';
+import type { DomainRule, EgressPolicy, EgressRule } from '../../../core/ports/network.js';
 import { CubbyError } from '../../../errors/index.js';
 import { DEFAULT_ADDRESS_POLICY, parseCidr4, type AddressPolicy } from '../../../util/address-policy.js';
+import { normalizeDomain } from '../../../util/domain-name.js';
+
+const DOMAIN_PREFIX = 'domain:';
+const MAX_DOMAIN_PORTS = 64;
 
 const CONNECTOR_ARN = /^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:(?:\d{12}|aws):network-connector[:/](.+)$/;
 const INTERNET_NAMES = new Set(['internet', 'INTERNET_EGRESS', 'aws-network-connector:INTERNET_EGRESS']);
@@ -72,30 +81,52 @@ function parseAllow(connector: string, spec: string, addresses: AddressPolicy): 
   return rule;
 }
 
+function parseDomain(connector: string, spec: string): DomainRule {
+  const colon = spec.indexOf(':');
+  const nameText = colon < 0 ? spec : spec.slice(0, colon);
+  const domain = normalizeDomain(nameText);
+  if (!domain) throw invalid(connector, `has a bad domain '${nameText}': use a host name or *.<domain>.`);
+  if (colon < 0) return { domain };
+  const ports = parsePorts(connector, spec.slice(colon + 1));
+  if (ports.to - ports.from + 1 > MAX_DOMAIN_PORTS) throw invalid(connector, `opens more than ${MAX_DOMAIN_PORTS} ports.`);
+  return { domain, ports: [ports] };
+}
+
 /** `addresses`: the operator's address policy (default: no private range allowed). */
 export function connectorsToEgress(connectors: readonly string[], addresses: AddressPolicy = DEFAULT_ADDRESS_POLICY): EgressPolicy {
   let internet = false;
   const rules: EgressRule[] = [];
+  const domains: DomainRule[] = [];
   for (const connector of connectors) {
     const name = connectorName(connector);
     if (INTERNET_NAMES.has(name)) internet = true;
+    else if (name.startsWith(`allow:${DOMAIN_PREFIX}`)) domains.push(parseDomain(connector, name.slice(`allow:${DOMAIN_PREFIX}`.length)));
     else if (name.startsWith('allow:')) rules.push(parseAllow(connector, name.slice('allow:'.length), addresses));
-    else throw invalid(connector, "is not a Cubby egress connector: use 'internet' or 'allow:<cidr>[:<port>|:<from>-<to>]'.");
+    else
+      throw invalid(
+        connector,
+        "is not a Cubby egress connector: use 'internet', 'allow:<cidr>[:<port>|:<from>-<to>]' or 'allow:domain:<name>[:<port>|:<from>-<to>]'.",
+      );
   }
-  if (internet && rules.length > 0) {
+  if (internet && rules.length + domains.length > 0) {
     throw new CubbyError('CUBBY_VALIDATION', "egressNetworkConnectors: 'internet' cannot be combined with allow: entries.");
   }
   if (internet) return { mode: 'internet' };
-  return rules.length > 0 ? { mode: 'allowlist', rules } : { mode: 'closed' };
+  if (rules.length + domains.length === 0) return { mode: 'closed' };
+  return domains.length > 0 ? { mode: 'allowlist', rules, domains } : { mode: 'allowlist', rules };
 }
 
 /** The canonical connector names of a policy (used when the request's own strings are not at hand). */
 export function egressToConnectors(policy: EgressPolicy): string[] {
   if (policy.mode === 'closed') return [];
   if (policy.mode === 'internet') return ['internet'];
-  return policy.rules.flatMap((r) =>
-    r.ports && r.ports.length > 0
-      ? r.ports.map((p) => `allow:${r.cidr}:${p.from === p.to ? p.from : `${p.from}-${p.to}`}`)
-      : [`allow:${r.cidr}`],
-  );
+  const port = (p: { from: number; to: number }) => (p.from === p.to ? String(p.from) : `${p.from}-${p.to}`);
+  return [
+    ...policy.rules.flatMap((r) =>
+      r.ports && r.ports.length > 0 ? r.ports.map((p) => `allow:${r.cidr}:${port(p)}`) : [`allow:${r.cidr}`],
+    ),
+    ...(policy.domains ?? []).flatMap((d) =>
+      d.ports && d.ports.length > 0 ? d.ports.map((p) => `allow:domain:${d.domain}:${port(p)}`) : [`allow:domain:${d.domain}`],
+    ),
+  ];
 }

@@ -45,10 +45,17 @@ export function settingsFromWire(body: VersionSettingsBody, arns: LambdaArns, ad
       ...(body.cubbyAddressSpaceMiB !== undefined ? { addressSpaceMiB: body.cubbyAddressSpaceMiB } : {}),
     };
   }
-  if (body.cubbyBuildDiskMiB !== undefined || body.cubbyBuildMemoryMiB !== undefined) {
+  if (
+    body.cubbyBuildDiskMiB !== undefined ||
+    body.cubbyBuildMemoryMiB !== undefined ||
+    body.cubbyBuildNetwork !== undefined ||
+    body.cubbyBuildNoCache
+  ) {
     settings.build = {
       ...(body.cubbyBuildDiskMiB !== undefined ? { diskMiB: body.cubbyBuildDiskMiB } : {}),
       ...(body.cubbyBuildMemoryMiB !== undefined ? { memoryMiB: body.cubbyBuildMemoryMiB } : {}),
+      ...(body.cubbyBuildNetwork !== undefined ? { network: body.cubbyBuildNetwork } : {}),
+      ...(body.cubbyBuildNoCache ? { noCache: true } : {}),
     };
   }
   return settings;
@@ -74,6 +81,8 @@ export function settingsToWire(settings: ImageSettings, arns: LambdaArns): Recor
     environmentVariables: settings.environment,
     cubbyBuildDiskMiB: settings.build?.diskMiB,
     cubbyBuildMemoryMiB: settings.build?.memoryMiB,
+    cubbyBuildNetwork: settings.build?.network,
+    cubbyBuildNoCache: settings.build?.noCache ? true : undefined,
     cubbyAgent: settings.agent ? true : undefined,
     cubbyDiskMiB: settings.sandbox?.diskMiB,
     cubbyMaxProcesses: settings.sandbox?.maxProcesses,

@@ -31,6 +31,7 @@ export function microvmToWire(m: Microvm, imageArn: string, endpoint: string): R
       maxIdleDurationSeconds: m.idlePolicy.maxIdleDurationSeconds,
       suspendedDurationSeconds: m.idlePolicy.suspendedDurationSeconds,
       autoResumeEnabled: m.idlePolicy.autoResumeEnabled,
+      ...(m.idlePolicy.freezeAfterSeconds !== undefined ? { cubbyFreezeAfterSeconds: m.idlePolicy.freezeAfterSeconds } : {}),
     },
     terminatedAt: optionalEpochSeconds(m.terminatedAt),
     stateReason: m.stateReason,

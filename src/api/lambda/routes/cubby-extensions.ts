@@ -3,6 +3,7 @@
  * scoping as for every other route; errors through the same wire map):
  *   GET /cubby/v1/images/{imageIdentifier}/versions/{imageVersion}/log[?buildId=]  build log, text/plain
  *   GET /cubby/v1/microvms/{microvmIdentifier}/logs                               app stdout/stderr, text/plain
+ *   GET /cubby/v1/microvms/{microvmIdentifier}/egress-audit                       DNS questions and connections, JSON
  *   PUT /cubby/v1/artifacts  (a zip as application/zip or application/octet-stream)
  *       -> 201 {"uri": "cubby-artifact://<id>"}, usable as codeArtifact.uri by the same tenant.
  * The upload's body is not collected by the server: the route is registered with the
@@ -64,6 +65,14 @@ export function registerCubbyExtensionRoutes(app: FastifyInstance, deps: RouteDe
     parseInput(Empty, query, 'query');
     const out = await core.microvms.logs(caller, arns.microvmId(caller, microvmIdentifier));
     return reply.type(TEXT).send(out);
+  });
+
+  app.get(`${BASE}/microvms/:microvmIdentifier/egress-audit`, async (req) => {
+    const { caller, query } = deps.context(req);
+    const { microvmIdentifier } = parseInput(MicrovmPath, req.params, 'path');
+    parseInput(Empty, query, 'query');
+    const microvmId = arns.microvmId(caller, microvmIdentifier);
+    return { microvmId, ...(await core.microvms.egressAudit(caller, microvmId)) };
   });
 
   const artifactsDir = opts.artifactsDir;

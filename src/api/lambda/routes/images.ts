@@ -7,6 +7,17 @@ import { optionalEpochSeconds } from '../mapping/time.js';
 import { CreateMicrovmImageBody, Empty, ImagePath, ListMicrovmImagesQuery, UpdateMicrovmImageBody } from '../schemas/images.js';
 import { parseInput } from '../validate.js';
 import { bodyOf, pageOf, type RouteDeps } from './deps.js';
+import type { ImageSettings } from '../../../core/model.js';
+import type { Caller, CoreServices } from '../../../core/services.js';
+import { BUILD_ROLE_MEMBER } from '../../../core/roles/build.js';
+import { buildRoleName } from '../mapping/roles.js';
+
+/** Resolves buildRoleArn to one of the caller's roles (whose secrets the build's RUN steps read). */
+async function withBuildRole(core: CoreServices, caller: Caller, settings: ImageSettings): Promise<ImageSettings> {
+  const arn = settings.extra.buildRoleArn;
+  const role = await buildRoleName(core, caller, typeof arn === 'string' ? arn : undefined);
+  return role === undefined ? settings : { ...settings, extra: { ...settings.extra, [BUILD_ROLE_MEMBER]: role } };
+}
 
 const BASE = '/2025-09-09/microvm-images';
 
@@ -16,7 +27,8 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
   app.post(BASE, async (req, reply) => {
     const { caller } = deps.context(req);
     const body = parseInput(CreateMicrovmImageBody, bodyOf(req), 'body');
-    const input: CreateImageInput = { name: body.name, settings: settingsFromWire(body, arns, deps.addresses) };
+    const settings = await withBuildRole(core, caller, settingsFromWire(body, arns, deps.addresses));
+    const input: CreateImageInput = { name: body.name, settings };
     if (body.tags !== undefined) input.tags = body.tags;
     if (body.clientToken !== undefined) input.clientToken = body.clientToken;
     const { image, version } = await core.images.create(caller, input);
@@ -30,7 +42,8 @@ export function registerImageRoutes(app: FastifyInstance, deps: RouteDeps): void
     const { imageIdentifier } = parseInput(ImagePath, req.params, 'path');
     const name = arns.imageName(caller, imageIdentifier);
     const body = parseInput(UpdateMicrovmImageBody, bodyOf(req), 'body');
-    const { image, version } = await core.images.update(caller, name, settingsFromWire(body, arns, deps.addresses), body.clientToken);
+    const settings = await withBuildRole(core, caller, settingsFromWire(body, arns, deps.addresses));
+    const { image, version } = await core.images.update(caller, name, settings, body.clientToken);
     return imageWithVersionToWire(image, version, arns.image(caller.tenant.accountId, image.name), arns);
   });
 

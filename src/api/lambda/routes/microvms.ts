@@ -8,6 +8,9 @@ import { KEPT_MICROVM_MEMBERS, microvmItemToWire, microvmToWire } from '../mappi
 import { Empty } from '../schemas/images.js';
 import { ListMicrovmsQuery, MicrovmPath, RunMicrovmBody } from '../schemas/microvms.js';
 import { parseInput } from '../validate.js';
+import { EXECUTION_ROLE_MEMBER } from '../../../core/roles/service.js';
+import { executionRoleName } from '../mapping/roles.js';
+import { runAsChild } from './child-launch.js';
 import { bodyOf, pageOf, type RouteDeps } from './deps.js';
 
 const BASE = '/2025-09-09/microvms';
@@ -19,7 +22,10 @@ function runInput(body: RunMicrovmBody, image: string, addresses: AddressPolicy)
   }
   const input: RunMicrovmInput = { image, extra };
   if (body.imageVersion !== undefined) input.version = body.imageVersion;
-  if (body.idlePolicy !== undefined) input.idlePolicy = body.idlePolicy;
+  if (body.idlePolicy !== undefined) {
+    const { cubbyFreezeAfterSeconds, ...policy } = body.idlePolicy;
+    input.idlePolicy = { ...policy, ...(cubbyFreezeAfterSeconds !== undefined ? { freezeAfterSeconds: cubbyFreezeAfterSeconds } : {}) };
+  }
   if (body.maximumDurationInSeconds !== undefined) input.maximumDurationSeconds = body.maximumDurationInSeconds;
   if (body.runHookPayload !== undefined) input.runHookPayload = body.runHookPayload;
   // Absent: the image's egress applies. Present (even empty): it replaces the image's.
@@ -35,7 +41,12 @@ export function registerMicrovmRoutes(app: FastifyInstance, deps: RouteDeps): vo
     const { caller } = deps.context(req);
     const body = parseInput(RunMicrovmBody, bodyOf(req), 'body');
     const name = arns.imageName(caller, body.imageIdentifier);
-    const m = await core.microvms.run(caller, runInput(body, name, deps.addresses));
+    const input = runInput(body, name, deps.addresses);
+    // An unknown or foreign role is a ValidationException, before anything is made.
+    if (body.executionRoleArn !== undefined && !caller.session) {
+      input.extra = { ...input.extra, [EXECUTION_ROLE_MEMBER]: await executionRoleName(core, caller, body.executionRoleArn) };
+    }
+    const m = await runAsChild(core, caller, input, body.executionRoleArn !== undefined);
     return microvmToWire(m, arns.image(caller.tenant.accountId, name), deps.endpointFor(m.id));
   });
 

@@ -94,6 +94,8 @@ export const IdlePolicy = z.strictObject({
   maxIdleDurationSeconds: int(1, INT32_MAX),
   suspendedDurationSeconds: int(0, INT32_MAX),
   autoResumeEnabled: z.boolean(),
+  // Cubby extension: idle seconds before the frozen tier freezes it in memory (0 = never; absent: the host's default).
+  cubbyFreezeAfterSeconds: int(0, INT32_MAX).optional(),
 });
 
 /** Network connector names (see mapping/egress.ts for the egress grammar). */

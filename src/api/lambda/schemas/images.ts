@@ -53,6 +53,10 @@ const versionSettings = {
   // build's own caps. Bounded loosely here; the core holds them to the operator's maximums.
   cubbyBuildDiskMiB: int(1, 1 << 30).optional(),
   cubbyBuildMemoryMiB: int(1, 1 << 30).optional(),
+  // The network of RUN steps (default internet: public addresses and DNS), and a build that
+  // reuses nothing from the layer cache.
+  cubbyBuildNetwork: z.enum(['internet', 'none']).optional(),
+  cubbyBuildNoCache: z.boolean().optional(),
   // Start the app under Cubby's in-sandbox agent (the E2B protocol on port 49983).
   cubbyAgent: z.boolean().optional(),
   // Each microVM's own limits (README "Limits inside a microVM"): its disk, its process and thread

@@ -114,3 +114,36 @@ test('property: canonical connectors survive connectors -> policy -> connectors'
     }),
   );
 });
+
+test('allow:domain: connectors become domain rules beside the CIDR rules, and map back', () => {
+  const policy = connectorsToEgress(['allow:domain:Registry.npmjs.org', 'allow:domain:*.example.com:443', 'allow:8.8.8.8:443']);
+  assert.deepEqual(policy, {
+    mode: 'allowlist',
+    rules: [{ cidr: '8.8.8.8/32', ports: [{ from: 443, to: 443 }] }],
+    domains: [{ domain: 'registry.npmjs.org' }, { domain: '*.example.com', ports: [{ from: 443, to: 443 }] }],
+  });
+  assert.deepEqual(egressToConnectors(policy), [
+    'allow:8.8.8.8/32:443',
+    'allow:domain:registry.npmjs.org',
+    'allow:domain:*.example.com:443',
+  ]);
+  assert.deepEqual(connectorsToEgress(['allow:domain:api.example.com:8000-8063']), {
+    mode: 'allowlist',
+    rules: [],
+    domains: [{ domain: 'api.example.com', ports: [{ from: 8000, to: 8063 }] }],
+  });
+  for (const bad of [
+    ['allow:domain:*.com'],
+    ['allow:domain:exa_mple..com'],
+    ['allow:domain:10.0.0.1'],
+    ['allow:domain:api.example.com:1000-1064'],
+    ['allow:domain:api.example.com:0'],
+    ['internet', 'allow:domain:api.example.com'],
+  ]) {
+    assert.throws(
+      () => connectorsToEgress(bad),
+      (e: unknown) => isCubbyError(e, 'CUBBY_VALIDATION'),
+      bad.join(' '),
+    );
+  }
+});

@@ -87,6 +87,7 @@ function recording(services: CoreServices, afterWrite: (name: string) => Promise
     tags: wrap(services.tags, 'tags'),
     usage: wrap(services.usage, 'usage'),
     quotas: services.quotas,
+    roles: services.roles,
   };
 }
 
@@ -145,6 +146,7 @@ export async function startHarness(options: Partial<LambdaApiOptions> = {}): Pro
   const app = createLambdaApi({
     core,
     lookupKey: async (id) => keys.get(id),
+    lookupSession: (id, token) => world.core.sessions.verify(id, token),
     region: REGION,
     endpointFor: (id) => `http://${id}.${DOMAIN}:${GATEWAY_PORT}`,
     ...options,
