@@ -37,9 +37,8 @@ func main() {
 	port := flag.Int("port", 49983, "TCP port to serve on")
 	host := flag.String("host", "0.0.0.0", "address to listen on")
 	defaultUser := flag.String("default-user", "user", "user that calls without a user act as")
-	flag.Uint64Var(&childAddressSpace, "child-address-space", 0, "RLIMIT_AS in bytes for every process the agent starts (0: none)")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: cubby-agent [--port 49983] [--host 0.0.0.0] [--default-user user] [--child-address-space bytes] [--] [app argv...]")
+		fmt.Fprintln(os.Stderr, "usage: cubby-agent [--port 49983] [--host 0.0.0.0] [--default-user user] [--] [app argv...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()

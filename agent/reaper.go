@@ -5,12 +5,10 @@ package main
 // status is lost or stolen.
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"sync"
 	"syscall"
-	"unsafe"
 )
 
 type reaper struct {
@@ -57,27 +55,8 @@ func (rp *reaper) spawn(start func() (int, error), onExit func(syscall.WaitStatu
 	pid, err := start()
 	if err == nil {
 		rp.waiters[pid] = onExit
-		limitChild(pid)
 	}
 	return pid, err
-}
-
-// childAddressSpace is RLIMIT_AS for every process the agent starts (0: none). The sandbox's own
-// limit cannot carry it: Go reserves ~700 MiB of address space at start, more than a small
-// sandbox's limit, so the agent runs without one and sets it on each child right after the fork.
-// A child can map memory in the moment before that; the limit is a guard that turns runaway
-// growth into ENOMEM, the sandbox's memory limit stays the boundary.
-var childAddressSpace uint64
-
-func limitChild(pid int) {
-	if childAddressSpace == 0 {
-		return
-	}
-	lim := syscall.Rlimit{Cur: childAddressSpace, Max: childAddressSpace}
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(syscall.RLIMIT_AS),
-		uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
-		fmt.Fprintf(os.Stderr, "cubby-agent: address-space limit for pid %d: %v\n", pid, e)
-	}
 }
 
 // exitInfo renders a wait status the way Go's ProcessState does ("exit status 1", "signal: killed").

@@ -5,7 +5,6 @@
  * (commands, terminals) are its children too, so they are in the snapshot and survive a suspend.
  */
 import type { ReadOnlyMount, ResourceLimits } from '../ports/runtime.js';
-import { defaultAddressSpace } from '../ports/runtime.js';
 import { CODE_INTERPRETER_BASE } from './code-interpreter.js';
 
 export const AGENT_PATH = '/.cubby/bin/cubby-agent';
@@ -18,47 +17,23 @@ export function agentDefaultUser(baseImage: string): string {
   return BASES_WITH_USER.has(baseImage) ? 'user' : 'root';
 }
 
-/**
- * The argv of a sandbox whose first process is the agent; `app` may be empty (the agent alone).
- * The agent itself runs without an address-space limit (Go reserves ~700 MiB at start) and puts
- * `childAddressSpaceBytes` on every process it starts instead.
- */
-export function agentArgs(defaultUser: string, app: string[], childAddressSpaceBytes = 0): string[] {
-  return [
-    AGENT_PATH,
-    '--port',
-    String(AGENT_PORT),
-    '--default-user',
-    defaultUser,
-    ...(childAddressSpaceBytes > 0 ? ['--child-address-space', String(childAddressSpaceBytes)] : []),
-    ...(app.length ? ['--', ...app] : []),
-  ];
+/** The argv of a sandbox whose first process is the agent; `app` may be empty (the agent alone). */
+export function agentArgs(defaultUser: string, app: string[]): string[] {
+  return [AGENT_PATH, '--port', String(AGENT_PORT), '--default-user', defaultUser, ...(app.length ? ['--', ...app] : [])];
 }
 
-/**
- * What the agent needs as root: start processes as other users, give them their files, and set
- * their address-space limit (prlimit on a process of another user needs CAP_SYS_RESOURCE).
- */
-export const AGENT_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FOWNER',
-  'CAP_KILL',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SYS_RESOURCE',
-];
+/** What the agent needs as root: start processes as other users and give them their files. */
+export const AGENT_CAPABILITIES = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID'];
 
 export function agentMount(hostBinary: string): ReadOnlyMount {
   return { source: hostBinary, destination: AGENT_PATH };
 }
 
-/** The address-space limit each process gets (the image's, else the runtime default); 0 = none. */
-export function childAddressSpace(l: ResourceLimits): number {
-  return l.rlimits?.addressSpaceBytes ?? defaultAddressSpace(l.memoryBytes) ?? 0;
-}
-
-/** Under the agent the sandbox has no address-space limit: the agent puts it on each child. */
+/**
+ * Under the agent the sandbox has no address-space limit: Go reserves ~700 MiB of address space
+ * at start, more than a small sandbox's default limit (3/4 of its memory), so the agent would not
+ * start. Processes started through the agent are bounded by the sandbox's memory limit only.
+ */
 export function withoutAddressSpace(l: ResourceLimits): ResourceLimits {
   return { ...l, rlimits: { ...l.rlimits, addressSpaceBytes: 0 } };
 }

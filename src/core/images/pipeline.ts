@@ -14,7 +14,7 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
-import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount, childAddressSpace, withoutAddressSpace } from './agent.js';
+import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount, withoutAddressSpace } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
 import { buildLogPath, failVersion, versionDir } from './version-files.js';
 import { BUILD_ROLE_MEMBER, buildRoleSecrets } from '../roles/build.js';
@@ -118,7 +118,7 @@ export class BuildPipeline {
       // Under the agent the first process is the agent, as root (it starts commands as any user);
       // the app is its child and inherits that.
       const limits = sandboxLimits(s);
-      const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app, childAddressSpace(limits)) : app;
+      const args = s.agent ? agentArgs(agentDefaultUser(s.baseImage), app) : app;
       const { uid, gid } = s.agent ? { uid: 0, gid: 0 } : userIds(built.config.user);
       sandboxId = newMicrovmId();
       log(`starting the app: ${JSON.stringify(args)}`);
