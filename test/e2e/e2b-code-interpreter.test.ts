@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { NotFoundError, Sandbox, TimeoutError, type OutputMessage } from '@e2b/code-interpreter';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { terminateTenantMicrovms } from './support.js';
 import { ensureTestBaseImage } from '../support/base-image.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 
@@ -46,15 +47,7 @@ describe('code interpreter with the real @e2b/code-interpreter', { timeout: 1_80
 
   after(async () => {
     for (const id of created) await Sandbox.kill(id, opts()).catch((e: unknown) => console.error(`kill ${id}: ${String(e)}`));
-    const owner = key ? await d?.store.getE2bKeyForAuth(key) : undefined;
-    if (owner) {
-      const caller = { tenant: owner.tenant };
-      const page = await d.core.services.microvms.list(caller, { maxResults: 100 });
-      for (const m of page.items) {
-        if (m.state !== 'TERMINATED')
-          await d.core.services.microvms.terminate(caller, m.id).catch((e: unknown) => console.error(`terminate ${m.id}: ${String(e)}`));
-      }
-    }
+    await terminateTenantMicrovms(d, key);
     await d?.destroy();
     await assertNoLeaks(baseline, [], 10_000);
   });

@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
+import { terminateTenantMicrovms } from './support.js';
 import { ensureTestBaseImage } from '../support/base-image.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { trustLocalDaemon } from './support-e2b-tls.js';
@@ -92,17 +93,7 @@ describe('E2B data plane with the real e2b SDK', { timeout: 1_200_000 }, () => {
       after(async () => {
         for (const id of created) await Sandbox.kill(id, opts()).catch((e: unknown) => console.error(`kill ${id}: ${String(e)}`));
         // Whatever else the tenant still runs (the README example's, a failed test's) ends too.
-        const owner = key ? await d?.store.getE2bKeyForAuth(key) : undefined;
-        if (owner) {
-          const caller = { tenant: owner.tenant };
-          const page = await d.core.services.microvms.list(caller, { maxResults: 100 });
-          for (const m of page.items) {
-            if (m.state !== 'TERMINATED')
-              await d.core.services.microvms
-                .terminate(caller, m.id)
-                .catch((e: unknown) => console.error(`terminate ${m.id}: ${String(e)}`));
-          }
-        }
+        await terminateTenantMicrovms(d, key);
         await d?.destroy();
         untrust?.();
       });

@@ -104,3 +104,18 @@ export async function bumpCounter(d: TestDaemon, client: LambdaMicrovmsClient, i
   assert.equal(r.status, 200, r.body);
   return (JSON.parse(r.body) as { count: number }).count;
 }
+
+/**
+ * For an after() hook: terminates whatever the tenant of `e2bKey` still runs (a failed test's
+ * sandbox, a README example's), so the leak check sees only real leaks.
+ */
+export async function terminateTenantMicrovms(d: TestDaemon | undefined, e2bKey: string | undefined): Promise<void> {
+  const owner = d && e2bKey ? await d.store.getE2bKeyForAuth(e2bKey) : undefined;
+  if (!d || !owner) return;
+  const caller = { tenant: owner.tenant };
+  const page = await d.core.services.microvms.list(caller, { maxResults: 100 });
+  for (const m of page.items) {
+    if (m.state !== 'TERMINATED')
+      await d.core.services.microvms.terminate(caller, m.id).catch((e: unknown) => console.error(`terminate ${m.id}: ${String(e)}`));
+  }
+}
