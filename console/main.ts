@@ -11,6 +11,7 @@ import { Images } from './pages/images.js';
 import { ImageDetail } from './pages/image-detail.js';
 import { Usage } from './pages/usage.js';
 import { Operator } from './pages/operator.js';
+import { Validate } from './pages/validate.js';
 
 function route(): { path: string[]; query: URLSearchParams } {
   const raw = location.hash.replace(/^#\/?/, '');
@@ -52,7 +53,7 @@ function App() {
     />`;
   }
 
-  const [page = 'microvms', id] = where.path;
+  const [page = 'microvms', id, sub] = where.path;
   const tenant = where.query.get('tenant') ?? undefined;
   const links = [
     ['microvms', 'MicroVMs'],
@@ -67,6 +68,8 @@ function App() {
   };
   let body;
   if (page === 'microvms' && id) body = html`<${MicrovmDetail} id=${id} tenant=${tenant} session=${session} />`;
+  else if (page === 'images' && id && sub === 'validate')
+    body = html`<${Validate} name=${id} version=${where.query.get('version') ?? ''} tenant=${tenant} session=${session} />`;
   else if (page === 'images' && id) body = html`<${ImageDetail} name=${id} tenant=${tenant} session=${session} />`;
   else if (page === 'images') body = html`<${Images} session=${session} />`;
   else if (page === 'usage') body = html`<${Usage} session=${session} />`;

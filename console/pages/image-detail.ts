@@ -49,6 +49,11 @@ function BuildLog({ name, version, tenant, onEnd }: { name: string; version: str
   </section>`;
 }
 
+/** The version's validate page (the report of `cubby validate`, run from the console). */
+function validateHref(d: Detail, version: string): string {
+  return `#/images/${encodeURIComponent(d.name)}/validate?version=${encodeURIComponent(version)}&tenant=${encodeURIComponent(d.tenantId)}`;
+}
+
 export function ImageDetail({ name, tenant }: { name: string; tenant: string | undefined; session: Session }) {
   const [d, setD] = useState<Detail | null>(null);
   const [error, setError] = useState('');
@@ -69,7 +74,7 @@ export function ImageDetail({ name, tenant }: { name: string; tenant: string | u
     <h2>Image <code>${d.name}</code> <span class=${`state state-${d.state}`}>${d.state}</span></h2>
     <div class="table-wrap"><table>
       <thead><tr><th scope="col">Version</th><th scope="col">State</th><th scope="col">Status</th><th scope="col">Base</th>
-        <th scope="col">Size</th><th scope="col">Builds</th><th scope="col">Log</th></tr></thead>
+        <th scope="col">Size</th><th scope="col">Builds</th><th scope="col">Actions</th></tr></thead>
       <tbody>
         ${d.versions.map(
           (v) => html`<tr>
@@ -79,7 +84,11 @@ export function ImageDetail({ name, tenant }: { name: string; tenant: string | u
             <td>${v.baseImage}</td>
             <td>${v.memoryMiB} MiB, ${v.vcpus} vCPU</td>
             <td>${v.builds.map((b) => html`<div><code>${b.id}</code> <span class=${`state state-${b.state}`}>${b.state}</span> ${fmtTime(b.createdAt)}</div>`)}</td>
-            <td><button class="secondary" aria-label=${`Show the build log of ${v.version}`} onClick=${() => setShown(v.version)}>Show log</button></td>
+            <td class="actions">
+              <button class="secondary" aria-label=${`Show the build log of ${v.version}`} onClick=${() => setShown(v.version)}>Show log</button>
+              ${v.state === 'SUCCESSFUL' &&
+              html`<a class="button-link" href=${validateHref(d, v.version)} aria-label=${`Validate version ${v.version}`}>Validate</a>`}
+            </td>
           </tr>`,
         )}
       </tbody>

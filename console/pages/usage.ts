@@ -44,7 +44,8 @@ function Chart({ title, series, points, fmt }: { title: string; series: Series[]
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!box.current) return;
-    const width = Math.max(280, Math.min(box.current.clientWidth || 600, 900));
+    // Fits the box (a narrow screen too); the figure scrolls sideways rather than the page.
+    const width = Math.max(240, Math.min(box.current.clientWidth || 600, 900));
     const data: uPlot.AlignedData = [points.map((p) => Date.parse(p.at) / 1000), ...series.map((s) => points.map(s.pick))];
     const plot = new uPlot(
       {

@@ -1,4 +1,5 @@
 /** The usage extension routes as the CLI and the validator read them (signed like every API call). */
+import type { LambdaMicrovmsClient } from '@aws-sdk/client-lambda-microvms';
 import { cubbyExtension } from './extension.js';
 import type { MicrovmStats, UsageReport } from '../core/usage/types.js';
 
@@ -17,13 +18,13 @@ export interface UsageRequest {
   prices?: string;
 }
 
-export async function fetchUsage(q: UsageRequest = {}): Promise<Wire<UsageReport>> {
+export async function fetchUsage(q: UsageRequest = {}, client?: LambdaMicrovmsClient): Promise<Wire<UsageReport>> {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) if (v) params.set(k, v);
   const qs = params.toString();
-  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/usage${qs ? `?${qs}` : ''}`)) as Wire<UsageReport>;
+  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/usage${qs ? `?${qs}` : ''}`, client)) as Wire<UsageReport>;
 }
 
-export async function fetchStats(id: string): Promise<Wire<MicrovmStats>> {
-  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/microvms/${encodeURIComponent(id)}/stats`)) as Wire<MicrovmStats>;
+export async function fetchStats(id: string, client?: LambdaMicrovmsClient): Promise<Wire<MicrovmStats>> {
+  return JSON.parse(await cubbyExtension('GET', `/cubby/v1/microvms/${encodeURIComponent(id)}/stats`, client)) as Wire<MicrovmStats>;
 }

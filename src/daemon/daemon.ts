@@ -36,6 +36,7 @@ import { diskArtifactUsage } from '../adapters/artifact-usage.js';
 import { procHostMemory } from '../adapters/host-memory.js';
 import type { DaemonConfig } from './config.js';
 import { addressPolicy } from '../util/address-policy.js';
+import { startBackgroundValidation } from '../validate/background.js';
 
 export interface Daemon {
   config: DaemonConfig;
@@ -189,7 +190,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     });
     // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
     // The web console (/console), with its own session cookie.
-    registerConsole(api, {
+    const webConsole = registerConsole(api, {
       core: core.services,
       store,
       sessions: consoleSessions,
@@ -205,6 +206,8 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       artifactsDir: path.join(config.dataDir, 'artifacts'),
       maxArtifactBytes: DEFAULT_MAX_ARTIFACT_BYTES,
       secure: tls !== undefined,
+      // `cubby validate` from the console: the validator calls this listener as the tenant.
+      validator: startBackgroundValidation,
     });
     api.get('/metrics', publicRoute, async (req, reply) => {
       checkMetricsAccess(req.socket.remoteAddress, req.headers.authorization, config.metricsToken);
@@ -212,6 +215,8 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
     });
     await api.listen({ host: config.api.host, port: config.api.port });
     closers.unshift(() => api.close());
+    // Before the listener closes: a console validation terminates its microVMs through the API.
+    closers.unshift(() => webConsole.stop());
     const apiPort = (api.server.address() as { port: number }).port;
     const apiUrl = `${scheme}://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${apiPort}`;
     log.info({ api: apiUrl, gateway: `${scheme}://*.${config.domain}:${gw.port}`, dataDir: config.dataDir }, 'cubby is serving');

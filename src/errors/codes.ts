@@ -127,6 +127,8 @@ export const ERROR_CODES = {
   CONSOLE_NO_SESSION: 'unauthorized', // no cookie, or an expired or ended session
   CONSOLE_CROSS_SITE: 'forbidden', // a state change without the session's CSRF token or from another origin
   CONSOLE_OPERATOR_ONLY: 'forbidden',
+  CONSOLE_VALIDATE_BUSY: 'conflict', // a validation of this tenant (or too many on the host) is running
+  CONSOLE_VALIDATE_UNAVAILABLE: 'conflict', // the console cannot run the validator here (TLS listener, no active access key)
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,6 +18,8 @@ import { AUTH_HEADER } from './endpoint-http.js';
 
 export interface ValidateOptions {
   image: string;
+  /** One version to launch and time (the web console's run); default the latest active one. */
+  version?: string;
   launches: number;
   pattern: string;
   prices?: string;
@@ -38,6 +40,8 @@ export class Session {
   /** Ids of every microVM this run launched. */
   readonly launched = new Set<string>();
   readonly apiEndpoint: URL;
+  /** Set when the run is stopped (the daemon shuts down): no further launches. */
+  private stopped = false;
 
   constructor(
     readonly client: LambdaMicrovmsClient,
@@ -48,10 +52,18 @@ export class Session {
   }
 
   async launch(extra: Omit<RunMicrovmRequest, 'imageIdentifier'> = {}): Promise<{ id: string; endpoint: string; state: string }> {
-    const r = await this.client.send(new RunMicrovmCommand({ imageIdentifier: this.opts.image, ...extra }));
+    if (this.stopped) throw new Error('the validation was stopped');
+    const version = this.opts.version ? { imageVersion: this.opts.version } : {};
+    const r = await this.client.send(new RunMicrovmCommand({ imageIdentifier: this.opts.image, ...version, ...extra }));
     if (!r.microvmId) throw new Error('RunMicrovm answered without a microvmId');
     this.launched.add(r.microvmId);
     return { id: r.microvmId, endpoint: r.endpoint ?? '', state: r.state ?? '' };
+  }
+
+  /** Stops the run: no more launches, and every launched microVM is terminated. */
+  async stop(timeoutMs = 20_000): Promise<void> {
+    this.stopped = true;
+    await this.terminateAll(timeoutMs);
   }
 
   get(id: string): Promise<Microvm> {

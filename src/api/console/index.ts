@@ -9,14 +9,17 @@ import { registerImageRoutes } from './routes-images.js';
 import { registerMicrovmRoutes } from './routes-microvms.js';
 import { registerUsageRoutes } from './routes-usage.js';
 import { registerOperatorRoutes } from './routes-operator.js';
+import { registerValidateRoutes } from './routes-validate.js';
 import { defaultAssetsDir, registerStatic } from './static.js';
 import { endStreamsOnClose } from './http.js';
 
 export { ConsoleSessions } from './sessions.js';
 export { ConsoleEvents } from './events.js';
 export type { ConsoleOptions, HostStatus } from './options.js';
+export type { ValidatorPort } from './validations.js';
 
-export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
+/** Registers the console; `stop` ends running validations (call it before closing the listener). */
+export function registerConsole(app: FastifyInstance, o: ConsoleOptions): { stop(): Promise<void> } {
   endStreamsOnClose(app);
   registerStatic(app, o.assetsDir ?? defaultAssetsDir());
   registerSessionRoutes(app, o);
@@ -24,4 +27,5 @@ export function registerConsole(app: FastifyInstance, o: ConsoleOptions): void {
   registerMicrovmRoutes(app, o);
   registerUsageRoutes(app, o);
   registerOperatorRoutes(app, o);
+  return { stop: registerValidateRoutes(app, o) };
 }

@@ -4,6 +4,7 @@ import type { Store } from '../../core/ports/store.js';
 import type { ConsoleSessions } from './sessions.js';
 import type { ConsoleEvents } from './events.js';
 import type { HostStatus } from './host-status.js';
+import type { ValidatorPort } from './validations.js';
 
 export type { HostStatus };
 
@@ -20,6 +21,8 @@ export interface ConsoleOptions {
   maxArtifactBytes: number;
   /** Served over TLS: cookies get Secure. */
   secure: boolean;
+  /** Runs `cubby validate` for a tenant (src/validate/background.ts); absent: the console cannot. */
+  validator?: ValidatorPort;
   /** Where the built front end lives (default: dist/console next to this build). */
   assetsDir?: string;
 }

@@ -74,6 +74,8 @@ export async function checkBuildTime(s: Session): Promise<{ probes: Probe[]; dat
   const probes: Probe[] = [];
   const data: BuildData = {};
   const image = await s.client.send(new GetMicrovmImageCommand({ imageIdentifier: s.opts.image }));
+  // A named version (the console validates the one its page shows) is never rebuilt.
+  if (s.opts.version) return timings(s, s.opts.version, probes, data);
   let version = image.latestActiveImageVersion;
   if (!version) {
     probes.push({
@@ -88,6 +90,10 @@ export async function checkBuildTime(s: Session): Promise<{ probes: Probe[]; dat
     if (!built) return { probes, data };
     version = built;
   }
+  return timings(s, version, probes, data);
+}
+
+async function timings(s: Session, version: string, probes: Probe[], data: BuildData): Promise<{ probes: Probe[]; data: BuildData }> {
   data.version = version;
   const v = await s.client.send(new GetMicrovmImageVersionCommand({ imageIdentifier: s.opts.image, imageVersion: version }));
   const builds =

@@ -25,9 +25,9 @@ export async function checkIdleCost(s: Session): Promise<{ probes: Probe[]; data
     const token = await s.token(m.id);
     await firstAnswer({ endpoint: m.endpoint, token, port: s.opts.port, path: s.opts.path }, Date.now(), 30_000);
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
-    const a = await fetchStats(m.id);
+    const a = await fetchStats(m.id, s.client);
     await new Promise((r) => setTimeout(r, SAMPLE_MS));
-    const b = await fetchStats(m.id);
+    const b = await fetchStats(m.id, s.client);
     const elapsed = (Date.parse(b.sampledAt) - Date.parse(a.sampledAt)) / 1000;
     const cpuFraction = elapsed > 0 ? Math.max(0, (b.cpuSeconds - a.cpuSeconds) / elapsed) : 0;
     const baselineBytes = b.memoryMiB * (1 << 20);
@@ -45,7 +45,7 @@ export async function checkIdleCost(s: Session): Promise<{ probes: Probe[]; data
     await s.client.send(new SuspendMicrovmCommand({ microvmIdentifier: m.id }));
     const w = await s.waitForState(m.id, ['SUSPENDED'], 60_000);
     if (!w.reached) throw new Error(`suspend did not reach SUSPENDED (stayed ${w.m.state}: ${w.m.stateReason ?? ''})`);
-    const usage = await fetchUsage(s.opts.prices ? { prices: s.opts.prices } : {});
+    const usage = await fetchUsage(s.opts.prices ? { prices: s.opts.prices } : {}, s.client);
     const u = usage.microvms.find((x) => x.id === m.id);
     if (!u) throw new Error(`usage does not list microVM ${m.id}`);
     probes.push({

@@ -27,6 +27,56 @@ const CHROMIUM = process.env.CUBBY_CHROMIUM ?? '/usr/bin/chromium';
 const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../..');
 const BUILD_MS = 10 * 60_000;
 
+/** In the page: how wide the document is, and controls (outside sideways-scrolling tables) beyond the screen. */
+const FIT_PROBE = `(() => {
+  const w = innerWidth;
+  const out = [...document.querySelectorAll('nav a, header button, main button, main input, main select, main a')]
+    .map((e) => ({ e, r: e.getBoundingClientRect() }))
+    .filter(({ e, r }) => r.width > 0 && !e.closest('.table-wrap') && (r.left < 0 || r.right > w))
+    .map(({ e }) => e.outerHTML.slice(0, 80));
+  return { scroll: document.scrollingElement.scrollWidth, width: w, out };
+})()`;
+
+/** In the page: WCAG contrast of body text, muted text, links, a PASS badge and a button against their backgrounds. */
+const COLOUR_PROBE = `(() => {
+  const lum = (c) => {
+    const [r, g, b] = (c.match(/[\\d.]+/g) || []).slice(0, 3).map((v) => {
+      const s = Number(v) / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const ratio = (x, y) => {
+    const [hi, lo] = [lum(x), lum(y)].sort((p, q) => q - p);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  const css = (sel) => getComputedStyle(document.querySelector(sel));
+  const bg = getComputedStyle(document.body).backgroundColor;
+  const pairs = {
+    body: [getComputedStyle(document.body).color, bg],
+    muted: [css('main .muted').color, bg],
+    link: [css('main a').color, bg],
+    pass: [css('.badge-ok').color, bg],
+    button: [css('main button[type=submit]').color, css('main button[type=submit]').backgroundColor],
+  };
+  return { bg, fg: pairs.body[0], ratios: Object.fromEntries(Object.entries(pairs).map(([k, [f, b]]) => [k, ratio(f, b)])) };
+})()`;
+
+/** In the page: the focused element's name, text and focus outline. */
+const FOCUS_PROBE = `(() => {
+  const e = document.activeElement;
+  return { name: (e && e.getAttribute('name')) || '', text: (e && e.textContent) || '', outline: e ? getComputedStyle(e).outlineStyle : '' };
+})()`;
+
+/** Relative luminance of a CSS rgb() colour (WCAG 2). */
+function lum(c: string): number {
+  const [r = 0, g = 0, b = 0] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+    const s = Number(v) / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
 describe('web console in Chromium', { timeout: 20 * 60_000 }, () => {
   let d: TestDaemon;
   let tmp: string;
@@ -39,7 +89,7 @@ describe('web console in Chromium', { timeout: 20 * 60_000 }, () => {
   let microvmId = '';
 
   const url = (hash = '') => `${d.apiUrl}/console/${hash}`;
-  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string, fullPage = true) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
 
   async function signIn(ctx: BrowserContext, keyId: string, secret: string): Promise<Page> {
     const page = await ctx.newPage();
@@ -205,6 +255,8 @@ describe('web console in Chromium', { timeout: 20 * 60_000 }, () => {
       assert.equal((await pageJson(pageB, 'POST', `/console/api/microvms/${microvmId}/terminate?tenant=${a.tenantId}`)).status, 404);
       assert.equal((await pageJson(pageB, 'POST', `/console/api/microvms/${microvmId}/shell`)).status, 404);
       assert.equal((await pageJson(pageB, 'GET', '/console/api/images/web')).status, 404);
+      assert.equal((await pageJson(pageB, 'GET', '/console/api/images/web/versions/1.0/validation')).status, 404);
+      assert.equal((await pageJson(pageB, 'POST', '/console/api/images/web/versions/1.0/validation')).status, 404);
       assert.equal((await pageJson(pageB, 'GET', '/console/api/tenants')).status, 403, 'operator pages are the operator’s');
       await pageB.goto(url(`#/microvms/${microvmId}`));
       await pageB.getByRole('alert').waitFor();
@@ -242,6 +294,149 @@ describe('web console in Chromium', { timeout: 20 * 60_000 }, () => {
     assert.equal(await pageA.locator('.uplot').count(), 3);
     assert.ok(Number(await pageA.getByTestId('cost').textContent()) >= 0);
     await shot(pageA, 'usage');
+  });
+
+  it('validates the image version from its page and renders the real report', async (t) => {
+    await pageA.goto(url('#/images/web'));
+    await pageA.getByRole('link', { name: 'Validate version 1.0' }).click();
+    await pageA.getByTestId('validate-status').filter({ hasText: 'Not validated' }).waitFor();
+    // Lean: one timed launch and resume, a short crash watch (the counter app answers on 8080).
+    await pageA.getByLabel('Launches timed').fill('1');
+    await pageA.getByLabel('Crash wait (s)').fill('3');
+    const t0 = Date.now();
+    await pageA.getByRole('button', { name: 'Run validation' }).click();
+    await pageA.getByTestId('validate-status').filter({ hasText: 'Running' }).waitFor();
+    const path = '/console/api/images/web/versions/1.0/validation';
+    const again = await pageJson(pageA, 'POST', path);
+    assert.equal(again.status, 409, 'one run at a time per tenant');
+    assert.equal((again.body.error as { code: string }).code, 'CONSOLE_VALIDATE_BUSY');
+    assert.equal((await pageJson(pageA, 'POST', path, { csrf: false })).status, 403, 'a run is a CSRF-protected change');
+    // The first checks appear while the run goes on (the page follows it by server-sent events).
+    await pageA.getByTestId('check-build').waitFor({ timeout: 60_000 });
+    await pageA.getByTestId('validate-result').waitFor({ timeout: 8 * 60_000 });
+    const seconds = (Date.now() - t0) / 1000;
+    await shot(pageA, 'validate');
+
+    const job = (await pageJson(pageA, 'GET', path)).body as {
+      state: string;
+      report: {
+        passed: boolean;
+        version: string;
+        checks: Array<{ id: string; status: string; probes: Array<{ name: string; status: string }> }>;
+        cleanup: { launched: number; leftOver: string[] };
+      };
+    };
+    assert.equal(job.state, 'FINISHED');
+    const r = job.report;
+    const failing = r.checks.filter((c) => c.status !== 'PASS').map((c) => `${c.id}: ${JSON.stringify(c)}`);
+    assert.deepEqual(failing, [], `every check passes (run took ${seconds.toFixed(0)} s)`);
+    assert.equal(r.passed, true);
+    assert.equal(r.version, '1.0');
+    assert.deepEqual(r.cleanup.leftOver, []);
+    assert.ok(r.cleanup.launched >= 6, `the checks launched real microVMs (${r.cleanup.launched})`);
+    assert.deepEqual(
+      r.checks.map((c) => c.id),
+      ['build', 'latency', 'idle-cost', 'boundary', 'cleanup'],
+    );
+    // The page shows the same report: each check's status, each probe by name with its result.
+    assert.match((await pageA.getByTestId('validate-result').textContent()) ?? '', /Result: PASS \(5 of 5 checks passed/);
+    for (const c of r.checks) {
+      const section = pageA.getByTestId(`check-${c.id}`);
+      assert.equal(await section.getAttribute('data-status'), c.status);
+      for (const p of c.probes) {
+        const row = section.locator('tr', { has: pageA.getByRole('rowheader', { name: p.name, exact: true }) });
+        assert.equal(await row.locator('.badge').textContent(), p.status, `${c.id}/${p.name}`);
+      }
+    }
+    assert.match((await pageA.getByTestId('check-latency').textContent()) ?? '', /Launch p50 \/ p95\d+ ms|Launch p50 \/ p95[\d.]+ s/);
+    assert.match((await pageA.getByTestId('check-boundary').textContent()) ?? '', /sees only its own \d+ processes/);
+    t.diagnostic(`validate run from the console: ${seconds.toFixed(1)} s`);
+  });
+
+  /** Pages a signed-in tenant sees, for the narrow, dark and keyboard checks. */
+  const PAGES = ['#/microvms', '#/images', '#/images/web', '#/usage', '#/images/web/validate?version=1.0'];
+
+  it('fits a narrow screen: no sideways scrolling, navigation and controls in reach', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 740 } });
+    try {
+      const page = await signIn(ctx, a.accessKeyId, a.secretAccessKey);
+      for (const hash of PAGES) {
+        await page.goto(url(hash));
+        await page.getByRole('heading', { level: 2 }).first().waitFor();
+        await page.locator('main p, main table, main section').first().waitFor();
+        const fit = await page.evaluate<{ scroll: number; width: number; out: string[] }>(FIT_PROBE);
+        assert.ok(fit.scroll <= fit.width, `${hash}: page is ${fit.scroll}px wide on a ${fit.width}px screen`);
+        assert.deepEqual(fit.out, [], `${hash}: controls outside the screen`);
+        for (const name of ['MicroVMs', 'Images', 'Usage'])
+          assert.ok(await page.getByRole('link', { name, exact: true }).isVisible(), name);
+        assert.ok(await page.getByRole('button', { name: 'Sign out' }).isVisible());
+      }
+      await shot(page, 'narrow-validate', false);
+      await page.goto(url('#/microvms'));
+      await page.getByRole('heading', { level: 2 }).first().waitFor();
+      await shot(page, 'narrow', false);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('follows the dark setting, with readable contrast in both', async () => {
+    /** Colours of the body text, muted text, links and buttons, and their contrast with the background. */
+    const measure = async (scheme: 'light' | 'dark') => {
+      const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, colorScheme: scheme });
+      try {
+        const page = await signIn(ctx, a.accessKeyId, a.secretAccessKey);
+        await page.goto(url('#/images/web/validate?version=1.0'));
+        await page.getByTestId('validate-result').waitFor();
+        if (scheme === 'dark') await shot(page, 'validate-dark', false);
+        return await page.evaluate<{ bg: string; fg: string; ratios: Record<string, number> }>(COLOUR_PROBE);
+      } finally {
+        await ctx.close();
+      }
+    };
+    const light = await measure('light');
+    const dark = await measure('dark');
+    assert.notEqual(dark.bg, light.bg, 'the background changes');
+    assert.notEqual(dark.fg, light.fg, 'the text colour changes');
+    assert.ok(lum(dark.bg) < lum(light.bg), `dark is darker: ${dark.bg} vs ${light.bg}`);
+    for (const m of [light, dark]) {
+      for (const [what, r] of Object.entries(m.ratios)) assert.ok(r >= 4.5, `${what} contrast ${r.toFixed(2)} on ${m.bg}`);
+    }
+  });
+
+  it('signs in and moves between pages with the keyboard only', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(url());
+      await page.getByLabel('Access key ID').waitFor();
+      const focused = () => page.evaluate<{ name: string; text: string; outline: string }>(FOCUS_PROBE);
+      await page.keyboard.press('Tab');
+      assert.equal((await focused()).name, 'accessKeyId', 'Tab reaches the first field');
+      await page.keyboard.type(a.accessKeyId);
+      await page.keyboard.press('Tab');
+      assert.equal((await focused()).name, 'secretAccessKey');
+      await page.keyboard.type(a.secretAccessKey);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('who').waitFor();
+      // From the page's content back to the main navigation, then Enter on "Images".
+      let f = await focused();
+      for (let i = 0; i < 12 && f.text !== 'Images'; i++) {
+        await page.keyboard.press('Shift+Tab');
+        f = await focused();
+      }
+      assert.equal(f.text, 'Images', 'Shift+Tab reaches the navigation');
+      assert.equal(f.outline, 'solid', 'the focused link shows where the focus is');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Images', exact: true }).waitFor();
+      assert.equal(new URL(page.url()).hash, '#/images');
+      // Forward again: Tab goes from the content into the image list, and Enter opens the image.
+      for (let i = 0; i < 12 && (await focused()).text !== 'web'; i++) await page.keyboard.press('Tab');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: /^Image web/ }).waitFor();
+    } finally {
+      await ctx.close();
+    }
   });
 
   it('sends an expired session back to sign-in', async () => {
