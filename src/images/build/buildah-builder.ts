@@ -33,7 +33,9 @@ import { buildLayout, buildahRunner, sharedLayout, type BuildahRunner, type Stor
 import { diskSpace, mib, mountBuildDisk } from './build-disk.js';
 import { failureReason } from './build-failure.js';
 import { createBuildDir, removeBuildDir, sweepBuildDirs } from './build-dir.js';
-import { exportRootfs, readImageConfig } from './export-image.js';
+import { exportRootfs, inspectImage } from './export-image.js';
+import { deltaPlan } from './export-delta.js';
+import { imageLayers, pruneExportRecords, readExportRecord, writeExportRecord } from './export-layers.js';
 import { linkSource } from './export-link.js';
 import { mountBuildSecrets, type BuildSecretsMount } from './build-secrets.js';
 import { resolveUser } from './resolve-user.js';
@@ -91,6 +93,8 @@ export class BuildahBuilder implements ImageBuilder {
   private swept = false;
   private networkPort: NetworkPort | undefined;
   readonly cache: LayerCache;
+  /** Records of what each exported rootfs was made of (export-layers.ts). */
+  private readonly exportsDir: string;
   /** Ids of this builder's builds in progress (their networks are live). */
   private readonly active = new Set<string>();
 
@@ -107,6 +111,7 @@ export class BuildahBuilder implements ImageBuilder {
     this.reserveBytes = (opts.hostReserveMiB ?? DEFAULT_HOST_DISK_RESERVE_MIB) * MiB;
     this.networkPort = opts.network;
     const cacheBytes = (opts.cacheMiB ?? DEFAULT_BUILD_CACHE_MIB) * MiB;
+    this.exportsDir = path.join(this.storageDir, 'exports');
     this.cache = new LayerCache({ storageDir: this.storageDir, buildah: this.buildah, maxBytes: cacheBytes });
   }
 
@@ -286,12 +291,33 @@ export class BuildahBuilder implements ImageBuilder {
       // The export is the base plus what the build added (at most what its file system holds).
       const used = await diskSpace(dataDir);
       await this.checkHostSpace(base.sizeBytes + (used ? used.total - used.free : diskBytes), 'exporting the built rootfs');
-      const linked = await exportRootfs(this.buildah, layout, outRef, outputDir, await linkSource(outputDir));
-      const config = await readImageConfig(this.buildah, layout, outRef);
+      const inspectStarted = Date.now();
+      const image = await inspectImage(this.buildah, layout, outRef);
+      const { config } = image;
+      // The layers it is made of, so the next version's export can tell what cannot have changed.
+      const layers = await imageLayers(layout, image.diffIds);
+      const linkDest = await linkSource(outputDir);
+      const prevLayers = linkDest ? await readExportRecord(this.exportsDir, linkDest) : undefined;
+      const plan = prevLayers ? deltaPlan(prevLayers, layers) : undefined;
+      const exportStarted = Date.now();
+      const inspectMs = exportStarted - inspectStarted;
+      const exported = await exportRootfs(this.buildah, layout, outRef, outputDir, {
+        ...(linkDest ? { linkDest } : {}),
+        ...(plan ? { plan } : {}),
+        tmpDir: layout.tmp,
+      });
+      const exportMs = Date.now() - exportStarted;
       if (config.user) config.user = await resolveUser(outputDir, config.user);
+      const sizeStarted = Date.now();
       const sizeBytes = await dirSize(outputDir);
-      const sharing = linked ? `; unchanged files shared with ${path.basename(path.dirname(linked))}` : '';
-      log(`[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms${sharing}`);
+      const sizeMs = Date.now() - sizeStarted;
+      await writeExportRecord(this.exportsDir, outputDir, layers).catch((e: unknown) =>
+        log(`[cubby] the export's layer record was not written (the next rebuild compares file by file): ${(e as Error).message}`),
+      );
+      const sharing = exported.linked ? `; unchanged files shared with ${path.basename(path.dirname(exported.linked))}` : '';
+      log(
+        `[cubby] exported rootfs (${sizeBytes} bytes) in ${Date.now() - started} ms${sharing} (layers read in ${inspectMs} ms; export ${exportMs} ms: ${exported.how}; size ${sizeMs} ms)`,
+      );
       return {
         rootfs: outputDir,
         config,
@@ -367,6 +393,7 @@ export class BuildahBuilder implements ImageBuilder {
     if (this.swept) return;
     this.swept = true;
     await this.sweep().catch(() => undefined);
+    await pruneExportRecords(this.exportsDir).catch(() => undefined);
     // Networks of builds whose process died; only when this builder has a driver already (a
     // builder that never builds with network has nothing of its own to sweep).
     if (this.networkPort) await sweepBuildNetworks(this.networkPort, this.active).catch(() => undefined);

@@ -7,7 +7,8 @@
  * (root:memory / root:dir=<own disk>: writes go to the sandbox's upper layer), the agent is bind
  * mounted from <dataDir>/agent (never copied in), checkpoints and logs live beside the rootfs, and
  * deleting a version only unlinks (rm -rf). A file is linked only when rsync finds it identical
- * in content (--checksum) and in every preserved attribute (mode, owner, times, xattrs, ACLs).
+ * in content (--checksum) and in every preserved attribute (mode, owner, times, xattrs, ACLs), or,
+ * quicker, when the layers of both images show it cannot differ (export-delta.ts).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
