@@ -170,6 +170,7 @@ export function createCore(d: CoreDeps): Core {
     buildConcurrency: c.buildConcurrency,
     quotas,
     buildLimits,
+    ...(c.agentBinary ? { agentBinary: c.agentBinary } : {}),
   });
   const roles = new RolesServiceImpl(d.store);
   const sessions = new SessionIssuer({ store: d.store });
@@ -200,6 +201,9 @@ export function createCore(d: CoreDeps): Core {
     quotas,
     async start() {
       await images.reconcile();
+      await images
+        .reportAgentVersions()
+        .catch((e: unknown) => d.log.warn({ err: String(e) }, 'could not check the agents of image versions'));
       const report = await reconcile({ store: d.store, runtime: d.runtime, disk: d.disk, manager, log: d.log });
       scheduler.start();
       return report;

@@ -35,6 +35,21 @@ export interface SessionContext {
   role: Role;
 }
 
+/** The in-sandbox agent a version's snapshot carries, beside the host's current one. */
+export interface VersionAgent {
+  /**
+   * Installed path of the binary the snapshot was taken with (<dataDir>/agent/<sha256>/cubby-agent);
+   * absent: unknown (built before Cubby recorded it).
+   */
+  binary?: string;
+  /** Its content address (sha256 of the binary). */
+  sha256?: string;
+  /** The host's current agent binary; absent: this host has none. */
+  host?: string;
+  /** The snapshot carries the host's current agent. */
+  current: boolean;
+}
+
 /** A managed base image as tenants see it: its catalog entry with the versions built on this host (ManagedImageInfo). */
 export interface ManagedImage {
   name: string;
@@ -69,6 +84,8 @@ export interface ImagesService {
   buildLog(caller: Caller, name: string, version: string, buildId?: string): Promise<string>;
   listManaged(page: PageRequest): Promise<Page<ManagedImage>>;
   getManaged(name: string): Promise<ManagedImage>;
+  /** Which agent the version's snapshot carries; undefined for a version without the agent. */
+  versionAgent(caller: Caller, name: string, version: string): Promise<VersionAgent | undefined>;
 }
 
 export interface RunMicrovmInput {

@@ -186,7 +186,7 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
       lookupApiKey: async (key) => (await store.getE2bKeyForAuth(key))?.tenant,
       sealSecret: (p, aad) => store.sealSecret(p, aad),
       openSecret: (s, aad) => store.openSecret(s, aad),
-      ...(agentBinary ? { ensureBaseTemplate: baseTemplateEnsurer({ storeContext: uploadContext(artifacts) }) } : {}),
+      ...(agentBinary ? { ensureBaseTemplate: baseTemplateEnsurer({ storeContext: uploadContext(artifacts), log }) } : {}),
     });
     // Not signed with SigV4 (Prometheus cannot), so gated on its own: see metrics-access.ts.
     // The web console (/console), with its own session cookie.

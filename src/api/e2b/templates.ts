@@ -6,11 +6,15 @@
  * `base` exists for every tenant: baseTemplateEnsurer builds the tenant's image `base` from
  * BASE_DOCKERFILE on first use (concurrent creates share one build) and waits for it. The same
  * holds for `code-interpreter-v1` (code-interpreter-template.ts): MANAGED_TEMPLATES lists both.
+ * Managed templates follow the host's agent: when the latest version was snapshotted with another
+ * agent binary (Cubby was upgraded), one new version is built in the background while the old one
+ * keeps serving (agent-refresh.ts).
  */
 import { CubbyError, isCubbyError } from '../../errors/index.js';
 import type { Image, ImageSettings } from '../../core/model.js';
 import type { Caller, CoreServices } from '../../core/services.js';
 import { AGENT_PATH } from '../../core/images/agent.js';
+import { AgentRefresher } from './agent-refresh.js';
 import { CODE_INTERPRETER_DOCKERFILE, CODE_INTERPRETER_TEMPLATE, codeInterpreterTemplateSettings } from './code-interpreter-template.js';
 
 export const BASE_TEMPLATE = 'base';
@@ -36,6 +40,8 @@ export interface BaseTemplateHost {
   /** How long a create waits for the first build of `base` (default 15 min). */
   buildTimeoutMs?: number;
   pollMs?: number;
+  /** Where agent refreshes of managed templates are logged. */
+  log?: { info(fields: object, msg: string): void; warn(fields: object, msg: string): void };
 }
 
 /** The settings of the tenant's `base` image: the agent, its ready hook, and its run hook (envVars). */
@@ -68,6 +74,15 @@ export function baseTemplateEnsurer(
   host: BaseTemplateHost,
 ): (caller: Caller, core: CoreServices, template?: string) => Promise<string | undefined> {
   const inFlight = new Map<string, Promise<string>>();
+  const refresher = new AgentRefresher({
+    ...(host.log ? { log: host.log } : {}),
+    rebuild: async (caller, core, template) => {
+      const def = MANAGED_TEMPLATES[template];
+      if (!def) throw new CubbyError('IMAGE_NOT_FOUND', `template '${template}' not found`);
+      const uri = await host.storeContext(caller.tenant.id, { Dockerfile: def.dockerfile });
+      return (await core.images.update(caller, template, def.settings(uri))).version.version;
+    },
+  });
   return (caller, core, template = BASE_TEMPLATE) => {
     if (!isManagedTemplate(template)) return Promise.resolve(undefined);
     const key = `${caller.tenant.id}\0${template}`;
@@ -76,7 +91,11 @@ export function baseTemplateEnsurer(
       p = ensureBuilt(host, caller, core, template).finally(() => inFlight.delete(key));
       inFlight.set(key, p);
     }
-    return p;
+    // Never waits for the refresh: the current version serves until the new one is SUCCESSFUL.
+    return p.then((name) => {
+      refresher.check(caller, core, template);
+      return name;
+    });
   };
 }
 

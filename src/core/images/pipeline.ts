@@ -16,7 +16,7 @@ import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
 import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount, withoutAddressSpace } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
-import { buildLogPath, failVersion, versionDir } from './version-files.js';
+import { agentRecordPath, buildLogPath, failVersion, versionDir } from './version-files.js';
 import { BUILD_ROLE_MEMBER, buildRoleSecrets } from '../roles/build.js';
 import { CREDENTIALS_ENV } from '../roles/types.js';
 
@@ -148,6 +148,11 @@ export class BuildPipeline {
       await d.runtime.destroy(sandboxId);
       sandboxId = undefined;
       log(`snapshot written: ${ck.sizeBytes} bytes`);
+      if (s.agent && d.agentBinary) {
+        // The snapshot restores with this very binary: record it (managed templates follow the host's agent).
+        await d.disk.append(agentRecordPath(d, version.imageId, version.version), `${d.agentBinary}\n`);
+        log(`snapshotted with the agent ${d.agentBinary}`);
+      }
 
       if (s.hooks.enabled.validate) await this.validate(snapshot, version, log);
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Image, ImageBuild, ImageSettings, ImageVersion, Page, PageRequest } from '../model.js';
-import type { Caller, CreateImageInput, ImagesService, ManagedImage } from '../services.js';
+import type { Caller, CreateImageInput, ImagesService, ManagedImage, VersionAgent } from '../services.js';
 import type { Store, StoreOps } from '../ports/store.js';
 import type { ArtifactUnpacker, ManagedImageStore } from '../ports/images.js';
 import type { Logger } from '../ports/observer.js';
@@ -14,7 +14,7 @@ import { CubbyError, errors } from '../../errors/index.js';
 import { FairQueue } from '../quotas/fair-queue.js';
 import type { QuotaService } from '../quotas/service.js';
 import type { BuildPipeline } from './pipeline.js';
-import { buildLogPath, failVersion, versionDir } from './version-files.js';
+import { agentDigest, buildLogPath, failVersion, readVersionAgent, versionDir } from './version-files.js';
 import { checkBuildCaps, type BuildCapLimits } from './build-caps.js';
 import type { Launcher } from '../launch/launcher.js';
 import { LIVE_STATES } from '../microvms/state-machine.js';
@@ -37,6 +37,8 @@ export interface ImagesDeps {
   buildLimits?: BuildCapLimits;
   /** Per-tenant quotas (concurrent builds); absent: no per-tenant limit. */
   quotas?: QuotaService;
+  /** Host path of the current in-sandbox agent binary (content-addressed), if any. */
+  agentBinary?: string;
 }
 
 function hashOf(x: unknown): string {
@@ -299,6 +301,45 @@ export class ImagesServiceImpl implements ImagesService {
       const first = versions.map((v) => v.createdAt).sort((a, b) => a.getTime() - b.getTime())[0];
       return { name: def.name, versions, createdAt: first ?? new Date(0) };
     });
+  }
+
+  async versionAgent(caller: Caller, name: string, version: string): Promise<VersionAgent | undefined> {
+    const v = await this.getVersion(caller, name, version);
+    return this.agentOf(v);
+  }
+
+  private async agentOf(v: ImageVersion): Promise<VersionAgent | undefined> {
+    if (!v.settings.agent) return undefined;
+    const binary = await readVersionAgent(this.d, v.imageId, v.version);
+    const host = this.d.agentBinary;
+    const sha256 = binary ? agentDigest(binary) : undefined;
+    // By content address, not path: a moved data directory still holds the same agent.
+    const current = sha256 !== undefined && host !== undefined && sha256 === agentDigest(host);
+    return { ...(binary ? { binary } : {}), ...(sha256 ? { sha256 } : {}), ...(host ? { host } : {}), current };
+  }
+
+  /**
+   * Logs how many active versions with the agent were snapshotted with another agent than the
+   * host's: they keep restoring their own (managed E2B templates are rebuilt on use; users' images
+   * only when their owner updates them, as a rebuild would reset the app's state).
+   */
+  async reportAgentVersions(): Promise<{ stale: number; current: number }> {
+    let stale = 0;
+    let current = 0;
+    if (!this.d.agentBinary) return { stale, current };
+    for (const v of await this.d.store.listVersionsByState(['SUCCESSFUL'])) {
+      if (v.status !== 'ACTIVE') continue;
+      const a = await this.agentOf(v);
+      if (!a) continue;
+      if (a.current) current++;
+      else stale++;
+    }
+    if (stale > 0)
+      this.d.log.warn(
+        { stale, current, agent: this.d.agentBinary },
+        'image versions with the in-sandbox agent carry an older agent; update those images to take the current one',
+      );
+    return { stale, current };
   }
 
   /** Builds interrupted by a daemon restart are marked FAILED (the owner can update the image again). */

@@ -12,10 +12,30 @@ interface VersionFilesDeps {
 }
 
 /** What a build writes besides its log: a failed or cut build leaves none of it behind. */
-const BUILD_OUTPUTS = ['context', 'rootfs', 'snapshot'] as const;
+const BUILD_OUTPUTS = ['context', 'rootfs', 'snapshot', 'agent'] as const;
 
 export function versionDir(d: VersionFilesDeps, imageId: string, version: string): string {
   return d.disk.join(d.imagesRoot, imageId, version);
+}
+
+/**
+ * <versionDir>/agent: the host path of the agent binary the version's snapshot was taken with
+ * (content-addressed: <dataDir>/agent/<sha256>/cubby-agent). A snapshot restores with exactly that
+ * binary, so this says which agent the version's sandboxes run. Absent: no agent, or a version
+ * built before Cubby recorded it (its agent is unknown).
+ */
+export function agentRecordPath(d: VersionFilesDeps, imageId: string, version: string): string {
+  return d.disk.join(versionDir(d, imageId, version), 'agent');
+}
+
+export async function readVersionAgent(d: VersionFilesDeps, imageId: string, version: string): Promise<string | undefined> {
+  const text = (await d.disk.read(agentRecordPath(d, imageId, version)))?.trim();
+  return text ? text : undefined;
+}
+
+/** The content address of an installed agent (<dataDir>/agent/<sha256>/cubby-agent). */
+export function agentDigest(installed: string): string | undefined {
+  return installed.split('/').at(-2);
 }
 
 export function buildLogPath(d: VersionFilesDeps, b: Pick<ImageBuild, 'imageId' | 'version' | 'id'>): string {

@@ -16,7 +16,12 @@ export function registerImageVersionRoutes(app: FastifyInstance, deps: RouteDeps
     const { imageIdentifier, imageVersion } = parseInput(VersionPath, req.params, 'path');
     const name = arns.imageName(caller, imageIdentifier);
     const version = await core.images.getVersion(caller, name, imageVersion);
-    return versionToWire(version, arns.image(caller.tenant.accountId, name), arns);
+    const wire = versionToWire(version, arns.image(caller.tenant.accountId, name), arns);
+    // Cubby's extension: which agent the snapshot carries and whether it is the host's current one
+    // (an image is not rebuilt for a new agent on its own; its owner updates it).
+    const agent = version.state === 'SUCCESSFUL' ? await core.images.versionAgent(caller, name, imageVersion) : undefined;
+    if (!agent) return wire;
+    return { ...wire, cubbyAgentSha256: agent.sha256, cubbyAgentCurrent: agent.current };
   });
 
   app.get(BASE, async (req) => {
