@@ -1,19 +1,24 @@
 package main
 
 // Accepting across a checkpoint. Inside gVisor, after a checkpoint and a restore (runsc
-// --net-disconnect-ok), a listening socket's netpoller (epoll) wake-up can be lost: measured, the
+// --net-disconnect-ok), an epoll registration made before the checkpoint no longer hears its
+// descriptor (gVisor issue 13920: the restored interest is not re-registered with the file's
+// waiter queue; fixed upstream in August 2026, not in Debian's runsc). For a listener: measured, the
 // agent's Accept stayed parked ("IO wait") for good while connections queued behind it (even curl
 // from inside the sandbox got no answer), so the first commands.run after Sandbox.connect hung
 // until its 60 s timeout. So the listeners are accepted from with a plain blocking accept(2) on
 // a thread of their own, outside the netpoller: a blocking call is restarted after a restore and
-// waits afresh. Accepted connections join the netpoller as new descriptors. (Polling Accept with
-// a deadline also worked, but cost ~2 ms of CPU per wake-up inside gVisor.)
+// waits afresh. Accepted connections stay outside the netpoller too (blocking_conn.go). (Polling
+// Accept with a deadline also worked, but cost ~2 ms of CPU per wake-up inside gVisor.)
 
 import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 type blockingListener struct {
@@ -55,13 +60,49 @@ func (l *blockingListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		f := os.NewFile(uintptr(nfd), "accepted")
-		c, err := net.FileConn(f) // a non-blocking duplicate in the netpoller
-		f.Close()
+		kickPoller()
+		if _, unix := l.addr.(*net.UnixAddr); unix {
+			// The sudo socket: one short exchange with credentials and descriptors attached
+			// (ReadMsgUnix), so a *net.UnixConn in the netpoller.
+			f := os.NewFile(uintptr(nfd), "accepted")
+			c, err := net.FileConn(f)
+			f.Close()
+			if err != nil {
+				continue
+			}
+			return c, nil
+		}
+		c, err := newBlockingConn(nfd) // the HTTP server's: outside the netpoller (blocking_conn.go)
 		if err != nil {
 			continue
 		}
 		return c, nil
+	}
+}
+
+// The runtime's own wake-up descriptor (how a new, earlier timer interrupts a thread sleeping in
+// epoll_wait) was registered at start, before any checkpoint, so after a restore such a timer may
+// wait for the sleeper's earlier timeout. The first connection after a resume comes through
+// accept, outside the netpoller: accept interrupts every thread with SIGURG (Go's own preemption
+// signal, harmless to it), so epoll_wait returns EINTR and the runtime recomputes its timers.
+// At most once a second; a thread in a blocking read or accept restarts it.
+var lastKick atomic.Int64 // unix nanoseconds; listeners accept on goroutines of their own
+
+func kickPoller() {
+	now := time.Now().UnixNano()
+	last := lastKick.Load()
+	if now-last < int64(time.Second) || !lastKick.CompareAndSwap(last, now) {
+		return
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return
+	}
+	pid := syscall.Getpid()
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			_ = syscall.Tgkill(pid, tid, syscall.SIGURG)
+		}
 	}
 }
 

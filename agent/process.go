@@ -72,6 +72,7 @@ type process struct {
 	pty    *os.File
 
 	mu       sync.Mutex
+	wmu      sync.Mutex // orders writes to stdin or the terminal
 	subs     map[*subscriber]struct{}
 	ended    *endEvent
 	lastRead time.Time
@@ -235,9 +236,23 @@ func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 	if o.config.Cmd == "" {
 		return nil, nil, errorf("invalid_argument", "process.cmd is required")
 	}
-	if p, first, ok := m.takeZygote(o); ok {
+	if _, eligible := zygoteCommand(o); eligible {
+		p, first, ok := m.takeZygote(o)
+		if !ok {
+			p, first, err := m.fork(o)
+			if err == nil {
+				m.refillAfter(o.acc, p)
+			}
+			return p, first, err
+		}
+		m.refillAfter(o.acc, p)
 		return p, first, nil
 	}
+	return m.fork(o)
+}
+
+// fork starts a new process for the request (no zygote).
+func (m *processManager) fork(o startOptions) (*process, *subscriber, error) {
 	cwd := o.acc.Home
 	if o.config.Cwd != nil && *o.config.Cwd != "" {
 		c, err := resolvePath(*o.config.Cwd, o.acc.Home)
@@ -287,7 +302,7 @@ func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 	} else {
 		var in *os.File
 		if o.stdin {
-			r, w, err := os.Pipe()
+			r, w, err := blockingPipe()
 			if err != nil {
 				return fail(err)
 			}
@@ -297,11 +312,11 @@ func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 		}
 		closeAfter = append(closeAfter, in)
 		var outW, errW *os.File
-		if outR, outW, err = os.Pipe(); err != nil {
+		if outR, outW, err = blockingPipe(); err != nil {
 			return fail(err)
 		}
 		closeAfter = append(closeAfter, outW)
-		if errR, errW, err = os.Pipe(); err != nil {
+		if errR, errW, err = blockingPipe(); err != nil {
 			return fail(err)
 		}
 		closeAfter = append(closeAfter, errW)
@@ -313,6 +328,12 @@ func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 		fds[i] = f.Fd()
 	}
 	args := append([]string{o.config.Cmd}, o.config.Args...)
+	// Readers are counted before the child can exit, so finish always waits for its output.
+	if p.pty != nil {
+		p.readers.Add(1)
+	} else {
+		p.readers.Add(2)
+	}
 	m.mu.Lock()
 	pid, err := m.agent.reaper.spawn(func() (int, error) {
 		return syscall.ForkExec(argv0, args, &syscall.ProcAttr{Dir: cwd, Env: env, Files: fds, Sys: sys})
@@ -329,10 +350,8 @@ func (m *processManager) start(o startOptions) (*process, *subscriber, error) {
 		f.Close()
 	}
 	if p.pty != nil {
-		p.readers.Add(1)
 		go p.drain(p.pty, func(b []byte) *dataEvent { return &dataEvent{Pty: b} })
 	} else {
-		p.readers.Add(2)
 		go p.drain(outR, func(b []byte) *dataEvent { return &dataEvent{Stdout: b} })
 		go p.drain(errR, func(b []byte) *dataEvent { return &dataEvent{Stderr: b} })
 	}
@@ -423,11 +442,31 @@ func (p *process) write(b []byte, toPTY bool) error {
 		}
 		return errorf("failed_precondition", "process %d has no open stdin", p.pid)
 	}
-	_ = f.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := f.Write(b); err != nil {
-		return errorf("internal", "writing to process %d: %v", p.pid, err)
+	return p.writeWithin(f, b, 10*time.Second)
+}
+
+// writeWithin writes b in order with other writes, answering within d. The descriptors are
+// blocking (outside the netpoller, see blockingPipe), so a write to a process that does not read
+// waits on its own goroutine; past d the caller hears so, and the bytes still go in order.
+func (p *process) writeWithin(f *os.File, b []byte, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		p.wmu.Lock()
+		defer p.wmu.Unlock()
+		_, err := f.Write(b)
+		done <- err
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return errorf("internal", "writing to process %d: %v", p.pid, err)
+		}
+		return nil
+	case <-t.C:
+		return errorf("deadline_exceeded", "process %d did not read its input within %s", p.pid, d)
 	}
-	return nil
 }
 
 func (p *process) closeStdin() error {

@@ -18,14 +18,17 @@ func ioctl(fd, req, arg uintptr) error {
 	return nil
 }
 
-// openPTY returns the master (pollable, so Close unblocks readers) and the slave end.
+// openPTY returns the master and the slave end. The master is a blocking descriptor outside Go's
+// netpoller, like the pipes (blockingPipe): a terminal open across a checkpoint must still be read
+// after the restore. Its reader ends with EIO once the last slave is closed.
 func openPTY(cols, rows uint16) (master, slave *os.File, err error) {
-	master, err = os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	fd, err := syscall.Open("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		if master, err = os.OpenFile("/dev/pts/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0); err != nil {
+		if fd, err = syscall.Open("/dev/pts/ptmx", os.O_RDWR|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0); err != nil {
 			return nil, nil, err
 		}
 	}
+	master = os.NewFile(uintptr(fd), "/dev/ptmx")
 	var n uint32
 	err = control(master, func(fd uintptr) error {
 		var unlock int32

@@ -1,8 +1,9 @@
 package main
 
-// One reaper for every child: the agent may be PID 1, so it must collect orphans too. Children
-// are started under the reaper's lock and registered before it can wait for them, so no exit
-// status is lost or stolen.
+// One reaper for every child: the agent may be PID 1, so it must collect orphans too. A fork runs
+// outside the reaper's lock (inside gVisor it takes 2-25 ms, and a reap held up behind it delayed
+// another command's end by as much); while any fork is in flight, a status reaped for a pid
+// nobody has registered yet is kept for the spawner, so no exit status is lost or stolen.
 
 import (
 	"os"
@@ -14,10 +15,12 @@ import (
 type reaper struct {
 	mu      sync.Mutex
 	waiters map[int]func(syscall.WaitStatus)
+	forking int                        // forks in flight
+	unowned map[int]syscall.WaitStatus // reaped while forking > 0, not (yet) registered
 }
 
 func newReaper() *reaper {
-	rp := &reaper{waiters: map[int]func(syscall.WaitStatus){}}
+	rp := &reaper{waiters: map[int]func(syscall.WaitStatus){}, unowned: map[int]syscall.WaitStatus{}}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGCHLD)
 	go func() {
@@ -44,17 +47,32 @@ func (rp *reaper) reap() {
 		if fn, ok := rp.waiters[pid]; ok {
 			delete(rp.waiters, pid)
 			go fn(ws)
+		} else if rp.forking > 0 {
+			rp.unowned[pid] = ws
 		}
 	}
 }
 
-// spawn runs start (a fork/exec) under the lock and registers onExit for the new pid.
+// spawn runs start (a fork/exec) and registers onExit for the new pid; if the child was reaped
+// before that, onExit runs at once.
 func (rp *reaper) spawn(start func() (int, error), onExit func(syscall.WaitStatus)) (int, error) {
 	rp.mu.Lock()
-	defer rp.mu.Unlock()
+	rp.forking++
+	rp.mu.Unlock()
 	pid, err := start()
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	rp.forking--
 	if err == nil {
-		rp.waiters[pid] = onExit
+		if ws, ok := rp.unowned[pid]; ok {
+			delete(rp.unowned, pid)
+			go onExit(ws)
+		} else {
+			rp.waiters[pid] = onExit
+		}
+	}
+	if rp.forking == 0 && len(rp.unowned) > 0 {
+		rp.unowned = map[int]syscall.WaitStatus{} // orphans' statuses: nobody will claim them
 	}
 	return pid, err
 }

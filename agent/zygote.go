@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // zygoteLoader runs after the login profile: read "<stdin flag>\0<command>\0" from fd 3, then
@@ -56,13 +57,12 @@ func zygoteCommand(o startOptions) (string, bool) {
 }
 
 // takeZygote hands a start request to the user's zygote; ok is false when none could take it
-// (the caller then forks). Either way, a fresh zygote is prepared for the next request.
+// (the caller then forks). Either way, start prepares a fresh zygote (refillAfter).
 func (m *processManager) takeZygote(o startOptions) (*process, *subscriber, bool) {
 	cmd, eligible := zygoteCommand(o)
 	if !eligible {
 		return nil, nil, false
 	}
-	defer m.refillZygote(o.acc)
 	m.zmu.Lock()
 	z := m.zygotes[o.acc.Name]
 	delete(m.zygotes, o.acc.Name)
@@ -122,6 +122,28 @@ func defaultCwd(acc *account) string {
 	}
 	return "/"
 }
+
+// refillAfter prepares the user's next zygote once p (the command just started for an eligible
+// request) has ended, or after zygoteRefillDelay if it runs on. Measured inside gVisor, a refill
+// (fork+exec of bash, its login profile, which execs `id -u`) is ~80 ms of CPU; started beside
+// a short command, as it was when taken, it held that command up (traced in the agent: 10-22 ms
+// from request to end, against 4-10 ms once the refill waited; the fork also held the reaper).
+func (m *processManager) refillAfter(acc *account, p *process) {
+	go func() {
+		t := time.NewTimer(zygoteRefillDelay)
+		defer t.Stop()
+		select {
+		case <-p.done:
+		case <-t.C:
+		}
+		m.refillZygote(acc)
+	}()
+}
+
+// zygoteRefillDelay bounds how long a long-running command postpones the next zygote. (A request
+// that finds the zygote still being forked forks on its own rather than wait: measured, two
+// login shells starting side by side on two host cores end sooner than one after the other.)
+const zygoteRefillDelay = 100 * time.Millisecond
 
 // refillZygote starts the user's next zygote in the background, unless one exists or is starting.
 func (m *processManager) refillZygote(acc *account) {
@@ -205,10 +227,12 @@ func (m *processManager) spawnZygote(acc *account, gen uint64) (*zygote, error) 
 	return z, nil
 }
 
-// blockingPipe is a pipe outside Go's netpoller (blocking reads on their own thread). A zygote's
-// pipes usually outlive a checkpoint before their first read, and after a gVisor restore such a
-// descriptor's poller wake-up can be lost (see listener.go): measured, the command ran and
-// exited while its output was never read.
+// blockingPipe is a pipe outside Go's netpoller (blocking reads on their own thread). After a
+// gVisor restore, an epoll registration made before the checkpoint no longer hears its
+// descriptor (gVisor issue 13920, fixed upstream in 2026, not in Debian's runsc; see listener.go):
+// measured, a zygote's command ran and exited while its output was never read, and a background
+// process started before a pause went on writing to a pipe nobody read. Every pipe and terminal
+// the agent reads from a process is therefore blocking.
 func blockingPipe() (r, w *os.File, err error) {
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_CLOEXEC); err != nil {

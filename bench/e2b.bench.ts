@@ -74,6 +74,31 @@ class RawAgent {
   }
 }
 
+/**
+ * One `Process.Start` of `bash -l -c 'echo hi'` (what commands.run sends) read to its end, posted
+ * to `base` (the agent itself, or the gateway with routing headers): the round trip without the SDK.
+ */
+async function agentStart(base: string, headers: Record<string, string>): Promise<void> {
+  const msg = Buffer.from(JSON.stringify({ process: { cmd: '/bin/bash', args: ['-l', '-c', 'echo hi'], envs: {} }, stdin: false }));
+  const body = Buffer.alloc(5 + msg.length);
+  body.writeUInt32BE(msg.length, 1);
+  msg.copy(body, 5);
+  const r = await fetch(`${base}/process.Process/Start`, {
+    method: 'POST',
+    headers: {
+      ...headers,
+      'Content-Type': 'application/connect+json',
+      'Connect-Protocol-Version': '1',
+      Authorization: `Basic ${Buffer.from('user:').toString('base64')}`,
+    },
+    body,
+  });
+  const out = Buffer.from(await r.arrayBuffer()).toString();
+  // The JSON codec carries bytes as base64: "hi\n" is aGkK; the end event carries the exit code.
+  if (r.status !== 200 || !out.includes('aGkK') || !out.includes('"end"'))
+    throw new Error(`Process.Start answered ${r.status}: ${out.slice(0, 300)}`);
+}
+
 function sandboxAddress(c: E2bCtx, id: string): Promise<string> {
   return fs
     .readFile(path.join(c.d.config.dataDir, 'runtime', 'sandboxes', id, 'meta.json'), 'utf8')
@@ -195,6 +220,9 @@ export async function e2bBench(reps = 10): Promise<Row[]> {
       raw: [] as number[],
       goal: 'p50 < 10 ms',
     },
+    // Where the round trip goes: the same Process.Start without the SDK, via the gateway and straight to the agent.
+    rttGateway: { metric: 'Process.Start("echo hi") through the gateway, header routing (no SDK)', cubby: [] as number[] },
+    rttDirect: { metric: 'Process.Start("echo hi") straight to the agent (no gateway, no SDK)', cubby: [] as number[] },
     up: {
       metric: '10 MiB upload: via gateway (raw column: straight to the agent)',
       cubby: [] as number[],
@@ -252,6 +280,19 @@ export async function e2bBench(reps = 10): Promise<Row[]> {
     for (let i = 0; i < reps * 3; i++) {
       rows.rtt.cubby.push((await timed(() => s.commands.run('echo hi')))[0]);
       rows.rtt.raw.push((await timed(() => raw!.exec(clone.id)))[0]);
+    }
+    // The same pace (a runsc exec between calls), so each call finds the agent in the same state.
+    const sHeaders = {
+      'E2b-Sandbox-Id': s.sandboxId,
+      'E2b-Sandbox-Port': String(ENVD),
+      'X-Access-Token': (s as unknown as { envdAccessToken?: string }).envdAccessToken ?? '',
+    };
+    const sDirect = `http://${await sandboxAddress(c, s.sandboxId)}:${ENVD}`;
+    for (let i = 0; i < reps * 2; i++) {
+      rows.rttGateway.cubby.push((await timed(() => agentStart(c!.d.gatewayUrl, sHeaders)))[0]);
+      await raw.exec(clone.id);
+      rows.rttDirect.cubby.push((await timed(() => agentStart(sDirect, {})))[0]);
+      await raw.exec(clone.id);
     }
     // Pause and connect first, on a sandbox holding no large files.
     let cur = s;

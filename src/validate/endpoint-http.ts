@@ -1,5 +1,6 @@
 /** Requests to a microVM endpoint through the gateway, as a user's client makes them. */
 import http from 'node:http';
+import https from 'node:https';
 import { endpointTarget } from '../client/endpoint.js';
 
 export const AUTH_HEADER = 'X-aws-proxy-auth';
@@ -19,11 +20,15 @@ export interface EndpointRequest {
 
 export function requestOnce(r: EndpointRequest): Promise<Answer> {
   const t = endpointTarget(r.endpoint);
+  // A daemon serving TLS (--tls) is reached over HTTPS, its certificate checked for the endpoint's
+  // name (trust: the system's roots plus NODE_EXTRA_CA_CERTS, e.g. `--tls self-signed`'s CA).
+  const request = t.secure ? https.request : http.request;
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = request(
       {
         host: t.host,
         port: t.port,
+        ...(t.secure ? { servername: new URL(r.endpoint).hostname } : {}),
         path: r.path,
         method: 'GET',
         agent: false,

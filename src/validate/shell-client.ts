@@ -21,7 +21,7 @@ export function runShellScript(endpoint: string, shellToken: string, script: str
   const ws = new WebSocket(
     `${t.secure ? 'wss' : 'ws'}://${t.host}:${t.port}/shell?cols=200&rows=50`,
     [`lambda-microvms.authentication.${shellToken}`],
-    { headers: { host: t.hostHeader } },
+    { headers: { host: t.hostHeader }, ...(t.secure ? { servername: new URL(endpoint).hostname } : {}) },
   );
   let out = '';
   let sent = false;
