@@ -7,6 +7,8 @@
  *   on, default launch limits: time until all answer, launches/s, p95 per tenant, failures. Then
  *   the same storm with a tight per-tenant queue, once with clients that do not retry (the
  *   ThrottlingExceptions are counted) and once with the official client's default retries.
+ *   Last, default limits with a deeper pool (6 per image; all but one per image kept frozen):
+ *   what the pool must hold for the storm's rate when cold restores are CPU-bound.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -167,22 +169,25 @@ async function stormRows(): Promise<Row[]> {
     const single = tenants.map((t) => t.client); // maxAttempts 1
     const limits = b.d.core.launcher.gate.limits;
     const defaults = { ...limits };
-    const cases: Array<{ name: string; clients: Client[]; perTenantQueue?: number }> = [
+    const cases: Array<{ name: string; clients: Client[]; perTenantQueue?: number; pool?: number }> = [
       {
         name: `default limits (${defaults.concurrency} at once, queue ${defaults.maxQueued} / ${defaults.maxQueuedPerTenant} per tenant)`,
         clients: single,
       },
       { name: 'per-tenant queue 4, clients without retries', clients: single, perTenantQueue: 4 },
       { name: 'per-tenant queue 4, the official client retrying (its default)', clients: retrying, perTenantQueue: 4 },
+      { name: 'default limits, warm pool 6 per image (5 frozen)', clients: single, pool: 6 },
     ];
     for (const c of cases) {
       // Each storm starts with a full pool per image (pools fill in the background, paced).
+      const poolSize = c.pool ?? 2;
+      b.d.core.launcher.poolSize = poolSize;
       for (const t of tenants) {
         const m = await t.client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }));
         await t.client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId }));
       }
       const deadline = Date.now() + 120_000;
-      while (b.d.core.launcher.pooledIds().length < TENANTS * 2 && Date.now() < deadline) await sleep(100);
+      while (b.d.core.launcher.pooledIds().length < TENANTS * poolSize && Date.now() < deadline) await sleep(100);
       await sleep(500);
       limits.maxQueuedPerTenant = c.perTenantQueue ?? defaults.maxQueuedPerTenant;
       const { r, ids } = await storm(c.clients);
@@ -201,7 +206,7 @@ async function stormRows(): Promise<Row[]> {
     await b.stop();
     await fs.rm(work, { recursive: true, force: true });
   }
-  printTable(`Launch storm: ${TENANTS * PER_TENANT} RunMicrovm at once from ${TENANTS} tenants (warm pool 2 per image)`, rows);
+  printTable(`Launch storm: ${TENANTS * PER_TENANT} RunMicrovm at once from ${TENANTS} tenants (warm pool 2 per image unless named)`, rows);
   for (const l of lines) console.log(l);
   const first = rows.find((r) => r.unit === '/s');
   if (first)

@@ -1,4 +1,5 @@
 /** Daemon settings: command-line flags over environment over defaults. */
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CORE_CONFIG, type CoreConfig } from '../core/index.js';
 import { storeKind, storeUrl } from '../store/open-store.js';
@@ -91,7 +92,12 @@ function tlsSetting(rawMode: string | undefined, rawCert: string | undefined, ra
   return mode === 'self-signed' ? { tls: { mode: 'self-signed' } } : {};
 }
 
-/** --launch-concurrency, --launch-queue, --launch-queue-per-tenant: whole numbers, concurrency at least 1. */
+/**
+ * --launch-concurrency, --launch-queue, --launch-queue-per-tenant: whole numbers, concurrency at
+ * least 1. Concurrency defaults to 2 per CPU core: a cold launch is ~2/3 CPU (runsc restore) and
+ * ~1/3 waiting (disk, network set-up), so two per core keep the cores busy without stretching
+ * every launch.
+ */
 function launchLimits(o: { launchConcurrency?: number; launchQueue?: number; launchQueuePerTenant?: number }): CoreConfig['launches'] {
   const out: NonNullable<CoreConfig['launches']> = {};
   const take = (v: number | undefined, flag: string, min: number): number | undefined => {
@@ -102,7 +108,7 @@ function launchLimits(o: { launchConcurrency?: number; launchQueue?: number; lau
   const c = take(o.launchConcurrency, '--launch-concurrency', 1);
   const q = take(o.launchQueue, '--launch-queue', 0);
   const t = take(o.launchQueuePerTenant, '--launch-queue-per-tenant', 0);
-  if (c !== undefined) out.concurrency = c;
+  out.concurrency = c ?? Math.max(2, 2 * os.availableParallelism());
   if (q !== undefined) out.maxQueued = q;
   if (t !== undefined) out.maxQueuedPerTenant = t;
   return out;

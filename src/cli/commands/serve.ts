@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
     .option('--region <region>', 'region in ARNs', 'local')
     .option('--warm-pool <n>', 'pre-restored sandboxes kept per image version', (v) => Number(v))
     .option('--max-active <n>', 'most microVMs holding a sandbox at once', (v) => Number(v))
-    .option('--launch-concurrency <n>', 'launches at once; more wait, in turn per tenant (default 4)', (v) => Number(v))
+    .option('--launch-concurrency <n>', 'launches at once; more wait, in turn per tenant (default 2 per CPU core)', (v) => Number(v))
     .option('--launch-queue <n>', 'launches waiting on the host before ThrottlingException (default 100)', (v) => Number(v))
     .option('--launch-queue-per-tenant <n>', 'launches one tenant may have waiting (default 25)', (v) => Number(v))
     .option('--quota-running <n>', 'default per-tenant quota: running microVMs (default 20; or CUBBY_QUOTA_RUNNING)')

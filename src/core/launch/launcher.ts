@@ -5,6 +5,11 @@
  * off the launch path; a pooled clone is handed out once and never again, and only once warmed
  * (see warm()). Launches pass the LaunchGate (bounded, fair per tenant); the pool is refilled
  * one clone at a time, paced, and only while no launch waits for a slot.
+ *
+ * An idle restored sandbox still burns CPU (~27 ms/s on systrap), so a deep pool would eat the
+ * CPU that launches need: only the first clone of each pool stays running (the fastest
+ * hand-out); the others are frozen (cgroup freezer: no CPU, memory kept) and thawed at hand-out,
+ * which costs a file write and a few ms of catching up.
  */
 import type { HookSettings } from '../model.js';
 import type { HooksPort } from '../ports/hooks.js';
@@ -27,6 +32,8 @@ export interface LaunchTarget {
 export interface Lease {
   id: string;
   sandbox?: SandboxInfo;
+  /** The pooled clone is (or may still be) frozen: start() thaws it before the run hook. */
+  frozen?: boolean;
 }
 
 /** Longest a pooled clone's warming request may take before the clone is given up. */
@@ -39,9 +46,17 @@ function sameEgress(a: EgressPolicy, b: EgressPolicy): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+interface Pooled {
+  sandbox: SandboxInfo;
+  /** Kept frozen (no CPU) until handed out or promoted to the pool's running clone. */
+  frozen: boolean;
+  /** Promoted: its thaw is in flight (it counts as the running clone already). */
+  thawing?: Promise<void>;
+}
+
 interface Pool {
   target: LaunchTarget;
-  ready: SandboxInfo[];
+  ready: Pooled[];
   filling: number;
 }
 
@@ -49,6 +64,10 @@ export class Launcher {
   readonly gate: LaunchGate;
   /** Warm each pooled clone before hand-out (see warm()); turned off only to measure what it saves (bench). */
   warmClones = true;
+  /** Freeze pooled clones beyond the first per version (see the top); turned off only to measure (bench). */
+  freezeSpares = true;
+  /** Clones kept ready per version (the daemon's --warm-pool; a bench deepens it to measure storms). */
+  poolSize: number;
   private readonly pools = new Map<string, Pool>();
   private closed = false;
   /** A refill is in flight (one at a time for the whole host). */
@@ -59,18 +78,32 @@ export class Launcher {
   constructor(
     private readonly deps: { runtime: SandboxRuntime; hooks: HooksPort; log: Logger; poolSize: number; limits?: Partial<LaunchLimits> },
   ) {
+    this.poolSize = deps.poolSize;
     this.gate = new LaunchGate({ ...DEFAULT_LAUNCH_LIMITS, ...deps.limits });
     this.gate.onRelease(() => this.pump());
+  }
+
+  /** Whether lease() would hand out a pooled clone now. */
+  hasReady(target: LaunchTarget, egress: EgressPolicy): boolean {
+    return this.poolSize > 0 && sameEgress(egress, target.egress) && (this.pools.get(key(target))?.ready.length ?? 0) > 0;
   }
 
   /** Reserves an id, and a pre-restored clone when the pool has one for this target. */
   lease(target: LaunchTarget, egress: EgressPolicy): Lease {
     const pool = this.pools.get(key(target));
-    if (this.deps.poolSize > 0 && sameEgress(egress, target.egress)) {
+    if (this.poolSize > 0 && sameEgress(egress, target.egress)) {
       if (!pool) this.pools.set(key(target), { target, ready: [], filling: 0 });
-      const sandbox = pool?.ready.shift();
+      // The running clone first; a frozen one only when none is left running.
+      const i = pool
+        ? Math.max(
+            0,
+            pool.ready.findIndex((p) => !p.frozen),
+          )
+        : 0;
+      const taken = pool?.ready.splice(i, 1)[0];
+      if (pool) this.promote(pool);
       this.pump();
-      if (sandbox) return { id: sandbox.id, sandbox };
+      if (taken) return { id: taken.sandbox.id, sandbox: taken.sandbox, ...(taken.frozen || taken.thawing ? { frozen: true } : {}) };
     }
     return { id: newMicrovmId() };
   }
@@ -86,6 +119,7 @@ export class Launcher {
         labels: { image: target.imageId, version: target.version },
       }));
     try {
+      if (lease.frozen) await this.deps.runtime.thaw(sandbox.id);
       await callHookIfEnabled(this.deps.hooks, target.hooks, 'run', sandbox.address, {
         microvmId: lease.id,
         runHookPayload: payload ?? '',
@@ -99,7 +133,7 @@ export class Launcher {
 
   /** Ids of pooled sandboxes (kept by the runtime sweep). */
   pooledIds(): string[] {
-    return [...this.pools.values()].flatMap((p) => p.ready.map((s) => s.id));
+    return [...this.pools.values()].flatMap((p) => p.ready.map((s) => s.sandbox.id));
   }
 
   /** Drops the pool of a version (deleted or deactivated) and destroys its clones. */
@@ -107,7 +141,7 @@ export class Launcher {
     for (const [k, p] of this.pools) {
       if (p.target.imageId !== imageId || (version && p.target.version !== version)) continue;
       this.pools.delete(k);
-      await Promise.all(p.ready.map((s) => this.deps.runtime.destroy(s.id).catch(() => undefined)));
+      await Promise.all(p.ready.map((s) => this.deps.runtime.destroy(s.sandbox.id).catch(() => undefined)));
     }
   }
 
@@ -116,7 +150,7 @@ export class Launcher {
     if (this.timer) clearTimeout(this.timer);
     const all = [...this.pools.values()].flatMap((p) => p.ready);
     this.pools.clear();
-    await Promise.all(all.map((s) => this.deps.runtime.destroy(s.id).catch(() => undefined)));
+    await Promise.all(all.map((s) => this.deps.runtime.destroy(s.sandbox.id).catch(() => undefined)));
   }
 
   /**
@@ -126,7 +160,7 @@ export class Launcher {
    */
   private pump(): void {
     if (this.closed || this.refilling || this.timer) return;
-    const entry = [...this.pools.entries()].find(([, p]) => p.ready.length + p.filling < this.deps.poolSize);
+    const entry = [...this.pools.entries()].find(([, p]) => p.ready.length + p.filling < this.poolSize);
     if (!entry) return;
     const wait = this.lastRefillAt + this.gate.limits.refillIntervalMs - Date.now();
     if (wait > 0) {
@@ -178,7 +212,41 @@ export class Launcher {
       await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
       return;
     }
-    pool.ready.push(sandbox);
+    // A spare beside a running clone is frozen (once warmed: its pages are in); a failed freeze leaves it running.
+    const spare = this.freezeSpares && pool.ready.some((p) => !p.frozen);
+    const frozen =
+      spare &&
+      (await this.deps.runtime.freeze(sandbox.id).then(
+        () => true,
+        () => false,
+      ));
+    if (this.closed || this.pools.get(k) !== pool) {
+      await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
+      return;
+    }
+    pool.ready.push({ sandbox, frozen });
+    this.promote(pool);
+  }
+
+  /**
+   * Keeps one clone of the pool running: when none is (the running one was handed out), the
+   * oldest frozen one is thawed in the background. A lease that takes it meanwhile thaws it
+   * itself (a thaw of a thawed sandbox does nothing).
+   */
+  private promote(pool: Pool): void {
+    if (this.closed || pool.ready.some((p) => !p.frozen)) return;
+    const next = pool.ready[0];
+    if (!next) return;
+    next.frozen = false;
+    next.thawing = this.deps.runtime.thaw(next.sandbox.id).then(
+      () => {
+        next.thawing = undefined;
+      },
+      () => {
+        next.thawing = undefined;
+        next.frozen = true;
+      },
+    );
   }
 
   /**

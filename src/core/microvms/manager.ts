@@ -130,14 +130,32 @@ export class MicrovmManager implements MicrovmsService {
 
   // ---- lifecycle
 
-  /** Launch storms: bounded, fair between tenants, refused with a retry hint past the queue's bound (launch-gate.ts). */
-  run(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
-    return this.d.launcher.gate.run(caller.tenant.id, () => this.runInTurn(caller, input));
+  /**
+   * Launch storms: bounded, fair between tenants, refused with a retry hint past the queue's bound
+   * (launch-gate.ts). A launch that a ready warm-pool clone serves restores nothing: it takes no
+   * slot and never waits behind cold restores (if the clone is gone by its admission, it queues).
+   */
+  async run(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
+    const target = await resolveLaunchTarget(this.d.store, caller.tenant.id, { image: input.image, version: input.version });
+    if (this.d.launcher.hasReady(target, input.egress ?? target.egress)) {
+      const pooled = await this.runInTurn(caller, input, target);
+      if (pooled) return pooled;
+    }
+    return this.d.launcher.gate.run(caller.tenant.id, async () => {
+      const m = await this.runInTurn(caller, input);
+      if (!m) throw new CubbyError('RUNTIME_RESTORE_FAILED', 'launch admitted without a sandbox'); // not reached: only pooled launches stop early
+      return m;
+    });
   }
 
-  private async runInTurn(caller: Caller, input: RunMicrovmInput): Promise<Microvm> {
+  /** With `pooled` (the target, resolved just now): only if a pooled clone is leased, else nothing is recorded and undefined comes back. */
+  private async runInTurn(
+    caller: Caller,
+    input: RunMicrovmInput,
+    pooled?: Awaited<ReturnType<typeof resolveLaunchTarget>>,
+  ): Promise<Microvm | undefined> {
     const tenantId = caller.tenant.id;
-    const target = await resolveLaunchTarget(this.d.store, tenantId, { image: input.image, version: input.version });
+    const target = pooled ?? (await resolveLaunchTarget(this.d.store, tenantId, { image: input.image, version: input.version }));
     const egress = input.egress ?? target.egress;
     const max = input.maximumDurationSeconds ?? this.d.config.defaultMaximumDurationSeconds;
     const idemKey = input.clientToken ? { tenantId, operation: 'RunMicrovm', clientToken: input.clientToken } : undefined;
@@ -149,6 +167,7 @@ export class MicrovmManager implements MicrovmsService {
         await this.d.quotas?.checkLaunch(tenantId, target.memoryMiB);
       }
       const lease = this.d.launcher.lease(target, egress);
+      if (pooled && !lease.sandbox) return undefined;
       const now = this.lifecycle.now();
       const insert = (t: Pick<Store, 'insertMicrovm'>) =>
         t.insertMicrovm({
@@ -183,6 +202,7 @@ export class MicrovmManager implements MicrovmsService {
       }
       return { lease };
     });
+    if (!admitted) return undefined;
     const { lease, replayOf } = admitted;
     if (replayOf !== undefined) {
       if (lease.sandbox) await this.d.runtime.destroy(lease.sandbox.id).catch(() => undefined);

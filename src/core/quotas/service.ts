@@ -139,7 +139,8 @@ export class QuotaService {
     checkQuota('running', limits.running, use.running, 1);
     checkQuota('memoryMiB', limits.memoryMiB, use.memoryMiB, memoryMiB);
     checkQuota('suspended', limits.suspended, use.suspended, 0);
-    checkQuota('checkpointBytes', limits.checkpointBytes, await this.checkpointBytes(tenantId), 0);
+    // Listing and sizing the suspended checkpoints (under the host-wide admission) only when there are any.
+    if (use.suspended > 0) checkQuota('checkpointBytes', limits.checkpointBytes, await this.checkpointBytes(tenantId), 0);
   }
 
   /** A suspended microVM of memoryMiB coming back: one more running microVM and its memory. */

@@ -108,9 +108,10 @@ export async function verifyDeferred(dir: string, m: CheckpointManifest, verifie
 
 /**
  * Reads and checks a checkpoint. `full` re-hashes every file; otherwise sizes are checked and
- * only the small state file is hashed (restore latency matters; memory pages are large).
+ * only the small state file is hashed (restore latency matters; memory pages are large), not
+ * even that when `verified` saw it unchanged (a snapshot restored on every launch).
  */
-export async function readManifest(dir: string, opts: { full?: boolean } = {}): Promise<CheckpointManifest> {
+export async function readManifest(dir: string, opts: { full?: boolean; verified?: VerifiedFiles } = {}): Promise<CheckpointManifest> {
   const raw = await fs.readFile(path.join(dir, MANIFEST), 'utf8').catch((e: NodeJS.ErrnoException) => {
     if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new CubbyError('RUNTIME_CHECKPOINT_MISSING', `no checkpoint at ${dir}`);
     throw e;
@@ -135,8 +136,8 @@ export async function readManifest(dir: string, opts: { full?: boolean } = {}): 
       );
     }
     if (want.sha256 && (opts.full || !DEFERRED.test(name))) {
-      if ((await sha256File(p)) !== want.sha256)
-        throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
+      const ok = opts.verified && !opts.full ? await opts.verified.verify(p, want.sha256) : (await sha256File(p)) === want.sha256;
+      if (!ok) throw new CubbyError('RUNTIME_CHECKPOINT_CORRUPT', `checkpoint file ${name} does not match its digest`);
     }
   }
   return m;

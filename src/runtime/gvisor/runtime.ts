@@ -82,6 +82,8 @@ export class GvisorRuntime implements SandboxRuntime {
   private readonly disks: SandboxDisks;
   /** Frozen sandboxes: runsc commands would block on them, so the driver answers for them. */
   private readonly frozen: FrozenSandboxes;
+  /** Addresses of the sandboxes this process booted: the gateway asks on each microVM's first request (no file read then). */
+  private readonly addresses = new Map<string, string>();
 
   constructor(private readonly opts: GvisorRuntimeOptions) {
     this.tag = createHash('sha256').update(path.resolve(opts.stateDir)).digest('hex').slice(0, 10);
@@ -149,7 +151,7 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async restore(spec: RestoreSpec): Promise<SandboxInfo> {
     checkId(spec.id);
-    const m = await readManifest(spec.checkpointDir);
+    const m = await readManifest(spec.checkpointDir, { verified: this.verified });
     // Restore must use the checkpoint's overlay medium: checkpoints made before disks (root:memory)
     // restore as they were made; those with a disk get a fresh disk of the same size.
     if (m.platform !== this.runsc.opts.platform || (m.overlay !== MEMORY_OVERLAY && m.overlay !== DISK_OVERLAY)) {
@@ -261,6 +263,7 @@ export class GvisorRuntime implements SandboxRuntime {
         const out = (await log.read()).toString('utf8');
         throw new CubbyError(failCode, `runsc ${verb[0]} failed (exit ${result.code}): ${tail(out, 1500)}`);
       }
+      this.addresses.set(rec.id, network.sandboxAddress);
       return this.info(rec, 'running');
     } catch (e) {
       await this.teardown(rec.id, rec).catch(() => undefined);
@@ -382,6 +385,7 @@ export class GvisorRuntime implements SandboxRuntime {
 
   /** Releases everything a sandbox may hold; safe on partial state and when repeated. */
   private async teardown(id: string, rec: SandboxRecord | undefined): Promise<void> {
+    this.addresses.delete(id);
     const errors: string[] = [];
     // Frozen processes cannot die (cgroup v1) and runsc would wait on them: thaw first.
     await this.frozen.thaw(id).catch((e: Error) => errors.push(e.message));
@@ -415,7 +419,7 @@ export class GvisorRuntime implements SandboxRuntime {
 
   async address(id: string): Promise<string | undefined> {
     if (!SANDBOX_ID_PATTERN.test(id)) return undefined;
-    return (await this.dirs.read(id))?.network?.sandboxAddress;
+    return this.addresses.get(id) ?? (await this.dirs.read(id))?.network?.sandboxAddress;
   }
 
   async list(): Promise<SandboxInfo[]> {

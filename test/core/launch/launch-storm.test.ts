@@ -3,7 +3,7 @@
  * the bound; waiting launches take turns between tenants; past the queue's bound a launch is
  * refused at once with LAUNCH_THROTTLED and a retry hint (and records nothing); warm-pool
  * refills run one at a time, paced, never while a launch waits, and a clone is warmed (its
- * ready hook asked) before it is handed out.
+ * ready hook asked) before it is handed out; a launch a pooled clone serves takes no slot.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -153,6 +153,41 @@ describe('launch storms', () => {
     const firstRefill = Math.min(...watch.starts.filter((s) => s.pool).map((s) => s.at));
     assert.ok(firstRefill >= lastQueuedLaunchStart, 'no refill started while launches were waiting for the slot');
     assert.equal(watch.max(), 1, 'refills share the launch bound');
+  });
+
+  test('a launch a pooled clone serves takes no slot: it never waits behind cold restores', async () => {
+    w = await startFakeCore({ config: { warmPoolSize: 2, launches: { concurrency: 1, refillIntervalMs: 0 } } });
+    await imageFor(w, w.caller);
+    await w.core.services.microvms.run(w.caller, { image: 'app' });
+    await eventually(() => w!.core.launcher.pooledIds().length === 2, 'the pool to fill');
+    const pooled = w.core.launcher.pooledIds();
+    // A cold restore (another egress never takes a pooled clone) holds the only slot.
+    const gate = w.runtime.faults.gate('restore');
+    const cold = w.core.services.microvms.run(w.caller, { image: 'app', egress: { mode: 'internet' } });
+    await gate.entered;
+    const launches = Promise.all([1, 2].map(() => w!.core.services.microvms.run(w!.caller, { image: 'app' })));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        gate.open();
+        reject(new Error('the pooled launches waited for the held slot'));
+      }, 2000);
+    });
+    const fast = await Promise.race([launches, late]).finally(() => clearTimeout(timer));
+    assert.deepEqual(fast.map((m) => m.id).sort(), [...pooled].sort(), 'both pooled launches answered while the slot was held');
+    assert.ok(fast.every((m) => m.state === 'RUNNING'));
+    // With the pool empty a launch waits for the slot like any cold one.
+    let queuedDone = false;
+    const queued = w.core.services.microvms.run(w.caller, { image: 'app' }).then((m) => {
+      queuedDone = true;
+      return m;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(queuedDone, false, 'a cold launch waits for the held slot');
+    assert.equal(w.core.launcher.gate.stats().queued, 1);
+    gate.open();
+    assert.equal((await cold).state, 'RUNNING');
+    assert.equal((await queued).state, 'RUNNING');
   });
 
   test('a clone whose warming fails is not pooled; the pool is disabled and launches restore directly', async () => {

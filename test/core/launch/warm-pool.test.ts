@@ -1,7 +1,8 @@
 /**
  * The launcher's warm pool over the real core: clones restored ahead are handed out once each,
- * refilled, never shared; another egress or version restores directly; a broken snapshot
- * disables the pool; deactivating a version or stopping the core destroys its clones.
+ * refilled, never shared; one clone per pool runs, the spares stay frozen until handed out;
+ * another egress or version restores directly; a broken snapshot disables the pool;
+ * deactivating a version or stopping the core destroys its clones.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -77,6 +78,43 @@ describe('warm pool hand-out', () => {
     await w.core.stop();
     assert.deepEqual(pooled(w), [], 'stop destroys the pool');
     assert.equal(w.runtime.ids('running').length, 2, 'microVMs keep running');
+  });
+
+  test('one clone per pool keeps running, the spares are frozen (no CPU) and thawed before their run hook', async () => {
+    w = await startFakeCore({ config: { warmPoolSize: 3, launches: { refillIntervalMs: 0 } } });
+    const image = await readyImage(w);
+    await w.core.services.microvms.run(w.caller, { image });
+    const states = () => w!.core.launcher.pooledIds().map((id) => w!.host.sandboxes.get(id)?.state);
+    await eventually(() => states().length === 3, 'the pool to fill');
+    await eventually(() => states().filter((s) => s === 'frozen').length === 2, 'the spares frozen');
+    assert.deepEqual(states(), ['running', 'frozen', 'frozen'], 'the first clone runs, the spares are frozen');
+    const ready = w.core.launcher.pooledIds();
+    // The state of each sandbox when its run hook is called (a frozen one could not answer).
+    const atRunHook = new Map<string, string | undefined>();
+    const call = w.hooks.call.bind(w.hooks);
+    w.hooks.call = (c) => {
+      const sb = [...w!.host.sandboxes.values()].find((s) => s.address === c.address);
+      if (c.hook === 'run' && sb) atRunHook.set(sb.id, sb.state);
+      return call(c);
+    };
+    // Thaws take a while, so a background promotion cannot stand in for the thaw at hand-out.
+    w.runtime.faults.delay('thaw', 50);
+    const first = await w.core.services.microvms.run(w.caller, { image });
+    assert.equal(first.id, ready[0], 'the running clone is handed out first');
+    // A burst takes the frozen spares too: each is thawed before its run hook, and runs.
+    const burst = await Promise.all([1, 2].map(() => w!.core.services.microvms.run(w!.caller, { image })));
+    assert.deepEqual(burst.map((m) => m.id).sort(), [ready[1], ready[2]].sort(), 'the spares serve the burst');
+    for (const m of [first, ...burst]) {
+      assert.equal(m.state, 'RUNNING');
+      assert.equal(atRunHook.get(m.id), 'running', `${m.id} ran when its run hook was called`);
+      assert.equal(w.host.sandboxes.get(m.id)?.state, 'running');
+    }
+    await eventually(() => states().length === 3 && states().filter((s) => s === 'frozen').length === 2, 'the pool to refill');
+    assert.equal(states().filter((s) => s === 'running').length, 1, 'again one running clone');
+    // When the running clone is taken, a spare is thawed in the background to take its place.
+    w.runtime.faults.delay('restore', 200);
+    await w.core.services.microvms.run(w.caller, { image });
+    await eventually(() => states().filter((s) => s === 'running').length === 1 && states().length === 2, 'a spare promoted');
   });
 
   test('a replayed clientToken gives back the pooled clone it took, leaking nothing', async () => {
