@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BuildahBuilder } from '../src/images/build/buildah-builder.js';
+import { BuildahBuilder, MIN_CACHED_STEP_MS } from '../src/images/build/buildah-builder.js';
 import { ManagedImages } from '../src/images/base/managed-images.js';
 import { LinuxNetwork } from '../src/network/linux/driver.js';
 import { DEFAULT_ADDRESS_POLICY, addressPolicy } from '../src/util/address-policy.js';
@@ -108,6 +108,7 @@ export async function buildBench(reps: number): Promise<void> {
   const coldSteps: number[] = [];
   const warmSteps: number[] = [];
   let n = 0;
+  let rerun = 0;
   const build = async (files: Record<string, string>, noCache: boolean, steps: number[]): Promise<number> => {
     const ctx = path.join(work, `ctx${++n}`);
     await fs.mkdir(ctx);
@@ -119,7 +120,9 @@ export async function buildBench(reps: number): Promise<void> {
     const [ms, built] = await timed(() =>
       builder.build({ contextDir: ctx, base: { name: base }, outputDir: out, network: 'internet', cacheScope: scope, noCache }),
     );
-    if (!noCache && !/\(cached\)/.test(built.log)) throw new Error(`the rebuild did not use the layer cache:\n${built.log.slice(-3000)}`);
+    // A RUN step quicker than MIN_CACHED_STEP_MS is run again rather than cached (a quiet host
+    // installs this app's two packages in ~2 s): counted, not an error.
+    if (!noCache && !/\(cached\)/.test(built.log)) rerun++;
     steps.push(Number(/steps done in (\d+) ms/.exec(built.log)?.[1]));
     await fs.rm(ctx, { recursive: true, force: true });
     return ms;
@@ -140,6 +143,10 @@ export async function buildBench(reps: number): Promise<void> {
     { metric: 'rebuild: Dockerfile steps (no rootfs export)', cubby: warmSteps },
   ];
   printTable(`Image build with dependencies on ${base}${node ? '' : ' (debian-12-node not in this catalog)'}`, rows);
+  if (rerun > 0)
+    console.log(
+      `- ${rerun} of ${warm.length} rebuilds ran every step again: each RUN step took under ${MIN_CACHED_STEP_MS} ms, so none was worth a cache entry`,
+    );
   const ratio = median(warm) / median(cold);
   console.log(
     `- goal rebuild <= 20% of the cold build: ${(ratio * 100).toFixed(0)}% -> ${ratio <= 0.2 ? 'met' : `MISSED by ${((ratio - 0.2) * 100).toFixed(0)} points`}`,
