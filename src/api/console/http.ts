@@ -97,6 +97,20 @@ export interface EventStream {
 // Open streams per app, ended when the app closes (a hijacked reply would hold close() open).
 const openStreams = new WeakMap<object, Set<() => void>>();
 
+/** A route parameter ('' when absent). */
+export function param(req: FastifyRequest, name: string): string {
+  return (req.params as Record<string, string>)[name] ?? '';
+}
+
+/** A whole number within [min, max] from a form field; absent or empty: the fallback. */
+export function whole(v: unknown, fallback: number, min: number, max: number, name: string): number {
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CubbyError('CUBBY_VALIDATION', `${name} must be a whole number from ${min} to ${max}.`);
+  return n;
+}
+
 export function endStreamsOnClose(app: FastifyInstance): void {
   const set = new Set<() => void>();
   openStreams.set(app, set);

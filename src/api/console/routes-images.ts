@@ -1,31 +1,19 @@
 /** Images: list, detail (versions, builds), live build logs, create from an upload, delete. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import yazl from 'yazl';
 import type { ImageSettings } from '../../core/model.js';
 import { CubbyError } from '../../errors/index.js';
 import { publicRoute } from '../route-auth.js';
 import { storeArtifact } from '../lambda/artifact-store.js';
-import { handle, jsonBody, openEventStream, requireChange, requireSession, str } from './http.js';
+import { handle, jsonBody, openEventStream, param, requireChange, requireSession, str, whole } from './http.js';
 import type { ConsoleOptions } from './options.js';
 import { all, callerFor, callersFor } from './scope.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const LOG_POLL_MS = 1000;
 const FINAL_VERSION_STATES = new Set(['SUCCESSFUL', 'FAILED', 'DELETED', 'DELETE_FAILED']);
-
-function param(req: FastifyRequest, name: string): string {
-  return (req.params as Record<string, string>)[name] ?? '';
-}
-
-function int(v: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (v === undefined || v === '' || v === null) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CubbyError('CUBBY_VALIDATION', `${name} must be a whole number from ${min} to ${max}.`);
-  return n;
-}
 
 /** The upload as one zip: either a zip as sent, or a folder's files (path -> base64) zipped here. */
 async function uploadZip(body: Record<string, unknown>): Promise<Buffer> {
@@ -194,13 +182,13 @@ export function registerImageRoutes(app: FastifyInstance, o: ConsoleOptions): vo
       } finally {
         quota.release();
       }
-      const hookPort = int(body.hookPort, 9000, 1, 65535, 'hookPort');
+      const hookPort = whole(body.hookPort, 9000, 1, 65535, 'hookPort');
       const settings: ImageSettings = {
         baseImage,
         codeArtifactUri: uri,
         environment: {},
-        memoryMiB: int(body.memoryMiB, 512, 128, 65536, 'memoryMiB'),
-        vcpus: int(body.vcpus, 1, 1, 64, 'vcpus'),
+        memoryMiB: whole(body.memoryMiB, 512, 128, 65536, 'memoryMiB'),
+        vcpus: whole(body.vcpus, 1, 1, 64, 'vcpus'),
         hooks: {
           port: hookPort,
           enabled: body.hooks === true ? { ready: true, run: true, resume: true, suspend: true } : {},

@@ -8,7 +8,7 @@ import type { Caller } from '../../core/services.js';
 import type { Image } from '../../core/model.js';
 import { CubbyError } from '../../errors/index.js';
 import { publicRoute } from '../route-auth.js';
-import { handle, jsonBody, openEventStream, requireChange, requireSession, str } from './http.js';
+import { handle, jsonBody, openEventStream, requireChange, requireSession, str, whole } from './http.js';
 import type { ConsoleOptions } from './options.js';
 import { all, callerFor, callersFor, microvmView } from './scope.js';
 
@@ -21,14 +21,6 @@ function id(req: FastifyRequest): string {
 
 async function imageIndex(o: ConsoleOptions, caller: Caller): Promise<Map<string, Image>> {
   return new Map((await all((p) => o.core.images.list(caller, p))).map((i) => [i.id, i]));
-}
-
-function whole(v: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (v === undefined || v === null || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CubbyError('CUBBY_VALIDATION', `${name} must be a whole number from ${min} to ${max}.`);
-  return n;
 }
 
 /** A single-quoted shell word. */

@@ -1,14 +1,10 @@
 /** The operator's pages: tenants and their keys (create, revoke), host capacity and health. */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { CubbyError } from '../../errors/index.js';
 import { publicRoute } from '../route-auth.js';
-import { handle, requireChange, requireSession } from './http.js';
+import { handle, param, requireChange, requireSession } from './http.js';
 import type { ConsoleOptions } from './options.js';
 import { requireOperator } from './scope.js';
-
-function param(req: FastifyRequest, name: string): string {
-  return (req.params as Record<string, string>)[name] ?? '';
-}
 
 export function registerOperatorRoutes(app: FastifyInstance, o: ConsoleOptions): void {
   app.get(

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Tenant } from '../../core/model.js';
 import { CubbyError } from '../../errors/index.js';
 import { publicRoute } from '../route-auth.js';
-import { handle, jsonBody, openEventStream, requireChange, requireSession } from './http.js';
+import { handle, jsonBody, openEventStream, param, requireChange, requireSession, whole } from './http.js';
 import type { ConsoleOptions } from './options.js';
 import { callerFor } from './scope.js';
 import type { ConsoleSession } from './sessions.js';
@@ -19,18 +19,6 @@ import { ConsoleValidations, type ValidationJob, type ValidationParams } from '.
 
 const CHECK_IDS = ['build', 'latency', 'idle-cost', 'boundary', 'cleanup'];
 const PATH = '/console/api/images/:name/versions/:version/validation';
-
-function param(req: FastifyRequest, name: string): string {
-  return (req.params as Record<string, string>)[name] ?? '';
-}
-
-function whole(v: unknown, fallback: number, min: number, max: number, name: string): number {
-  if (v === undefined || v === null || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CubbyError('CUBBY_VALIDATION', `${name} must be a whole number from ${min} to ${max}.`);
-  return n;
-}
 
 function params(image: string, version: string, body: Record<string, unknown>): ValidationParams {
   const path = typeof body.path === 'string' && body.path ? body.path : '/';
