@@ -8,18 +8,12 @@
  * One sandbox serves most cases. Header routing over plain HTTP (E2B_SANDBOX_URL = the gateway).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { NotFoundError, Sandbox, TimeoutError, type OutputMessage } from '@e2b/code-interpreter';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
-import { terminateTenantMicrovms } from './support.js';
+import { runReadmeExample, terminateTenantMicrovms } from './support.js';
 import { ensureTestBaseImage } from '../support/base-image.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Width and height from a PNG's IHDR chunk (after the 8-byte signature and the chunk header). */
 function pngSize(b64: string): { width: number; height: number } {
@@ -289,17 +283,7 @@ describe('code interpreter with the real @e2b/code-interpreter', { timeout: 1_80
   });
 
   test("the README's code-interpreter example runs as written", async () => {
-    const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
-    const m = /<!-- code-interpreter-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
-    assert.ok(m, 'README has the code-interpreter example');
-    const child = spawn(process.execPath, ['--input-type=module', '-e', m[1]!], {
-      cwd: ROOT,
-      env: { ...process.env, E2B_API_KEY: key, E2B_API_URL: d.apiUrl, E2B_SANDBOX_URL: d.gatewayUrl, E2B_DOMAIN: d.config.domain },
-    });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const code = await new Promise<number | null>((res) => child.on('close', res));
+    const { code, out } = await runReadmeExample('code-interpreter-example', d, key);
     assert.equal(code, 0, out);
     assert.match(out, /mean 2\.5/);
     assert.match(out, /chart: \d+ bytes of PNG/);

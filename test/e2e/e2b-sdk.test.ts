@@ -11,19 +11,14 @@
  * sandbox killed mid-command, and the README's example run as written.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CommandExitError, Sandbox } from 'e2b';
 import { startTestDaemon, type TestDaemon } from '../support/daemon.js';
-import { terminateTenantMicrovms } from './support.js';
+import { runReadmeExample, terminateTenantMicrovms } from './support.js';
 import { ensureTestBaseImage } from '../support/base-image.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { trustLocalDaemon } from './support-e2b-tls.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
@@ -355,17 +350,7 @@ describe('E2B data plane with the real e2b SDK', { timeout: 1_200_000 }, () => {
         });
 
         test("the README's E2B example runs as written", async () => {
-          const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
-          const m = /<!-- e2b-example -->\s*```js\n([\s\S]*?)```/.exec(readme);
-          assert.ok(m, 'README has the e2b example');
-          const child = spawn(process.execPath, ['--input-type=module', '-e', m[1]!], {
-            cwd: ROOT,
-            env: { ...process.env, E2B_API_KEY: key, E2B_API_URL: d.apiUrl, E2B_SANDBOX_URL: d.gatewayUrl, E2B_DOMAIN: d.config.domain },
-          });
-          let out = '';
-          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-          child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-          const code = await new Promise<number | null>((res) => child.on('close', res));
+          const { code, out } = await runReadmeExample('e2b-example', d, key);
           assert.equal(code, 0, out);
           assert.match(out, /hello from Cubby/);
           assert.match(out, /\[ 'a\.txt' \]|a\.txt/);

@@ -13,6 +13,10 @@ export const COUNTER_HOOKS = {
   microvmImageHooks: { ...COUNTER_LIFECYCLE_HOOKS.microvmImageHooks, validate: 'ENABLED' },
 } as const;
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateMicrovmAuthTokenCommand,
   CreateMicrovmImageCommand,
@@ -22,6 +26,27 @@ import {
   type LambdaMicrovmsClient,
 } from '@aws-sdk/client-lambda-microvms';
 import { fixtureArtifact, viaGateway, type TestDaemon } from '../support/daemon.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/**
+ * Runs the README's JavaScript example that follows `<!-- marker -->` as a reader would: `node`
+ * in the repository, with the E2B environment variables the README names pointing at `d`.
+ */
+export async function runReadmeExample(marker: string, d: TestDaemon, apiKey: string): Promise<{ code: number | null; out: string }> {
+  const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
+  const m = new RegExp(`<!-- ${marker} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  assert.ok(m, `README has the ${marker}`);
+  const child = spawn(process.execPath, ['--input-type=module', '-e', m[1]!], {
+    cwd: ROOT,
+    env: { ...process.env, E2B_API_KEY: apiKey, E2B_API_URL: d.apiUrl, E2B_SANDBOX_URL: d.gatewayUrl, E2B_DOMAIN: d.config.domain },
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  return { code, out };
+}
 
 /** Starts building image `name` on the Python base from the code artifact at `uri`; `extra` adds or overrides fields. */
 export function createImage(client: LambdaMicrovmsClient, name: string, uri: string, extra: Partial<CreateMicrovmImageCommandInput> = {}) {
