@@ -22,7 +22,6 @@ import (
 
 type blockingConn struct {
 	f      *os.File
-	fd     int
 	local  net.Addr
 	remote net.Addr
 	once   sync.Once
@@ -34,7 +33,7 @@ func newBlockingConn(fd int) (*blockingConn, error) {
 		syscall.Close(fd)
 		return nil, err
 	}
-	c := &blockingConn{fd: fd}
+	c := &blockingConn{}
 	if sa, err := syscall.Getsockname(fd); err == nil {
 		c.local = tcpAddr(sa)
 	}
@@ -66,22 +65,22 @@ func (c *blockingConn) Write(b []byte) (int, error) { return c.f.Write(b) }
 func (c *blockingConn) Close() error {
 	var err error
 	c.once.Do(func() {
-		if rc, e := c.f.SyscallConn(); e == nil {
-			_ = rc.Control(func(fd uintptr) { _ = syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
-		}
+		_ = c.shutdown(syscall.SHUT_RDWR)
 		err = c.f.Close()
 	})
 	return err
 }
 
 // CloseWrite half-closes, as net/http does before it closes a connection it will not reuse.
-func (c *blockingConn) CloseWrite() error {
+func (c *blockingConn) CloseWrite() error { return c.shutdown(syscall.SHUT_WR) }
+
+func (c *blockingConn) shutdown(how int) error {
 	rc, err := c.f.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), syscall.SHUT_WR) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Shutdown(int(fd), how) }); err != nil {
 		return err
 	}
 	return serr
