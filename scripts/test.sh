@@ -44,4 +44,6 @@ echo "== tests"
 files=$(find dist/test -name '*.test.js' | sort)
 if [ -n "${CUBBY_TEST_FILTER:-}" ]; then files=$(echo "$files" | grep -E "$CUBBY_TEST_FILTER" || true); fi
 # One file at a time: the tests share one machine's runsc, network pool and CPU budget.
-exec node --test --test-concurrency=1 --test-reporter=spec $files
+# Besides the spec output, each file's time goes to dist/test-times.txt (slowest first).
+exec node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=./scripts/test-times-reporter.mjs --test-reporter-destination=dist/test-times.txt $files
