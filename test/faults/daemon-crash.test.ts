@@ -219,10 +219,12 @@ describe('daemon killed (SIGKILL) during build, launch, suspend, resume and term
     if (dp) {
       if (!dp.pid) await dp.start().catch(() => undefined);
       all = await listAll().catch(() => []);
-      for (const m of all) {
-        if (m.state !== 'TERMINATED')
-          await client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId })).catch(() => undefined);
-      }
+      // Together: each terminate waits ~1.6 s for its sandbox to die.
+      await Promise.all(
+        all
+          .filter((m) => m.state !== 'TERMINATED')
+          .map((m) => client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId })).catch(() => undefined)),
+      );
       await dp.destroy();
     }
     await fs.rm(tmp, { recursive: true, force: true });

@@ -99,9 +99,9 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
 
   after(async () => {
     if (d) {
-      for (const m of await d.store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING'])) {
-        await d.core.manager.withLock(m.id, (steps) => steps.terminate('test over')).catch(() => undefined);
-      }
+      // Together: each terminate waits ~1.6 s for its sandbox to die.
+      const left = await d.store.listMicrovmsByState(['PENDING', 'RUNNING', 'SUSPENDING', 'SUSPENDED', 'TERMINATING']);
+      await Promise.all(left.map((m) => d.core.manager.withLock(m.id, (steps) => steps.terminate('test over')).catch(() => undefined)));
       await d.stop();
     }
     if (mounted) await sh('umount', [checkpoints]);
@@ -234,7 +234,8 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
   test('a truncated or corrupted checkpoint: resume fails with the reason, the microVM stays SUSPENDED, others are untouched', async () => {
     const [truncated, digest, healthy, running] = [await run(), await run(), await run(), await run()];
     for (const id of [truncated, digest, healthy, running]) await carriesOn(id);
-    for (const id of [truncated, digest, healthy]) await suspend(id);
+    // Together: each suspend waits ~1.6 s for its checkpointed sandbox to die.
+    await Promise.all([truncated, digest, healthy].map(suspend));
     const cur = (id: string, f: string) => path.join(checkpoints, id, 'current', f);
     const pages = await fs.stat(cur(truncated, 'pages.img'));
     await fs.truncate(cur(truncated, 'pages.img'), Math.floor(pages.size / 2));
@@ -269,10 +270,10 @@ describe('sandbox, app, disk and checkpoint faults', { timeout: 300_000 }, () =>
     await resume(healthy);
     await carriesOn(healthy);
     await carriesOn(running);
-    for (const id of [truncated, digest, healthy, running]) {
-      await client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }));
-      counters.delete(id);
-    }
+    await Promise.all(
+      [truncated, digest, healthy, running].map((id) => client.send(new TerminateMicrovmCommand({ microvmIdentifier: id }))),
+    );
+    for (const id of [truncated, digest, healthy, running]) counters.delete(id);
     assert.deepEqual((await fs.readdir(checkpoints)).sort(), [], 'terminating removed every checkpoint, damaged ones included');
   });
 

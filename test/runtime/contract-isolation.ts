@@ -29,6 +29,8 @@ export interface RuntimeFixture {
   reopen(): Promise<SandboxRuntime>;
   /** Creates a sandbox from a separate process that is then killed with SIGKILL; returns its id. */
   createFromDoomedProcess(spec: Omit<SandboxSpec, 'id'>): Promise<string>;
+  /** How often the driver trims sandbox logs to their bound (default 2000 ms). */
+  logTrimIntervalMs?: number;
   close(): Promise<void>;
 }
 
@@ -66,11 +68,30 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
       await fs.mkdir(tmp, { recursive: true });
     });
     after(async () => {
-      for (const s of await rt.list()) await rt.destroy(s.id).catch(() => undefined);
-      await fx.close();
-      await fs.rm(tmp, { recursive: true, force: true });
-      await assertNoLeaks(baseline, fx.stateDirs);
+      try {
+        await drain();
+      } finally {
+        await Promise.all((await rt.list()).map((s) => rt.destroy(s.id).catch(() => undefined)));
+        await fx.close();
+        await fs.rm(tmp, { recursive: true, force: true });
+        await assertNoLeaks(baseline, fx.stateDirs);
+      }
     });
+
+    /**
+     * A destroy that only cleans up after a test runs in the background: a killed sandbox takes
+     * ~1.6 s to die, waiting the next test need not share. drain() waits for them all (and fails
+     * on any error) before a test looks at the whole host (leak checks, sweeps) and in after().
+     */
+    const pending: Promise<void>[] = [];
+    const failures: string[] = [];
+    const release = (...ids: string[]) => {
+      for (const id of ids) pending.push(rt.destroy(id).catch((e: unknown) => void failures.push(`destroy ${id}: ${String(e)}`)));
+    };
+    async function drain(): Promise<void> {
+      await Promise.all(pending.splice(0));
+      assert.deepEqual(failures.splice(0), [], 'background destroys of earlier tests failed');
+    }
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
       id: newSandboxId(),
@@ -108,7 +129,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         assert.equal((await t.exit).code, 5);
         assert.match(Buffer.concat(tout).toString(), /40 120/);
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -125,7 +146,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         const gaps = ticks.slice(1).map((t, i) => (t - (ticks[i] ?? t)) / 1e6);
         assert.ok(Math.max(...gaps) >= 1000, `expected a >= 1 s gap while paused, max gap ${Math.max(...gaps)} ms`);
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -159,7 +180,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         assert.equal((await httpGet(`http://${b.address}:8080/peek`)).body, '4', 'nor its memory');
         assert.equal((await httpGet(`http://${a.address}:8080/peek`)).body, '5');
       } finally {
-        for (const c of clones) await rt.destroy(c);
+        release(...clones);
       }
     });
 
@@ -173,11 +194,12 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         await rt.resume(s.id);
         assert.equal((await httpGet(`http://${s.address}:8080/`)).body, '1');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
     test('destroy leaves no trace', async () => {
+      await drain();
       const before = await hostResources(fx.stateDirs);
       const s = await rt.create(spec());
       await rt.run(s.id, { args: ['true'] });
@@ -189,6 +211,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
     });
 
     test('the sweep removes sandboxes whose owner was killed with SIGKILL', async () => {
+      await drain();
       const before = await hostResources(fx.stateDirs);
       const id = await fx.createFromDoomedProcess({ rootfs: fx.rootfs, process: { args: ['sleep', '1000'] } });
       const again = await fx.reopen();
@@ -213,8 +236,9 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         const hog = await rt.run(s.id, { args: ['python3', '-c', 'x = bytearray(400 * 1024 * 1024)'], timeoutMs: 30_000 });
         assert.notEqual(hog.code, 0);
         assert.match(hog.stderr.toString(), /MemoryError/);
+        // The sleeps hold no end of the pipe, or tail would wait the 5 s until they all exit.
         const bomb = await rt.run(s.id, {
-          args: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do sleep 5 & i=$((i+1)); done 2>&1 | tail -1; echo done'],
+          args: ['sh', '-c', 'i=0; while [ $i -lt 200 ]; do sleep 5 >/dev/null 2>&1 & i=$((i+1)); done 2>&1 | tail -1; echo done'],
           uid: 1000,
           timeoutMs: 60_000,
         });
@@ -224,7 +248,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         const mem = await rt.run(s.id, { args: ['sh', '-c', "grep MemTotal /proc/meminfo | awk '{print $2}'"] });
         assert.equal(Number(mem.stdout.toString()), 512 * 1024, 'MemTotal inside equals the memory limit');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -247,34 +271,32 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
             egress: { mode: 'allowlist', rules: [{ cidr: `${host.address}/32`, ports: [{ from: host.ports[0], to: host.ports[0] }] }] },
           });
           const internet = await create({ egress: { mode: 'internet' } });
-          await waitForHttp(`http://${internet.address}:8080/peek`);
-          assert.equal(await canConnect(rt, internet.id, host.address, host.ports[1]), true, 'internet: a public address is reachable');
-          assert.equal(
-            await canConnect(rt, internet.id, hostAddressOf(internet.address), hostPort),
-            false,
-            'internet: the host stays closed',
-          );
-          assert.equal(await canConnect(rt, internet.id, closed.address, 8080), false, 'internet: other sandboxes stay closed');
-          await waitForHttp(`http://${closed.address}:8080/peek`);
-          assert.equal(await canConnect(rt, closed.id, host.address, host.ports[0]), false, 'closed: test host unreachable');
-          assert.equal(
-            await canConnect(rt, closed.id, hostAddressOf(closed.address), hostPort),
-            false,
-            'closed: host services unreachable',
-          );
-          assert.equal(await canConnect(rt, closed.id, allow.address, 8080), false, 'closed: other sandboxes unreachable');
-          assert.equal(await canConnect(rt, allow.id, host.address, host.ports[0]), true, 'allowlist: the listed port is reachable');
-          assert.equal(await canConnect(rt, allow.id, host.address, host.ports[1]), false, 'allowlist: other ports are not');
-          assert.equal(await canConnect(rt, allow.id, hostAddressOf(allow.address), hostPort), false, 'allowlist: the host stays closed');
-          assert.equal(await canConnect(rt, allow.id, closed.address, 8080), false, 'allowlist: other sandboxes stay closed');
+          await Promise.all([internet, closed, allow].map((x) => waitForHttp(`http://${x.address}:8080/peek`)));
+          // All at once: each refused probe waits out its 1.5 s connect timeout.
+          const probes: Array<[typeof closed, string, number, boolean, string]> = [
+            [internet, host.address, host.ports[1], true, 'internet: a public address is reachable'],
+            [internet, hostAddressOf(internet.address), hostPort, false, 'internet: the host stays closed'],
+            [internet, closed.address, 8080, false, 'internet: other sandboxes stay closed'],
+            [closed, host.address, host.ports[0], false, 'closed: test host unreachable'],
+            [closed, hostAddressOf(closed.address), hostPort, false, 'closed: host services unreachable'],
+            [closed, allow.address, 8080, false, 'closed: other sandboxes unreachable'],
+            [allow, host.address, host.ports[0], true, 'allowlist: the listed port is reachable'],
+            [allow, host.address, host.ports[1], false, 'allowlist: other ports are not'],
+            [allow, hostAddressOf(allow.address), hostPort, false, 'allowlist: the host stays closed'],
+            [allow, closed.address, 8080, false, 'allowlist: other sandboxes stay closed'],
+          ];
+          const reached = await Promise.all(probes.map(([from, to, port]) => canConnect(rt, from.id, to, port)));
+          probes.forEach(([, , , want, what], i) => assert.equal(reached[i], want, what));
         } finally {
-          for (const id of made) await rt.destroy(id).catch(() => undefined);
+          // Together: each waits ~1.6 s for its sandbox to die. Before the test host goes.
+          await Promise.all(made.map((id) => rt.destroy(id).catch(() => undefined)));
           listener.close();
         }
       });
     });
 
     test('a flipped byte in the memory pages is caught by the digest; failed restores leak nothing', async () => {
+      await drain();
       const before = await hostResources(fx.stateDirs);
       // Same size, different bytes: caught by the digest, not by the size check.
       const s2 = await rt.create(spec({ process: { args: ['sleep', '1000'] } }));
@@ -313,13 +335,14 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
           log = (await rt.logs(s.id)).toString();
         }
         assert.match(log, /last-line/);
-        await new Promise((r) => setTimeout(r, 2500));
+        // One trim interval and a margin: the bound holds after the driver's own trim too.
+        await new Promise((r) => setTimeout(r, (fx.logTrimIntervalMs ?? 2000) + 500));
         const bounded = await rt.logs(s.id);
         assert.ok(bounded.length <= 64 * 1024, `log is ${bounded.length} bytes`);
         assert.match(bounded.toString(), /last-line/);
         assert.doesNotMatch(bounded.toString(), /first-line/);
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -333,7 +356,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
         const out = await collect((await rt.exec(s.id, { args: ['echo', 'x'] })).stdout);
         assert.equal(out.toString(), 'x\n');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
   });

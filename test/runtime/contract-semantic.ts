@@ -48,9 +48,28 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
       rt = fx.runtime;
     });
     after(async () => {
-      for (const s of await rt.list()) await rt.destroy(s.id).catch(() => undefined);
-      await fx.close();
+      try {
+        await drain();
+      } finally {
+        await Promise.all((await rt.list()).map((s) => rt.destroy(s.id).catch(() => undefined)));
+        await fx.close();
+      }
     });
+
+    /**
+     * A destroy that only cleans up after a test runs in the background: a killed gVisor sandbox
+     * takes ~1.6 s to die, waiting the next test need not share. drain() waits for them all (and
+     * fails on any error) before a test lists or sweeps every sandbox, and in after().
+     */
+    const pending: Promise<void>[] = [];
+    const failures: string[] = [];
+    const release = (...ids: string[]) => {
+      for (const id of ids) pending.push(rt.destroy(id).catch((e: unknown) => void failures.push(`destroy ${id}: ${String(e)}`)));
+    };
+    async function drain(): Promise<void> {
+      await Promise.all(pending.splice(0));
+      assert.deepEqual(failures.splice(0), [], 'background destroys of earlier tests failed');
+    }
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
       id: newMicrovmId(),
@@ -78,6 +97,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.equal(got?.address, s.address);
         assert.equal(got?.labels.owner, 'contract');
         assert.equal(await rt.address(s.id), s.address, 'address() answers from the record');
+        await drain();
         assert.ok((await rt.list()).some((x) => x.id === s.id && x.state === 'running'));
         const r = await rt.run(s.id, { args: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
         assert.equal(r.code, 3);
@@ -85,7 +105,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.equal(r.stderr.toString(), 'err\n');
         assert.ok(await logHas(s.id, MARKER), 'the main process writes to the sandbox log');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -99,7 +119,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.equal((await rt.get(s.id))?.state, 'running');
         assert.equal((await rt.run(s.id, { args: ['true'] })).code, 0, 'a resumed sandbox runs commands');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
@@ -111,6 +131,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         await rt.freeze(s.id);
         await rt.freeze(s.id); // idempotent
         assert.equal((await rt.get(s.id))?.state, 'frozen');
+        await drain();
         const listed = new Map((await rt.list()).map((x) => [x.id, x.state]));
         assert.equal(listed.get(s.id), 'frozen', 'list reports the frozen sandbox');
         assert.equal(listed.get(other.id), 'running', 'list still reports the others (a frozen sandbox must not block it)');
@@ -138,8 +159,9 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         await expectCode(rt.freeze(other.id), 'RUNTIME_NOT_FOUND');
         await expectCode(rt.thaw(other.id), 'RUNTIME_NOT_FOUND');
       } finally {
-        await rt.destroy(s.id).catch(() => undefined);
-        await rt.destroy(other.id).catch(() => undefined);
+        // `other` is gone when the test got that far; s is released like the others.
+        if (await rt.get(other.id)) await rt.destroy(other.id).catch(() => undefined);
+        release(s.id);
       }
     });
 
@@ -176,7 +198,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.notEqual((await rt.run(b.id, { args: ['cat', '/root/clone.txt'] })).code, 0, "a sibling never sees another clone's files");
         await expectCode(rt.restore({ id: a.id, checkpointDir: ck }), 'RUNTIME_DUPLICATE_ID');
       } finally {
-        for (const c of clones) await rt.destroy(c);
+        release(...clones);
       }
     });
 
@@ -192,11 +214,12 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         await assert.rejects(rt.checkpoint(s.id, ck, { leaveRunning: true }), 'a checkpoint never overwrites another');
         assert.equal((await rt.get(s.id))?.state, 'running', 'a refused checkpoint leaves the sandbox as it was');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
     test('destroy: the sandbox is gone and every call on it is RUNTIME_NOT_FOUND', async () => {
+      await drain();
       const s = await rt.create(spec());
       await rt.destroy(s.id);
       assert.equal(await rt.get(s.id), undefined);
@@ -228,11 +251,12 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
         assert.equal(await rt.get(id), undefined, 'a refused restore leaves no sandbox');
         await expectCode(rt.inspectCheckpoint(ck), 'RUNTIME_CHECKPOINT_CORRUPT');
       } finally {
-        await rt.destroy(s.id);
+        release(s.id);
       }
     });
 
     test('a second instance sees the sandboxes; sweep removes exactly those not kept', async () => {
+      await drain();
       const keep = await rt.create(spec());
       const drop = await rt.create(spec());
       const again = await fx.reopen();

@@ -41,12 +41,15 @@ runRuntimeIsolationContract('gvisor', async () => {
   const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cubby-gvisor-'));
   const rootfs = await testRootfs();
   const network = await createLinuxNetwork({ addresses: addressPolicy([TEST_HOST_RANGE]) });
-  const open = () => new GvisorRuntime({ stateDir, network });
+  // Short, so the bounded-log case waits one trim of 250 ms rather than of the default 2 s.
+  const logTrimIntervalMs = 250;
+  const open = () => new GvisorRuntime({ stateDir, network, logTrimIntervalMs });
   const runtime = open();
   return {
     runtime,
     rootfs,
     stateDirs: [stateDir],
+    logTrimIntervalMs,
     reopen: async () => open(),
     async createFromDoomedProcess(spec) {
       const helper = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'doomed-owner.js');
