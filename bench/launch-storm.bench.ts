@@ -1,14 +1,15 @@
 /**
  * Issue 13's warm-pool hand-out and launch-storm figures.
- * - Warm pool: RunMicrovm start -> first 200 via the gateway of a pooled launch, with the clone
- *   warmed before hand-out (the ready hook) and without, alternating; its floor is what is left
- *   with no control plane at all: the run hook POST and one GET via the gateway on a warm sandbox.
- * - Storm: 50 RunMicrovm at once from 5 tenants (10 each, their own counter image), warm pool
- *   on, default launch limits: time until all answer, launches/s, p95 per tenant, failures. Then
- *   the same storm with a tight per-tenant queue, once with clients that do not retry (the
- *   ThrottlingExceptions are counted) and once with the official client's default retries.
- *   Last, default limits with a deeper pool (6 per image; all but one per image kept frozen):
- *   what the pool must hold for the storm's rate when cold restores are CPU-bound.
+ * - Warm pool: RunMicrovm start -> first 200 via the gateway of a pooled (warmed) launch, with
+ *   the gateway pre-connecting to the app at hand-out and without, alternating; its floor is what
+ *   is left with no control plane at all: the run hook POST and one GET via the gateway on a
+ *   warm sandbox.
+ * - Storm: 50 RunMicrovm at once from 5 tenants (10 each, their own counter image), the default
+ *   warm pool (all but one clone per image kept frozen) and launch limits: time until all
+ *   answer, launches/s, p95 per tenant, failures. Then the same storm with a tight per-tenant
+ *   queue, once with clients that do not retry (the ThrottlingExceptions are counted) and once
+ *   with the official client's default retries. Last, default limits with a pool of 2 per image
+ *   (the earlier default depth): cold restores are CPU-bound, so the pool sets the storm's rate.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,7 @@ import { benchDaemon, type BenchDaemon } from './support/cubby-fixture.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
 import { median, percentile, printGoal, printTable, timed, type Row } from './support/stats.js';
 import { fixtureArtifact } from '../test/support/daemon.js';
+import { DEFAULT_CORE_CONFIG } from '../src/core/index.js';
 import { createImage, waitForVersion } from '../test/e2e/support.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,20 +64,20 @@ async function pooledLaunch(b: BenchDaemon): Promise<{ id: string; pooled: boole
 async function warmPoolRows(reps: number): Promise<Row[]> {
   const rows = {
     on: {
-      metric: 'warm pool, clone warmed: RunMicrovm start -> first 200 via gateway',
+      metric: 'warm pool, gateway pre-connected at hand-out: RunMicrovm start -> first 200 via gateway',
       cubby: [] as number[],
       raw: [] as number[],
       goal: 'p50 < 25 ms',
     },
     off: {
-      metric: 'warm pool, not warmed (before): RunMicrovm start -> first 200 via gateway',
+      metric: 'warm pool, no pre-connect (before): RunMicrovm start -> first 200 via gateway',
       cubby: [] as number[],
       raw: [] as number[],
     },
-    onFirst: { metric: 'warm pool, clone warmed: first request after RUNNING', cubby: [] as number[] },
-    offFirst: { metric: 'warm pool, not warmed (before): first request after RUNNING', cubby: [] as number[] },
-    onRun: { metric: 'warm pool, clone warmed: RunMicrovm call -> RUNNING', cubby: [] as number[] },
-    offRun: { metric: 'warm pool, not warmed (before): RunMicrovm call -> RUNNING', cubby: [] as number[] },
+    onFirst: { metric: 'warm pool, pre-connected: first request after RUNNING', cubby: [] as number[] },
+    offFirst: { metric: 'warm pool, no pre-connect (before): first request after RUNNING', cubby: [] as number[] },
+    onRun: { metric: 'warm pool, pre-connected: RunMicrovm call -> RUNNING', cubby: [] as number[] },
+    offRun: { metric: 'warm pool, no pre-connect (before): RunMicrovm call -> RUNNING', cubby: [] as number[] },
   };
   let misses = 0;
   const b = await benchDaemon(1);
@@ -83,22 +85,22 @@ async function warmPoolRows(reps: number): Promise<Row[]> {
     const launcher = b.d.core.launcher;
     const imageId = b.version.imageId;
     for (let i = 0; i < reps * 2; i++) {
-      const warmed = i % 2 === 1;
+      const pre = i % 2 === 1;
       // A fresh pool made under this setting: drop the old clone, then an untimed launch starts the pool.
-      launcher.warmClones = warmed;
+      launcher.preconnect = pre;
       await launcher.drop(imageId);
       const seed = await b.run();
       await b.d.core.services.microvms.terminate(b.caller, seed);
       const l = await pooledLaunch(b);
       if (!l.pooled) misses++;
       const total = l.run + l.first;
-      (warmed ? rows.on : rows.off).cubby.push(total);
-      (warmed ? rows.on : rows.off).raw.push(l.floor);
-      (warmed ? rows.onFirst : rows.offFirst).cubby.push(l.first);
-      (warmed ? rows.onRun : rows.offRun).cubby.push(l.run);
+      (pre ? rows.on : rows.off).cubby.push(total);
+      (pre ? rows.on : rows.off).raw.push(l.floor);
+      (pre ? rows.onFirst : rows.offFirst).cubby.push(l.first);
+      (pre ? rows.onRun : rows.offRun).cubby.push(l.run);
       await b.client.send(new TerminateMicrovmCommand({ microvmIdentifier: l.id }));
     }
-    launcher.warmClones = true;
+    launcher.preconnect = true;
   } finally {
     await b.stop();
   }
@@ -169,25 +171,34 @@ async function stormRows(): Promise<Row[]> {
     const single = tenants.map((t) => t.client); // maxAttempts 1
     const limits = b.d.core.launcher.gate.limits;
     const defaults = { ...limits };
+    const pool = DEFAULT_CORE_CONFIG.warmPoolSize;
     const cases: Array<{ name: string; clients: Client[]; perTenantQueue?: number; pool?: number }> = [
       {
-        name: `default limits (${defaults.concurrency} at once, queue ${defaults.maxQueued} / ${defaults.maxQueuedPerTenant} per tenant)`,
+        name: `defaults (pool ${pool} per image, ${defaults.concurrency} at once, queue ${defaults.maxQueued} / ${defaults.maxQueuedPerTenant} per tenant)`,
         clients: single,
       },
       { name: 'per-tenant queue 4, clients without retries', clients: single, perTenantQueue: 4 },
       { name: 'per-tenant queue 4, the official client retrying (its default)', clients: retrying, perTenantQueue: 4 },
-      { name: 'default limits, warm pool 6 per image (5 frozen)', clients: single, pool: 6 },
+      { name: 'default limits, warm pool 2 per image (before)', clients: single, pool: 2 },
     ];
     for (const c of cases) {
-      // Each storm starts with a full pool per image (pools fill in the background, paced).
-      const poolSize = c.pool ?? 2;
+      // Each storm starts with a full pool per image, of this case's depth (pools fill in the background, paced).
+      const poolSize = c.pool ?? pool;
       b.d.core.launcher.poolSize = poolSize;
+      for (const t of tenants) {
+        const image = await b.d.store.getImageByName(t.tenantId, 'counter');
+        if (image) await b.d.core.launcher.drop(image.id);
+      }
       for (const t of tenants) {
         const m = await t.client.send(new RunMicrovmCommand({ imageIdentifier: 'counter' }));
         await t.client.send(new TerminateMicrovmCommand({ microvmIdentifier: m.microvmId }));
       }
       const deadline = Date.now() + 120_000;
       while (b.d.core.launcher.pooledIds().length < TENANTS * poolSize && Date.now() < deadline) await sleep(100);
+      if (b.d.core.launcher.pooledIds().length < TENANTS * poolSize)
+        console.log(
+          `(${c.name}: the pools held only ${b.d.core.launcher.pooledIds().length} of ${TENANTS * poolSize} clones at the start)`,
+        );
       await sleep(500);
       limits.maxQueuedPerTenant = c.perTenantQueue ?? defaults.maxQueuedPerTenant;
       const { r, ids } = await storm(c.clients);
@@ -206,7 +217,7 @@ async function stormRows(): Promise<Row[]> {
     await b.stop();
     await fs.rm(work, { recursive: true, force: true });
   }
-  printTable(`Launch storm: ${TENANTS * PER_TENANT} RunMicrovm at once from ${TENANTS} tenants (warm pool 2 per image unless named)`, rows);
+  printTable(`Launch storm: ${TENANTS * PER_TENANT} RunMicrovm at once from ${TENANTS} tenants (default warm pool unless named)`, rows);
   for (const l of lines) console.log(l);
   const first = rows.find((r) => r.unit === '/s');
   if (first)

@@ -124,6 +124,10 @@ export async function startDaemon(config: DaemonConfig, opts: { log?: Logger } =
             late.gateway?.evict(e.microvmId);
           }
         },
+        // The first request after a launch finds a connection to the app already open.
+        handingOut(e) {
+          late.gateway?.preconnect(e.microvmId, e.address);
+        },
       },
       config: { ...config.core, ...(agentBinary ? { agentBinary } : {}) },
     });

@@ -7,6 +7,7 @@ import { sendHttpError } from './error-response.js';
 import { clientResponseHeaders } from './forward-headers.js';
 import type { RouteForm } from './route.js';
 import { armConnectTimeout, upstreamError } from './upstream-errors.js';
+import { wasPreconnected } from './upstream-agents.js';
 
 export interface HttpForward {
   address: string;
@@ -23,7 +24,7 @@ export interface HttpForward {
   bodiless: boolean;
 }
 
-// Safe to send twice: a pooled connection the app had already closed is retried once.
+// Safe to send twice: a pooled (or pre-connected) connection the app had already closed is retried once.
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpForward): void {
@@ -69,7 +70,12 @@ export function forwardHttp(req: IncomingMessage, res: ServerResponse, f: HttpFo
         res.destroy();
         return;
       }
-      if (mayRetry && up.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A pre-connected socket may also have been refused (the app listened only later): nothing was sent.
+      const stale = up.reusedSocket
+        ? code === 'ECONNRESET' || code === 'EPIPE'
+        : wasPreconnected(up.socket) && (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNREFUSED');
+      if (mayRetry && stale) {
         attempt(false);
         return;
       }

@@ -16,7 +16,7 @@ export function registerServe(program: Command): void {
     .option('--gateway <host:port>', 'endpoint gateway listen address', '127.0.0.1:8480')
     .option('--domain <domain>', 'endpoints are http://<microvmId>.<domain>:<gatewayPort>', 'microvm.localhost')
     .option('--region <region>', 'region in ARNs', 'local')
-    .option('--warm-pool <n>', 'pre-restored sandboxes kept per image version', (v) => Number(v))
+    .option('--warm-pool <n>', 'pre-restored sandboxes per image version (default 8; 64 on the host at most)', (v) => Number(v))
     .option('--max-active <n>', 'most microVMs holding a sandbox at once', (v) => Number(v))
     .option('--launch-concurrency <n>', 'launches at once; more wait, in turn per tenant (default 2 per CPU core)', (v) => Number(v))
     .option('--launch-queue <n>', 'launches waiting on the host before ThrottlingException (default 100)', (v) => Number(v))

@@ -16,9 +16,21 @@ export interface LaunchLimits {
   maxQueuedPerTenant: number;
   /** Least time between two warm-pool refill starts (the rate the host sustains besides launches). */
   refillIntervalMs: number;
+  /**
+   * Pooled clones on the host, all versions together (at least one pool's worth): deep pools
+   * (for storms) only for so many versions (each frozen spare holds its memory, ~26 MiB for a
+   * small app). Refills stop at it.
+   */
+  maxPooled: number;
 }
 
-export const DEFAULT_LAUNCH_LIMITS: LaunchLimits = { concurrency: 4, maxQueued: 100, maxQueuedPerTenant: 25, refillIntervalMs: 250 };
+export const DEFAULT_LAUNCH_LIMITS: LaunchLimits = {
+  concurrency: 4,
+  maxQueued: 100,
+  maxQueuedPerTenant: 25,
+  refillIntervalMs: 250,
+  maxPooled: 64,
+};
 
 export class LaunchGate {
   private readonly queue: FairQueue;

@@ -4,7 +4,8 @@
  * only then hand it out. A warm pool of already-restored clones per version takes the restore
  * off the launch path; a pooled clone is handed out once and never again, and only once warmed
  * (see warm()). Launches pass the LaunchGate (bounded, fair per tenant); the pool is refilled
- * one clone at a time, paced, and only while no launch waits for a slot.
+ * one clone at a time, paced, only while no launch waits for a slot, emptiest pool first, up to
+ * a host-wide cap. At hand-out the observer hears the address (the gateway pre-connects).
  *
  * An idle restored sandbox still burns CPU (~27 ms/s on systrap), so a deep pool would eat the
  * CPU that launches need: only the first clone of each pool stays running (the fastest
@@ -15,7 +16,7 @@ import type { HookSettings } from '../model.js';
 import type { HooksPort } from '../ports/hooks.js';
 import type { EgressPolicy } from '../ports/network.js';
 import type { SandboxInfo, SandboxRuntime } from '../ports/runtime.js';
-import type { Logger } from '../ports/observer.js';
+import type { CoreObserver, Logger } from '../ports/observer.js';
 import { newMicrovmId } from '../ids.js';
 import { callHookIfEnabled } from '../hooks.js';
 import { DEFAULT_LAUNCH_LIMITS, LaunchGate, type LaunchLimits } from './launch-gate.js';
@@ -66,6 +67,8 @@ export class Launcher {
   warmClones = true;
   /** Freeze pooled clones beyond the first per version (see the top); turned off only to measure (bench). */
   freezeSpares = true;
+  /** Tell the observer a sandbox is about to be handed out (the gateway pre-connects); turned off only to measure (bench). */
+  preconnect = true;
   /** Clones kept ready per version (the daemon's --warm-pool; a bench deepens it to measure storms). */
   poolSize: number;
   private readonly pools = new Map<string, Pool>();
@@ -76,7 +79,14 @@ export class Launcher {
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly deps: { runtime: SandboxRuntime; hooks: HooksPort; log: Logger; poolSize: number; limits?: Partial<LaunchLimits> },
+    private readonly deps: {
+      runtime: SandboxRuntime;
+      hooks: HooksPort;
+      log: Logger;
+      poolSize: number;
+      limits?: Partial<LaunchLimits>;
+      observer?: CoreObserver;
+    },
   ) {
     this.poolSize = deps.poolSize;
     this.gate = new LaunchGate({ ...DEFAULT_LAUNCH_LIMITS, ...deps.limits });
@@ -120,6 +130,7 @@ export class Launcher {
       }));
     try {
       if (lease.frozen) await this.deps.runtime.thaw(sandbox.id);
+      this.handingOut(lease.id, sandbox.address);
       await callHookIfEnabled(this.deps.hooks, target.hooks, 'run', sandbox.address, {
         microvmId: lease.id,
         runHookPayload: payload ?? '',
@@ -128,6 +139,16 @@ export class Launcher {
     } catch (e) {
       await this.deps.runtime.destroy(sandbox.id).catch(() => undefined);
       throw e;
+    }
+  }
+
+  /** Lets the gateway open its first connection to the app while the run hook runs (a slow first connect otherwise). */
+  private handingOut(microvmId: string, address: string): void {
+    if (!this.preconnect) return;
+    try {
+      this.deps.observer?.handingOut?.({ microvmId, address });
+    } catch (e) {
+      this.deps.log.warn({ err: String(e), microvmId }, 'hand-out notice failed');
     }
   }
 
@@ -154,13 +175,18 @@ export class Launcher {
   }
 
   /**
-   * Starts the next refill if one is due: one at a time, at least refillIntervalMs apart, and
-   * only when the gate is quiet (a launch that waits gets the slot first). Called on a lease,
+   * Starts the next refill if one is due: one at a time, at least refillIntervalMs apart, only
+   * when the gate is quiet (a launch that waits gets the slot first) and while the host holds
+   * fewer than maxPooled pooled clones. Called on a lease,
    * when a refill ends, when a gate slot frees and when the pacing timer fires.
    */
   private pump(): void {
     if (this.closed || this.refilling || this.timer) return;
-    const entry = [...this.pools.entries()].find(([, p]) => p.ready.length + p.filling < this.poolSize);
+    // The emptiest pool first (a storm drains several), and none past the host-wide cap.
+    const held = (p: Pool) => p.ready.length + p.filling;
+    const entries = [...this.pools.entries()];
+    if (entries.reduce((n, [, p]) => n + held(p), 0) >= Math.max(this.gate.limits.maxPooled, this.poolSize)) return;
+    const entry = entries.filter(([, p]) => held(p) < this.poolSize).sort(([, a], [, b]) => held(a) - held(b))[0];
     if (!entry) return;
     const wait = this.lastRefillAt + this.gate.limits.refillIntervalMs - Date.now();
     if (wait > 0) {

@@ -11,6 +11,8 @@ export interface CoreObserver {
   resumed?(e: { microvmId: string; tenantId: string; ms: number }): void;
   suspended?(e: { microvmId: string; tenantId: string; ms: number; bytes: number }): void;
   stateChanged?(e: { microvmId: string; tenantId: string; from: string; to: string }): void;
+  /** A launch's sandbox runs and its run hook is about to be called (the gateway may pre-connect); must not throw or block. */
+  handingOut?(e: { microvmId: string; address: string }): void;
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };

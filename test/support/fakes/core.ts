@@ -48,6 +48,8 @@ export interface FakeWorld {
   config: CoreConfig;
   /** Every state change the core reported (all cores of this world), oldest first. */
   transitions: Array<{ id: string; from: string; to: string }>;
+  /** Every hand-out notice (the gateway's cue to pre-connect), oldest first. */
+  handedOut: Array<{ microvmId: string; address: string }>;
   /** The states one microVM went through, e.g. ['PENDING', 'RUNNING', 'SUSPENDING', ...]. */
   path(id: string): string[];
   /**
@@ -91,9 +93,13 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeWor
   const managed = new FakeManagedImages(fs);
   const stopped: Core[] = [];
   const transitions: FakeWorld['transitions'] = [];
+  const handedOut: FakeWorld['handedOut'] = [];
   const observer = {
     stateChanged: (e: { microvmId: string; from: string; to: string }) => {
       transitions.push({ id: e.microvmId, from: e.from, to: e.to });
+    },
+    handingOut: (e: { microvmId: string; address: string }) => {
+      handedOut.push({ ...e });
     },
   };
   const path = (id: string) => {
@@ -138,6 +144,7 @@ export async function startFakeCore(opts: FakeCoreOptions = {}): Promise<FakeWor
       tenants,
       config,
       transitions,
+      handedOut,
       path,
       caller: { tenant: tenants[0] as Tenant },
       restart: () => {
