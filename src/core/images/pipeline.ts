@@ -14,7 +14,7 @@ import type { Logger } from '../ports/observer.js';
 import { asCubbyError, CubbyError } from '../../errors/index.js';
 import { callHook } from '../hooks.js';
 import { newMicrovmId } from '../ids.js';
-import { AGENT_CAPABILITIES, agentArgs, agentDefaultUser, agentMount, withoutAddressSpace } from './agent.js';
+import { AGENT_CAPABILITIES, AGENT_PATH, agentArgs, agentDefaultUser, agentMount, withoutAddressSpace } from './agent.js';
 import { buildCaps, type BuildCapLimits } from './build-caps.js';
 import { agentRecordPath, buildLogPath, failVersion, versionDir } from './version-files.js';
 import { BUILD_ROLE_MEMBER, buildRoleSecrets } from '../roles/build.js';
@@ -100,6 +100,8 @@ export class BuildPipeline {
         // The tenant's own layer cache; --no-cache builds every step (and still fills it).
         cacheScope: tenantId,
         ...(s.build?.noCache ? { noCache: true } : {}),
+        // The agent's mount point is part of the version (starting a sandbox then writes nothing into it).
+        ...(s.agent ? { mountPoints: [AGENT_PATH] } : {}),
         memoryBytes: caps.memoryMiB * 1024 * 1024,
         diskBytes: caps.diskMiB * 1024 * 1024,
         onLog: (line) => log(`[build] ${line}`),

@@ -115,6 +115,11 @@ export interface BuildRequest {
   cacheScope?: string;
   /** Build every step afresh (the cache is still filled for later builds). */
   noCache?: boolean;
+  /**
+   * Paths in the image the runtime will bind-mount files over (the agent): made as empty files in
+   * the exported rootfs, so starting a sandbox never writes the rootfs.
+   */
+  mountPoints?: readonly string[];
   /** Whole-build time limit (default 15 minutes). */
   timeoutMs?: number;
   /** Memory cap of each RUN step (default: the builder's). */

@@ -45,6 +45,9 @@ import { allocateBuildNetwork, dnsServers, primeScript, releaseBuildNetwork, swe
 import { cacheable, resumeDockerfile, stepKeys, type StepKey } from './cache-keys.js';
 import { LayerCache, cacheRef } from './layer-cache.js';
 import { StepTracker } from './step-log.js';
+import { StepNetworkUse } from './step-network.js';
+import { worthCaching } from './cache-rule.js';
+import { createMountPoints } from './mount-points.js';
 
 export interface BuildahBuilderOptions {
   /** Managed base images (default: a ManagedImages on `cacheDir`). */
@@ -78,8 +81,6 @@ export const DEFAULT_HOST_DISK_RESERVE_MIB = 2048;
 const MiB = 1024 * 1024;
 
 const LOG_TAIL_LINES = 25;
-/** A RUN step quicker than this is run again rather than cached. */
-export const MIN_CACHED_STEP_MS = 4000;
 
 export class BuildahBuilder implements ImageBuilder {
   readonly storageDir: string;
@@ -225,7 +226,14 @@ export class BuildahBuilder implements ImageBuilder {
         ? resumeDockerfile(dockerfile, summary.instructions, fromIndex, hit.index, cacheRef(hit.key))
         : rewriteFrom(dockerfile, summary.from, baseRef);
       await fs.writeFile(rewritten, text);
-      steps = new StepTracker(summary.instructions, fromIndex, text);
+      // Which RUN steps use the network decides, with their durations, which get cached (cache-rule.ts).
+      const audit = this.networkPort;
+      const netUse = caching && net && audit?.egressAudit ? new StepNetworkUse(audit, net.sandboxAddress) : undefined;
+      const isRun = (i: number): boolean => summary.instructions[i]?.keyword === 'RUN';
+      steps = new StepTracker(summary.instructions, fromIndex, text, {
+        started: (i) => (isRun(i) ? netUse?.started(i) : undefined),
+        committed: (i) => netUse?.ended(i),
+      });
       if (hit) {
         const upTo = hit.index;
         for (const k of keys.filter((x) => x.index <= upTo)) log(`${steps.label(k.index)} (cached)`);
@@ -267,7 +275,7 @@ export class BuildahBuilder implements ImageBuilder {
       const left = deadline - Date.now();
       const tracker = steps;
       const r = left > 0 ? await this.buildah.run(layout, args, { onLine: (l) => log(tracker.line(l)), timeoutMs: left }) : undefined;
-      if (caching && r && !r.timedOut) await this.fillCache(layout, dataDir, tracker, keys, hit, req.cacheScope as string, log);
+      if (caching && r && !r.timedOut) await this.fillCache(layout, dataDir, tracker, netUse, keys, hit, req.cacheScope as string, log);
       if (!r || r.code !== 0) {
         const status = r ? /while running runtime: (exit status \d+)/.exec(r.output)?.[1] : undefined;
         const why = !r || r.timedOut ? `timed out after ${req.timeoutMs ?? this.timeoutMs} ms` : (status ?? `exit ${r.code ?? r.signal}`);
@@ -306,6 +314,11 @@ export class BuildahBuilder implements ImageBuilder {
         ...(plan ? { plan } : {}),
         tmpDir: layout.tmp,
       });
+      // Where the runtime will mount files over (the agent): made now, so that starting a
+      // sandbox never writes the rootfs after its export (runsc would make them, and the record
+      // below would no longer hold for the next rebuild).
+      const made = await createMountPoints(outputDir, req.mountPoints ?? []);
+      if (made.skipped.length) log(`[cubby] mount points not made (a symlink or a file is in the way): ${made.skipped.join(', ')}`);
       const exportMs = Date.now() - exportStarted;
       if (config.user) config.user = await resolveUser(outputDir, config.user);
       const sizeStarted = Date.now();
@@ -351,19 +364,18 @@ export class BuildahBuilder implements ImageBuilder {
     layout: StorageLayout,
     dataDir: string,
     tracker: StepTracker,
+    netUse: StepNetworkUse | undefined,
     keys: readonly StepKey[],
     hit: StepKey | undefined,
     scope: string,
     log: (line: string) => void,
   ): Promise<void> {
-    // Steps quicker than loading an entry would be are not worth one (nor the copy into the cache).
-    const todo = keys.filter(
-      (k) =>
-        cacheable(k.instruction) &&
-        (!hit || k.index > hit.index) &&
-        tracker.images.has(k.index) &&
-        (tracker.durations.get(k.index) ?? 0) >= MIN_CACHED_STEP_MS,
-    );
+    const todo: StepKey[] = [];
+    for (const k of keys) {
+      if (!cacheable(k.instruction) || (hit && k.index <= hit.index) || !tracker.images.has(k.index)) continue;
+      const step = { durationMs: tracker.durations.get(k.index) ?? 0, usedNetwork: (await netUse?.used(k.index)) ?? false };
+      if (worthCaching(step)) todo.push(k);
+    }
     if (todo.length === 0) return;
     const started = Date.now();
     try {

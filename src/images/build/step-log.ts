@@ -27,6 +27,8 @@ export class StepTracker {
     private readonly instructions: readonly Instruction[],
     private readonly fromIndex: number,
     rewritten: string,
+    /** Told as each step starts and is committed (the layer cache's network readings, step-network.ts). */
+    private readonly events: { started?(index: number): void; committed?(index: number): void } = {},
   ) {
     const parsed = parseDockerfile(rewritten).instructions;
     const from = parsed.findIndex((i) => i.keyword === 'FROM');
@@ -54,12 +56,14 @@ export class StepTracker {
       }
       this.current = index;
       this.startedAt = Date.now();
+      this.events.started?.(index);
       return `STEP ${index - this.fromIndex + 1}/${this.total}: ${m[3]}`;
     }
     const c = COMMITTED.exec(l);
     if (c && this.current !== undefined) {
       this.images.set(this.current, c[1] as string);
       this.durations.set(this.current, Date.now() - this.startedAt);
+      this.events.committed?.(this.current);
       return l;
     }
     this.output.push(l);
