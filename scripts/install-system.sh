@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
-for p in buildah nftables iproute2 util-linux debootstrap skopeo fuse-overlayfs uidmap openssl rsync; do have "$p" || need+=("$p"); done
+for p in buildah nftables iproute2 util-linux debootstrap skopeo fuse-overlayfs uidmap openssl rsync tini; do have "$p" || need+=("$p"); done
 # Backports builds: runsc (systrap, checkpoint flags) and Go 1.22 for the in-sandbox agent.
 bpo=()
 have runsc || bpo+=(runsc)
