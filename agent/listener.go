@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ import (
 type blockingListener struct {
 	fd   int
 	addr net.Addr
+	once sync.Once
 }
 
 // blockingAccept takes over ln's socket (ln is closed; its duplicate keeps listening).
@@ -106,5 +108,15 @@ func kickPoller() {
 	}
 }
 
-func (l *blockingListener) Close() error   { return syscall.Close(l.fd) }
+// Close shuts the socket down first: that ends an accept(2) blocked on it (close alone would not).
+// Once only: a second close(2) could close a descriptor number reused since.
+func (l *blockingListener) Close() error {
+	err := net.ErrClosed
+	l.once.Do(func() {
+		_ = syscall.Shutdown(l.fd, syscall.SHUT_RDWR)
+		err = syscall.Close(l.fd)
+	})
+	return err
+}
+
 func (l *blockingListener) Addr() net.Addr { return l.addr }

@@ -3,13 +3,15 @@
  * Sandbox.create() -> the first commands.run('echo hi') result, cold and from the warm pool,
  * beside raw runsc restoring the same `base` snapshot into a fresh netns plus one `runsc exec`;
  * the commands.run round trip beside `runsc exec`; a 10 MiB upload and download through the
- * gateway beside the same request straight to the agent; pause and connect (resume) latency; and
+ * gateway beside the same request straight to the agent (from a client process of its own); pause and connect (resume) latency; and
  * what the agent costs an app: the same counter app built with and without `cubbyAgent`, its
  * checkpoint size and its auto-resume to the first answer.
  */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Sandbox } from 'e2b';
 import type { TestDaemon } from '../test/support/daemon.js';
 import { ensureTestBaseImage } from '../test/support/base-image.js';
@@ -20,11 +22,13 @@ import { e2bDaemon, endE2bBench, sdkOpts, untilPoolRefilled, type E2bCtx, type R
 import { RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
 import { buildCounterImage, waitForState } from '../test/e2e/support.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
+import type { FileRoundResult, FileRoundSpec } from './support/file-round-worker.js';
 import { printGoal, printGoalMinRatio, printTable, timed, type Row } from './support/stats.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ENVD = 49983;
 const MiB = 1024 * 1024;
+const FILE_WORKER = fileURLToPath(new URL('./support/file-round-worker.js', import.meta.url));
 
 /** Sandbox.create() to the first `echo hi` result; the sandbox is killed afterwards (untimed). */
 async function createToFirstRun(c: E2bCtx): Promise<number> {
@@ -105,21 +109,26 @@ function sandboxAddress(c: E2bCtx, id: string): Promise<string> {
     .then((s) => (JSON.parse(s) as { network?: { sandboxAddress?: string } }).network?.sandboxAddress ?? '');
 }
 
-/** One 10 MiB upload then download against `base` (gateway or agent), in MiB/s each. */
-async function fileRound(base: string, headers: Record<string, string>, body: Buffer, name: string): Promise<[number, number]> {
-  const url = `${base}/files?path=/home/user/${name}&username=user`;
-  const [up, res] = await timed(() =>
-    fetch(url, { method: 'POST', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body }),
-  );
-  if (!res.ok) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
-  await res.arrayBuffer();
-  const [down, n] = await timed(async () => {
-    const r = await fetch(url, { headers });
-    if (!r.ok) throw new Error(`download answered ${r.status}`);
-    return (await r.arrayBuffer()).byteLength;
+/** The file rounds, run by their own process (support/file-round-worker.ts says why). */
+function fileRounds(spec: FileRoundSpec): Promise<FileRoundResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FILE_WORKER, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      try {
+        if (code !== 0) throw new Error(`file worker exited ${code}: ${err.slice(-1000)}`);
+        resolve(JSON.parse(out) as FileRoundResult);
+      } catch (e) {
+        reject(e instanceof SyntaxError ? new Error(`file worker printed no result: ${out.slice(-500)} ${err.slice(-500)}`) : e);
+      }
+    });
   });
-  if (n !== body.length) throw new Error(`downloaded ${n} bytes of ${body.length}`);
-  return [body.length / MiB / (up / 1000), n / MiB / (down / 1000)];
 }
 
 async function dirBytes(dir: string): Promise<number> {
@@ -309,16 +318,17 @@ export async function e2bBench(reps = 10): Promise<Row[]> {
     const token = (cur as unknown as { envdAccessToken?: string }).envdAccessToken ?? '';
     const gwHeaders = { 'E2b-Sandbox-Id': cur.sandboxId, 'E2b-Sandbox-Port': String(ENVD), 'X-Access-Token': token };
     const direct = `http://${await sandboxAddress(c, cur.sandboxId)}:${ENVD}`;
-    const body = Buffer.alloc(10 * MiB, 7);
-    for (let i = 0; i < Math.max(3, reps); i++) {
-      const [gu, gd] = await fileRound(c.d.gatewayUrl, gwHeaders, body, `gw-${i}.bin`);
-      const [du, dd] = await fileRound(direct, {}, body, `direct-${i}.bin`);
-      rows.up.cubby.push(gu);
-      rows.down.cubby.push(gd);
-      rows.up.raw.push(du);
-      rows.down.raw.push(dd);
-      await cur.commands.run(`rm -f gw-${i}.bin direct-${i}.bin`);
-    }
+    const files = await fileRounds({
+      gateway: { base: c.d.gatewayUrl, headers: gwHeaders },
+      direct: { base: direct },
+      reps: Math.max(3, reps),
+      size: 10 * MiB,
+    });
+    rows.up.cubby.push(...files.gatewayUp);
+    rows.down.cubby.push(...files.gatewayDown);
+    rows.up.raw.push(...files.directUp);
+    rows.down.raw.push(...files.directDown);
+    await cur.commands.run('rm -f gw.bin direct.bin');
     await Sandbox.kill(cur.sandboxId, sdkOpts(c));
     live = undefined;
     await raw.raw.destroy(clone.id, clone.ns, clone.idx);
