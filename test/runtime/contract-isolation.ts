@@ -19,6 +19,7 @@ import { httpGet, waitForHttp } from '../support/http.js';
 import { assertNoLeaks, hostResources } from '../support/leaks.js';
 import { collect } from '../../src/util/streams.js';
 import { withTestHost } from '../support/test-host.js';
+import { backgroundDestroys } from './support/background-destroys.js';
 
 export interface RuntimeFixture {
   runtime: SandboxRuntime;
@@ -78,20 +79,7 @@ export function runRuntimeIsolationContract(name: string, make: () => Promise<Ru
       }
     });
 
-    /**
-     * A destroy that only cleans up after a test runs in the background: a killed sandbox takes
-     * ~1.6 s to die, waiting the next test need not share. drain() waits for them all (and fails
-     * on any error) before a test looks at the whole host (leak checks, sweeps) and in after().
-     */
-    const pending: Promise<void>[] = [];
-    const failures: string[] = [];
-    const release = (...ids: string[]) => {
-      for (const id of ids) pending.push(rt.destroy(id).catch((e: unknown) => void failures.push(`destroy ${id}: ${String(e)}`)));
-    };
-    async function drain(): Promise<void> {
-      await Promise.all(pending.splice(0));
-      assert.deepEqual(failures.splice(0), [], 'background destroys of earlier tests failed');
-    }
+    const { release, drain } = backgroundDestroys(() => rt);
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
       id: newSandboxId(),

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { SandboxRuntime, SandboxSpec } from '../../src/core/ports/runtime.js';
 import { isCubbyError } from '../../src/errors/index.js';
 import { newMicrovmId } from '../../src/core/ids.js';
+import { backgroundDestroys } from './support/background-destroys.js';
 
 export interface RuntimeSemanticFixture {
   runtime: SandboxRuntime;
@@ -56,20 +57,7 @@ export function runRuntimeSemanticContract(name: string, make: () => Promise<Run
       }
     });
 
-    /**
-     * A destroy that only cleans up after a test runs in the background: a killed gVisor sandbox
-     * takes ~1.6 s to die, waiting the next test need not share. drain() waits for them all (and
-     * fails on any error) before a test lists or sweeps every sandbox, and in after().
-     */
-    const pending: Promise<void>[] = [];
-    const failures: string[] = [];
-    const release = (...ids: string[]) => {
-      for (const id of ids) pending.push(rt.destroy(id).catch((e: unknown) => void failures.push(`destroy ${id}: ${String(e)}`)));
-    };
-    async function drain(): Promise<void> {
-      await Promise.all(pending.splice(0));
-      assert.deepEqual(failures.splice(0), [], 'background destroys of earlier tests failed');
-    }
+    const { release, drain } = backgroundDestroys(() => rt);
 
     const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
       id: newMicrovmId(),
