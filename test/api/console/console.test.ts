@@ -430,8 +430,11 @@ describe('web console in Chromium', { timeout: 20 * 60_000 }, () => {
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: 'Images', exact: true }).waitFor();
       assert.equal(new URL(page.url()).hash, '#/images');
-      // Forward again: Tab goes from the content into the image list, and Enter opens the image.
+      // Forward again: Tab goes from the content into the image list (once it has loaded), and
+      // Enter opens the image.
+      await page.getByRole('link', { name: 'web', exact: true }).waitFor();
       for (let i = 0; i < 12 && (await focused()).text !== 'web'; i++) await page.keyboard.press('Tab');
+      assert.equal((await focused()).text, 'web', 'Tab reaches the image in the list');
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: /^Image web/ }).waitFor();
     } finally {
