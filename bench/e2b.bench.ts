@@ -7,7 +7,6 @@
  * what the agent costs an app: the same counter app built with and without `cubbyAgent`, its
  * checkpoint size and its auto-resume to the first answer.
  */
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import { e2bDaemon, endE2bBench, sdkOpts, untilPoolRefilled, type E2bCtx, type R
 import { RunMicrovmCommand, SuspendMicrovmCommand, TerminateMicrovmCommand } from '@aws-sdk/client-lambda-microvms';
 import { buildCounterImage, waitForState } from '../test/e2e/support.js';
 import { gatewayProbe, untilOk } from './support/http-probe.js';
+import { runWorker } from './support/load.js';
 import type { FileRoundResult, FileRoundSpec } from './support/file-round-worker.js';
 import { printGoal, printGoalMinRatio, printTable, timed, type Row } from './support/stats.js';
 
@@ -111,24 +111,7 @@ function sandboxAddress(c: E2bCtx, id: string): Promise<string> {
 
 /** The file rounds, run by their own process (support/file-round-worker.ts says why). */
 function fileRounds(spec: FileRoundSpec): Promise<FileRoundResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FILE_WORKER, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      try {
-        if (code !== 0) throw new Error(`file worker exited ${code}: ${err.slice(-1000)}`);
-        resolve(JSON.parse(out) as FileRoundResult);
-      } catch (e) {
-        reject(e instanceof SyntaxError ? new Error(`file worker printed no result: ${out.slice(-500)} ${err.slice(-500)}`) : e);
-      }
-    });
-  });
+  return runWorker<FileRoundResult>(FILE_WORKER, spec, 300_000);
 }
 
 async function dirBytes(dir: string): Promise<number> {
