@@ -63,10 +63,6 @@ interface Pool {
 
 export class Launcher {
   readonly gate: LaunchGate;
-  /** Warm each pooled clone before hand-out (see warm()); turned off only to measure what it saves (bench). */
-  warmClones = true;
-  /** Freeze pooled clones beyond the first per version (see the top); turned off only to measure (bench). */
-  freezeSpares = true;
   /** Tell the observer a sandbox is about to be handed out (the gateway pre-connects); turned off only to measure (bench). */
   preconnect = true;
   /** Clones kept ready per version (the daemon's --warm-pool; a bench deepens it to measure storms). */
@@ -239,7 +235,7 @@ export class Launcher {
       return;
     }
     // A spare beside a running clone is frozen (once warmed: its pages are in); a failed freeze leaves it running.
-    const spare = this.freezeSpares && pool.ready.some((p) => !p.frozen);
+    const spare = pool.ready.some((p) => !p.frozen);
     const frozen =
       spare &&
       (await this.deps.runtime.freeze(sandbox.id).then(
@@ -282,7 +278,6 @@ export class Launcher {
    * to the hook port. An image with neither is pooled unwarmed.
    */
   private async warm(target: LaunchTarget, sandbox: SandboxInfo): Promise<void> {
-    if (!this.warmClones) return;
     const h = target.hooks;
     if (h.enabled.ready) {
       await this.deps.hooks.call({ address: sandbox.address, port: h.port, hook: 'ready', timeoutMs: WARM_TIMEOUT_MS });

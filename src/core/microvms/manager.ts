@@ -12,6 +12,7 @@ import { CubbyError, errors } from '../../errors/index.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { ActivityTracker } from './activity.js';
 import { resolveLaunchTarget } from './targets.js';
+import type { LaunchTarget } from '../launch/launcher.js';
 import type { QuotaService } from '../quotas/service.js';
 import { Admission } from './admission.js';
 import { checkpointDir } from './checkpoints.js';
@@ -141,6 +142,7 @@ export class MicrovmManager implements MicrovmsService {
       const pooled = await this.runInTurn(caller, input, target);
       if (pooled) return pooled;
     }
+    // Resolved again once admitted: a queued launch may wait while the image gets a new version.
     return this.d.launcher.gate.run(caller.tenant.id, async () => {
       const m = await this.runInTurn(caller, input);
       if (!m) throw new CubbyError('RUNTIME_RESTORE_FAILED', 'launch admitted without a sandbox'); // not reached: only pooled launches stop early
@@ -152,7 +154,7 @@ export class MicrovmManager implements MicrovmsService {
   private async runInTurn(
     caller: Caller,
     input: RunMicrovmInput,
-    pooled?: Awaited<ReturnType<typeof resolveLaunchTarget>>,
+    pooled?: LaunchTarget & { memoryMiB: number },
   ): Promise<Microvm | undefined> {
     const tenantId = caller.tenant.id;
     const target = pooled ?? (await resolveLaunchTarget(this.d.store, tenantId, { image: input.image, version: input.version }));
